@@ -1,0 +1,163 @@
+// Package apierr writes the gateway's error bodies in the shape the
+// caller's SDK expects: OpenAI's {"error":{"message","type","code"}} on
+// OpenAI routes and Anthropic's {"type":"error","error":{"type","message"}}
+// on Anthropic routes. Codes are stable and documented in README.md.
+package apierr
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+)
+
+// Format is the wire format of a route.
+type Format uint8
+
+const (
+	OpenAI Format = iota
+	Anthropic
+)
+
+// Stable error codes.
+const (
+	InvalidAccessKey     = "invalid_access_key"
+	InsufficientCredits  = "insufficient_credits"
+	ModelNotAllowed      = "model_not_allowed"
+	ProviderNotAllowed   = "provider_not_allowed"
+	InvalidRequest       = "invalid_request"
+	NotFound             = "not_found"
+	MethodNotAllowed     = "method_not_allowed"
+	InputTooLarge        = "input_too_large"
+	NoMatchingModels     = "no_matching_models"
+	RateLimited          = "rate_limited"
+	AllProvidersFailed   = "all_providers_failed"
+	ProviderAuthFailed   = "provider_auth_failed"
+	TotalTimeout         = "total_timeout"
+	SelectionFailed      = "selection_failed"
+	InternalError        = "internal_error"
+	ServiceNotConfigured = "gateway_misconfigured"
+)
+
+// Error is a gateway error on its way to the client.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+	// Attempts lists each upstream attempt for all_providers_failed.
+	Attempts []Attempt
+}
+
+// Attempt summarises one failed upstream attempt for the client.
+type Attempt struct {
+	Provider string `json:"provider"`
+	Model    string `json:"model"`
+	Status   int    `json:"status,omitempty"`
+	Error    string `json:"error,omitempty"`
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// New makes an Error.
+func New(status int, code, message string) *Error {
+	return &Error{Status: status, Code: code, Message: message}
+}
+
+// openAIType maps a status to the error "type" OpenAI SDKs know.
+func openAIType(status int) string {
+	switch status {
+	case http.StatusBadRequest, http.StatusNotFound, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity, http.StatusMethodNotAllowed:
+		return "invalid_request_error"
+	case http.StatusUnauthorized:
+		return "authentication_error"
+	case http.StatusPaymentRequired:
+		return "insufficient_quota"
+	case http.StatusForbidden:
+		return "permission_error"
+	case http.StatusTooManyRequests:
+		return "rate_limit_error"
+	case http.StatusGatewayTimeout:
+		return "timeout_error"
+	default:
+		return "api_error"
+	}
+}
+
+// anthropicType maps a status to the Anthropic error type.
+func anthropicType(status int) string {
+	switch status {
+	case http.StatusBadRequest, http.StatusUnprocessableEntity, http.StatusMethodNotAllowed:
+		return "invalid_request_error"
+	case http.StatusUnauthorized:
+		return "authentication_error"
+	case http.StatusPaymentRequired:
+		return "billing_error"
+	case http.StatusForbidden:
+		return "permission_error"
+	case http.StatusNotFound:
+		return "not_found_error"
+	case http.StatusRequestEntityTooLarge:
+		return "request_too_large"
+	case http.StatusTooManyRequests:
+		return "rate_limit_error"
+	case http.StatusGatewayTimeout:
+		return "timeout_error"
+	case 529:
+		return "overloaded_error"
+	default:
+		return "api_error"
+	}
+}
+
+type openAIBody struct {
+	Error struct {
+		Message  string    `json:"message"`
+		Type     string    `json:"type"`
+		Param    *string   `json:"param"`
+		Code     string    `json:"code"`
+		Attempts []Attempt `json:"attempts,omitempty"`
+	} `json:"error"`
+}
+
+type anthropicBody struct {
+	Type  string `json:"type"`
+	Error struct {
+		Type     string    `json:"type"`
+		Message  string    `json:"message"`
+		Code     string    `json:"code"`
+		Attempts []Attempt `json:"attempts,omitempty"`
+	} `json:"error"`
+}
+
+// Body renders e in format f.
+func (e *Error) Body(f Format) []byte {
+	var v any
+	if f == Anthropic {
+		var b anthropicBody
+		b.Type = "error"
+		b.Error.Type = anthropicType(e.Status)
+		b.Error.Message = e.Message
+		b.Error.Code = e.Code
+		b.Error.Attempts = e.Attempts
+		v = b
+	} else {
+		var b openAIBody
+		b.Error.Message = e.Message
+		b.Error.Type = openAIType(e.Status)
+		b.Error.Code = e.Code
+		b.Error.Attempts = e.Attempts
+		v = b
+	}
+	out, _ := json.Marshal(v)
+	return out
+}
+
+// Write sends e to the client in format f.
+func Write(w http.ResponseWriter, f Format, e *Error) {
+	body := e.Body(f)
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Del("Content-Encoding")
+	w.WriteHeader(e.Status)
+	_, _ = w.Write(body)
+}

@@ -1,0 +1,223 @@
+// Package jsonobj reads and edits the top-level members of a JSON object in
+// place, without decoding the rest. The gateway forwards request bodies
+// untouched except for a few members (model, models, stream_options);
+// re-encoding a whole body (with its images and tool schemas) to change one
+// member would cost time and could alter what the client sent.
+package jsonobj
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// ErrNotObject is returned when the body is not a JSON object.
+var ErrNotObject = errors.New("request body is not a JSON object")
+
+type member struct {
+	start, end       int // the member "key": value, without separators
+	valStart, valEnd int
+}
+
+// find locates key among the top-level members of obj. It validates the
+// object's structure as far as it scans (the whole object when the key is
+// absent or last), but not the contents of nested values.
+func find(obj []byte, key string) (m member, count int, closeIdx int, found bool, err error) {
+	i := skipWS(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return m, 0, 0, false, ErrNotObject
+	}
+	i = skipWS(obj, i+1)
+	if i < len(obj) && obj[i] == '}' {
+		if skipWS(obj, i+1) != len(obj) {
+			return m, 0, 0, false, errors.New("trailing data after JSON object")
+		}
+		return m, 0, i, false, nil
+	}
+	for {
+		if i >= len(obj) || obj[i] != '"' {
+			return m, 0, 0, false, syntaxErr(i)
+		}
+		ks := i
+		ke, err := skipString(obj, i)
+		if err != nil {
+			return m, 0, 0, false, err
+		}
+		i = skipWS(obj, ke)
+		if i >= len(obj) || obj[i] != ':' {
+			return m, 0, 0, false, syntaxErr(i)
+		}
+		vs := skipWS(obj, i+1)
+		ve, err := skipValue(obj, vs)
+		if err != nil {
+			return m, 0, 0, false, err
+		}
+		count++
+		if !found && keyEquals(obj[ks:ke], key) {
+			m = member{start: ks, end: ve, valStart: vs, valEnd: ve}
+			found = true
+		} else if found && keyEquals(obj[ks:ke], key) {
+			// duplicate keys: encoding/json (and providers) take the last one
+			m = member{start: ks, end: ve, valStart: vs, valEnd: ve}
+		}
+		i = skipWS(obj, ve)
+		if i >= len(obj) {
+			return m, 0, 0, false, syntaxErr(i)
+		}
+		switch obj[i] {
+		case ',':
+			i = skipWS(obj, i+1)
+		case '}':
+			if skipWS(obj, i+1) != len(obj) {
+				return m, 0, 0, false, errors.New("trailing data after JSON object")
+			}
+			return m, count, i, found, nil
+		default:
+			return m, 0, 0, false, syntaxErr(i)
+		}
+	}
+}
+
+// Get returns the raw value of the top-level member key.
+func Get(obj []byte, key string) ([]byte, bool, error) {
+	m, _, _, found, err := find(obj, key)
+	if err != nil || !found {
+		return nil, false, err
+	}
+	return obj[m.valStart:m.valEnd], true, nil
+}
+
+// Set returns obj with member key set to the raw JSON value (replaced in
+// place when present, appended otherwise). value must be valid JSON.
+func Set(obj []byte, key string, value []byte) ([]byte, error) {
+	m, count, closeIdx, found, err := find(obj, key)
+	if err != nil {
+		return nil, err
+	}
+	if found {
+		out := make([]byte, 0, len(obj)-(m.valEnd-m.valStart)+len(value))
+		out = append(out, obj[:m.valStart]...)
+		out = append(out, value...)
+		return append(out, obj[m.valEnd:]...), nil
+	}
+	k, _ := json.Marshal(key)
+	out := make([]byte, 0, len(obj)+len(k)+len(value)+2)
+	out = append(out, obj[:closeIdx]...)
+	if count > 0 {
+		out = append(out, ',')
+	}
+	out = append(out, k...)
+	out = append(out, ':')
+	out = append(out, value...)
+	return append(out, obj[closeIdx:]...), nil
+}
+
+// Delete returns obj without the member key (every occurrence). It
+// returns obj itself when key is absent.
+func Delete(obj []byte, key string) ([]byte, error) {
+	for {
+		m, _, _, found, err := find(obj, key)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			return obj, nil
+		}
+		// Remove the member and one adjacent comma: the following one if
+		// any, else the preceding one.
+		start, end := m.start, m.end
+		j := skipWS(obj, end)
+		if obj[j] == ',' {
+			end = skipWS(obj, j+1)
+		} else {
+			k := start - 1
+			for k >= 0 && isWS(obj[k]) {
+				k--
+			}
+			if obj[k] == ',' {
+				start = k
+			}
+		}
+		out := make([]byte, 0, len(obj)-(end-start))
+		out = append(out, obj[:start]...)
+		obj = append(out, obj[end:]...)
+	}
+}
+
+func keyEquals(raw []byte, key string) bool {
+	inner := raw[1 : len(raw)-1]
+	for _, c := range inner {
+		if c == '\\' {
+			var s string
+			if json.Unmarshal(raw, &s) != nil {
+				return false
+			}
+			return s == key
+		}
+	}
+	return string(inner) == key
+}
+
+func isWS(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) && isWS(b[i]) {
+		i++
+	}
+	return i
+}
+
+func syntaxErr(i int) error { return fmt.Errorf("invalid JSON at offset %d", i) }
+
+// skipString returns the index just past the string starting at b[i]=='"'.
+func skipString(b []byte, i int) (int, error) {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1, nil
+		}
+	}
+	return 0, errors.New("unterminated string in JSON")
+}
+
+// skipValue returns the index just past the value starting at b[i].
+func skipValue(b []byte, i int) (int, error) {
+	if i >= len(b) {
+		return 0, syntaxErr(i)
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				e, err := skipString(b, j)
+				if err != nil {
+					return 0, err
+				}
+				j = e - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1, nil
+				}
+			}
+		}
+		return 0, errors.New("unterminated object or array in JSON")
+	default:
+		j := i
+		for j < len(b) && !isWS(b[j]) && b[j] != ',' && b[j] != '}' && b[j] != ']' {
+			j++
+		}
+		if j == i {
+			return 0, syntaxErr(i)
+		}
+		return j, nil
+	}
+}
