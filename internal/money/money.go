@@ -154,3 +154,16 @@ func mul64(a, b uint64) (hi, lo uint64) {
 	lo = a * b
 	return
 }
+
+// MarshalText encodes the price as its decimal USD-per-1M string.
+func (p PerMillion) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
+// UnmarshalText parses a decimal USD-per-1M string.
+func (p *PerMillion) UnmarshalText(b []byte) error {
+	v, err := ParsePerMillion(string(b))
+	if err != nil {
+		return err
+	}
+	*p = v
+	return nil
+}

@@ -1,0 +1,104 @@
+// Package store persists the gateway's state in a bbolt file: access keys,
+// usage events and the gateway's own metadata (such as the check value of
+// its secret key). It has no Caddy types; the ai app holds one open DB per
+// file through a caddy.UsagePool so reloads share it.
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Bucket names.
+var (
+	bucketMeta       = []byte("meta")
+	bucketAccessKeys = []byte("access_keys")
+	bucketKeyHashes  = []byte("access_key_hashes")
+	bucketUsage      = []byte("usage_events")
+)
+
+// ErrNotFound is returned when a record does not exist.
+var ErrNotFound = errors.New("not found")
+
+// DB is an open gateway database.
+type DB struct {
+	bolt *bolt.DB
+	path string
+}
+
+// Open opens (creating if needed) the database at path. It waits at most
+// a second for the file lock: a second process holding the file is an
+// error to report, not a reason to hang.
+func Open(path string) (*DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("creating directory for %s: %w", path, err)
+	}
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, fmt.Errorf("opening %s: the file is locked by another process", path)
+		}
+		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	err = b.Update(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketMeta, bucketAccessKeys, bucketKeyHashes, bucketUsage} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("creating bucket %s: %w", name, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	return &DB{bolt: b, path: path}, nil
+}
+
+// Path is the file the DB lives in.
+func (db *DB) Path() string { return db.path }
+
+// Close closes the file.
+func (db *DB) Close() error { return db.bolt.Close() }
+
+// Meta reads a metadata value; ok is false when absent.
+func (db *DB) Meta(key string) (val []byte, ok bool, err error) {
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketMeta).Get([]byte(key))
+		if v != nil {
+			val, ok = append([]byte(nil), v...), true
+		}
+		return nil
+	})
+	return val, ok, err
+}
+
+// SetMetaIfAbsent stores val under key unless a value exists, and returns
+// the value now stored. Two processes racing to initialise agree on one.
+func (db *DB) SetMetaIfAbsent(key string, val []byte) ([]byte, error) {
+	var out []byte
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketMeta)
+		if v := b.Get([]byte(key)); v != nil {
+			out = append([]byte(nil), v...)
+			return nil
+		}
+		out = val
+		return b.Put([]byte(key), val)
+	})
+	return out, err
+}
+
+func putJSON(b *bolt.Bucket, key []byte, v any) error {
+	buf, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put(key, buf)
+}
