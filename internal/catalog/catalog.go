@@ -161,3 +161,30 @@ func IsBuiltIn(id string) bool {
 	}
 	return false
 }
+
+// Cost prices a request's tokens. Every token is in exactly one bucket:
+// input (neither read from nor written to a cache), cacheRead, cacheWrite,
+// and output, of which reasoning is the part spent on reasoning. Cache
+// prices default to the input price and the reasoning price to the output
+// price when the catalog has none. ok is false when the model has no
+// input or output price (cost is then 0 and must not be trusted).
+func (p Pricing) Cost(input, cacheRead, cacheWrite, output, reasoning int64) (cost money.Nano, ok bool) {
+	if !p.Priced() {
+		return 0, false
+	}
+	or := func(a, b Price) money.PerMillion {
+		if a != nil {
+			return *a
+		}
+		return *b
+	}
+	if reasoning > output {
+		reasoning = output
+	}
+	cost = p.Input.Cost(input) +
+		or(p.CacheRead, p.Input).Cost(cacheRead) +
+		or(p.CacheWrite, p.Input).Cost(cacheWrite) +
+		p.Output.Cost(output-reasoning) +
+		or(p.Reasoning, p.Output).Cost(reasoning)
+	return cost, true
+}

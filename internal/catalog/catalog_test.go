@@ -49,3 +49,27 @@ func TestUpsertOverridesWithoutTouchingBuiltIns(t *testing.T) {
 		t.Fatal("new model not added unpriced")
 	}
 }
+
+func TestCostEachTokenOnce(t *testing.T) {
+	pr := func(s string) Price { p, _ := money.ParsePerMillion(s); return &p }
+	p := Pricing{Input: pr("3"), Output: pr("15"), CacheRead: pr("0.30"), CacheWrite: pr("3.75")}
+	// 1M each bucket: 3 + 0.30 + 3.75 + 15 = 22.05 USD
+	c, ok := p.Cost(1_000_000, 1_000_000, 1_000_000, 1_000_000, 0)
+	if !ok || c != 22_050_000_000 {
+		t.Fatalf("cost %d", c)
+	}
+	// reasoning inside output, no reasoning price: priced as output, once
+	c, _ = p.Cost(0, 0, 0, 1_000_000, 400_000)
+	if c != 15_000_000_000 {
+		t.Fatalf("reasoning cost %d", c)
+	}
+	// cache prices default to input
+	q := Pricing{Input: pr("1"), Output: pr("2")}
+	c, _ = q.Cost(0, 1_000_000, 1_000_000, 0, 0)
+	if c != 2_000_000_000 {
+		t.Fatalf("default cache cost %d", c)
+	}
+	if _, ok := (Pricing{Input: pr("1")}).Cost(1, 0, 0, 1, 0); ok {
+		t.Fatal("unpriced output reported as priced")
+	}
+}

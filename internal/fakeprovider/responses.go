@@ -257,13 +257,16 @@ func (c *call) responsesStream(resp *responseObject, ans answer, inputTokens int
 	} else {
 		added := responseMessage{Type: "message", ID: msgID, Status: "in_progress", Role: "assistant", Content: []outputTextPart{}}
 		add("response.output_item.added", member{"output_index", 0}, member{"item", added})
-		loc := []member{{"item_id", msgID}, {"output_index", 0}, {"content_index", 0}}
-		add("response.content_part.added", append(loc, member{"part", textPart("")})...)
-		for _, p := range ans.pieces {
-			add("response.output_text.delta", append(loc, member{"delta", p}, member{"logprobs", []any{}})...)
+		// at prefixes the members locating the text part.
+		at := func(rest ...member) []member {
+			return append([]member{{"item_id", msgID}, {"output_index", 0}, {"content_index", 0}}, rest...)
 		}
-		add("response.output_text.done", append(loc, member{"text", ans.text}, member{"logprobs", []any{}})...)
-		add("response.content_part.done", append(loc, member{"part", textPart(ans.text)})...)
+		add("response.content_part.added", at(member{"part", textPart("")})...)
+		for _, p := range ans.pieces {
+			add("response.output_text.delta", at(member{"delta", p}, member{"logprobs", []any{}})...)
+		}
+		add("response.output_text.done", at(member{"text", ans.text}, member{"logprobs", []any{}})...)
+		add("response.content_part.done", at(member{"part", textPart(ans.text)})...)
 	}
 	add("response.output_item.done", member{"output_index", 0}, member{"item", final})
 

@@ -1,0 +1,247 @@
+package caddyaigateway
+
+import (
+	"strconv"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/dustin/go-humanize"
+)
+
+func init() {
+	httpcaddyfile.RegisterGlobalOption("ai", parseGlobalAI)
+	httpcaddyfile.RegisterHandlerDirective("ai_auth", parseAuth)
+	httpcaddyfile.RegisterHandlerDirective("ai_gateway", parseGateway)
+	// ai_auth → ai_credits → ai_gateway, all before `handle`/`route` blocks
+	// run, so the directives work in a plain site block.
+	httpcaddyfile.RegisterDirectiveOrder("ai_auth", httpcaddyfile.Before, "request_header")
+	httpcaddyfile.RegisterDirectiveOrder("ai_gateway", httpcaddyfile.Before, "reverse_proxy")
+}
+
+// parseGlobalAI parses the `ai` global option:
+//
+//	ai {
+//		storage             <path>
+//		secret_key          <key>
+//		admin_key           <key>
+//		per_request_timeout <duration>
+//		total_timeout       <duration>
+//		demo_upstream
+//		provider <id> {
+//			format   openai|anthropic
+//			name     <display name>
+//			base_url <url>
+//			api_key  <key>            # repeat for several
+//			model <id> {
+//				type              chat|embedding
+//				input_price       <USD per 1M>
+//				output_price      <USD per 1M>
+//				cache_read_price  <USD per 1M>
+//				cache_write_price <USD per 1M>
+//				reasoning_price   <USD per 1M>
+//				context_window    <tokens>
+//				max_output_tokens <tokens>
+//			}
+//		}
+//	}
+func parseGlobalAI(d *caddyfile.Dispenser, existing any) (any, error) {
+	app := new(App)
+	if existing != nil {
+		return nil, d.Err("the ai global option may appear only once")
+	}
+	d.Next() // option name
+	if d.NextArg() {
+		return nil, d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		switch d.Val() {
+		case "storage":
+			if !d.AllArgs(&app.Storage) {
+				return nil, d.ArgErr()
+			}
+		case "secret_key":
+			if !d.AllArgs(&app.SecretKey) {
+				return nil, d.ArgErr()
+			}
+		case "admin_key":
+			if !d.AllArgs(&app.AdminKey) {
+				return nil, d.ArgErr()
+			}
+		case "per_request_timeout", "total_timeout":
+			opt := d.Val()
+			var s string
+			if !d.AllArgs(&s) {
+				return nil, d.ArgErr()
+			}
+			dur, err := caddy.ParseDuration(s)
+			if err != nil {
+				return nil, d.Errf("%s: %v", opt, err)
+			}
+			if opt == "total_timeout" {
+				app.TotalTimeout = caddy.Duration(dur)
+			} else {
+				app.PerRequestTimeout = caddy.Duration(dur)
+			}
+		case "demo_upstream":
+			if d.NextArg() {
+				return nil, d.ArgErr()
+			}
+			app.DemoUpstream = true
+		case "provider":
+			p, err := parseProvider(d)
+			if err != nil {
+				return nil, err
+			}
+			app.Providers = append(app.Providers, p)
+		default:
+			return nil, d.Errf("unrecognized ai option '%s'", d.Val())
+		}
+	}
+	return httpcaddyfile.App{Name: "ai", Value: caddyconfig.JSON(app, nil)}, nil
+}
+
+func parseProvider(d *caddyfile.Dispenser) (*ProviderConfig, error) {
+	p := new(ProviderConfig)
+	if !d.NextArg() {
+		return nil, d.ArgErr()
+	}
+	p.ID = d.Val()
+	if d.NextArg() {
+		return nil, d.ArgErr()
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch d.Val() {
+		case "format":
+			if !d.AllArgs(&p.Format) {
+				return nil, d.ArgErr()
+			}
+		case "name":
+			if !d.AllArgs(&p.Name) {
+				return nil, d.ArgErr()
+			}
+		case "base_url":
+			if !d.AllArgs(&p.BaseURL) {
+				return nil, d.ArgErr()
+			}
+		case "api_key":
+			var k string
+			if !d.AllArgs(&k) {
+				return nil, d.ArgErr()
+			}
+			p.APIKeys = append(p.APIKeys, k)
+		case "model":
+			m, err := parseModel(d)
+			if err != nil {
+				return nil, err
+			}
+			p.Models = append(p.Models, m)
+		default:
+			return nil, d.Errf("unrecognized provider option '%s'", d.Val())
+		}
+	}
+	return p, nil
+}
+
+func parseModel(d *caddyfile.Dispenser) (*ModelConfig, error) {
+	m := new(ModelConfig)
+	if !d.NextArg() {
+		return nil, d.ArgErr()
+	}
+	m.ID = d.Val()
+	if d.NextArg() {
+		return nil, d.ArgErr()
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		opt := d.Val()
+		var v string
+		if !d.AllArgs(&v) {
+			return nil, d.ArgErr()
+		}
+		switch opt {
+		case "type":
+			m.Type = v
+		case "input_price":
+			m.InputPrice = v
+		case "output_price":
+			m.OutputPrice = v
+		case "cache_read_price":
+			m.CacheReadPrice = v
+		case "cache_write_price":
+			m.CacheWritePrice = v
+		case "reasoning_price":
+			m.ReasoningPrice = v
+		case "context_window", "max_output_tokens":
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 {
+				return nil, d.Errf("%s: expected a number of tokens, got %q", opt, v)
+			}
+			if opt == "context_window" {
+				m.ContextWindow = n
+			} else {
+				m.MaxOutputTokens = n
+			}
+		default:
+			return nil, d.Errf("unrecognized model option '%s'", opt)
+		}
+	}
+	return m, nil
+}
+
+// parseAuth parses `ai_auth` (no options).
+func parseAuth(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	a := new(Auth)
+	return a, a.UnmarshalCaddyfile(h.Dispenser)
+}
+
+// UnmarshalCaddyfile sets up the handler from Caddyfile tokens: `ai_auth`.
+func (a *Auth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next()
+	if d.NextArg() || d.NextBlock(0) {
+		return d.Err("ai_auth takes no arguments or options")
+	}
+	return nil
+}
+
+// parseGateway parses:
+//
+//	ai_gateway {
+//		max_request_body <size>
+//	}
+func parseGateway(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	g := new(Gateway)
+	return g, g.UnmarshalCaddyfile(h.Dispenser)
+}
+
+// UnmarshalCaddyfile sets up the handler from Caddyfile tokens.
+func (g *Gateway) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next()
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		switch d.Val() {
+		case "max_request_body":
+			var s string
+			if !d.AllArgs(&s) {
+				return d.ArgErr()
+			}
+			n, err := humanize.ParseBytes(s)
+			if err != nil || n == 0 {
+				return d.Errf("max_request_body: invalid size %q", s)
+			}
+			g.MaxRequestBody = int64(n)
+		default:
+			return d.Errf("unrecognized ai_gateway option '%s'", d.Val())
+		}
+	}
+	return nil
+}
+
+// Interface guards
+var (
+	_ caddyfile.Unmarshaler = (*Auth)(nil)
+	_ caddyfile.Unmarshaler = (*Gateway)(nil)
+)

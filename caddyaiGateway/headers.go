@@ -1,0 +1,72 @@
+package caddyaigateway
+
+import (
+	"net/http"
+	"strings"
+)
+
+// Request headers never forwarded upstream: credentials (the gateway
+// injects the provider's), hop-by-hop headers, headers the transport sets,
+// and client identity the provider has no business seeing.
+var dropRequestHeaders = map[string]bool{
+	"Authorization":       true,
+	"X-Api-Key":           true,
+	"Host":                true,
+	"Content-Length":      true,
+	"Accept-Encoding":     true, // the transport negotiates gzip and decodes it, so usage can be read
+	"Connection":          true,
+	"Keep-Alive":          true,
+	"Proxy-Authorization": true,
+	"Proxy-Connection":    true,
+	"Te":                  true,
+	"Trailer":             true,
+	"Transfer-Encoding":   true,
+	"Upgrade":             true,
+	"Cookie":              true,
+	"Forwarded":           true,
+	"Via":                 true,
+	"X-Forwarded-For":     true,
+	"X-Forwarded-Host":    true,
+	"X-Forwarded-Proto":   true,
+	"X-Real-Ip":           true,
+	"Openai-Organization": true, // the client's org/project do not belong to the operator's key
+	"Openai-Project":      true,
+}
+
+// Response headers never passed back: hop-by-hop, cookies, and what
+// describes the operator's provider account (organisation, quota).
+var dropResponseHeaders = map[string]bool{
+	"Connection":                true,
+	"Keep-Alive":                true,
+	"Proxy-Connection":          true,
+	"Te":                        true,
+	"Trailer":                   true,
+	"Transfer-Encoding":         true,
+	"Upgrade":                   true,
+	"Content-Length":            true, // set again by whoever writes the body
+	"Set-Cookie":                true,
+	"Openai-Organization":       true,
+	"Openai-Project":            true,
+	"Anthropic-Organization-Id": true,
+	"Alt-Svc":                   true,
+}
+
+func upstreamHeaders(in http.Header) http.Header {
+	out := make(http.Header, len(in)+2)
+	for k, v := range in {
+		if dropRequestHeaders[k] || strings.HasPrefix(k, "Ai-Gateway-") {
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
+
+func copyResponseHeaders(dst, src http.Header) {
+	for k, v := range src {
+		if dropResponseHeaders[k] || strings.HasPrefix(k, "X-Ratelimit-") || strings.HasPrefix(k, "Anthropic-Ratelimit-") {
+			continue
+		}
+		dst[k] = v
+	}
+}

@@ -1,0 +1,249 @@
+package caddyaigateway
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"sync/atomic"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/catalog"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
+)
+
+// ProviderConfig configures one provider in the `ai` app: a built-in
+// (openai, anthropic, google, deepseek) to give it managed keys, another
+// base_url or model overrides, or a custom provider.
+type ProviderConfig struct {
+	// ID names the provider in model references (`<id>:<model>`).
+	ID string `json:"id"`
+
+	// Name is a display name. Default: the built-in's name, or the ID.
+	Name string `json:"name,omitempty"`
+
+	// Format is the wire format: `openai` or `anthropic`. Required for
+	// custom providers; fixed for built-ins.
+	Format string `json:"format,omitempty"`
+
+	// BaseURL is what the provider's own SDK takes as base URL: with /v1
+	// for OpenAI-format providers, without it for Anthropic-format ones.
+	// Required for custom providers; overrides a built-in's.
+	BaseURL string `json:"base_url,omitempty"`
+
+	// APIKeys are the operator's managed keys for this provider, tried in
+	// order. Use placeholders (`{env.OPENAI_API_KEY}`) so the keys never
+	// appear in Caddy's config API. Keys that resolve to an empty string
+	// are ignored.
+	APIKeys []string `json:"api_keys,omitempty"`
+
+	// Models overrides built-in catalog entries (fields set replace the
+	// catalog's) and adds models.
+	Models []*ModelConfig `json:"models,omitempty"`
+}
+
+// ModelConfig is a model's catalog entry. Prices are USD per 1M tokens as
+// decimal strings ("0.15"); "0" is an explicit price, absence is not.
+type ModelConfig struct {
+	ID string `json:"id"`
+	// Type is `chat` (default) or `embedding`.
+	Type            string `json:"type,omitempty"`
+	InputPrice      string `json:"input_price,omitempty"`
+	OutputPrice     string `json:"output_price,omitempty"`
+	CacheReadPrice  string `json:"cache_read_price,omitempty"`
+	CacheWritePrice string `json:"cache_write_price,omitempty"`
+	ReasoningPrice  string `json:"reasoning_price,omitempty"`
+	// ContextWindow is the model's context window in tokens.
+	ContextWindow int64 `json:"context_window,omitempty"`
+	// MaxOutputTokens is the model's output limit in tokens.
+	MaxOutputTokens int64 `json:"max_output_tokens,omitempty"`
+}
+
+// Provider is a configured provider ready to serve.
+type Provider struct {
+	*catalog.Provider
+	keys []string // managed keys; never logged
+	next atomic.Uint32
+	demo bool // answered by the demo upstream
+}
+
+// HasManagedKeys reports whether the operator configured keys for it.
+func (p *Provider) HasManagedKeys() bool { return len(p.keys) > 0 }
+
+// managedKeys returns the managed keys starting at a rotating offset, so
+// load spreads over several keys.
+func (p *Provider) managedKeys() []string {
+	n := len(p.keys)
+	if n <= 1 {
+		return p.keys
+	}
+	start := int(p.next.Add(1)-1) % n
+	out := make([]string, 0, n)
+	out = append(out, p.keys[start:]...)
+	return append(out, p.keys[:start]...)
+}
+
+// Registry is the set of providers of one configuration, in lookup order:
+// built-ins first (catalog order), then custom providers in config order.
+type Registry struct {
+	providers []*Provider
+	byID      map[string]*Provider
+}
+
+// Providers returns the providers in lookup order.
+func (r *Registry) Providers() []*Provider { return r.providers }
+
+// Provider returns a provider by id.
+func (r *Registry) Provider(id string) *Provider { return r.byID[strings.ToLower(id)] }
+
+func buildRegistry(cfgs []*ProviderConfig, repl *caddy.Replacer, demo *demoUpstream, logger *zap.Logger) (*Registry, error) {
+	r := &Registry{byID: map[string]*Provider{}}
+	for _, cp := range catalog.BuiltIns() {
+		p := &Provider{Provider: cp}
+		r.providers = append(r.providers, p)
+		r.byID[p.ID] = p
+	}
+	for _, pc := range cfgs {
+		id := strings.ToLower(strings.TrimSpace(pc.ID))
+		if id == "" || strings.ContainsAny(id, ": \t/") {
+			return nil, fmt.Errorf("provider %q: id must be non-empty without ':', '/' or spaces", pc.ID)
+		}
+		p := r.byID[id]
+		if p == nil {
+			if pc.Format == "" || pc.BaseURL == "" {
+				return nil, fmt.Errorf("provider %s: custom providers need format and base_url", id)
+			}
+			p = &Provider{Provider: &catalog.Provider{ID: id, Name: id}}
+			r.providers = append(r.providers, p)
+			r.byID[id] = p
+		} else if pc.Format != "" && catalog.Format(pc.Format) != p.Format {
+			return nil, fmt.Errorf("provider %s: the format of a built-in provider is %s", id, p.Format)
+		}
+		if pc.Format != "" {
+			if !catalog.Format(pc.Format).Valid() {
+				return nil, fmt.Errorf("provider %s: format must be openai or anthropic, not %q", id, pc.Format)
+			}
+			p.Format = catalog.Format(pc.Format)
+		}
+		if pc.Name != "" {
+			p.Name = pc.Name
+		}
+		if pc.BaseURL != "" {
+			base := repl.ReplaceAll(pc.BaseURL, "")
+			u, err := url.Parse(base)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return nil, fmt.Errorf("provider %s: base_url must be an http(s) URL, got %q", id, base)
+			}
+			p.BaseURL = strings.TrimRight(base, "/")
+		}
+		for _, k := range pc.APIKeys {
+			if v := strings.TrimSpace(repl.ReplaceAll(k, "")); v != "" {
+				p.keys = append(p.keys, v)
+			}
+		}
+		for _, mc := range pc.Models {
+			m, err := mc.toModel()
+			if err != nil {
+				return nil, fmt.Errorf("provider %s: %w", id, err)
+			}
+			p.Upsert(m)
+		}
+	}
+	if demo != nil {
+		var names []string
+		for _, p := range r.providers {
+			if len(p.keys) == 0 {
+				p.demo = true
+				p.keys = []string{"demo-upstream-key"}
+				p.BaseURL = demo.baseURL(p.Format)
+				names = append(names, p.ID)
+			}
+		}
+		if len(names) > 0 {
+			logger.Warn("demo_upstream: these providers have no api_key and are answered by the built-in fake provider",
+				zap.Strings("providers", names), zap.String("address", demo.addr))
+		}
+	}
+	return r, nil
+}
+
+func (mc *ModelConfig) toModel() (*catalog.Model, error) {
+	if strings.TrimSpace(mc.ID) == "" {
+		return nil, fmt.Errorf("model without id")
+	}
+	m := &catalog.Model{ID: mc.ID, Type: mc.Type, ContextWindow: mc.ContextWindow, MaxOutputTokens: mc.MaxOutputTokens}
+	if m.Type != "" && m.Type != "chat" && m.Type != "embedding" {
+		return nil, fmt.Errorf("model %s: type must be chat or embedding", mc.ID)
+	}
+	for _, f := range []struct {
+		name string
+		src  string
+		dst  *catalog.Price
+	}{
+		{"input_price", mc.InputPrice, &m.Pricing.Input},
+		{"output_price", mc.OutputPrice, &m.Pricing.Output},
+		{"cache_read_price", mc.CacheReadPrice, &m.Pricing.CacheRead},
+		{"cache_write_price", mc.CacheWritePrice, &m.Pricing.CacheWrite},
+		{"reasoning_price", mc.ReasoningPrice, &m.Pricing.Reasoning},
+	} {
+		if f.src == "" {
+			continue
+		}
+		p, err := money.ParsePerMillion(f.src)
+		if err != nil {
+			return nil, fmt.Errorf("model %s: %s: %w", mc.ID, f.name, err)
+		}
+		*f.dst = &p
+	}
+	return m, nil
+}
+
+// Target is one (provider, model) pair a request may be served by.
+type Target struct {
+	Provider *Provider
+	// Model is the catalog entry; nil for a model the catalog does not know
+	// that was named with an explicit provider (passed through unpriced).
+	Model *catalog.Model
+	// Name is the model id sent upstream.
+	Name string
+}
+
+// Ref is how the target is named in headers and usage: provider:model.
+func (t Target) Ref() string { return t.Provider.ID + ":" + t.Name }
+
+// Resolve turns a model reference from a request into targets:
+// `gpt-4o` (every provider whose catalog has it, in registry order),
+// `openai:gpt-4o` (that provider; an unknown model passes through),
+// `ollama:llama3.2`. Names are case-insensitive. A prefix that is not a
+// provider id is part of the model name (`llama3.2:latest`).
+func (r *Registry) Resolve(ref string) []Target {
+	ref = strings.TrimSpace(ref)
+	if ref == "" {
+		return nil
+	}
+	if pid, name, ok := strings.Cut(ref, ":"); ok {
+		if p := r.Provider(pid); p != nil && name != "" {
+			if m := p.Model(name); m != nil {
+				return []Target{{Provider: p, Model: m, Name: m.ID}}
+			}
+			return []Target{{Provider: p, Name: name}}
+		}
+	}
+	var out []Target
+	for _, p := range r.providers {
+		if m := p.Model(ref); m != nil {
+			out = append(out, Target{Provider: p, Model: m, Name: m.ID})
+		}
+	}
+	return out
+}
+
+// formatPrice renders an optional price for listings.
+func formatPrice(p catalog.Price) string {
+	if p == nil {
+		return ""
+	}
+	return p.String()
+}
+

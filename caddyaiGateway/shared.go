@@ -1,0 +1,178 @@
+package caddyaigateway
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/secrets"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
+)
+
+// pool holds one shared state per database file. Caddy provisions a new
+// config before it stops the old one; both must use the same open bbolt
+// file (a second Open would wait for the file lock forever) and the same
+// in-memory indexes.
+var pool = caddy.NewUsagePool()
+
+// shared is the state that outlives a config: the open store, the usage
+// writer and the in-memory access key index.
+type shared struct {
+	path   string
+	db     *store.DB
+	usage  *store.Writer
+	key    secrets.Key
+	logger *zap.Logger
+
+	// keys maps token hashes to access keys. Readers load the map without
+	// locking; writers (the management API) copy it under keysMu.
+	keys   atomic.Pointer[map[secrets.Hash]*store.AccessKey]
+	keysMu sync.Mutex
+
+	// lastUsed collects access key use (id → unix nanos) and is flushed to
+	// the store every few seconds: no write per request.
+	lastUsed sync.Map
+	stop     chan struct{}
+	stopped  chan struct{}
+}
+
+const secretCheckMeta = "secret_key_check"
+
+func acquireShared(path string, key secrets.Key, logger *zap.Logger) (*shared, error) {
+	v, _, err := pool.LoadOrNew(path, func() (caddy.Destructor, error) {
+		return openShared(path, key, logger)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := v.(*shared)
+	if s.key != key {
+		_, _ = pool.Delete(path)
+		return nil, fmt.Errorf("secret_key differs from the one the running configuration uses for %s; provider keys are encrypted with it", path)
+	}
+	return s, nil
+}
+
+func releaseShared(path string) error {
+	_, err := pool.Delete(path)
+	return err
+}
+
+func openShared(path string, key secrets.Key, logger *zap.Logger) (*shared, error) {
+	db, err := store.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	// A stored check value proves that this secret key is the one the
+	// database's provider keys were sealed with.
+	check, err := key.Seal([]byte("caddy-ai-gateway"), []byte(secretCheckMeta))
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	stored, err := db.SetMetaIfAbsent(secretCheckMeta, check)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("initialising %s: %w", path, err)
+	}
+	if _, err := key.Open(stored, []byte(secretCheckMeta)); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("secret_key does not match the key %s was created with; restore the original secret_key", path)
+	}
+
+	s := &shared{path: path, db: db, key: key, logger: logger.Named("store"),
+		stop: make(chan struct{}), stopped: make(chan struct{})}
+	s.usage = store.NewWriter(db, store.WriterOptions{OnError: func(err error, lost int) {
+		s.logger.Error("committing usage events", zap.Error(err), zap.Int("events", lost))
+	}})
+	if err := s.reloadKeys(); err != nil {
+		s.usage.Close()
+		db.Close()
+		return nil, err
+	}
+	go s.flushLoop(5 * time.Second)
+	logger.Info("opened gateway store", zap.String("path", path))
+	return s, nil
+}
+
+// Destruct closes the store once no configuration uses it.
+func (s *shared) Destruct() error {
+	close(s.stop)
+	<-s.stopped
+	s.usage.Close()
+	s.flushLastUsed()
+	return s.db.Close()
+}
+
+func (s *shared) flushLoop(every time.Duration) {
+	defer close(s.stopped)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.flushLastUsed()
+		}
+	}
+}
+
+func (s *shared) flushLastUsed() {
+	batch := map[string]time.Time{}
+	s.lastUsed.Range(func(k, v any) bool {
+		batch[k.(string)] = time.Unix(0, v.(int64))
+		s.lastUsed.Delete(k)
+		return true
+	})
+	if err := s.db.TouchAccessKeys(batch); err != nil {
+		s.logger.Error("recording access key last use", zap.Error(err))
+	}
+}
+
+// reloadKeys rebuilds the in-memory access key index from the store.
+func (s *shared) reloadKeys() error {
+	all, err := s.db.AccessKeys()
+	if err != nil {
+		return fmt.Errorf("loading access keys: %w", err)
+	}
+	m := make(map[secrets.Hash]*store.AccessKey, len(all))
+	for _, k := range all {
+		h, err := k.Hash()
+		if err != nil {
+			return err
+		}
+		m[h] = k
+	}
+	s.keysMu.Lock()
+	s.keys.Store(&m)
+	s.keysMu.Unlock()
+	return nil
+}
+
+// lookupKey finds the access key for a token hash.
+func (s *shared) lookupKey(h secrets.Hash) *store.AccessKey {
+	return (*s.keys.Load())[h]
+}
+
+// updateKeys applies change to a copy of the index and publishes it. It
+// runs after the store committed, so memory never runs ahead of disk.
+func (s *shared) updateKeys(change func(m map[secrets.Hash]*store.AccessKey)) {
+	s.keysMu.Lock()
+	defer s.keysMu.Unlock()
+	old := *s.keys.Load()
+	m := make(map[secrets.Hash]*store.AccessKey, len(old)+1)
+	for k, v := range old {
+		m[k] = v
+	}
+	change(m)
+	s.keys.Store(&m)
+}
+
+func (s *shared) touch(id string, t time.Time) { s.lastUsed.Store(id, t.UnixNano()) }
+
+var _ caddy.Destructor = (*shared)(nil)
