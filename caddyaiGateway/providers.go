@@ -246,4 +246,3 @@ func formatPrice(p catalog.Price) string {
 	}
 	return p.String()
 }
-

@@ -164,24 +164,49 @@ func skipNumber(d []byte, i int) int {
 	return i
 }
 
-// skipComposite skips an object or array starting at d[i].
+// skipComposite skips an object or array starting at d[i]. It does not
+// use the iterators below: they hand out a key buffer that lives inside
+// them, and sharing code with this recursive path would make the compiler
+// move every iterator to the heap.
 func skipComposite(d []byte, i, depth int) int {
+	closing := byte(']')
 	if d[i] == '{' {
-		o := object{d: d, i: i + 1, depth: depth}
-		for _, _, ok := o.next(); ok; _, _, ok = o.next() {
+		closing = '}'
+	}
+	i = skipSpace(d, i+1)
+	if i < len(d) && d[i] == closing {
+		return i + 1
+	}
+	for {
+		if closing == '}' {
+			if i >= len(d) || d[i] != '"' {
+				return -1
+			}
+			if i = skipString(d, i); i < 0 {
+				return -1
+			}
+			i = skipSpace(d, i)
+			if i >= len(d) || d[i] != ':' {
+				return -1
+			}
+			i = skipSpace(d, i+1)
 		}
-		if o.err {
+		if i = skipValue(d, i, depth); i < 0 {
 			return -1
 		}
-		return o.i
+		i = skipSpace(d, i)
+		if i >= len(d) {
+			return -1
+		}
+		switch d[i] {
+		case ',':
+			i = skipSpace(d, i+1)
+		case closing:
+			return i + 1
+		default:
+			return -1
+		}
 	}
-	a := array{d: d, i: i + 1, depth: depth}
-	for _, ok := a.next(); ok; _, ok = a.next() {
-	}
-	if a.err {
-		return -1
-	}
-	return a.i
 }
 
 // object iterates over the members of a JSON object without allocating.
