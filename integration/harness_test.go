@@ -213,7 +213,9 @@ func (e *env) post(path, body string, hdr map[string]string) *http.Response {
 	return resp
 }
 
-func (e *env) bearer() map[string]string { return map[string]string{"Authorization": "Bearer " + e.token} }
+func (e *env) bearer() map[string]string {
+	return map[string]string{"Authorization": "Bearer " + e.token}
+}
 
 func (e *env) anthropicHdr() map[string]string {
 	return map[string]string{"x-api-key": e.token, "anthropic-version": "2023-06-01"}
