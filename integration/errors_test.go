@@ -81,7 +81,7 @@ func TestBadRequests(t *testing.T) {
 		code   string
 	}{
 		{"unknown model", "/v1/chat/completions", `{"model":"gpt-nonexistent","messages":[]}`, 422, "no_matching_models"},
-		{"other format", "/v1/chat/completions", `{"model":"claude-sonnet-4-5","messages":[]}`, 422, "no_matching_models"},
+		{"other format", "/v1/chat/completions", `{"model":"claude-sonnet-4-6","messages":[]}`, 422, "no_matching_models"},
 		{"no model", "/v1/chat/completions", `{"messages":[]}`, 400, "invalid_request"},
 		{"not json", "/v1/chat/completions", `{"model":`, 400, "invalid_request"},
 		{"too large", "/v1/chat/completions", `{"model":"gpt-4o","messages":[{"role":"user","content":"` + strings.Repeat("x", 3000) + `"}]}`, 413, "input_too_large"},
@@ -127,7 +127,7 @@ func TestProviderErrors(t *testing.T) {
 	t.Run("400 fails fast in the anthropic shape", func(t *testing.T) {
 		e.fake.Reset()
 		// no max_tokens: the provider refuses it
-		resp := e.post("/v1/messages", `{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"x"}]}`, e.anthropicHdr())
+		resp := e.post("/v1/messages", `{"model":"claude-sonnet-4-6","messages":[{"role":"user","content":"x"}]}`, e.anthropicHdr())
 		b := readAll(t, resp)
 		var v anthropicError
 		mustJSON(t, b, &v)

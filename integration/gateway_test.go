@@ -203,14 +203,14 @@ func TestOpenAIResponsesEmbeddingsModels(t *testing.T) {
 	for _, m := range list.Data {
 		ids[m.ID] = true
 	}
-	if list.Object != "list" || !ids["openai:gpt-4o"] || !ids["anthropic:claude-sonnet-4-5"] || ids["google:gemini-2.5-pro"] {
+	if list.Object != "list" || !ids["openai:gpt-4o"] || !ids["anthropic:claude-sonnet-4-6"] || ids["google:gemini-2.5-pro"] {
 		t.Fatalf("models (google has no key and must not be listed): %+v", list)
 	}
 }
 
 func TestAnthropicMessages(t *testing.T) {
 	e := start(t, cfgOpts{})
-	body := `{"model":"claude-sonnet-4-5","max_tokens":256,"messages":[{"role":"user","content":"Hello Claude"}]}`
+	body := `{"model":"claude-sonnet-4-6","max_tokens":256,"messages":[{"role":"user","content":"Hello Claude"}]}`
 
 	resp := e.post("/v1/messages", body, e.anthropicHdr())
 	b := readAll(t, resp)
@@ -227,7 +227,7 @@ func TestAnthropicMessages(t *testing.T) {
 	}
 
 	// Bearer works on Anthropic routes too (current Anthropic SDKs send it).
-	resp = e.post("/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":256,"stream":true,"messages":[{"role":"user","content":"Hello Claude"}]}`,
+	resp = e.post("/v1/messages", `{"model":"claude-sonnet-4-6","max_tokens":256,"stream":true,"messages":[{"role":"user","content":"Hello Claude"}]}`,
 		map[string]string{"Authorization": "Bearer " + e.token, "anthropic-version": "2023-06-01"})
 	events := sseData(t, resp)
 	if !strings.Contains(events[0], `"message_start"`) || !strings.Contains(events[len(events)-1], `"message_stop"`) {
@@ -247,7 +247,7 @@ func TestAnthropicMessages(t *testing.T) {
 		t.Fatalf("cache usage %+v", ev)
 	}
 
-	resp = e.post("/v1/messages/count_tokens", `{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"Hello Claude"}]}`, e.anthropicHdr())
+	resp = e.post("/v1/messages/count_tokens", `{"model":"claude-sonnet-4-6","messages":[{"role":"user","content":"Hello Claude"}]}`, e.anthropicHdr())
 	b = readAll(t, resp)
 	if resp.StatusCode != 200 || !strings.Contains(string(b), `"input_tokens"`) {
 		t.Fatalf("count_tokens %d %s", resp.StatusCode, b)
@@ -270,9 +270,16 @@ func TestClientDisconnectCancelsUpstream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// read until generated text has arrived, then walk away
 	rd := bufio.NewReader(resp.Body)
-	if _, err := rd.ReadString('\n'); err != nil {
-		t.Fatal(err)
+	for {
+		line, err := rd.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(line, `"content":"Hello`) {
+			break
+		}
 	}
 	start := time.Now()
 	cancel()
