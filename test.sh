@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every check and test of caddy-ai-gateway: formatting, vet, unit and
+# integration tests (race detector on), and the official-SDK checks when
+# Node.js is available (set AI_GATEWAY_REQUIRE_SDK=1 to make them mandatory).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './examples/sdk/node_modules/*'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+
+echo "== go vet"
+go vet ./...
+
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && [ ! -d examples/sdk/node_modules/openai ]; then
+	echo "== npm ci (examples/sdk)"
+	(cd examples/sdk && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+echo "== go test -race"
+go test -race -count=1 -timeout 15m ./...
