@@ -98,6 +98,12 @@ func (r *Registry) Providers() []*Provider { return r.providers }
 func (r *Registry) Provider(id string) *Provider { return r.byID[strings.ToLower(id)] }
 
 func buildRegistry(cfgs []*ProviderConfig, repl *caddy.Replacer, demo *demoUpstream, logger *zap.Logger) (*Registry, error) {
+	if repl == nil {
+		repl = caddy.NewEmptyReplacer()
+	}
+	if logger == nil {
+		logger = zap.NewNop()
+	}
 	r := &Registry{byID: map[string]*Provider{}}
 	for _, cp := range catalog.BuiltIns() {
 		p := &Provider{Provider: cp}
