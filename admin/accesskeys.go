@@ -10,6 +10,15 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 )
 
+func init() {
+	register(
+		route{http.MethodPost, "/ai/access-keys", createAccessKey},
+		route{http.MethodGet, "/ai/access-keys", listAccessKeys},
+		route{http.MethodGet, "/ai/access-keys/{id}", getAccessKey},
+		route{http.MethodDelete, "/ai/access-keys/{id}", deleteAccessKey},
+	)
+}
+
 // accessKey is an access key as the API shows it (ngrok.ai field names).
 type accessKey struct {
 	ID                       string     `json:"id"`

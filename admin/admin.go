@@ -55,12 +55,11 @@ type route struct {
 	handle  func(app *caddyaigateway.App, w http.ResponseWriter, r *http.Request, params []string) error
 }
 
-var routes = []route{
-	{http.MethodPost, "/ai/access-keys", createAccessKey},
-	{http.MethodGet, "/ai/access-keys", listAccessKeys},
-	{http.MethodGet, "/ai/access-keys/{id}", getAccessKey},
-	{http.MethodDelete, "/ai/access-keys/{id}", deleteAccessKey},
-}
+// routes is every management route; each resource's file registers its
+// own in init.
+var routes []route
+
+func register(rs ...route) { routes = append(routes, rs...) }
 
 func (a *API) serve(w http.ResponseWriter, r *http.Request) error {
 	app := caddyaigateway.Current()
