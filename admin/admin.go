@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
@@ -123,32 +124,37 @@ func apiError(status int, msg string) error {
 	return caddy.APIError{HTTPStatus: status, Err: errors.New(msg)}
 }
 
-// storeError maps domain errors to API errors.
+// storeError maps domain errors to API errors: 404 not found, 400 with
+// the field for invalid input, 409 naming the referrer for conflicts.
 func storeError(err error) error {
 	var inv *caddyaigateway.InvalidError
+	var conflict *caddyaigateway.ConflictError
 	switch {
 	case errors.Is(err, caddyaigateway.ErrNotFound):
 		return apiError(http.StatusNotFound, "not found")
 	case errors.As(err, &inv):
 		return apiError(http.StatusBadRequest, inv.Error())
+	case errors.As(err, &conflict):
+		return apiError(http.StatusConflict, conflict.Error())
 	default:
 		return caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
 	}
 }
 
-// decode reads a JSON body strictly: unknown fields are errors naming the
-// field.
-func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		msg := err.Error()
-		if strings.HasPrefix(msg, "json: unknown field ") {
-			msg = "unknown field " + strings.TrimPrefix(msg, "json: unknown field ")
-		}
-		return apiError(http.StatusBadRequest, "invalid request body: "+msg)
+// readPatch reads a JSON object body (≤1 MiB) as a Patch.
+func readPatch(r *http.Request) (caddyaigateway.Patch, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20+1))
+	if err != nil {
+		return nil, apiError(http.StatusBadRequest, "reading body: "+err.Error())
 	}
-	return nil
+	if len(body) > 1<<20 {
+		return nil, apiError(http.StatusRequestEntityTooLarge, "body larger than 1 MiB")
+	}
+	p, err := caddyaigateway.ParsePatch(body)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	return p, nil
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) error {

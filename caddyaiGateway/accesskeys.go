@@ -19,64 +19,129 @@ type InvalidError struct{ Field, Reason string }
 
 func (e *InvalidError) Error() string { return e.Field + ": " + e.Reason }
 
-// AccessKeyInput is what a management client may set on an access key.
-type AccessKeyInput struct {
-	Name                     string
-	Description              string
-	Metadata                 string
-	AccountID                string
-	AccessKeyConfigurationID string
-	Disabled                 bool
-	ExpiresAt                *time.Time
+// applyAccessKeyPatch applies the client-settable fields.
+func applyAccessKeyPatch(p Patch, k *store.AccessKey) error {
+	return errors.Join(
+		Field(p, "name", &k.Name),
+		Field(p, "description", &k.Description),
+		Field(p, "metadata", &k.Metadata),
+		Field(p, "accountId", &k.AccountID),
+		Field(p, "accessKeyConfigurationId", &k.AccessKeyConfigurationID),
+		Field(p, "disabled", &k.Disabled),
+		Field(p, "expiresAt", &k.ExpiresAt),
+		p.Done(),
+	)
 }
 
-func (in *AccessKeyInput) validate() error {
+// validateAccessKey checks an access key against limits and references.
+func validateAccessKey(tx *store.Tx, k *store.AccessKey, expiresChanged bool) error {
 	switch {
-	case len(in.Name) > 255:
+	case len(k.Name) > 255:
 		return &InvalidError{"name", "at most 255 characters"}
-	case len(in.Description) > 4096:
+	case len(k.Description) > 4096:
 		return &InvalidError{"description", "at most 4096 characters"}
-	case len(in.Metadata) > 4096:
+	case len(k.Metadata) > 4096:
 		return &InvalidError{"metadata", "at most 4096 characters"}
-	case in.AccountID != "" && in.AccountID != DefaultAccountID:
-		return &InvalidError{"accountId", fmt.Sprintf("unknown account %q", in.AccountID)}
-	case in.AccessKeyConfigurationID != "":
-		return &InvalidError{"accessKeyConfigurationId", fmt.Sprintf("unknown access key configuration %q", in.AccessKeyConfigurationID)}
+	case !tx.Exists(store.Accounts, k.AccountID):
+		return &InvalidError{"accountId", fmt.Sprintf("no account %q", k.AccountID)}
+	case k.AccessKeyConfigurationID != "" && !tx.Exists(store.Configurations, k.AccessKeyConfigurationID):
+		return &InvalidError{"accessKeyConfigurationId", fmt.Sprintf("no access key configuration %q", k.AccessKeyConfigurationID)}
+	case expiresChanged && k.ExpiresAt != nil && !k.ExpiresAt.After(time.Now()):
+		return &InvalidError{"expiresAt", "must be in the future"}
 	}
 	return nil
 }
 
-// CreateAccessKey stores a new access key and returns it with its token.
-// The token is not kept anywhere: this is the only time it exists.
-func (a *App) CreateAccessKey(in AccessKeyInput) (*store.AccessKey, string, error) {
-	if err := in.validate(); err != nil {
+// CreateAccessKey stores a new access key from a create body and returns
+// it with its token. The token is not kept anywhere: this is the only time
+// it exists.
+func (a *App) CreateAccessKey(p Patch) (*store.AccessKey, string, error) {
+	k := &store.AccessKey{AccountID: DefaultAccountID}
+	if err := applyAccessKeyPatch(p, k); err != nil {
 		return nil, "", err
 	}
-	if in.AccountID == "" {
-		in.AccountID = DefaultAccountID
+	if k.AccountID == "" {
+		k.AccountID = DefaultAccountID
 	}
 	token := secrets.NewToken(secrets.AccessKeyPrefix)
 	h := secrets.HashToken(token)
 	now := time.Now().UTC()
-	k := &store.AccessKey{
-		ID:                       ids.New("ak"),
-		Name:                     in.Name,
-		Description:              in.Description,
-		Metadata:                 in.Metadata,
-		AccountID:                in.AccountID,
-		AccessKeyConfigurationID: in.AccessKeyConfigurationID,
-		Disabled:                 in.Disabled,
-		ExpiresAt:                in.ExpiresAt,
-		TokenHash:                hex.EncodeToString(h[:]),
-		KeyRedacted:              secrets.Redact(token),
-		CreatedAt:                now,
-		UpdatedAt:                now,
+	k.ID = ids.New("ak")
+	k.TokenHash = hex.EncodeToString(h[:])
+	k.KeyRedacted = secrets.Redact(token)
+	k.CreatedAt, k.UpdatedAt = now, now
+	err := a.shared.writeAccessKey(func(tx *store.Tx) (*store.AccessKey, *store.AccessKey, error) {
+		if err := validateAccessKey(tx, k, true); err != nil {
+			return nil, nil, err
+		}
+		return nil, k, tx.PutAccessKey(k)
+	})
+	if err != nil {
+		return nil, "", err
 	}
-	if err := a.shared.db.PutAccessKey(k); err != nil {
-		return nil, "", fmt.Errorf("storing access key: %w", err)
-	}
-	a.shared.updateKeys(func(m map[secrets.Hash]*store.AccessKey) { m[h] = k })
 	return k, token, nil
+}
+
+// UpdateAccessKey applies a PATCH body.
+func (a *App) UpdateAccessKey(id string, p Patch) (*store.AccessKey, error) {
+	var out *store.AccessKey
+	err := a.shared.writeAccessKey(func(tx *store.Tx) (*store.AccessKey, *store.AccessKey, error) {
+		var old store.AccessKey
+		if err := tx.Get(store.AccessKeysBucket, id, &old); err != nil {
+			return nil, nil, err
+		}
+		k := old
+		if err := applyAccessKeyPatch(p, &k); err != nil {
+			return nil, nil, err
+		}
+		if k.AccountID == "" {
+			k.AccountID = DefaultAccountID
+		}
+		if err := validateAccessKey(tx, &k, !timeEqual(k.ExpiresAt, old.ExpiresAt)); err != nil {
+			return nil, nil, err
+		}
+		k.UpdatedAt = time.Now().UTC()
+		out = &k
+		return &old, &k, tx.PutAccessKey(&k)
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.withPendingLastUsed(out)
+	return out, nil
+}
+
+// RotateAccessKey issues a new token for the key. The old token keeps
+// working for grace (0: it stops at once).
+func (a *App) RotateAccessKey(id string, grace time.Duration) (*store.AccessKey, string, error) {
+	if grace < 0 || grace > 30*24*time.Hour {
+		return nil, "", &InvalidError{"gracePeriod", "must be between 0 and 720h"}
+	}
+	token := secrets.NewToken(secrets.AccessKeyPrefix)
+	h := secrets.HashToken(token)
+	var out *store.AccessKey
+	err := a.shared.writeAccessKey(func(tx *store.Tx) (*store.AccessKey, *store.AccessKey, error) {
+		var old store.AccessKey
+		if err := tx.Get(store.AccessKeysBucket, id, &old); err != nil {
+			return nil, nil, err
+		}
+		k := old
+		now := time.Now().UTC()
+		k.PreviousTokenHash, k.PreviousValidUntil = "", nil
+		if grace > 0 {
+			until := now.Add(grace)
+			k.PreviousTokenHash, k.PreviousValidUntil = old.TokenHash, &until
+		}
+		k.TokenHash = hex.EncodeToString(h[:])
+		k.KeyRedacted = secrets.Redact(token)
+		k.UpdatedAt = now
+		out = &k
+		return &old, &k, tx.PutAccessKey(&k)
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return out, token, nil
 }
 
 // AccessKey returns one access key, with its latest use.
@@ -103,21 +168,44 @@ func (a *App) AccessKeys() ([]*store.AccessKey, error) {
 
 // DeleteAccessKey deletes an access key; its token stops working at once.
 func (a *App) DeleteAccessKey(id string) error {
-	k, err := a.shared.db.AccessKey(id)
+	err := a.shared.writeAccessKey(func(tx *store.Tx) (*store.AccessKey, *store.AccessKey, error) {
+		var old store.AccessKey
+		if err := tx.Get(store.AccessKeysBucket, id, &old); err != nil {
+			return nil, nil, err
+		}
+		return &old, nil, tx.DeleteAccessKey(id)
+	})
 	if err != nil {
 		return err
 	}
-	if err := a.shared.db.DeleteAccessKey(id); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		return fmt.Errorf("deleting access key: %w", err)
-	}
-	if h, err := k.Hash(); err == nil {
-		a.shared.updateKeys(func(m map[secrets.Hash]*store.AccessKey) { delete(m, h) })
-	}
 	a.shared.lastUsed.Delete(id)
 	return nil
+}
+
+// writeAccessKey runs change in a transaction and then moves the key in
+// the in-memory index from its old hashes to its new ones (nil: none).
+func (s *shared) writeAccessKey(change func(tx *store.Tx) (old, updated *store.AccessKey, err error)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var old, updated *store.AccessKey
+	err := s.db.Update(func(tx *store.Tx) error {
+		var err error
+		old, updated, err = change(tx)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	var indexErr error
+	s.updateKeys(func(m map[secrets.Hash]*store.AccessKey) {
+		if old != nil {
+			unindexKey(m, old)
+		}
+		if updated != nil {
+			indexErr = indexKey(m, updated)
+		}
+	})
+	return indexErr
 }
 
 // withPendingLastUsed folds in a use not yet flushed to the store.
@@ -128,4 +216,11 @@ func (a *App) withPendingLastUsed(k *store.AccessKey) {
 			k.LastUsed = &t
 		}
 	}
+}
+
+func timeEqual(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
 }

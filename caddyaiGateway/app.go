@@ -67,6 +67,7 @@ type App struct {
 
 	shared       *shared
 	registry     *Registry
+	eff          *atomic.Pointer[effectiveRegistry] // set in Provision (App is copied by CaddyModule)
 	adminKeyHash secrets.Hash
 	transport    *http.Transport
 	demo         *demoUpstream
@@ -85,6 +86,7 @@ func (App) CaddyModule() caddy.ModuleInfo {
 // provider registry.
 func (a *App) Provision(ctx caddy.Context) error {
 	a.logger = ctx.Logger()
+	a.eff = new(atomic.Pointer[effectiveRegistry])
 	repl := caddy.NewReplacer()
 
 	if a.PerRequestTimeout <= 0 {
@@ -195,9 +197,15 @@ func (a *App) Cleanup() error {
 
 // CheckManagementKey reports whether token is a valid management API key.
 // The comparison is constant-time.
+// API keys from /ai/api-keys are found by the SHA-256 of the token: a
+// hash lookup reveals nothing usable about the token.
 func (a *App) CheckManagementKey(token string) bool {
 	h := secrets.HashToken(token)
-	return subtle.ConstantTimeCompare(h[:], a.adminKeyHash[:]) == 1
+	if subtle.ConstantTimeCompare(h[:], a.adminKeyHash[:]) == 1 {
+		return true
+	}
+	_, ok := a.shared.snapshot().apiKeys[h]
+	return ok
 }
 
 // Registry returns the provider registry of this config.

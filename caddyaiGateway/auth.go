@@ -73,8 +73,8 @@ func (a *Auth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.
 		return writeError(w, r, apierr.New(http.StatusUnauthorized, apierr.InvalidAccessKey,
 			"missing access key: send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'"))
 	}
-	k := a.app.shared.lookupKey(secrets.HashToken(token))
 	now := time.Now()
+	k := a.app.shared.lookupKey(secrets.HashToken(token), now)
 	switch {
 	case k == nil:
 		return writeError(w, r, apierr.New(http.StatusUnauthorized, apierr.InvalidAccessKey, "invalid access key"))

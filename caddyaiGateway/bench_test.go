@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -25,7 +26,7 @@ func testApp(tb testing.TB, upstream string) *App {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = s.Destruct() })
-	a := &App{shared: s, PerRequestTimeout: 30e9, TotalTimeout: 60e9, transport: newTransport(), logger: zap.NewNop()}
+	a := &App{shared: s, PerRequestTimeout: 30e9, TotalTimeout: 60e9, transport: newTransport(), logger: zap.NewNop(), eff: new(atomic.Pointer[effectiveRegistry])}
 	cfgs := []*ProviderConfig{}
 	if upstream != "" {
 		cfgs = append(cfgs, &ProviderConfig{ID: "openai", BaseURL: upstream + "/v1", APIKeys: []string{"sk-test-0123456789abcdef"}},
@@ -45,14 +46,15 @@ var nopHandler = caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) 
 func BenchmarkAuthLookup(b *testing.B) {
 	app := testApp(b, "")
 	for i := 0; i < 1000; i++ { // a realistic number of keys
-		if _, _, err := app.CreateAccessKey(AccessKeyInput{Name: "k"}); err != nil {
+		if _, _, err := app.CreateAccessKey(Patch{"name": []byte(`"k"`)}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	_, token, _ := app.CreateAccessKey(AccessKeyInput{Name: "bench"})
+	_, token, _ := app.CreateAccessKey(Patch{"name": []byte(`"bench"`)})
 	auth := &Auth{app: app, logger: zap.NewNop()}
 	w := httptest.NewRecorder()
 	r := httptest.NewRequest("POST", "/v1/chat/completions", nil)
+	_ = app.shared.ensureDefaultAccount()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -78,8 +78,20 @@ type request struct {
 	// gateway asked for is hidden from it.
 	clientUsage bool
 	// upstreamBody is body with `models` removed and stream usage asked
-	// for; only `model` still changes per target.
+	// for; only `model` (and a capped output limit) change per target.
 	upstreamBody []byte
+	// maxTokens is the output limit the client asked for (0: none) and
+	// maxTokensField the member it used.
+	maxTokens      int64
+	maxTokensField string
+	// inputEstimate is the estimated input tokens (≈ body bytes / 4).
+	inputEstimate int64
+	// st is the management snapshot the request is served with, cfg the
+	// caller's access key configuration (nil: unrestricted).
+	st  *state
+	cfg *AccessKeyConfiguration
+	// rejected lists requested models the configuration refused.
+	rejected []string
 }
 
 // requestFields is decoded from the body; unknown members are ignored.
@@ -90,6 +102,9 @@ type requestFields struct {
 	StreamOptions *struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`
+	MaxTokens           *int64 `json:"max_tokens"`
+	MaxCompletionTokens *int64 `json:"max_completion_tokens"`
+	MaxOutputTokens     *int64 `json:"max_output_tokens"`
 }
 
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
@@ -113,7 +128,16 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	if aerr != nil {
 		return writeError(w, r, aerr)
 	}
+	req.st = g.app.shared.snapshot()
+	req.cfg = configFor(req.st, CallerFrom(r))
+	if limit := req.st.gateway.MaxInputTokens; limit != nil && req.inputEstimate > *limit {
+		return writeError(w, r, apierr.New(http.StatusRequestEntityTooLarge, apierr.InputTooLarge,
+			fmt.Sprintf("the request's estimated %d input tokens exceed the gateway's maxInputTokens (%d)", req.inputEstimate, *limit)))
+	}
 	targets, aerr := g.candidates(req)
+	if len(req.rejected) > 0 {
+		w.Header().Set(hdrRejectedModels, strings.Join(req.rejected, ", "))
+	}
 	if aerr != nil {
 		return writeError(w, r, aerr)
 	}
@@ -136,7 +160,18 @@ func (g *Gateway) readRequest(w http.ResponseWriter, r *http.Request, ep *endpoi
 	if err := json.Unmarshal(body, &f); err != nil {
 		return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, "request body is not valid JSON: "+err.Error())
 	}
-	req := &request{ep: ep, body: body, stream: f.Stream && ep.streams}
+	req := &request{ep: ep, body: body, stream: f.Stream && ep.streams, inputEstimate: usage.EstimateTokens(len(body))}
+	for _, m := range []struct {
+		v    *int64
+		name string
+	}{{f.MaxCompletionTokens, "max_completion_tokens"}, {f.MaxOutputTokens, "max_output_tokens"}, {f.MaxTokens, "max_tokens"}} {
+		if m.v != nil && req.maxTokensField == "" {
+			if *m.v < 1 {
+				return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, "'"+m.name+"' must be a positive integer")
+			}
+			req.maxTokens, req.maxTokensField = *m.v, m.name
+		}
+	}
 	if len(f.Model) > 0 && string(f.Model) != "null" {
 		if err := json.Unmarshal(f.Model, &req.model); err != nil {
 			return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, "'model' must be a string")
@@ -174,33 +209,45 @@ func (g *Gateway) readRequest(w http.ResponseWriter, r *http.Request, ep *endpoi
 	return req, nil
 }
 
-// candidates resolves the requested model and its fallbacks to targets the
-// route's format can reach, in order, without duplicates.
+// candidates resolves the requested model and its fallbacks (virtual
+// models expanded) to the targets the route's format can reach and the
+// caller's configuration allows, in order, without duplicates.
 func (g *Gateway) candidates(req *request) ([]Target, *apierr.Error) {
-	reg := g.app.registry
+	reg := g.app.registryFor(req.st)
 	var out []Target
 	var wrongFormat []string
+	refusal := ""
 	seen := map[string]bool{}
-	for _, ref := range append([]string{req.model}, req.fallbacks...) {
-		resolved := reg.Resolve(ref)
-		if len(resolved) == 0 {
-			continue
-		}
-		for _, t := range resolved {
+	for _, ref := range expandVirtual(req.st, append([]string{req.model}, req.fallbacks...)) {
+		for _, t := range reg.Resolve(ref) {
+			if seen[t.Ref()] {
+				continue
+			}
+			seen[t.Ref()] = true
 			if t.Provider.Format != req.ep.format {
 				wrongFormat = append(wrongFormat, t.Ref())
 				continue
 			}
-			if !seen[t.Ref()] {
-				seen[t.Ref()] = true
-				out = append(out, t)
+			if code := accessRefusal(req.cfg, t); code != "" {
+				req.rejected = append(req.rejected, t.Ref())
+				if refusal == "" {
+					refusal = code
+				}
+				continue
 			}
+			out = append(out, t)
 		}
 	}
-	if len(out) > 0 {
+	switch {
+	case len(out) > 0:
 		return out, nil
-	}
-	if len(wrongFormat) > 0 {
+	case refusal == apierr.ProviderNotAllowed:
+		return nil, apierr.New(http.StatusForbidden, refusal, fmt.Sprintf(
+			"this access key may not use the provider of %s", strings.Join(req.rejected, ", ")))
+	case refusal != "":
+		return nil, apierr.New(http.StatusForbidden, refusal, fmt.Sprintf(
+			"this access key may not use %s", strings.Join(req.rejected, ", ")))
+	case len(wrongFormat) > 0:
 		return nil, apierr.New(http.StatusUnprocessableEntity, apierr.NoMatchingModels, fmt.Sprintf(
 			"%s is served by a provider of another API format; this route takes %s-format providers",
 			strings.Join(wrongFormat, ", "), req.ep.format))

@@ -2,6 +2,8 @@ package caddyaigateway
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -66,15 +68,24 @@ type Provider struct {
 	keys []string // managed keys; never logged
 	next atomic.Uint32
 	demo bool // answered by the demo upstream
+	// keyless: a custom provider with no api_key (a local Ollama, vLLM…):
+	// requests go out without a credential.
+	keyless bool
 }
 
-// HasManagedKeys reports whether the operator configured keys for it.
-func (p *Provider) HasManagedKeys() bool { return len(p.keys) > 0 }
+// HasManagedKeys reports whether requests can use the operator's side:
+// configured keys, or a keyless custom provider.
+func (p *Provider) HasManagedKeys() bool { return len(p.keys) > 0 || p.keyless }
+
+var noCredential = []string{""}
 
 // managedKeys returns the managed keys starting at a rotating offset, so
 // load spreads over several keys.
 func (p *Provider) managedKeys() []string {
 	n := len(p.keys)
+	if n == 0 && p.keyless {
+		return noCredential
+	}
 	if n <= 1 {
 		return p.keys
 	}
@@ -156,6 +167,9 @@ func buildRegistry(cfgs []*ProviderConfig, repl *caddy.Replacer, demo *demoUpstr
 			p.Upsert(m)
 		}
 	}
+	for _, p := range r.providers {
+		p.keyless = !p.BuiltIn && len(p.keys) == 0
+	}
 	if demo != nil {
 		var names []string
 		for _, p := range r.providers {
@@ -203,6 +217,46 @@ func (mc *ModelConfig) toModel() (*catalog.Model, error) {
 		*f.dst = &p
 	}
 	return m, nil
+}
+
+// withCustom returns a registry with the providers added through the
+// management API appended; a Caddyfile provider of the same id wins.
+func (r *Registry) withCustom(cps []*CustomProvider) *Registry {
+	out := &Registry{providers: slices.Clone(r.providers), byID: maps.Clone(r.byID)}
+	for _, cp := range cps {
+		if out.byID[cp.ProviderID] != nil {
+			continue
+		}
+		models := make([]*catalog.Model, len(cp.Models))
+		for i, m := range cp.Models {
+			mc := *m
+			models[i] = &mc
+		}
+		p := &Provider{Provider: &catalog.Provider{ID: cp.ProviderID, Name: cp.Name, Format: cp.Format, BaseURL: cp.BaseURL, Models: models}, keyless: true}
+		out.providers = append(out.providers, p)
+		out.byID[p.ID] = p
+	}
+	return out
+}
+
+// effectiveRegistry caches the registry of one snapshot version.
+type effectiveRegistry struct {
+	version uint64
+	reg     *Registry
+}
+
+// registryFor returns the Caddyfile's providers plus those of the
+// management API in snapshot st.
+func (a *App) registryFor(st *state) *Registry {
+	if len(st.providers) == 0 {
+		return a.registry
+	}
+	if e := a.eff.Load(); e != nil && e.version == st.version {
+		return e.reg
+	}
+	reg := a.registry.withCustom(st.providers)
+	a.eff.Store(&effectiveRegistry{version: st.version, reg: reg})
+	return reg
 }
 
 // Target is one (provider, model) pair a request may be served by.

@@ -58,12 +58,13 @@ const (
 
 // call is one client request on its way through the attempt loop.
 type call struct {
-	w        http.ResponseWriter
-	r        *http.Request
-	req      *request
-	id       string
-	caller   *Caller
-	deadline time.Time
+	w          http.ResponseWriter
+	r          *http.Request
+	req        *request
+	id         string
+	caller     *Caller
+	perRequest time.Duration
+	deadline   time.Time
 	attempts int
 	failures []apierr.Attempt
 	cost     money.Nano
@@ -74,6 +75,8 @@ type attempt struct {
 	n       int
 	target  Target
 	key     string
+	source  string
+	keyID   string
 	start   time.Time
 	ttft    time.Duration
 	status  int
@@ -94,23 +97,19 @@ type attempt struct {
 // the provider fails. Nothing is written to the client until an attempt
 // has an answer to serve.
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, targets []Target) error {
+	perRequest, total := g.app.timeouts(req.st)
 	c := &call{w: w, r: r, req: req, id: requestID(w, r), caller: CallerFrom(r),
-		deadline: time.Now().Add(time.Duration(g.app.TotalTimeout))}
+		perRequest: perRequest, deadline: time.Now().Add(total)}
 	var last *attempt
 	for ti, t := range targets {
-		keys := t.Provider.managedKeys()
+		keys := keyChoices(req.st, req.cfg, t)
 		if len(keys) == 0 {
-			c.failures = append(c.failures, apierr.Attempt{Provider: t.Provider.ID, Model: t.Name, Error: "no api_key configured for this provider"})
+			c.failures = append(c.failures, apierr.Attempt{Provider: t.Provider.ID, Model: t.Name, Error: "no provider key available (configure an api_key or a routing rule)"})
 			continue
 		}
-		body := req.upstreamBody
-		if t.Name != req.model {
-			quoted, _ := json.Marshal(t.Name)
-			b, err := jsonobj.Set(body, "model", quoted)
-			if err != nil {
-				return writeError(w, r, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, err.Error()))
-			}
-			body = b
+		body, err := g.bodyFor(req, t)
+		if err != nil {
+			return writeError(w, r, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, err.Error()))
 		}
 		for ki, key := range keys {
 			if !time.Now().Before(c.deadline) {
@@ -206,14 +205,36 @@ func (g *Gateway) passError(c *call, a *attempt) error {
 	return nil
 }
 
+// bodyFor is the upstream body for one target: the provider's model id
+// and, when the gateway config caps output, the capped limit.
+func (g *Gateway) bodyFor(req *request, t Target) ([]byte, error) {
+	body := req.upstreamBody
+	if t.Name != req.model {
+		quoted, _ := json.Marshal(t.Name)
+		b, err := jsonobj.Set(body, "model", quoted)
+		if err != nil {
+			return nil, err
+		}
+		body = b
+	}
+	if limit := req.st.gateway.MaxOutputTokens; limit != nil {
+		return capOutputTokens(body, req, t, *limit)
+	}
+	return body, nil
+}
+
 // try makes one attempt and, when the provider answers, serves it.
-func (g *Gateway) try(c *call, t Target, key string, body []byte) *attempt {
+func (g *Gateway) try(c *call, t Target, kc keyChoice, body []byte) *attempt {
 	c.attempts++
-	a := &attempt{n: c.attempts, target: t, key: key, start: time.Now(), streaming: c.req.stream}
+	key := kc.value
+	a := &attempt{n: c.attempts, target: t, key: key, source: kc.source, keyID: kc.id, start: time.Now(), streaming: c.req.stream}
+	if kc.id != "" {
+		g.app.shared.touch(kc.id, a.start)
+	}
 
 	ctx, cancel := context.WithCancelCause(c.r.Context())
 	defer cancel(nil)
-	limit := min(time.Duration(g.app.PerRequestTimeout), time.Until(c.deadline))
+	limit := min(c.perRequest, time.Until(c.deadline))
 	timer := time.AfterFunc(limit, func() { cancel(errAttemptTimeout) })
 	defer timer.Stop()
 
@@ -226,11 +247,13 @@ func (g *Gateway) try(c *call, t Target, key string, body []byte) *attempt {
 	up.Header = upstreamHeaders(c.r.Header)
 	up.Header.Set("Content-Type", "application/json")
 	if t.Provider.Format == catalog.Anthropic {
-		up.Header.Set("X-Api-Key", key)
+		if key != "" {
+			up.Header.Set("X-Api-Key", key)
+		}
 		if up.Header.Get("Anthropic-Version") == "" {
 			up.Header.Set("Anthropic-Version", "2023-06-01")
 		}
-	} else {
+	} else if key != "" {
 		up.Header.Set("Authorization", "Bearer "+key)
 	}
 
@@ -403,7 +426,7 @@ func (g *Gateway) record(c *call, a *attempt, action string) {
 		ProviderID:       a.target.Provider.ID,
 		Model:            a.target.Name,
 		Endpoint:         c.req.ep.name,
-		KeySource:        "managed",
+		KeySource:        a.source,
 		Status:           a.status,
 		Streaming:        a.streaming,
 		StopReason:       a.stop,

@@ -33,6 +33,11 @@ type shared struct {
 	keys   atomic.Pointer[map[secrets.Hash]*store.AccessKey]
 	keysMu sync.Mutex
 
+	// state is the snapshot of the other management resources; mu
+	// serialises their changes.
+	state atomic.Pointer[state]
+	mu    sync.Mutex
+
 	// lastUsed collects access key use (id → unix nanos) and is flushed to
 	// the store every few seconds: no write per request.
 	lastUsed sync.Map
@@ -89,7 +94,13 @@ func openShared(path string, key secrets.Key, logger *zap.Logger) (*shared, erro
 	s.usage = store.NewWriter(db, store.WriterOptions{OnError: func(err error, lost int) {
 		s.logger.Error("committing usage events", zap.Error(err), zap.Int("events", lost))
 	}})
-	if err := s.reloadKeys(); err != nil {
+	if err := s.ensureDefaultAccount(); err == nil {
+		err = s.reloadState()
+	}
+	if err == nil {
+		err = s.reloadKeys()
+	}
+	if err != nil {
 		s.usage.Close()
 		db.Close()
 		return nil, err
@@ -142,11 +153,9 @@ func (s *shared) reloadKeys() error {
 	}
 	m := make(map[secrets.Hash]*store.AccessKey, len(all))
 	for _, k := range all {
-		h, err := k.Hash()
-		if err != nil {
+		if err := indexKey(m, k); err != nil {
 			return err
 		}
-		m[h] = k
 	}
 	s.keysMu.Lock()
 	s.keys.Store(&m)
@@ -154,9 +163,43 @@ func (s *shared) reloadKeys() error {
 	return nil
 }
 
-// lookupKey finds the access key for a token hash.
-func (s *shared) lookupKey(h secrets.Hash) *store.AccessKey {
-	return (*s.keys.Load())[h]
+// indexKey adds k to an index under its token hash and, during a
+// rotation's grace period, its previous token's hash.
+func indexKey(m map[secrets.Hash]*store.AccessKey, k *store.AccessKey) error {
+	h, err := k.Hash()
+	if err != nil {
+		return err
+	}
+	m[h] = k
+	if ph, ok := k.PreviousHash(); ok {
+		m[ph] = k
+	}
+	return nil
+}
+
+// unindexKey removes every hash of k from an index.
+func unindexKey(m map[secrets.Hash]*store.AccessKey, k *store.AccessKey) {
+	if h, err := k.Hash(); err == nil {
+		delete(m, h)
+	}
+	if ph, ok := k.PreviousHash(); ok {
+		delete(m, ph)
+	}
+}
+
+// lookupKey finds the access key for a token hash. A previous token
+// (replaced by a rotation) is valid until its grace period ends.
+func (s *shared) lookupKey(h secrets.Hash, now time.Time) *store.AccessKey {
+	k := (*s.keys.Load())[h]
+	if k == nil {
+		return nil
+	}
+	if ph, ok := k.PreviousHash(); ok && ph == h {
+		if k.PreviousValidUntil == nil || !now.Before(*k.PreviousValidUntil) {
+			return nil
+		}
+	}
+	return k
 }
 
 // updateKeys applies change to a copy of the index and publishes it. It

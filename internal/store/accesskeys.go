@@ -23,18 +23,34 @@ type AccessKey struct {
 	Disabled                 bool       `json:"disabled"`
 	ExpiresAt                *time.Time `json:"expiresAt,omitempty"`
 	TokenHash                string     `json:"tokenHash"` // hex SHA-256
-	KeyRedacted              string     `json:"keyRedacted"`
-	LastUsed                 *time.Time `json:"lastUsed,omitempty"`
-	CreatedAt                time.Time  `json:"createdAt"`
-	UpdatedAt                time.Time  `json:"updatedAt"`
+	// After a rotation the previous token keeps working until
+	// PreviousValidUntil (the grace period).
+	PreviousTokenHash  string     `json:"previousTokenHash,omitempty"`
+	PreviousValidUntil *time.Time `json:"previousValidUntil,omitempty"`
+	KeyRedacted        string     `json:"keyRedacted"`
+	LastUsed           *time.Time `json:"lastUsed,omitempty"`
+	CreatedAt          time.Time  `json:"createdAt"`
+	UpdatedAt          time.Time  `json:"updatedAt"`
 }
 
 // Hash returns the decoded token hash.
-func (k *AccessKey) Hash() (secrets.Hash, error) {
+func (k *AccessKey) Hash() (secrets.Hash, error) { return decodeHash(k.ID, k.TokenHash) }
+
+// PreviousHash returns the hash of the token replaced by the last
+// rotation, if any.
+func (k *AccessKey) PreviousHash() (secrets.Hash, bool) {
+	if k.PreviousTokenHash == "" {
+		return secrets.Hash{}, false
+	}
+	h, err := decodeHash(k.ID, k.PreviousTokenHash)
+	return h, err == nil
+}
+
+func decodeHash(id, hexHash string) (secrets.Hash, error) {
 	var h secrets.Hash
-	b, err := hex.DecodeString(k.TokenHash)
+	b, err := hex.DecodeString(hexHash)
 	if err != nil || len(b) != len(h) {
-		return h, fmt.Errorf("access key %s: malformed token hash", k.ID)
+		return h, fmt.Errorf("%s: malformed token hash", id)
 	}
 	copy(h[:], b)
 	return h, nil
@@ -43,25 +59,36 @@ func (k *AccessKey) Hash() (secrets.Hash, error) {
 // PutAccessKey inserts or replaces an access key and its hash index in one
 // transaction.
 func (db *DB) PutAccessKey(k *AccessKey) error {
+	return db.bolt.Update(func(tx *bolt.Tx) error { return putAccessKey(tx, k) })
+}
+
+func putAccessKey(tx *bolt.Tx, k *AccessKey) error {
 	h, err := k.Hash()
 	if err != nil {
 		return err
 	}
-	return db.bolt.Update(func(tx *bolt.Tx) error {
-		keys, hashes := tx.Bucket(bucketAccessKeys), tx.Bucket(bucketKeyHashes)
-		if old := keys.Get([]byte(k.ID)); old != nil {
-			var prev AccessKey
-			if err := json.Unmarshal(old, &prev); err == nil && prev.TokenHash != k.TokenHash {
-				if ph, err := prev.Hash(); err == nil {
-					_ = hashes.Delete(ph[:])
+	keys, hashes := tx.Bucket(bucketAccessKeys), tx.Bucket(bucketKeyHashes)
+	if old := keys.Get([]byte(k.ID)); old != nil {
+		var prev AccessKey
+		if err := json.Unmarshal(old, &prev); err == nil {
+			for _, ph := range []string{prev.TokenHash, prev.PreviousTokenHash} {
+				if ph != "" && ph != k.TokenHash && ph != k.PreviousTokenHash {
+					if hh, err := decodeHash(k.ID, ph); err == nil {
+						_ = hashes.Delete(hh[:])
+					}
 				}
 			}
 		}
-		if err := hashes.Put(h[:], []byte(k.ID)); err != nil {
+	}
+	if err := hashes.Put(h[:], []byte(k.ID)); err != nil {
+		return err
+	}
+	if ph, ok := k.PreviousHash(); ok {
+		if err := hashes.Put(ph[:], []byte(k.ID)); err != nil {
 			return err
 		}
-		return putJSON(keys, []byte(k.ID), k)
-	})
+	}
+	return putJSON(keys, []byte(k.ID), k)
 }
 
 // AccessKey returns one access key.
@@ -80,7 +107,11 @@ func (db *DB) AccessKey(id string) (*AccessKey, error) {
 
 // DeleteAccessKey removes an access key and its hash index.
 func (db *DB) DeleteAccessKey(id string) error {
-	return db.bolt.Update(func(tx *bolt.Tx) error {
+	return db.bolt.Update(func(tx *bolt.Tx) error { return deleteAccessKey(tx, id) })
+}
+
+func deleteAccessKey(tx *bolt.Tx, id string) error {
+	{
 		keys := tx.Bucket(bucketAccessKeys)
 		v := keys.Get([]byte(id))
 		if v == nil {
@@ -95,8 +126,13 @@ func (db *DB) DeleteAccessKey(id string) error {
 				return err
 			}
 		}
+		if h, ok := k.PreviousHash(); ok {
+			if err := tx.Bucket(bucketKeyHashes).Delete(h[:]); err != nil {
+				return err
+			}
+		}
 		return keys.Delete([]byte(id))
-	})
+	}
 }
 
 // AccessKeys returns every access key in id (creation) order.

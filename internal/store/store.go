@@ -52,7 +52,7 @@ func Open(path string) (*DB, error) {
 				return fmt.Errorf("creating bucket %s: %w", name, err)
 			}
 		}
-		return nil
+		return createResourceBuckets(tx)
 	})
 	if err != nil {
 		b.Close()

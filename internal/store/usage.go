@@ -1,23 +1,28 @@
 package store
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
+	"sort"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/ids"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
 )
 
 // UsageEvent records one upstream attempt. Token fields are normalised so
 // each token sits in exactly one priced bucket (see internal/usage).
 type UsageEvent struct {
-	ID               string     `json:"id"` // "ue_…", time-ordered: the key in bbolt
+	ID               string     `json:"id"` // "ue_…", unique
 	RequestID        string     `json:"requestId"`
 	Attempt          int        `json:"attempt"`
-	Timestamp        time.Time  `json:"timestamp"`
+	Timestamp        time.Time  `json:"timestamp"` // when the attempt started; the event's place in time
 	AccessKeyID      string     `json:"accessKeyId,omitempty"`
 	AccountID        string     `json:"accountId,omitempty"`
 	ProviderID       string     `json:"providerId"`
@@ -40,39 +45,869 @@ type UsageEvent struct {
 	Error            string     `json:"error,omitempty"`
 }
 
-// UsageQuery selects usage events in [From, To).
-type UsageQuery struct {
-	From, To  time.Time
-	RequestID string // when set, only this request's attempts
-	Limit     int    // 0: no limit
+// Retry actions after which the gateway moved on to another attempt of the
+// same request. Every other action ends the request: its event is the
+// request's final attempt.
+const (
+	RetryNextKey     = "next_key"
+	RetryNextBackend = "next_backend"
+	RetrySucceeded   = "succeeded"
+)
+
+// Final reports whether the event is the attempt that ended its request.
+func (e *UsageEvent) Final() bool { return isFinal(e.RetryAction) }
+
+func isFinal(action string) bool { return action != RetryNextKey && action != RetryNextBackend }
+
+// Usage events live in the usage_events bucket, in nested buckets:
+//
+//	events       pk → event (binary, see appendEvent)
+//	ids          event id → pk
+//	requests     lp(requestId) pk → ∅
+//	access_keys  lp(accessKeyId) pk → flags
+//	accounts     lp(accountId) pk → flags
+//	hourly       hour lp(providerId) lp(model) lp(accessKeyId) lp(accountId) → totals
+//
+// pk is the event's timestamp in Unix nanoseconds, big-endian, moved on
+// by a nanosecond in the rare case it is taken: key order is time order,
+// so a time range is one cursor walk, and every index entry is its prefix
+// followed by the pk, so a filtered range is one walk in the index. lp is
+// a uvarint length followed by the bytes. flags (flagFinal) lets a walk
+// over an index skip retried attempts without reading the event. hourly
+// holds the sums of each UTC hour per provider, model, access key and
+// account, updated in the transaction that adds the events, so an
+// overview reads rollups instead of events. A key "format" marks the
+// layout; anything else at the top level is from an older layout and is
+// converted by NewWriter.
+var (
+	usageFormatKey   = []byte("format")
+	usageFormat      = []byte("2")
+	usageEventsB     = []byte("events")
+	usageIDsB        = []byte("ids")
+	usageRequestsB   = []byte("requests")
+	usageAccessKeysB = []byte("access_keys")
+	usageAccountsB   = []byte("accounts")
+	usageHourlyB     = []byte("hourly")
+)
+
+const (
+	flagFinal     = 1 << 0
+	flagStreaming = 1 << 1
+	flagEstimated = 1 << 2
+
+	eventVersion = 1
+)
+
+// usageBuckets are the nested buckets of one transaction.
+type usageBuckets struct {
+	events, ids, requests, accessKeys, accounts, hourly *bolt.Bucket
 }
 
-// Usage returns events in time order.
-func (db *DB) Usage(q UsageQuery) ([]*UsageEvent, error) {
-	var out []*UsageEvent
-	start := []byte(ids.At("ue", q.From)[:3+10]) // "ue_" + the 10 time characters
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketUsage).Cursor()
-		for k, v := c.Seek(start); k != nil; k, v = c.Next() {
-			var e UsageEvent
-			if err := json.Unmarshal(v, &e); err != nil {
-				return fmt.Errorf("decoding usage event %s: %w", k, err)
-			}
-			if !q.To.IsZero() && !e.Timestamp.Before(q.To) {
+// openUsage returns the usage buckets; nil (in a read transaction) when no
+// event was ever written.
+func openUsage(tx *bolt.Tx) *usageBuckets {
+	root := tx.Bucket(bucketUsage)
+	if root == nil {
+		return nil
+	}
+	ev := root.Bucket(usageEventsB)
+	if ev == nil {
+		return nil
+	}
+	return &usageBuckets{events: ev, ids: root.Bucket(usageIDsB), requests: root.Bucket(usageRequestsB),
+		accessKeys: root.Bucket(usageAccessKeysB), accounts: root.Bucket(usageAccountsB), hourly: root.Bucket(usageHourlyB)}
+}
+
+// createUsage returns the usage buckets of a write transaction, creating
+// them (and marking the format) the first time.
+func createUsage(tx *bolt.Tx) (*usageBuckets, error) {
+	root, err := tx.CreateBucketIfNotExists(bucketUsage)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(root.Get(usageFormatKey), usageFormat) {
+		if err := root.Put(usageFormatKey, usageFormat); err != nil {
+			return nil, err
+		}
+	}
+	var ub usageBuckets
+	for _, b := range []struct {
+		name []byte
+		dst  **bolt.Bucket
+	}{{usageEventsB, &ub.events}, {usageIDsB, &ub.ids}, {usageRequestsB, &ub.requests},
+		{usageAccessKeysB, &ub.accessKeys}, {usageAccountsB, &ub.accounts}, {usageHourlyB, &ub.hourly}} {
+		if *b.dst, err = root.CreateBucketIfNotExists(b.name); err != nil {
+			return nil, fmt.Errorf("creating bucket %s/%s: %w", bucketUsage, b.name, err)
+		}
+	}
+	// Keys arrive (nearly) in order: full pages instead of bbolt's half
+	// full split pages halve the file. The rollups are updated in place.
+	for _, b := range []*bolt.Bucket{ub.events, ub.ids, ub.requests, ub.accessKeys, ub.accounts} {
+		b.FillPercent = 0.9
+	}
+	return &ub, nil
+}
+
+// migrateUsage converts events stored by an older layout (JSON values at
+// the top of usage_events) into the current one, in one transaction.
+func migrateUsage(tx *bolt.Tx) error {
+	root := tx.Bucket(bucketUsage)
+	if root == nil || bytes.Equal(root.Get(usageFormatKey), usageFormat) {
+		return nil
+	}
+	var old []*UsageEvent
+	var keys [][]byte
+	c := root.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if v == nil || bytes.Equal(k, usageFormatKey) { // a nested bucket, or the marker
+			continue
+		}
+		keys = append(keys, append([]byte(nil), k...))
+		var e UsageEvent
+		if json.Unmarshal(v, &e) == nil && e.ID != "" {
+			old = append(old, &e)
+		}
+	}
+	for _, k := range keys {
+		if err := root.Delete(k); err != nil {
+			return err
+		}
+	}
+	ub, err := createUsage(tx)
+	if err != nil {
+		return err
+	}
+	return ub.put(old)
+}
+
+// put adds events with their index entries and rollups. An event whose id
+// is already stored is skipped, so a replayed batch is not counted twice.
+func (ub *usageBuckets) put(batch []*UsageEvent) error {
+	type rollupKey struct {
+		hour                                uint32
+		provider, model, accessKey, account string
+	}
+	rollups := make(map[rollupKey]*UsageTotals)
+	var pkb [8]byte
+	for _, e := range batch {
+		if ub.ids.Get([]byte(e.ID)) != nil {
+			continue
+		}
+		ts := e.Timestamp
+		if ts.IsZero() {
+			ts = time.Now()
+		}
+		pk := pkOf(ts)
+		for {
+			binary.BigEndian.PutUint64(pkb[:], pk)
+			if ub.events.Get(pkb[:]) == nil {
 				break
 			}
-			if e.Timestamp.Before(q.From) || (q.RequestID != "" && e.RequestID != q.RequestID) {
-				continue
-			}
-			out = append(out, &e)
-			if q.Limit > 0 && len(out) >= q.Limit {
-				break
+			pk++
+		}
+		flags := eventFlags(e)
+		if err := ub.events.Put(be64(pk), appendEvent(nil, e, ts, pk, flags)); err != nil {
+			return err
+		}
+		if err := ub.ids.Put([]byte(e.ID), be64(pk)); err != nil {
+			return err
+		}
+		if err := ub.requests.Put(indexKey(e.RequestID, pk), nil); err != nil {
+			return err
+		}
+		if e.AccessKeyID != "" {
+			if err := ub.accessKeys.Put(indexKey(e.AccessKeyID, pk), []byte{flags}); err != nil {
+				return err
 			}
 		}
+		if e.AccountID != "" {
+			if err := ub.accounts.Put(indexKey(e.AccountID, pk), []byte{flags}); err != nil {
+				return err
+			}
+		}
+		rk := rollupKey{uint32(ts.Unix() / 3600), e.ProviderID, e.Model, e.AccessKeyID, e.AccountID}
+		t := rollups[rk]
+		if t == nil {
+			t = new(UsageTotals)
+			rollups[rk] = t
+		}
+		t.addEvent(e)
+	}
+	for rk, t := range rollups {
+		k := binary.BigEndian.AppendUint32(nil, rk.hour)
+		k = appendLP(k, rk.provider)
+		k = appendLP(k, rk.model)
+		k = appendLP(k, rk.accessKey)
+		k = appendLP(k, rk.account)
+		if old := ub.hourly.Get(k); old != nil {
+			prev, err := decodeTotals(old)
+			if err != nil {
+				return fmt.Errorf("decoding usage rollup: %w", err)
+			}
+			t.add(prev)
+		}
+		if err := ub.hourly.Put(k, t.appendTo(nil)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pkOf is the key of time t: Unix nanoseconds, clamped to what fits.
+func pkOf(t time.Time) uint64 {
+	switch {
+	case t.Before(time.Unix(0, 0)):
+		return 0
+	case t.After(time.Unix(0, math.MaxInt64)):
+		return math.MaxInt64
+	}
+	return uint64(t.UnixNano())
+}
+
+func be64(v uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, 8), v) }
+
+// indexKey is lp(value) followed by pk.
+func indexKey(value string, pk uint64) []byte {
+	k := make([]byte, 0, binary.MaxVarintLen64+len(value)+8)
+	k = appendLP(k, value)
+	return binary.BigEndian.AppendUint64(k, pk)
+}
+
+func appendLP(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func eventFlags(e *UsageEvent) byte {
+	var f byte
+	if e.Final() {
+		f |= flagFinal
+	}
+	if e.Streaming {
+		f |= flagStreaming
+	}
+	if e.UsageEstimated {
+		f |= flagEstimated
+	}
+	return f
+}
+
+// appendEvent encodes an event. The fields filters look at come first,
+// so a walk can test an event without decoding it (readHead).
+//
+//	version flags uvarint(pk-ts) lp(providerId) lp(model) lp(accessKeyId) lp(accountId)
+//	lp(id) lp(requestId) uvarint(attempt) lp(endpoint) lp(keySource) uvarint(status)
+//	lp(stopReason) lp(retryAction) varint(input output cacheRead cacheWrite reasoning
+//	cost latencyMs ttftMs) lp(error)
+func appendEvent(b []byte, e *UsageEvent, ts time.Time, pk uint64, flags byte) []byte {
+	b = append(b, eventVersion, flags)
+	b = binary.AppendUvarint(b, pk-pkOf(ts))
+	b = appendLP(b, e.ProviderID)
+	b = appendLP(b, e.Model)
+	b = appendLP(b, e.AccessKeyID)
+	b = appendLP(b, e.AccountID)
+	b = appendLP(b, e.ID)
+	b = appendLP(b, e.RequestID)
+	b = binary.AppendUvarint(b, uint64(e.Attempt))
+	b = appendLP(b, e.Endpoint)
+	b = appendLP(b, e.KeySource)
+	b = binary.AppendUvarint(b, uint64(e.Status))
+	b = appendLP(b, e.StopReason)
+	b = appendLP(b, e.RetryAction)
+	for _, n := range [...]int64{e.InputTokens, e.OutputTokens, e.CacheReadTokens, e.CacheWriteTokens,
+		e.ReasoningTokens, int64(e.Cost), e.LatencyMs, e.TTFTMs} {
+		b = binary.AppendVarint(b, n)
+	}
+	return appendLP(b, e.Error)
+}
+
+// reader reads an encoded value; a short or malformed value sets bad.
+type reader struct {
+	b   []byte
+	bad bool
+}
+
+func (r *reader) uvarint() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.bad, r.b = true, nil
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) varint() int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.bad, r.b = true, nil
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) bytes() []byte {
+	n := r.uvarint()
+	if n > uint64(len(r.b)) {
+		r.bad, r.b = true, nil
 		return nil
+	}
+	v := r.b[:n]
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) str() string { return string(r.bytes()) }
+
+// eventHead is the part of an encoded event filters look at; its slices
+// point into the database page and are valid only in the transaction.
+type eventHead struct {
+	flags                               byte
+	delta                               uint64
+	provider, model, accessKey, account []byte
+}
+
+func readHead(v []byte) (h eventHead, rest reader, err error) {
+	if len(v) < 2 || v[0] != eventVersion {
+		return h, rest, errors.New("unknown usage event encoding")
+	}
+	rest = reader{b: v[2:]}
+	h.flags = v[1]
+	h.delta = rest.uvarint()
+	h.provider, h.model, h.accessKey, h.account = rest.bytes(), rest.bytes(), rest.bytes(), rest.bytes()
+	if rest.bad {
+		return h, rest, errors.New("truncated usage event")
+	}
+	return h, rest, nil
+}
+
+// decodeEvent decodes the event stored under pk.
+func decodeEvent(pk uint64, v []byte) (*UsageEvent, error) {
+	h, r, err := readHead(v)
+	if err != nil {
+		return nil, err
+	}
+	e := &UsageEvent{
+		Timestamp:  time.Unix(0, int64(pk-h.delta)).UTC(),
+		ProviderID: string(h.provider), Model: string(h.model),
+		AccessKeyID: string(h.accessKey), AccountID: string(h.account),
+		Streaming: h.flags&flagStreaming != 0, UsageEstimated: h.flags&flagEstimated != 0,
+	}
+	e.ID = r.str()
+	e.RequestID = r.str()
+	e.Attempt = int(r.uvarint())
+	e.Endpoint = r.str()
+	e.KeySource = r.str()
+	e.Status = int(r.uvarint())
+	e.StopReason = r.str()
+	e.RetryAction = r.str()
+	e.InputTokens, e.OutputTokens, e.CacheReadTokens = r.varint(), r.varint(), r.varint()
+	e.CacheWriteTokens, e.ReasoningTokens = r.varint(), r.varint()
+	e.Cost = money.Nano(r.varint())
+	e.LatencyMs, e.TTFTMs = r.varint(), r.varint()
+	e.Error = r.str()
+	if r.bad {
+		return nil, errors.New("truncated usage event")
+	}
+	return e, nil
+}
+
+// eventTotals reads what an overview sums from an encoded event, without
+// allocating: the head and the counters.
+func eventTotals(v []byte) (eventHead, UsageTotals, error) {
+	h, r, err := readHead(v)
+	if err != nil {
+		return h, UsageTotals{}, err
+	}
+	r.bytes()   // id
+	r.bytes()   // requestId
+	r.uvarint() // attempt
+	r.bytes()   // endpoint
+	r.bytes()   // keySource
+	r.uvarint() // status
+	r.bytes()   // stopReason
+	action := r.bytes()
+	t := UsageTotals{Attempts: 1}
+	if h.flags&flagFinal != 0 {
+		t.Requests = 1
+		if string(action) != RetrySucceeded {
+			t.FailedRequests = 1
+		}
+	}
+	t.InputTokens, t.OutputTokens, t.CacheReadTokens = r.varint(), r.varint(), r.varint()
+	t.CacheWriteTokens, t.ReasoningTokens = r.varint(), r.varint()
+	t.Cost = money.Nano(r.varint())
+	if r.bad {
+		return h, t, errors.New("truncated usage event")
+	}
+	return h, t, nil
+}
+
+// UsageTotals sums usage events.
+type UsageTotals struct {
+	Requests         int64 // requests whose final attempt is counted here
+	FailedRequests   int64 // of those, the ones whose final attempt did not succeed
+	Attempts         int64
+	InputTokens      int64
+	OutputTokens     int64
+	CacheReadTokens  int64
+	CacheWriteTokens int64
+	ReasoningTokens  int64
+	Cost             money.Nano
+}
+
+func (t *UsageTotals) addEvent(e *UsageEvent) {
+	d := UsageTotals{Attempts: 1, InputTokens: e.InputTokens, OutputTokens: e.OutputTokens,
+		CacheReadTokens: e.CacheReadTokens, CacheWriteTokens: e.CacheWriteTokens,
+		ReasoningTokens: e.ReasoningTokens, Cost: e.Cost}
+	if e.Final() {
+		d.Requests = 1
+		if e.RetryAction != RetrySucceeded {
+			d.FailedRequests = 1
+		}
+	}
+	t.add(d)
+}
+
+func (t *UsageTotals) add(d UsageTotals) {
+	t.Requests += d.Requests
+	t.FailedRequests += d.FailedRequests
+	t.Attempts += d.Attempts
+	t.InputTokens += d.InputTokens
+	t.OutputTokens += d.OutputTokens
+	t.CacheReadTokens += d.CacheReadTokens
+	t.CacheWriteTokens += d.CacheWriteTokens
+	t.ReasoningTokens += d.ReasoningTokens
+	t.Cost += d.Cost
+}
+
+func (t *UsageTotals) appendTo(b []byte) []byte {
+	for _, n := range [...]int64{t.Requests, t.FailedRequests, t.Attempts, t.InputTokens, t.OutputTokens,
+		t.CacheReadTokens, t.CacheWriteTokens, t.ReasoningTokens, int64(t.Cost)} {
+		b = binary.AppendVarint(b, n)
+	}
+	return b
+}
+
+func decodeTotals(v []byte) (UsageTotals, error) {
+	r := reader{b: v}
+	t := UsageTotals{Requests: r.varint(), FailedRequests: r.varint(), Attempts: r.varint(),
+		InputTokens: r.varint(), OutputTokens: r.varint(), CacheReadTokens: r.varint(),
+		CacheWriteTokens: r.varint(), ReasoningTokens: r.varint(), Cost: money.Nano(r.varint())}
+	if r.bad {
+		return t, errors.New("truncated usage totals")
+	}
+	return t, nil
+}
+
+// UsageFilter selects events in [From, To) whose fields equal the
+// non-empty ones here (providerId and model ignoring case).
+type UsageFilter struct {
+	From, To    time.Time
+	AccessKeyID string
+	AccountID   string
+	ProviderID  string
+	Model       string
+}
+
+func (f *UsageFilter) match(provider, model, accessKey, account []byte) bool {
+	return (f.AccessKeyID == "" || string(accessKey) == f.AccessKeyID) &&
+		(f.AccountID == "" || string(account) == f.AccountID) &&
+		(f.ProviderID == "" || strings.EqualFold(string(provider), f.ProviderID)) &&
+		(f.Model == "" || strings.EqualFold(string(model), f.Model))
+}
+
+// UsageList selects a page of events, newest first.
+type UsageList struct {
+	UsageFilter
+	// IncludeRetries lists every attempt; otherwise only each request's
+	// final attempt.
+	IncludeRetries bool
+	// BeforeID continues after this event (the last of the previous page).
+	BeforeID string
+	Limit    int // default 100
+}
+
+// ErrUnknownCursor is returned when UsageList.BeforeID names no event.
+var ErrUnknownCursor = errors.New("no such usage event")
+
+// ListUsage returns up to q.Limit events, newest first, and whether more
+// follow. With an access key or account filter it walks that index;
+// otherwise it walks the events of the range, testing each one's head.
+func (db *DB) ListUsage(q UsageList) (events []*UsageEvent, more bool, err error) {
+	if q.Limit <= 0 {
+		q.Limit = 100
+	}
+	lo, hi := pkOf(q.From), pkOf(q.To)
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		ub := openUsage(tx)
+		if ub == nil {
+			if q.BeforeID != "" {
+				return ErrUnknownCursor
+			}
+			return nil
+		}
+		if q.BeforeID != "" {
+			v := ub.ids.Get([]byte(q.BeforeID))
+			if len(v) != 8 {
+				return ErrUnknownCursor
+			}
+			hi = min(hi, binary.BigEndian.Uint64(v))
+		}
+		var ferr error
+		// visit tests one event; false stops the walk.
+		visit := func(pk uint64, v []byte) bool {
+			h, _, err := readHead(v)
+			if err != nil {
+				ferr = fmt.Errorf("usage event at %d: %w", pk, err)
+				return false
+			}
+			if (!q.IncludeRetries && h.flags&flagFinal == 0) || !q.match(h.provider, h.model, h.accessKey, h.account) {
+				return true
+			}
+			if len(events) == q.Limit {
+				more = true
+				return false
+			}
+			e, err := decodeEvent(pk, v)
+			if err != nil {
+				ferr = fmt.Errorf("usage event at %d: %w", pk, err)
+				return false
+			}
+			events = append(events, e)
+			return true
+		}
+		index, value := ub.accessKeys, q.AccessKeyID
+		if value == "" {
+			index, value = ub.accounts, q.AccountID
+		}
+		if value == "" {
+			walkBack(ub.events, nil, lo, hi, visit)
+			return ferr
+		}
+		walkBack(index, lpPrefix(value), lo, hi, func(pk uint64, flags []byte) bool {
+			if !q.IncludeRetries && len(flags) == 1 && flags[0]&flagFinal == 0 {
+				return true
+			}
+			v := ub.events.Get(be64(pk))
+			if v == nil {
+				return true
+			}
+			return visit(pk, v)
+		})
+		return ferr
 	})
+	return events, more, err
+}
+
+func lpPrefix(s string) []byte { return appendLP(nil, s) }
+
+// walkBack calls fn for the keys prefix+pk of b with pk in [lo, hi),
+// newest first, while fn returns true.
+func walkBack(b *bolt.Bucket, prefix []byte, lo, hi uint64, fn func(pk uint64, v []byte) bool) {
+	if lo >= hi {
+		return
+	}
+	c := b.Cursor()
+	k, v := c.Seek(append(append([]byte(nil), prefix...), be64(hi)...))
+	if k == nil {
+		k, v = c.Last()
+	} else {
+		k, v = c.Prev()
+	}
+	for ; k != nil; k, v = c.Prev() {
+		if len(k) != len(prefix)+8 || !bytes.HasPrefix(k, prefix) {
+			return
+		}
+		pk := binary.BigEndian.Uint64(k[len(prefix):])
+		if pk < lo || !fn(pk, v) {
+			return
+		}
+	}
+}
+
+// walkForward calls fn for the keys prefix+pk of b with pk in [lo, hi),
+// oldest first, while fn returns true.
+func walkForward(b *bolt.Bucket, prefix []byte, lo, hi uint64, fn func(pk uint64, v []byte) bool) {
+	if lo >= hi {
+		return
+	}
+	c := b.Cursor()
+	for k, v := c.Seek(append(append([]byte(nil), prefix...), be64(lo)...)); k != nil; k, v = c.Next() {
+		if len(k) != len(prefix)+8 || !bytes.HasPrefix(k, prefix) {
+			return
+		}
+		pk := binary.BigEndian.Uint64(k[len(prefix):])
+		if pk >= hi || !fn(pk, v) {
+			return
+		}
+	}
+}
+
+// RequestUsage returns a request's attempts in order; ErrNotFound when it
+// has none. It reads the request's index entries only.
+func (db *DB) RequestUsage(requestID string) ([]*UsageEvent, error) {
+	var out []*UsageEvent
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		ub := openUsage(tx)
+		if ub == nil {
+			return nil
+		}
+		var err error
+		walkForward(ub.requests, lpPrefix(requestID), 0, math.MaxUint64, func(pk uint64, _ []byte) bool {
+			v := ub.events.Get(be64(pk))
+			if v == nil {
+				return true
+			}
+			var e *UsageEvent
+			if e, err = decodeEvent(pk, v); err != nil {
+				return false
+			}
+			out = append(out, e)
+			return true
+		})
+		return err
+	})
+	if err == nil && len(out) == 0 {
+		return nil, ErrNotFound
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Attempt < out[j].Attempt })
 	return out, err
 }
 
-// usageKey is the bbolt key of an event: its id, which sorts by time.
-func usageKey(e *UsageEvent) []byte { return []byte(e.ID) }
+// UsageEventByID returns one event; ErrNotFound if absent.
+func (db *DB) UsageEventByID(id string) (*UsageEvent, error) {
+	var e *UsageEvent
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		ub := openUsage(tx)
+		if ub == nil {
+			return ErrNotFound
+		}
+		k := ub.ids.Get([]byte(id))
+		if len(k) != 8 {
+			return ErrNotFound
+		}
+		v := ub.events.Get(k)
+		if v == nil {
+			return ErrNotFound
+		}
+		var err error
+		e, err = decodeEvent(binary.BigEndian.Uint64(k), v)
+		return err
+	})
+	return e, err
+}
+
+// UsageQuery selects usage events in [From, To) (To zero: no end).
+type UsageQuery struct {
+	From, To  time.Time
+	RequestID string // when set, only this request's attempts
+	Limit     int    // 0: no limit; the oldest events are kept
+}
+
+// Usage returns the events of q in the order they were recorded (by id).
+// It serves tests and tools; the management API pages with ListUsage.
+func (db *DB) Usage(q UsageQuery) ([]*UsageEvent, error) {
+	lo, hi := pkOf(q.From), uint64(math.MaxUint64)
+	if !q.To.IsZero() {
+		hi = pkOf(q.To)
+	}
+	var out []*UsageEvent
+	if q.RequestID != "" {
+		all, err := db.RequestUsage(q.RequestID)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+		for _, e := range all {
+			if pk := pkOf(e.Timestamp); pk >= lo && pk < hi && (q.Limit <= 0 || len(out) < q.Limit) {
+				out = append(out, e)
+			}
+		}
+	} else {
+		err := db.bolt.View(func(tx *bolt.Tx) error {
+			ub := openUsage(tx)
+			if ub == nil {
+				return nil
+			}
+			var err error
+			walkForward(ub.events, nil, lo, hi, func(pk uint64, v []byte) bool {
+				var e *UsageEvent
+				if e, err = decodeEvent(pk, v); err != nil {
+					return false
+				}
+				out = append(out, e)
+				return q.Limit <= 0 || len(out) < q.Limit
+			})
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// UsageBucketSize is the width of an overview bucket.
+type UsageBucketSize string
+
+// Bucket sizes: UTC hours and UTC days.
+const (
+	BucketHour UsageBucketSize = "hour"
+	BucketDay  UsageBucketSize = "day"
+)
+
+// UsageGroupBy is the dimension an overview splits its buckets by.
+type UsageGroupBy string
+
+// Dimensions. GroupByModel groups by provider and model: the same model
+// name at two providers is two groups.
+const (
+	GroupByNone      UsageGroupBy = ""
+	GroupByProvider  UsageGroupBy = "provider"
+	GroupByModel     UsageGroupBy = "model"
+	GroupByAccessKey UsageGroupBy = "accessKey"
+	GroupByAccount   UsageGroupBy = "account"
+)
+
+// UsageOverviewQuery selects an overview.
+type UsageOverviewQuery struct {
+	UsageFilter
+	Bucket  UsageBucketSize // default day
+	GroupBy UsageGroupBy
+}
+
+// UsageBucket is one time bucket of one group. Only the dimensions
+// grouped by are set.
+type UsageBucket struct {
+	Start       time.Time
+	ProviderID  string
+	Model       string
+	AccessKeyID string
+	AccountID   string
+	UsageTotals
+}
+
+// UsageOverview is usage summed per bucket and group, in time order then
+// group order, with the totals of the whole range.
+type UsageOverview struct {
+	Buckets []UsageBucket
+	Totals  UsageTotals
+}
+
+// UsageOverview sums usage over [From, To). The whole UTC hours of the
+// range come from the hourly rollups; only the partial hours at its ends
+// are summed from events.
+func (db *DB) UsageOverview(q UsageOverviewQuery) (*UsageOverview, error) {
+	width := int64(time.Hour)
+	if q.Bucket != BucketHour {
+		width = int64(24 * time.Hour)
+	}
+	type groupKey struct {
+		start                               int64
+		provider, model, accessKey, account string
+	}
+	groups := make(map[groupKey]*UsageTotals)
+	add := func(ns int64, provider, model, accessKey, account []byte, t UsageTotals) {
+		k := groupKey{start: ns - ns%width}
+		switch q.GroupBy {
+		case GroupByProvider:
+			k.provider = string(provider)
+		case GroupByModel:
+			k.provider, k.model = string(provider), string(model)
+		case GroupByAccessKey:
+			k.accessKey = string(accessKey)
+		case GroupByAccount:
+			k.account = string(account)
+		}
+		g := groups[k]
+		if g == nil {
+			g = new(UsageTotals)
+			groups[k] = g
+		}
+		g.add(t)
+	}
+	lo, hi := pkOf(q.From), pkOf(q.To)
+	const hour = uint64(time.Hour)
+	fullLo, fullHi := (lo+hour-1)/hour*hour, hi/hour*hour
+
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		ub := openUsage(tx)
+		if ub == nil {
+			return nil
+		}
+		var err error
+		scan := func(lo, hi uint64) {
+			walkForward(ub.events, nil, lo, hi, func(pk uint64, v []byte) bool {
+				h, t, e := eventTotals(v)
+				if e != nil {
+					err = fmt.Errorf("usage event at %d: %w", pk, e)
+					return false
+				}
+				if q.match(h.provider, h.model, h.accessKey, h.account) {
+					add(int64(pk-h.delta), h.provider, h.model, h.accessKey, h.account, t)
+				}
+				return true
+			})
+		}
+		if fullLo >= fullHi {
+			scan(lo, hi)
+			return err
+		}
+		scan(lo, fullLo)
+		if scan(fullHi, hi); err != nil {
+			return err
+		}
+		c := ub.hourly.Cursor()
+		for k, v := c.Seek(binary.BigEndian.AppendUint32(nil, uint32(fullLo/hour))); k != nil; k, v = c.Next() {
+			if len(k) < 4 {
+				continue
+			}
+			h := uint64(binary.BigEndian.Uint32(k))
+			if h >= fullHi/hour {
+				break
+			}
+			r := reader{b: k[4:]}
+			provider, model, accessKey, account := r.bytes(), r.bytes(), r.bytes(), r.bytes()
+			if r.bad {
+				return fmt.Errorf("malformed usage rollup key %x", k)
+			}
+			if !q.match(provider, model, accessKey, account) {
+				continue
+			}
+			t, err := decodeTotals(v)
+			if err != nil {
+				return err
+			}
+			add(int64(h*hour), provider, model, accessKey, account, t)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &UsageOverview{Buckets: make([]UsageBucket, 0, len(groups))}
+	for k, t := range groups {
+		out.Buckets = append(out.Buckets, UsageBucket{Start: time.Unix(0, k.start).UTC(), ProviderID: k.provider,
+			Model: k.model, AccessKeyID: k.accessKey, AccountID: k.account, UsageTotals: *t})
+		out.Totals.add(*t)
+	}
+	sort.Slice(out.Buckets, func(i, j int) bool {
+		a, b := &out.Buckets[i], &out.Buckets[j]
+		if !a.Start.Equal(b.Start) {
+			return a.Start.Before(b.Start)
+		}
+		if a.ProviderID != b.ProviderID {
+			return a.ProviderID < b.ProviderID
+		}
+		if a.Model != b.Model {
+			return a.Model < b.Model
+		}
+		if a.AccessKeyID != b.AccessKeyID {
+			return a.AccessKeyID < b.AccessKeyID
+		}
+		return a.AccountID < b.AccountID
+	})
+	return out, nil
+}

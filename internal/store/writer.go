@@ -1,7 +1,7 @@
 package store
 
 import (
-	"encoding/json"
+	"fmt"
 	"sync"
 	"time"
 
@@ -45,6 +45,11 @@ func NewWriter(db *DB, o WriterOptions) *Writer {
 	}
 	w := &Writer{db: db, ch: make(chan *UsageEvent, o.Queue), maxBatch: o.MaxBatch,
 		flushInterval: o.FlushInterval, done: make(chan struct{}), onError: o.OnError, commits: o.OnCommit}
+	// Events of an older layout are converted before the first commit, so
+	// the bucket never holds two formats.
+	if err := db.bolt.Update(migrateUsage); err != nil && w.onError != nil {
+		w.onError(fmt.Errorf("converting stored usage events: %w", err), 0)
+	}
 	go w.run()
 	return w
 }
@@ -94,19 +99,15 @@ func (w *Writer) run() {
 	}
 }
 
+// commit stores a batch in one transaction: the events, their index
+// entries and the hourly rollups they add to.
 func (w *Writer) commit(batch []*UsageEvent) {
 	err := w.db.bolt.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketUsage)
-		for _, e := range batch {
-			buf, err := json.Marshal(e)
-			if err != nil {
-				return err
-			}
-			if err := b.Put(usageKey(e), buf); err != nil {
-				return err
-			}
+		ub, err := createUsage(tx)
+		if err != nil {
+			return err
 		}
-		return nil
+		return ub.put(batch)
 	})
 	if err != nil && w.onError != nil {
 		w.onError(err, len(batch))

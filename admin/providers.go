@@ -1,0 +1,180 @@
+package admin
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	caddyaigateway "github.com/caddy-ai-gateway/caddy-ai-gateway/caddyaiGateway"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/catalog"
+)
+
+func init() {
+	register(
+		route{http.MethodGet, "/ai/providers", listProviders},
+		route{http.MethodGet, "/ai/providers/{id}", getProvider},
+		route{http.MethodPost, "/ai/providers", create(func(a *caddyaigateway.App, p caddyaigateway.Patch) (any, error) {
+			cp, err := a.CreateCustomProvider(p)
+			return viewCustomProvider(cp), err
+		})},
+		route{http.MethodPatch, "/ai/providers/{id}", update(func(a *caddyaigateway.App, id string, p caddyaigateway.Patch) (any, error) {
+			cp, err := a.UpdateCustomProvider(id, p)
+			return viewCustomProvider(cp), err
+		})},
+		route{http.MethodDelete, "/ai/providers/{id}", remove((*caddyaigateway.App).DeleteCustomProvider)},
+
+		route{http.MethodPost, "/ai/provider-keys", create(func(a *caddyaigateway.App, p caddyaigateway.Patch) (any, error) {
+			k, err := a.CreateProviderKey(p)
+			return viewProviderKey(k), err
+		})},
+		route{http.MethodGet, "/ai/provider-keys", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request, _ []string) error {
+			return listPage(w, r, "providerKeys", "/ai/provider-keys", mapViews(a.ProviderKeys(), viewProviderKey), func(v providerKey) string { return v.ID })
+		}},
+		route{http.MethodGet, "/ai/provider-keys/{id}", get(func(a *caddyaigateway.App, id string) (any, error) {
+			k, err := a.ProviderKey(id)
+			return viewProviderKey(k), err
+		})},
+		route{http.MethodPatch, "/ai/provider-keys/{id}", update(func(a *caddyaigateway.App, id string, p caddyaigateway.Patch) (any, error) {
+			k, err := a.UpdateProviderKey(id, p)
+			return viewProviderKey(k), err
+		})},
+		route{http.MethodPost, "/ai/provider-keys/{id}/rotate", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request, params []string) error {
+			p, err := readPatch(r)
+			if err != nil {
+				return err
+			}
+			k, err := a.RotateProviderKey(params[0], p)
+			if err != nil {
+				return storeError(err)
+			}
+			return writeJSON(w, http.StatusOK, viewProviderKey(k))
+		}},
+		route{http.MethodDelete, "/ai/provider-keys/{id}", remove((*caddyaigateway.App).DeleteProviderKey)},
+
+		route{http.MethodGet, "/ai/models", listModels},
+	)
+}
+
+// providerKey never carries the secret: only keyRedacted.
+type providerKey struct {
+	ID          string     `json:"id"`
+	URI         string     `json:"uri"`
+	ProviderID  string     `json:"providerId"`
+	Name        string     `json:"name"`
+	Description string     `json:"description"`
+	AccountID   string     `json:"accountId"`
+	KeyRedacted string     `json:"keyRedacted"`
+	LastUsed    *time.Time `json:"lastUsed"`
+	CreatedAt   time.Time  `json:"createdAt"`
+	UpdatedAt   time.Time  `json:"updatedAt"`
+}
+
+func viewProviderKey(k *caddyaigateway.ProviderKey) providerKey {
+	if k == nil {
+		return providerKey{}
+	}
+	return providerKey{ID: k.ID, URI: "/ai/provider-keys/" + k.ID, ProviderID: k.ProviderID, Name: k.Name, Description: k.Description,
+		AccountID: k.AccountID, KeyRedacted: k.KeyRedacted, LastUsed: k.LastUsed, CreatedAt: k.CreatedAt, UpdatedAt: k.UpdatedAt}
+}
+
+// provider is a provider as listed: built-ins and Caddyfile providers are
+// read-only (their id is the providerId); API ones have a `prov_` id.
+type provider struct {
+	ID          string           `json:"id"`
+	URI         string           `json:"uri"`
+	ProviderID  string           `json:"providerId"`
+	Name        string           `json:"name"`
+	Description string           `json:"description"`
+	Format      catalog.Format   `json:"format"`
+	BaseURL     string           `json:"baseUrl"`
+	Source      string           `json:"source"` // built-in | caddyfile | api
+	ReadOnly    bool             `json:"readOnly"`
+	ManagedKeys bool             `json:"managedKeys"` // the operator configured keys (or none are needed)
+	Models      []*catalog.Model `json:"models"`
+	CreatedAt   *time.Time       `json:"createdAt,omitempty"`
+	UpdatedAt   *time.Time       `json:"updatedAt,omitempty"`
+}
+
+func viewCustomProvider(cp *caddyaigateway.CustomProvider) provider {
+	if cp == nil {
+		return provider{}
+	}
+	return provider{ID: cp.ID, URI: "/ai/providers/" + cp.ID, ProviderID: cp.ProviderID, Name: cp.Name, Description: cp.Description,
+		Format: cp.Format, BaseURL: cp.BaseURL, Source: "api", ManagedKeys: true, Models: nonNil(cp.Models),
+		CreatedAt: &cp.CreatedAt, UpdatedAt: &cp.UpdatedAt}
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func configuredProviders(a *caddyaigateway.App) []provider {
+	var out []provider
+	for _, p := range a.Registry().Providers() {
+		src := "caddyfile"
+		if p.BuiltIn {
+			src = "built-in"
+		}
+		out = append(out, provider{ID: p.ID, URI: "/ai/providers/" + p.ID, ProviderID: p.ID, Name: p.Name, Format: p.Format,
+			BaseURL: p.BaseURL, Source: src, ReadOnly: true, ManagedKeys: p.HasManagedKeys(), Models: nonNil(p.Models)})
+	}
+	return out
+}
+
+// listProviders lists built-in and Caddyfile providers first (in lookup
+// order), then API ones; not paged beyond ?limit on the API ones.
+func listProviders(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request, _ []string) error {
+	out := configuredProviders(a)
+	for _, cp := range a.CustomProviders() {
+		out = append(out, viewCustomProvider(cp))
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"providers": out, "uri": "/ai/providers", "nextPageUri": nil})
+}
+
+func getProvider(a *caddyaigateway.App, w http.ResponseWriter, _ *http.Request, params []string) error {
+	id := params[0]
+	for _, p := range configuredProviders(a) {
+		if strings.EqualFold(p.ID, id) {
+			return writeJSON(w, http.StatusOK, p)
+		}
+	}
+	if cp := a.CustomProvider(id); cp != nil {
+		return writeJSON(w, http.StatusOK, viewCustomProvider(cp))
+	}
+	return apiError(http.StatusNotFound, "not found")
+}
+
+// model is one catalog entry as /ai/models lists it.
+type model struct {
+	ID              string            `json:"id"`
+	ProviderID      string            `json:"providerId"`
+	Model           string            `json:"model"`
+	Type            string            `json:"type"`
+	Pricing         catalog.Pricing   `json:"pricing"`
+	Priced          bool              `json:"priced"`
+	ContextWindow   int64             `json:"contextWindow"`
+	MaxOutputTokens int64             `json:"maxOutputTokens"`
+	Features        []string          `json:"features"`
+	Metadata        map[string]string `json:"metadata,omitempty"`
+}
+
+// listModels lists every model of every provider (catalog, Caddyfile
+// overrides, API providers) with prices and limits.
+func listModels(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request, _ []string) error {
+	var out []model
+	for _, p := range a.AllProviders() {
+		for _, m := range p.Models {
+			typ := m.Type
+			if typ == "" {
+				typ = "chat"
+			}
+			out = append(out, model{ID: p.ID + ":" + m.ID, ProviderID: p.ID, Model: m.ID, Type: typ, Pricing: m.Pricing,
+				Priced: m.Pricing.Priced(), ContextWindow: m.ContextWindow, MaxOutputTokens: m.MaxOutputTokens,
+				Features: nonNil(m.Features), Metadata: m.Metadata})
+		}
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"models": out, "uri": "/ai/models", "nextPageUri": nil})
+}

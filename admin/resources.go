@@ -1,0 +1,251 @@
+package admin
+
+import (
+	"net/http"
+	"time"
+
+	caddyaigateway "github.com/caddy-ai-gateway/caddy-ai-gateway/caddyaiGateway"
+)
+
+// The simple resources: accounts, access key configurations, API keys and
+// virtual models. Each is shown as stored plus its `uri`.
+func init() {
+	register(
+		route{http.MethodPost, "/ai/accounts", create(func(a *caddyaigateway.App, p caddyaigateway.Patch) (any, error) {
+			v, err := a.CreateAccount(p)
+			return viewAccount(v), err
+		})},
+		route{http.MethodGet, "/ai/accounts", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request, _ []string) error {
+			return listPage(w, r, "accounts", "/ai/accounts", mapViews(a.Accounts(), viewAccount), idOf[account])
+		}},
+		route{http.MethodGet, "/ai/accounts/{id}", get(func(a *caddyaigateway.App, id string) (any, error) {
+			v, err := a.Account(id)
+			return viewAccount(v), err
+		})},
+		route{http.MethodPatch, "/ai/accounts/{id}", update(func(a *caddyaigateway.App, id string, p caddyaigateway.Patch) (any, error) {
+			v, err := a.UpdateAccount(id, p)
+			return viewAccount(v), err
+		})},
+		route{http.MethodDelete, "/ai/accounts/{id}", remove((*caddyaigateway.App).DeleteAccount)},
+
+		route{http.MethodPost, "/ai/access-key-configurations", create(func(a *caddyaigateway.App, p caddyaigateway.Patch) (any, error) {
+			v, err := a.CreateConfiguration(p)
+			return viewConfiguration(v), err
+		})},
+		route{http.MethodGet, "/ai/access-key-configurations", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request, _ []string) error {
+			return listPage(w, r, "accessKeyConfigurations", "/ai/access-key-configurations", mapViews(a.Configurations(), viewConfiguration), idOf[configuration])
+		}},
+		route{http.MethodGet, "/ai/access-key-configurations/{id}", get(func(a *caddyaigateway.App, id string) (any, error) {
+			v, err := a.Configuration(id)
+			return viewConfiguration(v), err
+		})},
+		route{http.MethodPatch, "/ai/access-key-configurations/{id}", update(func(a *caddyaigateway.App, id string, p caddyaigateway.Patch) (any, error) {
+			v, err := a.UpdateConfiguration(id, p)
+			return viewConfiguration(v), err
+		})},
+		route{http.MethodDelete, "/ai/access-key-configurations/{id}", remove((*caddyaigateway.App).DeleteConfiguration)},
+
+		route{http.MethodPost, "/ai/api-keys", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request, _ []string) error {
+			p, err := readPatch(r)
+			if err != nil {
+				return err
+			}
+			k, token, err := a.CreateAPIKey(p)
+			if err != nil {
+				return storeError(err)
+			}
+			v := viewAPIKey(k)
+			v.Token = token
+			return writeJSON(w, http.StatusCreated, v)
+		}},
+		route{http.MethodGet, "/ai/api-keys", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request, _ []string) error {
+			return listPage(w, r, "apiKeys", "/ai/api-keys", mapViews(a.APIKeys(), viewAPIKey), func(v apiKey) string { return v.ID })
+		}},
+		route{http.MethodGet, "/ai/api-keys/{id}", get(func(a *caddyaigateway.App, id string) (any, error) {
+			k, err := a.APIKey(id)
+			return viewAPIKey(k), err
+		})},
+		route{http.MethodPatch, "/ai/api-keys/{id}", update(func(a *caddyaigateway.App, id string, p caddyaigateway.Patch) (any, error) {
+			k, err := a.UpdateAPIKey(id, p)
+			return viewAPIKey(k), err
+		})},
+		route{http.MethodDelete, "/ai/api-keys/{id}", remove((*caddyaigateway.App).DeleteAPIKey)},
+
+		route{http.MethodPost, "/ai/virtual-models", create(func(a *caddyaigateway.App, p caddyaigateway.Patch) (any, error) {
+			v, err := a.CreateVirtualModel(p)
+			return viewVirtualModel(v), err
+		})},
+		route{http.MethodGet, "/ai/virtual-models", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request, _ []string) error {
+			return listPage(w, r, "virtualModels", "/ai/virtual-models", mapViews(a.VirtualModels(), viewVirtualModel), idOf[virtualModel])
+		}},
+		route{http.MethodGet, "/ai/virtual-models/{id}", get(func(a *caddyaigateway.App, id string) (any, error) {
+			v, err := a.VirtualModel(id)
+			return viewVirtualModel(v), err
+		})},
+		route{http.MethodPatch, "/ai/virtual-models/{id}", update(func(a *caddyaigateway.App, id string, p caddyaigateway.Patch) (any, error) {
+			v, err := a.UpdateVirtualModel(id, p)
+			return viewVirtualModel(v), err
+		})},
+		route{http.MethodDelete, "/ai/virtual-models/{id}", remove((*caddyaigateway.App).DeleteVirtualModel)},
+
+		route{http.MethodGet, "/ai/gateway-config", func(a *caddyaigateway.App, w http.ResponseWriter, _ *http.Request, _ []string) error {
+			return writeJSON(w, http.StatusOK, viewGatewayConfig(a, a.GatewayConfig()))
+		}},
+		route{http.MethodPatch, "/ai/gateway-config", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request, _ []string) error {
+			p, err := readPatch(r)
+			if err != nil {
+				return err
+			}
+			c, err := a.UpdateGatewayConfig(p)
+			if err != nil {
+				return storeError(err)
+			}
+			return writeJSON(w, http.StatusOK, viewGatewayConfig(a, c))
+		}},
+	)
+}
+
+// Generic handlers: each takes the domain call and renders its result.
+
+func create(fn func(*caddyaigateway.App, caddyaigateway.Patch) (any, error)) func(*caddyaigateway.App, http.ResponseWriter, *http.Request, []string) error {
+	return func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request, _ []string) error {
+		p, err := readPatch(r)
+		if err != nil {
+			return err
+		}
+		v, err := fn(a, p)
+		if err != nil {
+			return storeError(err)
+		}
+		return writeJSON(w, http.StatusCreated, v)
+	}
+}
+
+func get(fn func(*caddyaigateway.App, string) (any, error)) func(*caddyaigateway.App, http.ResponseWriter, *http.Request, []string) error {
+	return func(a *caddyaigateway.App, w http.ResponseWriter, _ *http.Request, params []string) error {
+		v, err := fn(a, params[0])
+		if err != nil {
+			return storeError(err)
+		}
+		return writeJSON(w, http.StatusOK, v)
+	}
+}
+
+func update(fn func(*caddyaigateway.App, string, caddyaigateway.Patch) (any, error)) func(*caddyaigateway.App, http.ResponseWriter, *http.Request, []string) error {
+	return func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request, params []string) error {
+		p, err := readPatch(r)
+		if err != nil {
+			return err
+		}
+		v, err := fn(a, params[0], p)
+		if err != nil {
+			return storeError(err)
+		}
+		return writeJSON(w, http.StatusOK, v)
+	}
+}
+
+func remove(fn func(*caddyaigateway.App, string) error) func(*caddyaigateway.App, http.ResponseWriter, *http.Request, []string) error {
+	return func(a *caddyaigateway.App, w http.ResponseWriter, _ *http.Request, params []string) error {
+		if err := fn(a, params[0]); err != nil {
+			return storeError(err)
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+}
+
+func mapViews[T, V any](items []T, view func(T) V) []V {
+	out := make([]V, len(items))
+	for i, it := range items {
+		out[i] = view(it)
+	}
+	return out
+}
+
+// identified is a view with an id.
+type identified interface{ getID() string }
+
+func idOf[T identified](v T) string { return v.getID() }
+
+type account struct {
+	URI string `json:"uri"`
+	*caddyaigateway.Account
+}
+
+func (v account) getID() string { return v.ID }
+
+func viewAccount(a *caddyaigateway.Account) account {
+	if a == nil {
+		return account{}
+	}
+	return account{URI: "/ai/accounts/" + a.ID, Account: a}
+}
+
+type configuration struct {
+	URI string `json:"uri"`
+	*caddyaigateway.AccessKeyConfiguration
+}
+
+func (v configuration) getID() string { return v.ID }
+
+func viewConfiguration(c *caddyaigateway.AccessKeyConfiguration) configuration {
+	if c == nil {
+		return configuration{}
+	}
+	if c.ModelSelection == nil {
+		cc := *c
+		cc.ModelSelection = []string{}
+		c = &cc
+	}
+	return configuration{URI: "/ai/access-key-configurations/" + c.ID, AccessKeyConfiguration: c}
+}
+
+type virtualModel struct {
+	URI string `json:"uri"`
+	*caddyaigateway.VirtualModel
+}
+
+func (v virtualModel) getID() string { return v.ID }
+
+func viewVirtualModel(vm *caddyaigateway.VirtualModel) virtualModel {
+	if vm == nil {
+		return virtualModel{}
+	}
+	return virtualModel{URI: "/ai/virtual-models/" + vm.ID, VirtualModel: vm}
+}
+
+type apiKey struct {
+	ID          string     `json:"id"`
+	URI         string     `json:"uri"`
+	Name        string     `json:"name"`
+	Description string     `json:"description"`
+	Metadata    string     `json:"metadata"`
+	KeyRedacted string     `json:"keyRedacted"`
+	CreatedAt   time.Time  `json:"createdAt"`
+	UpdatedAt   time.Time  `json:"updatedAt"`
+	LastUsed    *time.Time `json:"lastUsed"`
+	Token       string     `json:"token,omitempty"`
+}
+
+func viewAPIKey(k *caddyaigateway.APIKey) apiKey {
+	if k == nil {
+		return apiKey{}
+	}
+	return apiKey{ID: k.ID, URI: "/ai/api-keys/" + k.ID, Name: k.Name, Description: k.Description, Metadata: k.Metadata,
+		KeyRedacted: k.KeyRedacted, CreatedAt: k.CreatedAt, UpdatedAt: k.UpdatedAt, LastUsed: k.LastUsed}
+}
+
+// gatewayConfig shows the stored settings and what is in effect.
+type gatewayConfig struct {
+	URI string `json:"uri"`
+	caddyaigateway.GatewayConfig
+	Effective map[string]any `json:"effective"`
+}
+
+func viewGatewayConfig(a *caddyaigateway.App, c caddyaigateway.GatewayConfig) gatewayConfig {
+	per, total := a.EffectiveTimeouts()
+	return gatewayConfig{URI: "/ai/gateway-config", GatewayConfig: c, Effective: map[string]any{
+		"perRequestTimeout": caddyaigateway.Duration(per), "totalTimeout": caddyaigateway.Duration(total),
+	}}
+}

@@ -1,0 +1,97 @@
+package caddyaigateway
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/ids"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
+)
+
+func applyAccountPatch(p Patch, a *Account) error {
+	err := errors.Join(Field(p, "name", &a.Name), Field(p, "description", &a.Description), Field(p, "metadata", &a.Metadata), p.Done())
+	if err == nil {
+		err = validateText(a.Name, a.Description, a.Metadata)
+	}
+	return err
+}
+
+// validateText checks the common name/description/metadata limits.
+func validateText(name, description, metadata string) error {
+	switch {
+	case len(name) > 255:
+		return &InvalidError{"name", "at most 255 characters"}
+	case len(description) > 4096:
+		return &InvalidError{"description", "at most 4096 characters"}
+	case len(metadata) > 4096:
+		return &InvalidError{"metadata", "at most 4096 characters"}
+	}
+	return nil
+}
+
+// CreateAccount adds an account.
+func (a *App) CreateAccount(p Patch) (*Account, error) {
+	acct := &Account{}
+	if err := applyAccountPatch(p, acct); err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC()
+	acct.ID, acct.CreatedAt, acct.UpdatedAt = ids.New("acct"), now, now
+	return acct, a.shared.mutate(func(tx *store.Tx, _ *state) error { return tx.Put(store.Accounts, acct.ID, acct) })
+}
+
+// UpdateAccount applies a PATCH body.
+func (a *App) UpdateAccount(id string, p Patch) (*Account, error) {
+	var out Account
+	return &out, a.shared.mutate(func(tx *store.Tx, _ *state) error {
+		if err := tx.Get(store.Accounts, id, &out); err != nil {
+			return err
+		}
+		if err := applyAccountPatch(p, &out); err != nil {
+			return err
+		}
+		out.UpdatedAt = time.Now().UTC()
+		return tx.Put(store.Accounts, id, &out)
+	})
+}
+
+// Accounts lists accounts by id.
+func (a *App) Accounts() []*Account {
+	return sortedByID(a.shared.snapshot().accounts, func(x *Account) string { return x.ID })
+}
+
+// Account returns one account.
+func (a *App) Account(id string) (*Account, error) {
+	if acct := a.shared.snapshot().accounts[id]; acct != nil {
+		return acct, nil
+	}
+	return nil, ErrNotFound
+}
+
+// DeleteAccount deletes an account nothing refers to.
+func (a *App) DeleteAccount(id string) error {
+	if id == DefaultAccountID {
+		return &ConflictError{"the default account cannot be deleted"}
+	}
+	return a.shared.mutate(func(tx *store.Tx, st *state) error {
+		if !tx.Exists(store.Accounts, id) {
+			return ErrNotFound
+		}
+		keys, err := tx.AccessKeys()
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if k.AccountID == id {
+				return &ConflictError{fmt.Sprintf("account %s is used by access key %s", id, k.ID)}
+			}
+		}
+		for _, pk := range sortedByID(st.providerKeys, func(x *ProviderKey) string { return x.ID }) {
+			if pk.AccountID == id {
+				return &ConflictError{fmt.Sprintf("account %s is used by provider key %s", id, pk.ID)}
+			}
+		}
+		return tx.Delete(store.Accounts, id)
+	})
+}

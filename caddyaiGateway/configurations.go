@@ -1,0 +1,170 @@
+package caddyaigateway
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/ids"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
+)
+
+// validateModelSelection checks strategies at write time. It is set by
+// the selection code (CEL); nil accepts only named strategies.
+var validateModelSelection func(src string) error
+
+func (a *App) applyConfigurationPatch(p Patch, c *AccessKeyConfiguration, st *state) error {
+	if err := errors.Join(
+		Field(p, "name", &c.Name), Field(p, "description", &c.Description), Field(p, "metadata", &c.Metadata),
+		Field(p, "access", &c.Access), Field(p, "router", &c.Router), Field(p, "modelSelection", &c.ModelSelection),
+		Field(p, "limits", &c.Limits), p.Done(),
+	); err != nil {
+		return err
+	}
+	if err := validateText(c.Name, c.Description, c.Metadata); err != nil {
+		return err
+	}
+	reg := a.registryFor(st)
+	if c.Access.Providers != nil && c.Access.Providers.Allow != nil {
+		for i, pid := range *c.Access.Providers.Allow {
+			if reg.Provider(pid) == nil {
+				return &InvalidError{fmt.Sprintf("access.providers.allow[%d]", i), fmt.Sprintf("unknown provider %q", pid)}
+			}
+		}
+	}
+	if c.Access.Models != nil && c.Access.Models.Allow != nil {
+		for i, m := range *c.Access.Models.Allow {
+			if strings.TrimSpace(m) == "" {
+				return &InvalidError{fmt.Sprintf("access.models.allow[%d]", i), "empty model name"}
+			}
+		}
+	}
+	for i, r := range c.Router.Rules {
+		field := fmt.Sprintf("router.rules[%d]", i)
+		if r.Provider == "" && r.Model == "" {
+			return &InvalidError{field, "needs a provider, a model or both"}
+		}
+		if r.Provider != "" && reg.Provider(r.Provider) == nil {
+			return &InvalidError{field + ".provider", fmt.Sprintf("unknown provider %q", r.Provider)}
+		}
+		if len(r.Steps) == 0 {
+			return &InvalidError{field + ".steps", "at least one step is required"}
+		}
+		ruleProvider := strings.ToLower(r.Provider)
+		if ruleProvider == "" {
+			if pid, _, ok := strings.Cut(r.Model, ":"); ok && reg.Provider(pid) != nil {
+				ruleProvider = strings.ToLower(pid)
+			}
+		}
+		for j, s := range r.Steps {
+			sf := fmt.Sprintf("%s.steps[%d]", field, j)
+			if s.KeySelectionStrategy != "" && s.KeySelectionStrategy != "ordered" {
+				return &InvalidError{sf + ".keySelectionStrategy", "only \"ordered\" is supported"}
+			}
+			switch s.Type {
+			case "managed":
+				if len(s.Keys) > 0 {
+					return &InvalidError{sf + ".keys", "a managed step uses the operator's keys; list keys only in user steps"}
+				}
+			case "user":
+				if len(s.Keys) == 0 {
+					return &InvalidError{sf + ".keys", "a user step needs at least one provider key"}
+				}
+				for k, sk := range s.Keys {
+					pk := st.providerKeys[sk.ID]
+					if pk == nil {
+						return &InvalidError{fmt.Sprintf("%s.keys[%d]", sf, k), fmt.Sprintf("no provider key %q", sk.ID)}
+					}
+					if ruleProvider != "" && pk.ProviderID != ruleProvider {
+						return &InvalidError{fmt.Sprintf("%s.keys[%d]", sf, k), fmt.Sprintf("provider key %s is for %s, not %s", sk.ID, pk.ProviderID, ruleProvider)}
+					}
+				}
+			default:
+				return &InvalidError{sf + ".type", "must be managed or user"}
+			}
+		}
+	}
+	for i, src := range c.ModelSelection {
+		var err error
+		if validateModelSelection != nil {
+			err = validateModelSelection(src)
+		} else if !isNamedStrategy(src) {
+			err = fmt.Errorf("unknown strategy %q", src)
+		}
+		if err != nil {
+			return &InvalidError{fmt.Sprintf("modelSelection[%d]", i), err.Error()}
+		}
+	}
+	if l := c.Limits; l != nil {
+		if (l.RequestsPerMinute != nil && *l.RequestsPerMinute < 1) || (l.TokensPerMinute != nil && *l.TokensPerMinute < 1) || (l.SpendPerDay != nil && *l.SpendPerDay < 0) {
+			return &InvalidError{"limits", "limits must be positive"}
+		}
+	}
+	return nil
+}
+
+func isNamedStrategy(s string) bool {
+	return s == "cheapest" || s == "fastest" || s == "most_reliable"
+}
+
+// CreateConfiguration adds an access key configuration.
+func (a *App) CreateConfiguration(p Patch) (*AccessKeyConfiguration, error) {
+	c := &AccessKeyConfiguration{}
+	err := a.shared.mutate(func(tx *store.Tx, st *state) error {
+		if err := a.applyConfigurationPatch(p, c, st); err != nil {
+			return err
+		}
+		now := time.Now().UTC()
+		c.ID, c.CreatedAt, c.UpdatedAt = ids.New("akc"), now, now
+		return tx.Put(store.Configurations, c.ID, c)
+	})
+	return c, err
+}
+
+// UpdateConfiguration applies a PATCH body.
+func (a *App) UpdateConfiguration(id string, p Patch) (*AccessKeyConfiguration, error) {
+	var out AccessKeyConfiguration
+	return &out, a.shared.mutate(func(tx *store.Tx, st *state) error {
+		if err := tx.Get(store.Configurations, id, &out); err != nil {
+			return err
+		}
+		if err := a.applyConfigurationPatch(p, &out, st); err != nil {
+			return err
+		}
+		out.UpdatedAt = time.Now().UTC()
+		return tx.Put(store.Configurations, id, &out)
+	})
+}
+
+// Configurations lists access key configurations by id.
+func (a *App) Configurations() []*AccessKeyConfiguration {
+	return sortedByID(a.shared.snapshot().configs, func(x *AccessKeyConfiguration) string { return x.ID })
+}
+
+// Configuration returns one.
+func (a *App) Configuration(id string) (*AccessKeyConfiguration, error) {
+	if c := a.shared.snapshot().configs[id]; c != nil {
+		return c, nil
+	}
+	return nil, ErrNotFound
+}
+
+// DeleteConfiguration deletes a configuration no access key uses.
+func (a *App) DeleteConfiguration(id string) error {
+	return a.shared.mutate(func(tx *store.Tx, _ *state) error {
+		if !tx.Exists(store.Configurations, id) {
+			return ErrNotFound
+		}
+		keys, err := tx.AccessKeys()
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if k.AccessKeyConfigurationID == id {
+				return &ConflictError{fmt.Sprintf("access key configuration %s is used by access key %s", id, k.ID)}
+			}
+		}
+		return tx.Delete(store.Configurations, id)
+	})
+}

@@ -1,0 +1,168 @@
+package caddyaigateway
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/catalog"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/ids"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
+)
+
+func findCustomProvider(st *state, idOrProviderID string) *CustomProvider {
+	for _, p := range st.providers {
+		if p.ID == idOrProviderID || strings.EqualFold(p.ProviderID, idOrProviderID) {
+			return p
+		}
+	}
+	return nil
+}
+
+func (a *App) applyCustomProviderPatch(p Patch, cp *CustomProvider, creating bool) error {
+	errs := []error{Field(p, "name", &cp.Name), Field(p, "description", &cp.Description), Field(p, "baseUrl", &cp.BaseURL),
+		Field(p, "format", &cp.Format), Field(p, "models", &cp.Models)}
+	if creating {
+		errs = append(errs, Field(p, "providerId", &cp.ProviderID))
+	} else if p.Has("providerId") {
+		errs = append(errs, &InvalidError{"providerId", "is immutable"})
+	}
+	errs = append(errs, p.Done())
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	cp.ProviderID = strings.ToLower(strings.TrimSpace(cp.ProviderID))
+	if err := validateText(cp.Name, cp.Description, ""); err != nil {
+		return err
+	}
+	if cp.ProviderID == "" || strings.ContainsAny(cp.ProviderID, ": \t/") {
+		return &InvalidError{"providerId", "required, without ':', '/' or spaces"}
+	}
+	if creating && a.registry.Provider(cp.ProviderID) != nil {
+		what := "a built-in provider"
+		if !catalog.IsBuiltIn(cp.ProviderID) {
+			what = "a provider of the Caddyfile"
+		}
+		return &InvalidError{"providerId", fmt.Sprintf("%q is %s", cp.ProviderID, what)}
+	}
+	if !cp.Format.Valid() {
+		return &InvalidError{"format", "must be openai or anthropic"}
+	}
+	u, err := url.Parse(cp.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return &InvalidError{"baseUrl", "must be an http(s) URL"}
+	}
+	cp.BaseURL = strings.TrimRight(cp.BaseURL, "/")
+	seen := map[string]bool{}
+	for i, m := range cp.Models {
+		if m == nil || strings.TrimSpace(m.ID) == "" {
+			return &InvalidError{fmt.Sprintf("models[%d].id", i), "required"}
+		}
+		if seen[strings.ToLower(m.ID)] {
+			return &InvalidError{fmt.Sprintf("models[%d].id", i), "duplicate model " + m.ID}
+		}
+		seen[strings.ToLower(m.ID)] = true
+		if m.Type != "" && m.Type != "chat" && m.Type != "embedding" {
+			return &InvalidError{fmt.Sprintf("models[%d].type", i), "must be chat or embedding"}
+		}
+		if m.ContextWindow < 0 || m.MaxOutputTokens < 0 {
+			return &InvalidError{fmt.Sprintf("models[%d]", i), "token limits cannot be negative"}
+		}
+	}
+	return nil
+}
+
+// CreateCustomProvider registers a provider at runtime.
+func (a *App) CreateCustomProvider(p Patch) (*CustomProvider, error) {
+	cp := &CustomProvider{}
+	if err := a.applyCustomProviderPatch(p, cp, true); err != nil {
+		return nil, err
+	}
+	if cp.Name == "" {
+		cp.Name = cp.ProviderID
+	}
+	now := time.Now().UTC()
+	cp.ID, cp.CreatedAt, cp.UpdatedAt = ids.New("prov"), now, now
+	return cp, a.shared.mutate(func(tx *store.Tx, st *state) error {
+		if findCustomProvider(st, cp.ProviderID) != nil {
+			return &ConflictError{fmt.Sprintf("provider %q exists", cp.ProviderID)}
+		}
+		return tx.Put(store.CustomProviders, cp.ID, cp)
+	})
+}
+
+// UpdateCustomProvider applies a PATCH body; models[] is replaced whole.
+func (a *App) UpdateCustomProvider(idOrProviderID string, p Patch) (*CustomProvider, error) {
+	var out CustomProvider
+	return &out, a.shared.mutate(func(tx *store.Tx, st *state) error {
+		cur := findCustomProvider(st, idOrProviderID)
+		if cur == nil {
+			if a.registry.Provider(idOrProviderID) != nil {
+				return &InvalidError{"providerId", "built-in and Caddyfile providers are read-only here"}
+			}
+			return ErrNotFound
+		}
+		if err := tx.Get(store.CustomProviders, cur.ID, &out); err != nil {
+			return err
+		}
+		if err := a.applyCustomProviderPatch(p, &out, false); err != nil {
+			return err
+		}
+		out.UpdatedAt = time.Now().UTC()
+		return tx.Put(store.CustomProviders, out.ID, &out)
+	})
+}
+
+// DeleteCustomProvider removes a provider nothing refers to.
+func (a *App) DeleteCustomProvider(idOrProviderID string) error {
+	return a.shared.mutate(func(tx *store.Tx, st *state) error {
+		cp := findCustomProvider(st, idOrProviderID)
+		if cp == nil {
+			if a.registry.Provider(idOrProviderID) != nil {
+				return &ConflictError{"built-in and Caddyfile providers cannot be deleted"}
+			}
+			return ErrNotFound
+		}
+		for _, pk := range sortedByID(st.providerKeys, func(x *ProviderKey) string { return x.ID }) {
+			if pk.ProviderID == cp.ProviderID {
+				return &ConflictError{fmt.Sprintf("provider %s is used by provider key %s", cp.ProviderID, pk.ID)}
+			}
+		}
+		for _, c := range sortedByID(st.configs, func(x *AccessKeyConfiguration) string { return x.ID }) {
+			if configReferencesProvider(c, cp.ProviderID) {
+				return &ConflictError{fmt.Sprintf("provider %s is used by access key configuration %s", cp.ProviderID, c.ID)}
+			}
+		}
+		return tx.Delete(store.CustomProviders, cp.ID)
+	})
+}
+
+func configReferencesProvider(c *AccessKeyConfiguration, providerID string) bool {
+	if c.Access.Providers != nil && c.Access.Providers.Allow != nil {
+		for _, p := range *c.Access.Providers.Allow {
+			if strings.EqualFold(p, providerID) {
+				return true
+			}
+		}
+	}
+	for _, r := range c.Router.Rules {
+		if strings.EqualFold(r.Provider, providerID) || strings.HasPrefix(strings.ToLower(r.Model), providerID+":") {
+			return true
+		}
+	}
+	return false
+}
+
+// CustomProviders lists providers added through the API.
+func (a *App) CustomProviders() []*CustomProvider { return a.shared.snapshot().providers }
+
+// CustomProvider finds one by id or providerId.
+func (a *App) CustomProvider(idOrProviderID string) *CustomProvider {
+	return findCustomProvider(a.shared.snapshot(), idOrProviderID)
+}
+
+// AllProviders returns every provider requests can use right now: built-ins,
+// Caddyfile providers and those added through the API.
+func (a *App) AllProviders() []*Provider { return a.registryFor(a.shared.snapshot()).Providers() }

@@ -1,0 +1,170 @@
+package caddyaigateway
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/ids"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/secrets"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
+)
+
+// providerKeyInput is what a client may set; value is write-only.
+type providerKeyInput struct {
+	value    string
+	hasValue bool
+}
+
+func (a *App) applyProviderKeyPatch(p Patch, k *ProviderKey, creating bool) (providerKeyInput, error) {
+	var in providerKeyInput
+	in.hasValue = p.Has("value")
+	errs := []error{Field(p, "name", &k.Name), Field(p, "description", &k.Description), Field(p, "value", &in.value)}
+	if creating {
+		errs = append(errs, Field(p, "providerId", &k.ProviderID), Field(p, "accountId", &k.AccountID))
+	} else if p.Has("providerId") {
+		errs = append(errs, &InvalidError{"providerId", "cannot be changed; create a new provider key"})
+	} else if p.Has("value") {
+		errs = append(errs, &InvalidError{"value", "use POST /ai/provider-keys/{id}/rotate to replace the secret"})
+	}
+	errs = append(errs, p.Done())
+	if err := errors.Join(errs...); err != nil {
+		return in, err
+	}
+	k.ProviderID = strings.ToLower(k.ProviderID)
+	if err := validateText(k.Name, k.Description, ""); err != nil {
+		return in, err
+	}
+	if creating {
+		if k.ProviderID == "" {
+			return in, &InvalidError{"providerId", "required"}
+		}
+		if a.registry.Provider(k.ProviderID) == nil && findCustomProvider(a.shared.snapshot(), k.ProviderID) == nil {
+			return in, &InvalidError{"providerId", fmt.Sprintf("unknown provider %q", k.ProviderID)}
+		}
+		if strings.TrimSpace(in.value) == "" {
+			return in, &InvalidError{"value", "required"}
+		}
+	}
+	return in, nil
+}
+
+func (a *App) seal(k *ProviderKey, value string) error {
+	sealed, err := a.shared.key.Seal([]byte(value), []byte(k.ID))
+	if err != nil {
+		return fmt.Errorf("encrypting provider key: %w", err)
+	}
+	k.Sealed = sealed
+	k.KeyRedacted = secrets.Redact(value)
+	return nil
+}
+
+// CreateProviderKey stores a provider key, encrypted under the secret key.
+func (a *App) CreateProviderKey(p Patch) (*ProviderKey, error) {
+	k := &ProviderKey{AccountID: DefaultAccountID}
+	in, err := a.applyProviderKeyPatch(p, k, true)
+	if err != nil {
+		return nil, err
+	}
+	if k.AccountID == "" {
+		k.AccountID = DefaultAccountID
+	}
+	now := time.Now().UTC()
+	k.ID, k.CreatedAt, k.UpdatedAt = ids.New("pk"), now, now
+	if err := a.seal(k, strings.TrimSpace(in.value)); err != nil {
+		return nil, err
+	}
+	return k, a.shared.mutate(func(tx *store.Tx, _ *state) error {
+		if !tx.Exists(store.Accounts, k.AccountID) {
+			return &InvalidError{"accountId", fmt.Sprintf("no account %q", k.AccountID)}
+		}
+		return tx.Put(store.ProviderKeys, k.ID, k)
+	})
+}
+
+// UpdateProviderKey applies a PATCH body (name, description).
+func (a *App) UpdateProviderKey(id string, p Patch) (*ProviderKey, error) {
+	var out ProviderKey
+	return &out, a.shared.mutate(func(tx *store.Tx, _ *state) error {
+		if err := tx.Get(store.ProviderKeys, id, &out); err != nil {
+			return err
+		}
+		if _, err := a.applyProviderKeyPatch(p, &out, false); err != nil {
+			return err
+		}
+		out.UpdatedAt = time.Now().UTC()
+		return tx.Put(store.ProviderKeys, id, &out)
+	})
+}
+
+// RotateProviderKey replaces the secret and keeps the id, so routing
+// rules that name it keep working.
+func (a *App) RotateProviderKey(id string, p Patch) (*ProviderKey, error) {
+	var value string
+	if err := errors.Join(Field(p, "value", &value), p.Done()); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(value) == "" {
+		return nil, &InvalidError{"value", "required"}
+	}
+	var out ProviderKey
+	return &out, a.shared.mutate(func(tx *store.Tx, _ *state) error {
+		if err := tx.Get(store.ProviderKeys, id, &out); err != nil {
+			return err
+		}
+		if err := a.seal(&out, strings.TrimSpace(value)); err != nil {
+			return err
+		}
+		out.UpdatedAt = time.Now().UTC()
+		return tx.Put(store.ProviderKeys, id, &out)
+	})
+}
+
+// ProviderKeys lists provider keys by id.
+func (a *App) ProviderKeys() []*ProviderKey {
+	keys := sortedByID(a.shared.snapshot().providerKeys, func(x *ProviderKey) string { return x.ID })
+	for i, k := range keys {
+		keys[i] = a.withProviderKeyLastUsed(k)
+	}
+	return keys
+}
+
+// ProviderKey returns one provider key.
+func (a *App) ProviderKey(id string) (*ProviderKey, error) {
+	if k := a.shared.snapshot().providerKeys[id]; k != nil {
+		return a.withProviderKeyLastUsed(k), nil
+	}
+	return nil, ErrNotFound
+}
+
+func (a *App) withProviderKeyLastUsed(k *ProviderKey) *ProviderKey {
+	if v, ok := a.shared.lastUsed.Load(k.ID); ok {
+		c := *k
+		t := time.Unix(0, v.(int64)).UTC()
+		c.LastUsed = &t
+		return &c
+	}
+	return k
+}
+
+// DeleteProviderKey deletes a provider key no routing rule names.
+func (a *App) DeleteProviderKey(id string) error {
+	return a.shared.mutate(func(tx *store.Tx, st *state) error {
+		if !tx.Exists(store.ProviderKeys, id) {
+			return ErrNotFound
+		}
+		for _, c := range sortedByID(st.configs, func(x *AccessKeyConfiguration) string { return x.ID }) {
+			for _, r := range c.Router.Rules {
+				for _, s := range r.Steps {
+					for _, sk := range s.Keys {
+						if sk.ID == id {
+							return &ConflictError{fmt.Sprintf("provider key %s is used by access key configuration %s", id, c.ID)}
+						}
+					}
+				}
+			}
+		}
+		return tx.Delete(store.ProviderKeys, id)
+	})
+}

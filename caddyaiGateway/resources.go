@@ -1,0 +1,192 @@
+package caddyaigateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"time"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/catalog"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
+)
+
+// Account holds credits; access keys and BYOK provider keys belong to one.
+type Account struct {
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	Description string    `json:"description"`
+	Metadata    string    `json:"metadata"`
+	CreatedAt   time.Time `json:"createdAt"`
+	UpdatedAt   time.Time `json:"updatedAt"`
+}
+
+// AccessKeyConfiguration scopes what access keys may use and routes their
+// requests to managed or customer (BYOK) provider keys.
+type AccessKeyConfiguration struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Metadata    string `json:"metadata"`
+	Access      Access `json:"access"`
+	Router      Router `json:"router"`
+	// ModelSelection are CEL strategies (or named ones: cheapest, fastest,
+	// most_reliable) that replace the site's model_selection for these keys.
+	ModelSelection []string `json:"modelSelection"`
+	// Limits are per access key (credits issue).
+	Limits    *Limits   `json:"limits,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// Access is a configuration's scope: omitted lists allow everything, an
+// empty list allows nothing.
+type Access struct {
+	Providers *AllowList `json:"providers,omitempty"`
+	Models    *AllowList `json:"models,omitempty"`
+}
+
+// AllowList is an allow list; Allow nil means unrestricted.
+type AllowList struct {
+	Allow *[]string `json:"allow"`
+}
+
+// Router holds routing rules; a model rule beats a provider rule, and a
+// provider with no rule uses the managed keys.
+type Router struct {
+	Rules []RouterRule `json:"rules"`
+}
+
+// RouterRule routes one provider and/or model.
+type RouterRule struct {
+	Provider string       `json:"provider,omitempty"`
+	Model    string       `json:"model,omitempty"`
+	Steps    []RouterStep `json:"steps"`
+}
+
+// RouterStep is one source of keys: `managed` (the operator's keys from
+// the ai app) or `user` (the listed provider keys), tried in order.
+type RouterStep struct {
+	Type                 string    `json:"type"`
+	Keys                 []StepKey `json:"keys,omitempty"`
+	KeySelectionStrategy string    `json:"keySelectionStrategy,omitempty"` // "ordered" (the only one)
+}
+
+// StepKey references a provider key by id; a bare string is accepted too.
+type StepKey struct {
+	ID string `json:"id"`
+}
+
+// UnmarshalJSON accepts "pk_…" or {"id":"pk_…"}.
+func (k *StepKey) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		return json.Unmarshal(b, &k.ID)
+	}
+	type plain StepKey
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var p plain
+	if err := dec.Decode(&p); err != nil {
+		return err
+	}
+	*k = StepKey(p)
+	return nil
+}
+
+// Limits are per-access-key limits (enforced by ai_credits).
+type Limits struct {
+	RequestsPerMinute *int64      `json:"requestsPerMinute,omitempty"`
+	TokensPerMinute   *int64      `json:"tokensPerMinute,omitempty"`
+	SpendPerDay       *money.Nano `json:"spendPerDay,omitempty"`
+}
+
+// ProviderKey is a customer's (BYOK) or operator's stored provider key.
+// The secret is sealed with the app's secret key; only keyRedacted is
+// ever shown.
+type ProviderKey struct {
+	ID          string     `json:"id"`
+	ProviderID  string     `json:"providerId"`
+	Name        string     `json:"name"`
+	Description string     `json:"description"`
+	AccountID   string     `json:"accountId"`
+	Sealed      []byte     `json:"sealed"`
+	KeyRedacted string     `json:"keyRedacted"`
+	LastUsed    *time.Time `json:"lastUsed,omitempty"`
+	CreatedAt   time.Time  `json:"createdAt"`
+	UpdatedAt   time.Time  `json:"updatedAt"`
+
+	value string // decrypted, in memory only
+}
+
+// APIKey is a management API key (cagm_…), stored as a hash.
+type APIKey struct {
+	ID          string     `json:"id"`
+	Name        string     `json:"name"`
+	Description string     `json:"description"`
+	Metadata    string     `json:"metadata"`
+	TokenHash   string     `json:"tokenHash"`
+	KeyRedacted string     `json:"keyRedacted"`
+	LastUsed    *time.Time `json:"lastUsed,omitempty"`
+	CreatedAt   time.Time  `json:"createdAt"`
+	UpdatedAt   time.Time  `json:"updatedAt"`
+}
+
+// CustomProvider is a provider added through the management API.
+type CustomProvider struct {
+	ID          string           `json:"id"`
+	ProviderID  string           `json:"providerId"`
+	Name        string           `json:"name"`
+	Description string           `json:"description"`
+	BaseURL     string           `json:"baseUrl"`
+	Format      catalog.Format   `json:"format"`
+	Models      []*catalog.Model `json:"models"`
+	CreatedAt   time.Time        `json:"createdAt"`
+	UpdatedAt   time.Time        `json:"updatedAt"`
+}
+
+// VirtualModel names an ordered list of up to 10 models.
+type VirtualModel struct {
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	Description string    `json:"description"`
+	Models      []string  `json:"models"`
+	CreatedAt   time.Time `json:"createdAt"`
+	UpdatedAt   time.Time `json:"updatedAt"`
+}
+
+// GatewayConfig are the runtime gateway settings (GET/PATCH
+// /ai/gateway-config). Unset values fall back to the Caddyfile.
+type GatewayConfig struct {
+	PerRequestTimeout *Duration `json:"perRequestTimeout"`
+	TotalTimeout      *Duration `json:"totalTimeout"`
+	// MaxInputTokens refuses requests whose estimated input exceeds it
+	// (413 input_too_large).
+	MaxInputTokens *int64 `json:"maxInputTokens"`
+	// MaxOutputTokens caps the output tokens a request may ask for.
+	MaxOutputTokens *int64    `json:"maxOutputTokens"`
+	Metadata        string    `json:"metadata"`
+	UpdatedAt       time.Time `json:"updatedAt"`
+}
+
+// Duration is a time.Duration written as a Go duration string ("90s").
+type Duration time.Duration
+
+// MarshalJSON writes "90s".
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads "90s" (or a number of seconds).
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var secs float64
+		if json.Unmarshal(b, &secs) != nil {
+			return err
+		}
+		*d = Duration(secs * float64(time.Second))
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}

@@ -1,0 +1,356 @@
+package selection
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+
+	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/common/types/ref"
+	"cel.dev/cel-go/interpreter"
+)
+
+// The CEL environment sees the gateway's data through thin views over the Go
+// values (a *Candidate, a *Request, a *Key) instead of maps built per
+// request: building the activation costs a few pointer writes per candidate,
+// and a field costs something only when an expression reads it. The views
+// are declared as object types, so the checker knows every field and its
+// type and rejects `m.latency` or `req.strem` when the strategy is compiled.
+
+// CEL type names of the views.
+const (
+	aiTypeName          = "selection.AI"
+	modelTypeName       = "selection.Model"
+	pricingTypeName     = "selection.Pricing"
+	metricsTypeName     = "selection.Metrics"
+	providerKeyTypeName = "selection.ProviderKey"
+	requestTypeName     = "selection.Request"
+	keyTypeName         = "selection.Key"
+)
+
+var (
+	aiType          = types.NewObjectType(aiTypeName)
+	modelType       = types.NewObjectType(modelTypeName)
+	pricingType     = types.NewObjectType(pricingTypeName)
+	metricsType     = types.NewObjectType(metricsTypeName)
+	providerKeyType = types.NewObjectType(providerKeyTypeName)
+	requestType     = types.NewObjectType(requestTypeName)
+	keyType         = types.NewObjectType(keyTypeName)
+
+	modelListType    = types.NewListType(modelType)
+	stringListType   = types.NewListType(types.StringType)
+	stringMapType    = types.NewMapType(types.StringType, types.StringType)
+	providerKeysType = types.NewListType(providerKeyType)
+)
+
+// adapter turns plain Go values (the []string and map[string]string fields)
+// into CEL values. The views return CEL values themselves, so it is rarely
+// consulted.
+var adapter = types.DefaultTypeAdapter
+
+// field describes one field of a view: its CEL type, how to read it from the
+// view, and when `has()` reports it as set.
+type field struct {
+	name  string
+	typ   *types.Type
+	get   func(v any) ref.Val
+	isSet func(v any) bool // nil: always set
+}
+
+// object describes one view type.
+type object struct {
+	typ    *types.Type
+	names  []string
+	fields map[string]*types.FieldType
+}
+
+func newObject(typ *types.Type, fields ...field) *object {
+	o := &object{typ: typ, fields: make(map[string]*types.FieldType, len(fields))}
+	for _, f := range fields {
+		get, isSet := f.get, f.isSet
+		if isSet == nil {
+			isSet = func(any) bool { return true }
+		}
+		o.names = append(o.names, f.name)
+		o.fields[f.name] = &types.FieldType{
+			Type:    f.typ,
+			IsSet:   isSet,
+			GetFrom: func(v any) (any, error) { return get(v), nil },
+		}
+	}
+	return o
+}
+
+// get serves field access on a value whose type the checker did not know
+// (a dyn), where CEL indexes the object instead of using the field getter.
+func (o *object) get(v any, name ref.Val) ref.Val {
+	s, ok := name.(types.String)
+	if !ok {
+		return types.NewErr("no such key: %v", name)
+	}
+	ft, ok := o.fields[string(s)]
+	if !ok {
+		return types.NewErr("no such field '%s' on %s", s, o.typ.TypeName())
+	}
+	out, _ := ft.GetFrom(v)
+	return out.(ref.Val)
+}
+
+func (o *object) isSet(v any, name ref.Val) ref.Val {
+	s, ok := name.(types.String)
+	if !ok {
+		return types.NewErr("no such key: %v", name)
+	}
+	ft, ok := o.fields[string(s)]
+	if !ok {
+		return types.NewErr("no such field '%s' on %s", s, o.typ.TypeName())
+	}
+	return types.Bool(ft.IsSet(v))
+}
+
+func convertToType(o *object, v ref.Val, t ref.Type) ref.Val {
+	if t == types.TypeType {
+		return o.typ
+	}
+	if t.TypeName() == o.typ.TypeName() {
+		return v
+	}
+	return types.NewErr("type conversion error from '%s' to '%s'", o.typ.TypeName(), t.TypeName())
+}
+
+func convertToNative(o *object, v any, t reflect.Type) (any, error) {
+	if reflect.TypeOf(v).AssignableTo(t) {
+		return v, nil
+	}
+	return nil, fmt.Errorf("type conversion error from '%s' to '%v'", o.typ.TypeName(), t)
+}
+
+// usd converts a per-1M price to USD per 1M tokens for comparisons in
+// expressions. Division is correctly rounded, so a catalog price of "0.15"
+// compares equal to the literal 0.15.
+func usd(p int64) float64 { return float64(p) / 1e9 }
+
+// modelVal is a Candidate as CEL sees it (selection.Model). idx is its
+// position in the candidate slice, so results map back without lookups.
+type modelVal struct {
+	c   *Candidate
+	idx int
+}
+
+var modelObject = newObject(modelType,
+	field{name: "id", typ: types.StringType, get: func(v any) ref.Val { return types.String(v.(*modelVal).c.ID) }},
+	field{name: "provider_id", typ: types.StringType, get: func(v any) ref.Val { return types.String(v.(*modelVal).c.ProviderID) }},
+	field{name: "author_id", typ: types.StringType, get: func(v any) ref.Val { return types.String(v.(*modelVal).c.AuthorID) }},
+	field{name: "pricing", typ: pricingType,
+		get:   func(v any) ref.Val { return pricingVal{v.(*modelVal).c} },
+		isSet: func(v any) bool { return v.(*modelVal).c.Priced }},
+	field{name: "max_context_window", typ: types.IntType, get: func(v any) ref.Val { return types.Int(v.(*modelVal).c.MaxContextWindow) }},
+	field{name: "max_output_tokens", typ: types.IntType, get: func(v any) ref.Val { return types.Int(v.(*modelVal).c.MaxOutputTokens) }},
+	field{name: "supported_features", typ: stringListType,
+		get:   func(v any) ref.Val { return types.NewStringList(adapter, v.(*modelVal).c.Features) },
+		isSet: func(v any) bool { return len(v.(*modelVal).c.Features) > 0 }},
+	field{name: "metadata", typ: stringMapType,
+		get:   func(v any) ref.Val { return types.NewStringStringMap(adapter, v.(*modelVal).c.Metadata) },
+		isSet: func(v any) bool { return len(v.(*modelVal).c.Metadata) > 0 }},
+	field{name: "metrics", typ: metricsType,
+		get:   func(v any) ref.Val { return metricsVal{v.(*modelVal).c} },
+		isSet: func(v any) bool { return v.(*modelVal).c.Metrics.RequestCount > 0 }},
+)
+
+func (v *modelVal) ConvertToNative(t reflect.Type) (any, error) { return convertToNative(modelObject, v, t) }
+func (v *modelVal) ConvertToType(t ref.Type) ref.Val          { return convertToType(modelObject, v, t) }
+func (v *modelVal) Type() ref.Type                            { return modelType }
+func (v *modelVal) Value() any                                { return v }
+func (v *modelVal) Get(name ref.Val) ref.Val                  { return modelObject.get(v, name) }
+func (v *modelVal) IsSet(name ref.Val) ref.Val                { return modelObject.isSet(v, name) }
+func (v *modelVal) Equal(other ref.Val) ref.Val {
+	o, ok := other.(*modelVal)
+	return types.Bool(ok && o.c == v.c)
+}
+
+// pricingVal is a candidate's prices (selection.Pricing) in USD per 1M
+// tokens. An unpriced model reads +Inf, so a hand-written price filter such
+// as `m.pricing.input < 1.0` never lets a model of unknown price through;
+// `has(m.pricing)` tells them apart.
+type pricingVal struct{ c *Candidate }
+
+var pricingObject = newObject(pricingType,
+	field{name: "input", typ: types.DoubleType, get: func(v any) ref.Val {
+		c := v.(pricingVal).c
+		if !c.Priced {
+			return types.Double(math.Inf(1))
+		}
+		return types.Double(usd(int64(c.InputPrice)))
+	}},
+	field{name: "output", typ: types.DoubleType, get: func(v any) ref.Val {
+		c := v.(pricingVal).c
+		if !c.Priced {
+			return types.Double(math.Inf(1))
+		}
+		return types.Double(usd(int64(c.OutputPrice)))
+	}},
+)
+
+func (v pricingVal) ConvertToNative(t reflect.Type) (any, error) {
+	return convertToNative(pricingObject, v, t)
+}
+func (v pricingVal) ConvertToType(t ref.Type) ref.Val { return convertToType(pricingObject, v, t) }
+func (v pricingVal) Type() ref.Type                   { return pricingType }
+func (v pricingVal) Value() any                       { return v }
+func (v pricingVal) Get(name ref.Val) ref.Val         { return pricingObject.get(v, name) }
+func (v pricingVal) IsSet(name ref.Val) ref.Val       { return pricingObject.isSet(v, name) }
+func (v pricingVal) Equal(other ref.Val) ref.Val {
+	o, ok := other.(pricingVal)
+	return types.Bool(ok && o.c == v.c)
+}
+
+// metricsVal is a candidate's live metrics (selection.Metrics). Without data
+// (request_count == 0) every value reads 0 and `has(m.metrics)` is false.
+type metricsVal struct{ c *Candidate }
+
+var metricsObject = newObject(metricsType,
+	field{name: "latency_ms_avg", typ: types.DoubleType, get: func(v any) ref.Val { return types.Double(v.(metricsVal).c.Metrics.LatencyMsAvg) }},
+	field{name: "latency_ms_p95", typ: types.DoubleType, get: func(v any) ref.Val { return types.Double(v.(metricsVal).c.Metrics.LatencyMsP95) }},
+	field{name: "ttft_ms_avg", typ: types.DoubleType, get: func(v any) ref.Val { return types.Double(v.(metricsVal).c.Metrics.TTFTMsAvg) }},
+	field{name: "error_rate", typ: types.DoubleType, get: func(v any) ref.Val { return types.Double(v.(metricsVal).c.Metrics.ErrorRate) }},
+	field{name: "request_count", typ: types.IntType, get: func(v any) ref.Val { return types.Int(v.(metricsVal).c.Metrics.RequestCount) }},
+)
+
+func (v metricsVal) ConvertToNative(t reflect.Type) (any, error) {
+	return convertToNative(metricsObject, v, t)
+}
+func (v metricsVal) ConvertToType(t ref.Type) ref.Val { return convertToType(metricsObject, v, t) }
+func (v metricsVal) Type() ref.Type                   { return metricsType }
+func (v metricsVal) Value() any                       { return v }
+func (v metricsVal) Get(name ref.Val) ref.Val         { return metricsObject.get(v, name) }
+func (v metricsVal) IsSet(name ref.Val) ref.Val       { return metricsObject.isSet(v, name) }
+func (v metricsVal) Equal(other ref.Val) ref.Val {
+	o, ok := other.(metricsVal)
+	return types.Bool(ok && o.c == v.c)
+}
+
+// aiVal is the `ai` variable (selection.AI): the candidates and the
+// provider keys.
+type aiVal struct {
+	models ref.Val
+	keys   []ProviderKey
+}
+
+var aiObject = newObject(aiType,
+	field{name: "models", typ: modelListType, get: func(v any) ref.Val { return v.(*aiVal).models }},
+	field{name: "keys", typ: providerKeysType, get: func(v any) ref.Val {
+		keys := v.(*aiVal).keys
+		vals := make([]ref.Val, len(keys))
+		for i := range keys {
+			vals[i] = providerKeyVal{&keys[i]}
+		}
+		return types.NewRefValList(adapter, vals)
+	}},
+)
+
+func (v *aiVal) ConvertToNative(t reflect.Type) (any, error) { return convertToNative(aiObject, v, t) }
+func (v *aiVal) ConvertToType(t ref.Type) ref.Val          { return convertToType(aiObject, v, t) }
+func (v *aiVal) Type() ref.Type                            { return aiType }
+func (v *aiVal) Value() any                                { return v }
+func (v *aiVal) Get(name ref.Val) ref.Val                  { return aiObject.get(v, name) }
+func (v *aiVal) IsSet(name ref.Val) ref.Val                { return aiObject.isSet(v, name) }
+func (v *aiVal) Equal(other ref.Val) ref.Val               { return types.Bool(other == ref.Val(v)) }
+
+// providerKeyVal is one element of `ai.keys` (selection.ProviderKey).
+type providerKeyVal struct{ k *ProviderKey }
+
+var providerKeyObject = newObject(providerKeyType,
+	field{name: "id", typ: types.StringType, get: func(v any) ref.Val { return types.String(v.(providerKeyVal).k.ID) }},
+	field{name: "provider_id", typ: types.StringType, get: func(v any) ref.Val { return types.String(v.(providerKeyVal).k.ProviderID) }},
+)
+
+func (v providerKeyVal) ConvertToNative(t reflect.Type) (any, error) {
+	return convertToNative(providerKeyObject, v, t)
+}
+func (v providerKeyVal) ConvertToType(t ref.Type) ref.Val {
+	return convertToType(providerKeyObject, v, t)
+}
+func (v providerKeyVal) Type() ref.Type             { return providerKeyType }
+func (v providerKeyVal) Value() any                 { return v }
+func (v providerKeyVal) Get(name ref.Val) ref.Val   { return providerKeyObject.get(v, name) }
+func (v providerKeyVal) IsSet(name ref.Val) ref.Val { return providerKeyObject.isSet(v, name) }
+func (v providerKeyVal) Equal(other ref.Val) ref.Val {
+	o, ok := other.(providerKeyVal)
+	return types.Bool(ok && *o.k == *v.k)
+}
+
+// requestVal is the `req` variable (selection.Request).
+type requestVal struct{ r *Request }
+
+var requestObject = newObject(requestType,
+	field{name: "model", typ: types.StringType, get: func(v any) ref.Val { return types.String(v.(requestVal).r.Model) }},
+	field{name: "stream", typ: types.BoolType, get: func(v any) ref.Val { return types.Bool(v.(requestVal).r.Stream) }},
+	field{name: "max_tokens", typ: types.IntType, get: func(v any) ref.Val { return types.Int(v.(requestVal).r.MaxTokens) }},
+	field{name: "input_tokens", typ: types.IntType, get: func(v any) ref.Val { return types.Int(v.(requestVal).r.InputTokens) }},
+	field{name: "headers", typ: stringMapType, get: func(v any) ref.Val { return types.NewStringStringMap(adapter, v.(requestVal).r.Headers) }},
+)
+
+func (v requestVal) ConvertToNative(t reflect.Type) (any, error) {
+	return convertToNative(requestObject, v, t)
+}
+func (v requestVal) ConvertToType(t ref.Type) ref.Val { return convertToType(requestObject, v, t) }
+func (v requestVal) Type() ref.Type                   { return requestType }
+func (v requestVal) Value() any                       { return v }
+func (v requestVal) Get(name ref.Val) ref.Val         { return requestObject.get(v, name) }
+func (v requestVal) IsSet(name ref.Val) ref.Val       { return requestObject.isSet(v, name) }
+func (v requestVal) Equal(other ref.Val) ref.Val {
+	o, ok := other.(requestVal)
+	return types.Bool(ok && o.r == v.r)
+}
+
+// keyVal is the `key` variable (selection.Key): the access key.
+type keyVal struct{ k *Key }
+
+var keyObject = newObject(keyType,
+	field{name: "id", typ: types.StringType, get: func(v any) ref.Val { return types.String(v.(keyVal).k.ID) }},
+	field{name: "name", typ: types.StringType, get: func(v any) ref.Val { return types.String(v.(keyVal).k.Name) }},
+	field{name: "metadata", typ: stringMapType, get: func(v any) ref.Val { return types.NewStringStringMap(adapter, v.(keyVal).k.Metadata) }},
+)
+
+func (v keyVal) ConvertToNative(t reflect.Type) (any, error) { return convertToNative(keyObject, v, t) }
+func (v keyVal) ConvertToType(t ref.Type) ref.Val          { return convertToType(keyObject, v, t) }
+func (v keyVal) Type() ref.Type                            { return keyType }
+func (v keyVal) Value() any                                { return v }
+func (v keyVal) Get(name ref.Val) ref.Val                  { return keyObject.get(v, name) }
+func (v keyVal) IsSet(name ref.Val) ref.Val                { return keyObject.isSet(v, name) }
+func (v keyVal) Equal(other ref.Val) ref.Val {
+	o, ok := other.(keyVal)
+	return types.Bool(ok && o.k == v.k)
+}
+
+// objects indexes the views by CEL type name, for the type provider.
+var objects = map[string]*object{
+	aiTypeName:          aiObject,
+	modelTypeName:       modelObject,
+	pricingTypeName:     pricingObject,
+	metricsTypeName:     metricsObject,
+	providerKeyTypeName: providerKeyObject,
+	requestTypeName:     requestObject,
+	keyTypeName:         keyObject,
+}
+
+// activation resolves the three variables without a map.
+type activation struct {
+	ai  *aiVal
+	req requestVal
+	key keyVal
+}
+
+func (a *activation) ResolveName(name string) (any, bool) {
+	switch name {
+	case "ai":
+		return a.ai, true
+	case "req":
+		return a.req, true
+	case "key":
+		return a.key, true
+	}
+	return nil, false
+}
+
+func (a *activation) Parent() interpreter.Activation { return nil }
