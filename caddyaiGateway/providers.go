@@ -3,8 +3,8 @@ package caddyaigateway
 import (
 	"fmt"
 	"maps"
-	"slices"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 

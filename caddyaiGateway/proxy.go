@@ -65,9 +65,9 @@ type call struct {
 	caller     *Caller
 	perRequest time.Duration
 	deadline   time.Time
-	attempts int
-	failures []apierr.Attempt
-	cost     money.Nano
+	attempts   int
+	failures   []apierr.Attempt
+	cost       money.Nano
 }
 
 // attempt is one upstream try.
