@@ -34,15 +34,23 @@ type anthropicModel struct {
 }
 
 // listModels returns the models the caller can be served by: every
-// catalog model of a provider with a usable key, named `provider:model`
-// (the form that always resolves to exactly that model).
-func (g *Gateway) listModels() []modelEntry {
+// catalog model of a provider it has a key for (managed, or a user key
+// of its routing rules) that its configuration allows, named
+// `provider:model` (the form that always resolves to exactly that
+// model), then the virtual models with at least one such member.
+func (g *Gateway) listModels(r *http.Request) []modelEntry {
+	st := g.app.shared.snapshot()
+	cfg := configFor(st, CallerFrom(r))
+	reg := g.app.registryFor(st)
 	var out []modelEntry
-	for _, p := range g.app.registry.Providers() {
-		if !p.HasManagedKeys() {
-			continue
-		}
+	usable := func(t Target) bool {
+		return accessRefusal(cfg, t) == "" && len(keyChoices(st, cfg, t)) > 0
+	}
+	for _, p := range reg.Providers() {
 		for _, m := range p.Models {
+			if !usable(Target{Provider: p, Model: m, Name: m.ID}) {
+				continue
+			}
 			typ := m.Type
 			if typ == "" {
 				typ = "chat"
@@ -52,6 +60,14 @@ func (g *Gateway) listModels() []modelEntry {
 				ContextWindow: m.ContextWindow, MaxOutputTokens: m.MaxOutputTokens,
 				InputPrice: formatPrice(m.Pricing.Input), OutputPrice: formatPrice(m.Pricing.Output),
 			})
+		}
+	}
+	for _, vm := range sortedByID(st.virtualModels, func(v *VirtualModel) string { return v.Name }) {
+		for _, ref := range vm.Models {
+			if ts := reg.Resolve(ref); len(ts) > 0 && usable(ts[0]) {
+				out = append(out, modelEntry{ID: vm.Name, Object: "model", OwnedBy: "virtual", Provider: "virtual", Type: "virtual"})
+				break
+			}
 		}
 	}
 	return out
@@ -66,10 +82,14 @@ func (g *Gateway) serveModels(w http.ResponseWriter, r *http.Request, id string)
 		return writeError(w, r, apierr.New(http.StatusMethodNotAllowed, apierr.MethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path))
 	}
 	anthropic := r.Header.Get("Anthropic-Version") != ""
-	all := g.listModels()
+	all := g.listModels(r)
 	if id != "" {
+		ref := id
+		if ts := g.app.registryFor(g.app.shared.snapshot()).Resolve(id); len(ts) > 0 {
+			ref = ts[0].Ref()
+		}
 		for _, m := range all {
-			if m.ID == id || (len(g.app.registry.Resolve(id)) > 0 && g.app.registry.Resolve(id)[0].Ref() == m.ID) {
+			if m.ID == id || m.ID == ref {
 				if anthropic {
 					return writeJSON(w, http.StatusOK, toAnthropic(m))
 				}

@@ -257,3 +257,7 @@ func mustJSON(t *testing.T, b []byte, v any) {
 		t.Fatalf("decoding %s: %v", b, err)
 	}
 }
+
+func fakeOptsRequireKey(key string) fakeprovider.Options {
+	return fakeprovider.Options{RequireKey: key}
+}

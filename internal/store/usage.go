@@ -67,16 +67,21 @@ func isFinal(action string) bool { return action != RetryNextKey && action != Re
 //	access_keys  lp(accessKeyId) pk → flags
 //	accounts     lp(accountId) pk → flags
 //	hourly       hour lp(providerId) lp(model) lp(accessKeyId) lp(accountId) → totals
+//	hourly_models  the same with empty access key and account
+//	hourly_keys    the same with empty provider and model
 //
 // pk is the event's timestamp in Unix nanoseconds, big-endian, moved on
 // by a nanosecond in the rare case it is taken: key order is time order,
 // so a time range is one cursor walk, and every index entry is its prefix
 // followed by the pk, so a filtered range is one walk in the index. lp is
 // a uvarint length followed by the bytes. flags (flagFinal) lets a walk
-// over an index skip retried attempts without reading the event. hourly
-// holds the sums of each UTC hour per provider, model, access key and
-// account, updated in the transaction that adds the events, so an
-// overview reads rollups instead of events. A key "format" marks the
+// over an index skip retried attempts without reading the event. The
+// rollups hold the sums of each hour (of pk, so UTC) per provider, model,
+// access key and account, updated in the transaction that adds the
+// events: an overview reads rollups instead of events. With many access
+// keys the full rollup has nearly a row per event, so two narrow ones
+// answer what needs only the model or only the key dimensions (a few rows
+// an hour, and one per active key). A key "format" marks the
 // layout; anything else at the top level is from an older layout and is
 // converted by NewWriter.
 var (
@@ -88,6 +93,8 @@ var (
 	usageAccessKeysB = []byte("access_keys")
 	usageAccountsB   = []byte("accounts")
 	usageHourlyB     = []byte("hourly")
+	usageHourlyModB  = []byte("hourly_models")
+	usageHourlyKeyB  = []byte("hourly_keys")
 )
 
 const (
@@ -100,7 +107,8 @@ const (
 
 // usageBuckets are the nested buckets of one transaction.
 type usageBuckets struct {
-	events, ids, requests, accessKeys, accounts, hourly *bolt.Bucket
+	events, ids, requests, accessKeys, accounts *bolt.Bucket
+	hourly, hourlyModels, hourlyKeys            *bolt.Bucket
 }
 
 // openUsage returns the usage buckets; nil (in a read transaction) when no
@@ -115,7 +123,8 @@ func openUsage(tx *bolt.Tx) *usageBuckets {
 		return nil
 	}
 	return &usageBuckets{events: ev, ids: root.Bucket(usageIDsB), requests: root.Bucket(usageRequestsB),
-		accessKeys: root.Bucket(usageAccessKeysB), accounts: root.Bucket(usageAccountsB), hourly: root.Bucket(usageHourlyB)}
+		accessKeys: root.Bucket(usageAccessKeysB), accounts: root.Bucket(usageAccountsB),
+		hourly: root.Bucket(usageHourlyB), hourlyModels: root.Bucket(usageHourlyModB), hourlyKeys: root.Bucket(usageHourlyKeyB)}
 }
 
 // createUsage returns the usage buckets of a write transaction, creating
@@ -135,14 +144,15 @@ func createUsage(tx *bolt.Tx) (*usageBuckets, error) {
 		name []byte
 		dst  **bolt.Bucket
 	}{{usageEventsB, &ub.events}, {usageIDsB, &ub.ids}, {usageRequestsB, &ub.requests},
-		{usageAccessKeysB, &ub.accessKeys}, {usageAccountsB, &ub.accounts}, {usageHourlyB, &ub.hourly}} {
+		{usageAccessKeysB, &ub.accessKeys}, {usageAccountsB, &ub.accounts}, {usageHourlyB, &ub.hourly},
+		{usageHourlyModB, &ub.hourlyModels}, {usageHourlyKeyB, &ub.hourlyKeys}} {
 		if *b.dst, err = root.CreateBucketIfNotExists(b.name); err != nil {
 			return nil, fmt.Errorf("creating bucket %s/%s: %w", bucketUsage, b.name, err)
 		}
 	}
-	// Keys arrive (nearly) in order: full pages instead of bbolt's half
-	// full split pages halve the file. The rollups are updated in place.
-	for _, b := range []*bolt.Bucket{ub.events, ub.ids, ub.requests, ub.accessKeys, ub.accounts} {
+	// Keys arrive (nearly) in order, at the end of their range: full pages
+	// instead of bbolt's half-full split pages.
+	for _, b := range []*bolt.Bucket{ub.events, ub.ids, ub.requests, ub.accessKeys, ub.accounts, ub.hourly, ub.hourlyModels, ub.hourlyKeys} {
 		b.FillPercent = 0.9
 	}
 	return &ub, nil
@@ -184,6 +194,7 @@ func migrateUsage(tx *bolt.Tx) error {
 // is already stored is skipped, so a replayed batch is not counted twice.
 func (ub *usageBuckets) put(batch []*UsageEvent) error {
 	type rollupKey struct {
+		b                                   *bolt.Bucket
 		hour                                uint32
 		provider, model, accessKey, account string
 	}
@@ -225,32 +236,52 @@ func (ub *usageBuckets) put(batch []*UsageEvent) error {
 				return err
 			}
 		}
-		rk := rollupKey{uint32(ts.Unix() / 3600), e.ProviderID, e.Model, e.AccessKeyID, e.AccountID}
-		t := rollups[rk]
-		if t == nil {
-			t = new(UsageTotals)
-			rollups[rk] = t
+		hour := uint32(pk / uint64(time.Hour))
+		for _, rk := range [...]rollupKey{
+			{ub.hourly, hour, e.ProviderID, e.Model, e.AccessKeyID, e.AccountID},
+			{ub.hourlyModels, hour, e.ProviderID, e.Model, "", ""},
+			{ub.hourlyKeys, hour, "", "", e.AccessKeyID, e.AccountID},
+		} {
+			t := rollups[rk]
+			if t == nil {
+				t = new(UsageTotals)
+				rollups[rk] = t
+			}
+			t.addEvent(e)
 		}
-		t.addEvent(e)
 	}
 	for rk, t := range rollups {
-		k := binary.BigEndian.AppendUint32(nil, rk.hour)
-		k = appendLP(k, rk.provider)
-		k = appendLP(k, rk.model)
-		k = appendLP(k, rk.accessKey)
-		k = appendLP(k, rk.account)
-		if old := ub.hourly.Get(k); old != nil {
+		k := rollupKeyBytes(rk.hour, rk.provider, rk.model, rk.accessKey, rk.account)
+		if old := rk.b.Get(k); old != nil {
 			prev, err := decodeTotals(old)
 			if err != nil {
 				return fmt.Errorf("decoding usage rollup: %w", err)
 			}
 			t.add(prev)
 		}
-		if err := ub.hourly.Put(k, t.appendTo(nil)); err != nil {
+		if err := rk.b.Put(k, t.appendTo(nil)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func rollupKeyBytes(hour uint32, provider, model, accessKey, account string) []byte {
+	k := binary.BigEndian.AppendUint32(make([]byte, 0, 4+4+len(provider)+len(model)+len(accessKey)+len(account)), hour)
+	k = appendLP(k, provider)
+	k = appendLP(k, model)
+	k = appendLP(k, accessKey)
+	return appendLP(k, account)
+}
+
+// readRollupKey splits a rollup key; ok is false for a malformed one.
+func readRollupKey(k []byte) (hour uint64, provider, model, accessKey, account []byte, ok bool) {
+	if len(k) < 4 {
+		return 0, nil, nil, nil, nil, false
+	}
+	r := reader{b: k[4:]}
+	provider, model, accessKey, account = r.bytes(), r.bytes(), r.bytes(), r.bytes()
+	return uint64(binary.BigEndian.Uint32(k)), provider, model, accessKey, account, !r.bad
 }
 
 // pkOf is the key of time t: Unix nanoseconds, clamped to what fits.
