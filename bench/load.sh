@@ -6,19 +6,40 @@
 #   bench/load.sh
 #
 # Environment (all optional):
-#   BENCH_CONCURRENCY  open connections                      (default 32)
-#   BENCH_DURATION     length of each measured run (wrk -d)  (default 10s)
-#   BENCH_WARMUP       unmeasured run before each one        (default 3s)
-#   BENCH_THREADS      wrk threads                           (default 2)
-#   BENCH_PORT_BASE    first port tried for the listeners    (default 18780)
-#   BENCH_KEEP=1       keep the temp dir (binaries, logs, db) for inspection
+#   BENCH_CONCURRENCY  open connections                              (default 32)
+#   BENCH_DURATION     measured time per scenario and target          (default 10s)
+#   BENCH_ROUNDS       slices the measured time is cut into           (default 5)
+#   BENCH_WARMUP       unmeasured run per scenario and target first   (default 3s)
+#   BENCH_THREADS      wrk threads                                    (default 2)
+#   BENCH_PORT_BASE    first port tried for the listeners             (default 18780)
+#   BENCH_KEEP=1       keep the temp dir (binaries, logs, db, wrk output)
+#
+# Each target's measured time is cut into BENCH_ROUNDS slices that alternate
+# with the other target's (reverse_proxy, gateway, gateway, reverse_proxy,
+# ...), so that a disturbance on a shared machine hits both targets alike.
+# req/s is all requests of a target over all its slices; p50/p99 are taken
+# over the pooled latencies of its slices.
 set -euo pipefail
 
 CONCURRENCY=${BENCH_CONCURRENCY:-32}
 DURATION=${BENCH_DURATION:-10s}
+ROUNDS=${BENCH_ROUNDS:-5}
 WARMUP=${BENCH_WARMUP:-3s}
 THREADS=${BENCH_THREADS:-2}
 PORT_BASE=${BENCH_PORT_BASE:-18780}
+
+seconds() { # seconds <N|Ns|Nm>: whole seconds
+	case $1 in
+	*m) echo $((${1%m} * 60)) ;;
+	*s) echo $((${1%s})) ;;
+	*) echo $(($1)) ;;
+	esac
+}
+DURATION_S=$(seconds "$DURATION")
+WARMUP_S=$(seconds "$WARMUP")
+((ROUNDS >= 1)) || { echo "load.sh: BENCH_ROUNDS must be >= 1" >&2; exit 1; }
+SLICE_S=$((DURATION_S / ROUNDS))
+((SLICE_S >= 1)) || { echo "load.sh: BENCH_DURATION must be at least BENCH_ROUNDS seconds" >&2; exit 1; }
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$BENCH_DIR/.." && pwd)
@@ -120,9 +141,9 @@ wait_http() {
 # --- processes -------------------------------------------------------------
 
 # The fake provider records every request it receives in memory (headers
-# and body) and never forgets them, so it grows by ~2-6 KB per request
-# (hundreds of MB per run here). It is restarted before every run so each
-# target meets an identical, fresh upstream.
+# and body) and never forgets them, so it grows by a few KB per request
+# (hundreds of MB per minute of load here). It is restarted before every
+# round so that both targets meet the same, fresh upstream.
 start_fake() {
 	stop_pid "$FAKE_PID"
 	"$TMP/fakeprovider" -listen "$BENCH_UPSTREAM" -latency 0 >>"$TMP/fakeprovider.log" 2>&1 &
@@ -174,19 +195,20 @@ for sc in "${SCENARIOS[@]}"; do
 	done
 done
 
-# wrk_cmd <target> <duration>: the wrk command line, into the array WRK.
+# wrk_cmd <target> <seconds>: the wrk command line, into the array WRK.
 wrk_cmd() {
-	WRK=(wrk -t"$THREADS" -c"$CONCURRENCY" -d"$2" --timeout 10s -s "$BENCH_DIR/wrk.lua"
+	WRK=(wrk -t"$THREADS" -c"$CONCURRENCY" -d"$2s" --timeout 10s -s "$BENCH_DIR/wrk.lua"
 		"http://127.0.0.1:${TG_PORT[$1]}$PATH_")
 }
 
-# run_wrk <scenario> <target> <duration>: prints wrk's BENCH_RESULT line.
+# run_wrk <scenario> <target> <seconds> [latency file]: prints wrk's
+# BENCH_RESULT line.
 run_wrk() {
-	local sc=$1 tg=$2 dur=$3 out WRK
+	local sc=$1 tg=$2 dur=$3 hist=${4:-} out WRK
 	wrk_cmd "$tg" "$dur"
 	out=$(BENCH_BODY_FILE="$TMP/$sc.json" BENCH_TOKEN="${TG_TOKEN[$tg]}" BENCH_EXPECT="${SC_EXPECT[$sc]}" \
-		"${WRK[@]}" 2>&1) || die "wrk failed for $sc/$tg: $out"
-	printf '%s\n' "$out" >>"$TMP/wrk.log"
+		BENCH_HIST_FILE="$hist" "${WRK[@]}" 2>&1) || die "wrk failed for $sc/$tg: $out"
+	printf '== %s %s %ss\n%s\n' "$sc" "$tg" "$dur" "$out" >>"$TMP/wrk.log"
 	grep '^BENCH_FIRST_BAD' <<<"$out" >&2 || true
 	grep '^BENCH_RESULT' <<<"$out" || die "no result from wrk for $sc/$tg: $out"
 }
@@ -194,39 +216,71 @@ run_wrk() {
 field() { # field <name> <result line>
 	sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"
 }
+errors_of() { # errors_of <result line>: every failed or unchecked answer
+	echo $(($(field non2xx "$1") + $(field incomplete "$1") + $(field socket_errors "$1")))
+}
+# percentile <p> <files...>: latency (us) at p over the pooled quantile files
+percentile() {
+	local p=$1
+	shift
+	sort -n "$@" | awk -v p="$p" '
+		{ v[NR] = $1; w[NR] = $2; total += $2 }
+		END {
+			want = p / 100 * total
+			for (i = 1; i <= NR; i++) { cum += w[i]; if (cum >= want - 1e-9) { print v[i]; exit } }
+			print v[NR]
+		}'
+}
 ms() { awk -v us="$1" 'BEGIN { printf "%.2f ms", us / 1000 }'; }
 
-ROWS=()
-declare -A RPS P50 P99
+mkdir -p "$TMP/lat"
+declare -A REQS DUR_US ERRS NON2XX INCOMPLETE SLICES RPS P50 P99
 failed=0
+check() { # check <what> <result line>
+	local n bad
+	n=$(field requests "$2")
+	bad=$(errors_of "$2")
+	if ((bad > 0 || n == 0)); then
+		log "FAILED: $1: $2"
+		failed=1
+	fi
+}
+
 for sc in "${SCENARIOS[@]}"; do
+	start_fake
 	for tg in "${TARGETS[@]}"; do
+		log "$sc / $tg: warm-up ${WARMUP_S}s ..."
+		check "$sc / $tg warm-up" "$(run_wrk "$sc" "$tg" "$WARMUP_S")"
+	done
+	for r in $(seq "$ROUNDS"); do
 		start_fake
-		log "$sc / $tg: warm-up $WARMUP, then $DURATION at $CONCURRENCY connections ..."
-		warm=$(run_wrk "$sc" "$tg" "$WARMUP")
-		res=$(run_wrk "$sc" "$tg" "$DURATION")
-		n=$(field requests "$res")
-		bad=$(( $(field non2xx "$res") + $(field incomplete "$res") + $(field socket_errors "$res") ))
-		wbad=$(( $(field non2xx "$warm") + $(field incomplete "$warm") + $(field socket_errors "$warm") ))
-		errors="$bad"
-		if [[ $(field non2xx "$res") -ne 0 || $(field incomplete "$res") -ne 0 ]]; then
-			errors="$bad ($(field non2xx "$res") non-2xx, $(field incomplete "$res") incomplete)"
-		fi
-		if ((bad > 0 || wbad > 0 || n == 0)); then
-			log "FAILED: $sc / $tg: $res (warm-up: $warm)"
-			failed=1
-		fi
-		RPS[$sc/$tg]=$(field rps "$res")
-		P50[$sc/$tg]=$(field p50_us "$res")
-		P99[$sc/$tg]=$(field p99_us "$res")
-		ROWS+=("| ${SC_TITLE[$sc]} | $tg | $(printf '%.0f' "${RPS[$sc/$tg]}") | $(ms "${P50[$sc/$tg]}") | $(ms "${P99[$sc/$tg]}") | $errors |")
+		order=("${TARGETS[@]}")
+		((r % 2 == 1)) || order=("${TARGETS[1]}" "${TARGETS[0]}")
+		for tg in "${order[@]}"; do
+			log "$sc / $tg: round $r/$ROUNDS, ${SLICE_S}s at $CONCURRENCY connections ..."
+			res=$(run_wrk "$sc" "$tg" "$SLICE_S" "$TMP/lat/$sc.$tg.$r")
+			check "$sc / $tg round $r" "$res"
+			k=$sc/$tg
+			REQS[$k]=$((${REQS[$k]:-0} + $(field requests "$res")))
+			DUR_US[$k]=$((${DUR_US[$k]:-0} + $(field duration_us "$res")))
+			ERRS[$k]=$((${ERRS[$k]:-0} + $(errors_of "$res")))
+			NON2XX[$k]=$((${NON2XX[$k]:-0} + $(field non2xx "$res")))
+			INCOMPLETE[$k]=$((${INCOMPLETE[$k]:-0} + $(field incomplete "$res")))
+			SLICES[$k]="${SLICES[$k]:+${SLICES[$k]} }$(printf '%.0f' "$(field rps "$res")")"
+		done
+	done
+	for tg in "${TARGETS[@]}"; do
+		k=$sc/$tg
+		RPS[$k]=$(awk -v n="${REQS[$k]}" -v us="${DUR_US[$k]}" 'BEGIN { printf "%.1f", n / (us / 1e6) }')
+		P50[$k]=$(percentile 50 "$TMP/lat/$sc.$tg".*)
+		P99[$k]=$(percentile 99 "$TMP/lat/$sc.$tg".*)
 	done
 done
 
 # --- report ----------------------------------------------------------------
 
-wrk_cmd gateway "$DURATION"
-shown="BENCH_BODY_FILE=<body.json> BENCH_TOKEN=<token> BENCH_EXPECT=<marker> ${WRK[*]}"
+wrk_cmd gateway "$SLICE_S"
+shown="BENCH_BODY_FILE=<body.json> BENCH_TOKEN=<token> BENCH_EXPECT=<marker> BENCH_HIST_FILE=<file> ${WRK[*]}"
 shown=${shown//$ROOT\//}
 shown=${shown//127.0.0.1:$GW_PORT/127.0.0.1:<port>}
 
@@ -238,18 +292,37 @@ echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "- machine: $(nproc) CPUs ($cpu), $(uname -sr); wrk, Caddy and the fake upstream share them"
 echo "- $(go version)"
 echo "- $(wrk -v 2>&1 | head -1 | sed 's/ Copyright.*//')"
-echo "- load: $CONCURRENCY connections, $THREADS wrk threads, $DURATION per run after a $WARMUP warm-up; fake upstream with -latency 0, restarted before each run"
-echo "- command: bench/load.sh (BENCH_CONCURRENCY=$CONCURRENCY BENCH_DURATION=$DURATION BENCH_WARMUP=$WARMUP BENCH_THREADS=$THREADS)"
-echo "- each run: \`$shown\`"
+echo "- load: $CONCURRENCY connections, $THREADS wrk threads; per scenario and target a ${WARMUP_S}s warm-up, then ${DURATION_S}s measured as $ROUNDS alternating ${SLICE_S}s slices; fake upstream with -latency 0, restarted every round"
+echo "- command: \`bench/load.sh\` (BENCH_CONCURRENCY=$CONCURRENCY BENCH_DURATION=$DURATION BENCH_ROUNDS=$ROUNDS BENCH_WARMUP=$WARMUP BENCH_THREADS=$THREADS)"
+echo "- each slice: \`$shown\`"
 echo
 echo "| scenario | target | req/s | p50 | p99 | errors |"
 echo "|---|---|---:|---:|---:|---:|"
-printf '%s\n' "${ROWS[@]}"
+for sc in "${SCENARIOS[@]}"; do
+	for tg in "${TARGETS[@]}"; do
+		k=$sc/$tg
+		errors=${ERRS[$k]}
+		if ((NON2XX[$k] + INCOMPLETE[$k] > 0)); then
+			errors="$errors (${NON2XX[$k]} non-2xx, ${INCOMPLETE[$k]} incomplete)"
+		fi
+		printf '| %s | %s | %.0f | %s | %s | %s |\n' "${SC_TITLE[$sc]}" "$tg" "${RPS[$k]}" \
+			"$(ms "${P50[$k]}")" "$(ms "${P99[$k]}")" "$errors"
+	done
+done
 echo
 for sc in "${SCENARIOS[@]}"; do
 	awk -v t="${SC_TITLE[$sc]}" -v g="${RPS[$sc/gateway]}" -v r="${RPS[$sc/reverse_proxy]}" \
 		-v g50="${P50[$sc/gateway]}" -v r50="${P50[$sc/reverse_proxy]}" \
-		'BEGIN { printf "- %s: gateway at %.0f%% of reverse_proxy throughput, p50 %+.2f ms\n", t, 100 * g / r, (g50 - r50) / 1000 }'
+		-v g99="${P99[$sc/gateway]}" -v r99="${P99[$sc/reverse_proxy]}" \
+		'BEGIN { printf "- %s: gateway at %.0f%% of reverse_proxy throughput; p50 %+.2f ms, p99 %+.2f ms\n", t, 100 * g / r, (g50 - r50) / 1000, (g99 - r99) / 1000 }'
+done
+echo
+echo "req/s of each slice, in order (spread = noise of the machine):"
+echo
+for sc in "${SCENARIOS[@]}"; do
+	for tg in "${TARGETS[@]}"; do
+		echo "- ${SC_TITLE[$sc]} / $tg: ${SLICES[$sc/$tg]}"
+	done
 done
 
 ((failed == 0)) || die "some runs had errors (non-2xx, incomplete answers or socket errors); see above"

@@ -2,6 +2,9 @@
 -- bearer $BENCH_TOKEN, checks every response (status 2xx and a complete
 -- answer: $BENCH_EXPECT must occur in the body; for streams that is the
 -- final "[DONE]" event) and prints one machine-readable result line.
+-- With $BENCH_HIST_FILE set it also writes the run's latency distribution
+-- there ("<microseconds> <weight>" per line), so that load.sh can pool
+-- several runs and compute percentiles over all of their requests.
 
 local body_file = assert(os.getenv("BENCH_BODY_FILE"), "BENCH_BODY_FILE not set")
 local f = assert(io.open(body_file, "rb"))
@@ -61,6 +64,18 @@ function done(summary, latency, requests)
 		summary.requests, summary.duration, summary.requests / (summary.duration / 1e6),
 		latency:percentile(50), latency:percentile(99), latency.max,
 		n, bad, inc, sockerr))
+	local hist = os.getenv("BENCH_HIST_FILE")
+	if hist and hist ~= "" then
+		-- wrk's Lua API has no cheap way to walk its histogram, so write
+		-- 1000 quantiles at the midpoints of 0.1% bands (0.05, 0.15, ...,
+		-- 99.95): each line stands for 0.1% of this run's requests.
+		local h = assert(io.open(hist, "w"))
+		for k = 1, 1000 do
+			local p = (k - 0.5) / 10
+			h:write(string.format("%d %.6f\n", latency:percentile(p), summary.requests / 1000))
+		end
+		h:close()
+	end
 	if first ~= "" then
 		io.write("BENCH_FIRST_BAD " .. string.gsub(first, "\n", "\\n") .. "\n")
 	end

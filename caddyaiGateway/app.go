@@ -135,6 +135,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return err
 	}
 
+	if err := initMetrics(ctx.GetMetricsRegistry()); err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
 	a.transport = newTransport()
 	if a.DemoUpstream {
 		a.demo, err = startDemoUpstream()

@@ -162,6 +162,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, ta
 	}
 	e := apierr.New(http.StatusBadGateway, apierr.AllProvidersFailed, msg)
 	e.Attempts = c.failures
+	if c.attempts == 0 {
+		observeRequest(c.req.ep.name, nil, http.StatusBadGateway)
+	}
 	return writeError(w, r, e)
 }
 
@@ -177,6 +180,7 @@ func describeFailure(f apierr.Attempt) string {
 }
 
 func (g *Gateway) timedOut(c *call) error {
+	observeRequest(c.req.ep.name, nil, http.StatusGatewayTimeout)
 	if c.attempts > 0 {
 		c.w.Header().Set(hdrAttempts, strconv.Itoa(c.attempts))
 	}
@@ -447,6 +451,17 @@ func (g *Gateway) record(c *call, a *attempt, action string) {
 		ev.AccountID = c.caller.AccountID()
 	}
 	g.app.shared.usage.RecordUsage(ev)
+	observeAttempt(a.target, ev, a.ttft)
+	if action != actionNextKey && action != actionNextBack {
+		status := a.status
+		switch {
+		case action == actionAbandoned:
+			status = 499 // client closed the request
+		case action == actionExhausted && c.attempts > 1, status == http.StatusUnauthorized, status == http.StatusForbidden:
+			status = http.StatusBadGateway // what the client was answered
+		}
+		observeRequest(c.req.ep.name, a, status)
+	}
 	if action != actionSucceeded {
 		if ce := g.logger.Check(zap.InfoLevel, "upstream attempt failed"); ce != nil {
 			ce.Write(zap.String("request_id", c.id), zap.Int("attempt", a.n), zap.String("provider", a.target.Provider.ID),

@@ -261,3 +261,7 @@ func mustJSON(t *testing.T, b []byte, v any) {
 func fakeOptsRequireKey(key string) fakeprovider.Options {
 	return fakeprovider.Options{RequireKey: key}
 }
+
+func fakeOptsFailModel(model string) fakeprovider.Options {
+	return fakeprovider.Options{FailModels: map[string]int{model: 503}}
+}

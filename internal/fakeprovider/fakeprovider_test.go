@@ -1190,3 +1190,18 @@ func TestSplitWords(t *testing.T) {
 	wantEq(t, "tokensFor(5)", tokensFor(5), 2)
 	wantEq(t, "tokensFor(8)", tokensFor(8), 2)
 }
+
+func TestFailModels(t *testing.T) {
+	srv := httptest.NewServer(New(Options{FailModels: map[string]int{"bad-model": 503}}))
+	defer srv.Close()
+	for model, want := range map[string]int{"bad-model": 503, "good-model": 200} {
+		resp, err := http.Post(srv.URL+"/v1/chat/completions", "application/json", strings.NewReader(`{"model":"`+model+`","messages":[{"role":"user","content":"hi"}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("%s: %d, want %d", model, resp.StatusCode, want)
+		}
+	}
+}

@@ -28,8 +28,11 @@ const maxBodyBytes = 32 << 20
 // Options configures the fake provider. The zero value answers every request
 // successfully with DefaultReply.
 type Options struct {
-	Latency          time.Duration // delay before the response headers
-	FailStatus       int           // if non-zero every request fails with this status and a format-correct error body
+	Latency    time.Duration // delay before the response headers
+	FailStatus int           // if non-zero every request fails with this status and a format-correct error body
+	// FailModels fails requests for these model names (the request's
+	// "model") with the given status; others are served. For failover tests.
+	FailModels       map[string]int
 	RetryAfter       string        // Retry-After header value sent with FailStatus 429 (optional)
 	StallBeforeFirst time.Duration // streams: pause this long before the first event
 	StallAfterEvents int           // streams: after this many events, pause StallFor (0 = never)
@@ -155,6 +158,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case c.cfg.FailStatus >= 400:
 		c.writeForcedError(c.cfg.FailStatus)
 		return
+	case c.cfg.FailModels[requestModel(body)] >= 400:
+		c.writeForcedError(c.cfg.FailModels[requestModel(body)])
+		return
 	case c.cfg.RequireKey != "" && c.presentedKey() != c.cfg.RequireKey:
 		c.writeAuthError()
 		return
@@ -227,3 +233,4 @@ func (c *call) presentedKey() string {
 	}
 	return other
 }
+

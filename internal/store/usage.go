@@ -564,8 +564,10 @@ type UsageList struct {
 var ErrUnknownCursor = errors.New("no such usage event")
 
 // ListUsage returns up to q.Limit events, newest first, and whether more
-// follow. With an access key or account filter it walks that index;
-// otherwise it walks the events of the range, testing each one's head.
+// follow. With an access key or account filter it walks that index; with
+// a provider or model filter, the events of the hours whose rollup shows a
+// match; otherwise the events of the range, newest first, testing each
+// one's head.
 func (db *DB) ListUsage(q UsageList) (events []*UsageEvent, more bool, err error) {
 	if q.Limit <= 0 {
 		q.Limit = 100
@@ -587,49 +589,95 @@ func (db *DB) ListUsage(q UsageList) (events []*UsageEvent, more bool, err error
 			hi = min(hi, binary.BigEndian.Uint64(v))
 		}
 		var ferr error
+		done := false
 		// visit tests one event; false stops the walk.
 		visit := func(pk uint64, v []byte) bool {
 			h, _, err := readHead(v)
 			if err != nil {
 				ferr = fmt.Errorf("usage event at %d: %w", pk, err)
+				done = true
 				return false
 			}
 			if (!q.IncludeRetries && h.flags&flagFinal == 0) || !q.match(h.provider, h.model, h.accessKey, h.account) {
 				return true
 			}
 			if len(events) == q.Limit {
-				more = true
+				more, done = true, true
 				return false
 			}
 			e, err := decodeEvent(pk, v)
 			if err != nil {
 				ferr = fmt.Errorf("usage event at %d: %w", pk, err)
+				done = true
 				return false
 			}
 			events = append(events, e)
 			return true
 		}
-		index, value := ub.accessKeys, q.AccessKeyID
-		if value == "" {
-			index, value = ub.accounts, q.AccountID
-		}
-		if value == "" {
-			walkBack(ub.events, nil, lo, hi, visit)
-			return ferr
-		}
-		walkBack(index, lpPrefix(value), lo, hi, func(pk uint64, flags []byte) bool {
+		viaIndex := func(pk uint64, flags []byte) bool {
 			if !q.IncludeRetries && len(flags) == 1 && flags[0]&flagFinal == 0 {
 				return true
 			}
-			v := ub.events.Get(be64(pk))
-			if v == nil {
-				return true
+			if v := ub.events.Get(be64(pk)); v != nil {
+				return visit(pk, v)
 			}
-			return visit(pk, v)
-		})
+			return true
+		}
+		switch {
+		case q.AccessKeyID != "":
+			walkBack(ub.accessKeys, lpPrefix(q.AccessKeyID), lo, hi, viaIndex)
+		case q.AccountID != "":
+			walkBack(ub.accounts, lpPrefix(q.AccountID), lo, hi, viaIndex)
+		case q.ProviderID != "" || q.Model != "":
+			for _, h := range matchingHours(ub.hourlyModels, &q.UsageFilter, !q.IncludeRetries, lo, hi) {
+				if walkBack(ub.events, nil, max(lo, h*hourNs), min(hi, (h+1)*hourNs), visit); done {
+					break
+				}
+			}
+		default:
+			walkBack(ub.events, nil, lo, hi, visit)
+		}
 		return ferr
 	})
 	return events, more, err
+}
+
+const hourNs = uint64(time.Hour)
+
+// matchingHours returns, newest first, the hours of [lo, hi) whose rollup
+// rows in b match f (with a final attempt, if finalOnly).
+func matchingHours(b *bolt.Bucket, f *UsageFilter, finalOnly bool, lo, hi uint64) []uint64 {
+	if lo >= hi {
+		return nil
+	}
+	first, last := lo/hourNs, (hi-1)/hourNs
+	var hours []uint64
+	c := b.Cursor()
+	k, v := c.Seek(binary.BigEndian.AppendUint32(nil, uint32(last+1)))
+	if k == nil {
+		k, v = c.Last()
+	} else {
+		k, v = c.Prev()
+	}
+	for ; k != nil; k, v = c.Prev() {
+		h, provider, model, accessKey, account, ok := readRollupKey(k)
+		if !ok {
+			continue
+		}
+		if h < first {
+			break
+		}
+		if (len(hours) > 0 && hours[len(hours)-1] == h) || !f.match(provider, model, accessKey, account) {
+			continue
+		}
+		if finalOnly {
+			if t, err := decodeTotals(v); err != nil || t.Requests == 0 {
+				continue
+			}
+		}
+		hours = append(hours, h)
+	}
+	return hours
 }
 
 func lpPrefix(s string) []byte { return appendLP(nil, s) }
@@ -827,41 +875,49 @@ type UsageOverview struct {
 	Totals  UsageTotals
 }
 
-// UsageOverview sums usage over [From, To). The whole UTC hours of the
-// range come from the hourly rollups; only the partial hours at its ends
-// are summed from events.
+// UsageOverview sums usage over [From, To). The whole hours of the range
+// come from the narrowest rollup that has the dimensions the query groups
+// and filters by; only the partial hours at its ends are summed from
+// events.
 func (db *DB) UsageOverview(q UsageOverviewQuery) (*UsageOverview, error) {
-	width := int64(time.Hour)
-	if q.Bucket != BucketHour {
-		width = int64(24 * time.Hour)
+	width := uint64(24 * time.Hour)
+	if q.Bucket == BucketHour {
+		width = hourNs
 	}
-	type groupKey struct {
-		start                               int64
-		provider, model, accessKey, account string
-	}
-	groups := make(map[groupKey]*UsageTotals)
-	add := func(ns int64, provider, model, accessKey, account []byte, t UsageTotals) {
-		k := groupKey{start: ns - ns%width}
+	groups := make(map[string]*UsageBucket)
+	var kb []byte
+	add := func(pk uint64, provider, model, accessKey, account []byte, t *UsageTotals) {
 		switch q.GroupBy {
 		case GroupByProvider:
-			k.provider = string(provider)
+			model, accessKey, account = nil, nil, nil
 		case GroupByModel:
-			k.provider, k.model = string(provider), string(model)
+			accessKey, account = nil, nil
 		case GroupByAccessKey:
-			k.accessKey = string(accessKey)
+			provider, model, account = nil, nil, nil
 		case GroupByAccount:
-			k.account = string(account)
+			provider, model, accessKey = nil, nil, nil
+		default:
+			provider, model, accessKey, account = nil, nil, nil, nil
 		}
-		g := groups[k]
+		start := pk - pk%width
+		kb = binary.BigEndian.AppendUint64(kb[:0], start)
+		for _, d := range [...][]byte{provider, model, accessKey, account} {
+			kb = binary.AppendUvarint(kb, uint64(len(d)))
+			kb = append(kb, d...)
+		}
+		g := groups[string(kb)]
 		if g == nil {
-			g = new(UsageTotals)
-			groups[k] = g
+			g = &UsageBucket{Start: time.Unix(0, int64(start)).UTC(), ProviderID: string(provider), Model: string(model),
+				AccessKeyID: string(accessKey), AccountID: string(account)}
+			groups[string(kb)] = g
 		}
-		g.add(t)
+		g.add(*t)
 	}
 	lo, hi := pkOf(q.From), pkOf(q.To)
-	const hour = uint64(time.Hour)
-	fullLo, fullHi := (lo+hour-1)/hour*hour, hi/hour*hour
+	fullLo, fullHi := (lo+hourNs-1)/hourNs*hourNs, hi/hourNs*hourNs
+	if fullLo >= fullHi {
+		fullLo, fullHi = hi, hi
+	}
 
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		ub := openUsage(tx)
@@ -877,32 +933,26 @@ func (db *DB) UsageOverview(q UsageOverviewQuery) (*UsageOverview, error) {
 					return false
 				}
 				if q.match(h.provider, h.model, h.accessKey, h.account) {
-					add(int64(pk-h.delta), h.provider, h.model, h.accessKey, h.account, t)
+					add(pk, h.provider, h.model, h.accessKey, h.account, &t)
 				}
 				return true
 			})
 		}
-		if fullLo >= fullHi {
-			scan(lo, hi)
-			return err
-		}
 		scan(lo, fullLo)
-		if scan(fullHi, hi); err != nil {
+		if err == nil {
+			scan(fullHi, hi)
+		}
+		if err != nil || fullLo >= fullHi {
 			return err
 		}
-		c := ub.hourly.Cursor()
-		for k, v := c.Seek(binary.BigEndian.AppendUint32(nil, uint32(fullLo/hour))); k != nil; k, v = c.Next() {
-			if len(k) < 4 {
-				continue
-			}
-			h := uint64(binary.BigEndian.Uint32(k))
-			if h >= fullHi/hour {
-				break
-			}
-			r := reader{b: k[4:]}
-			provider, model, accessKey, account := r.bytes(), r.bytes(), r.bytes(), r.bytes()
-			if r.bad {
+		c := q.rollup(ub).Cursor()
+		for k, v := c.Seek(binary.BigEndian.AppendUint32(nil, uint32(fullLo/hourNs))); k != nil; k, v = c.Next() {
+			h, provider, model, accessKey, account, ok := readRollupKey(k)
+			if !ok {
 				return fmt.Errorf("malformed usage rollup key %x", k)
+			}
+			if h >= fullHi/hourNs {
+				break
 			}
 			if !q.match(provider, model, accessKey, account) {
 				continue
@@ -911,7 +961,7 @@ func (db *DB) UsageOverview(q UsageOverviewQuery) (*UsageOverview, error) {
 			if err != nil {
 				return err
 			}
-			add(int64(h*hour), provider, model, accessKey, account, t)
+			add(h*hourNs, provider, model, accessKey, account, &t)
 		}
 		return nil
 	})
@@ -919,10 +969,9 @@ func (db *DB) UsageOverview(q UsageOverviewQuery) (*UsageOverview, error) {
 		return nil, err
 	}
 	out := &UsageOverview{Buckets: make([]UsageBucket, 0, len(groups))}
-	for k, t := range groups {
-		out.Buckets = append(out.Buckets, UsageBucket{Start: time.Unix(0, k.start).UTC(), ProviderID: k.provider,
-			Model: k.model, AccessKeyID: k.accessKey, AccountID: k.account, UsageTotals: *t})
-		out.Totals.add(*t)
+	for _, g := range groups {
+		out.Buckets = append(out.Buckets, *g)
+		out.Totals.add(g.UsageTotals)
 	}
 	sort.Slice(out.Buckets, func(i, j int) bool {
 		a, b := &out.Buckets[i], &out.Buckets[j]
@@ -941,4 +990,18 @@ func (db *DB) UsageOverview(q UsageOverviewQuery) (*UsageOverview, error) {
 		return a.AccountID < b.AccountID
 	})
 	return out, nil
+}
+
+// rollup is the narrowest rollup with the dimensions q needs.
+func (q *UsageOverviewQuery) rollup(ub *usageBuckets) *bolt.Bucket {
+	models := q.GroupBy == GroupByProvider || q.GroupBy == GroupByModel || q.ProviderID != "" || q.Model != ""
+	keys := q.GroupBy == GroupByAccessKey || q.GroupBy == GroupByAccount || q.AccessKeyID != "" || q.AccountID != ""
+	switch {
+	case models && keys:
+		return ub.hourly
+	case keys:
+		return ub.hourlyKeys
+	default:
+		return ub.hourlyModels
+	}
 }

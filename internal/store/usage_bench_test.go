@@ -22,6 +22,8 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/ids"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
 )
@@ -198,6 +200,13 @@ func bigQueries(set bigSet) []struct {
 			}
 			return nil
 		})},
+		{"overview/key-filter-by-model", overview(UsageOverviewQuery{UsageFilter: with(func(f *UsageFilter) { f.AccessKeyID = set.accessKey }),
+			Bucket: BucketDay, GroupBy: GroupByModel}, func(o *UsageOverview) error {
+			if o.Totals.Requests == 0 {
+				return fmt.Errorf("no requests")
+			}
+			return nil
+		})},
 		{"request", func(db *DB) error {
 			evs, err := db.RequestUsage(set.requestID)
 			if err == nil && len(evs) != 2 {
@@ -248,5 +257,57 @@ func TestUsage1M(t *testing.T) {
 		if d >= time.Second {
 			t.Errorf("%s took %s", q.name, d)
 		}
+	}
+}
+
+// BenchmarkUsageWriteBatch is the write path: one transaction of 512
+// events into a database holding 200k, fsync off to show the work itself
+// ("json" is the layout before the indexes: one JSON value per event).
+func BenchmarkUsageWriteBatch(b *testing.B) {
+	var events []*UsageEvent
+	genUsage(200_000+512*200, func(e *UsageEvent) { events = append(events, e) })
+	for _, layout := range []string{"indexed", "json"} {
+		b.Run(layout, func(b *testing.B) {
+			db, err := Open(b.TempDir() + "/usage.db")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			db.bolt.NoSync = true
+			commit := func(batch []*UsageEvent) error {
+				return db.bolt.Update(func(tx *bolt.Tx) error {
+					if layout == "json" {
+						bk, _ := tx.CreateBucketIfNotExists([]byte("json_events"))
+						for _, e := range batch {
+							if err := putJSON(bk, []byte(e.ID), e); err != nil {
+								return err
+							}
+						}
+						return nil
+					}
+					ub, err := createUsage(tx)
+					if err != nil {
+						return err
+					}
+					return ub.put(batch)
+				})
+			}
+			for i := 0; i < 200_000; i += 512 {
+				if err := commit(events[i:min(i+512, 200_000)]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			next := 200_000
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if next+512 > len(events) {
+					next = 200_000 // ids repeat: the indexed layout skips them, so keep b.N ≤ 200
+				}
+				if err := commit(events[next : next+512]); err != nil {
+					b.Fatal(err)
+				}
+				next += 512
+			}
+		})
 	}
 }

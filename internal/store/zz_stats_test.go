@@ -12,7 +12,7 @@ func TestZZStats(t *testing.T) {
 	t.Log(took)
 	db.bolt.View(func(tx *bolt.Tx) error {
 		root := tx.Bucket(bucketUsage)
-		for _, n := range []string{"events", "ids", "requests", "access_keys", "accounts", "hourly"} {
+		for _, n := range []string{"events", "ids", "requests", "access_keys", "accounts", "hourly", "hourly_models", "hourly_keys"} {
 			s := root.Bucket([]byte(n)).Stats()
 			t.Logf("%-12s keys=%d leafInuse=%dKB leafAlloc=%dKB branchAlloc=%dKB", n, s.KeyN, s.LeafInuse>>10, s.LeafAlloc>>10, s.BranchAlloc>>10)
 		}

@@ -1,0 +1,107 @@
+package caddyaigateway
+
+import (
+	"errors"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
+)
+
+// Prometheus metrics, exposed through Caddy's metrics (the admin
+// endpoint's /metrics, or the `metrics` handler). Labels carry provider,
+// model, endpoint, status and retry action only: never keys, tokens or
+// anything a client controls beyond catalog model names (unknown model
+// names are reported as "other" to bound cardinality).
+var metrics = struct {
+	once      sync.Once
+	requests  *prometheus.CounterVec
+	attempts  *prometheus.CounterVec
+	failovers *prometheus.CounterVec
+	tokens    *prometheus.CounterVec
+	cost      *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+	ttft      *prometheus.HistogramVec
+}{}
+
+func initMetrics(reg prometheus.Registerer) error {
+	const ns, sub = "caddy", "ai_gateway"
+	metrics.once.Do(func() {
+		pm := []string{"provider", "model"}
+		metrics.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "requests_total",
+			Help: "Requests answered by ai_gateway, by endpoint, serving provider and model (none when no attempt served) and status code."},
+			[]string{"endpoint", "provider", "model", "code"})
+		metrics.attempts = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "attempts_total",
+			Help: "Upstream attempts by provider, model and what the gateway did next."}, []string{"provider", "model", "retry_action"})
+		metrics.failovers = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "failovers_total",
+			Help: "Attempts after which the gateway moved to another key or model."}, append(pm, "retry_action"))
+		metrics.tokens = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "tokens_total",
+			Help: "Tokens by provider, model and kind (input, output, cache_read, cache_write, reasoning)."}, append(pm, "type"))
+		metrics.cost = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "cost_usd_total",
+			Help: "Provider cost at catalog prices, in USD (the ledger, not this metric, is the money of record)."}, pm)
+		metrics.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "upstream_latency_seconds",
+			Help: "Duration of upstream attempts.", Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120}}, pm)
+		metrics.ttft = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "time_to_first_token_seconds",
+			Help: "Time to the first streamed event of successful streaming attempts.", Buckets: []float64{.05, .1, .25, .5, 1, 2, 5, 10, 30}}, pm)
+	})
+	for _, c := range []prometheus.Collector{metrics.requests, metrics.attempts, metrics.failovers, metrics.tokens, metrics.cost, metrics.latency, metrics.ttft} {
+		if err := reg.Register(c); err != nil {
+			var already prometheus.AlreadyRegisteredError
+			if !errors.As(err, &already) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// modelLabel bounds the label's cardinality: catalog models by name,
+// anything else (pass-through names a client made up) as "other".
+func modelLabel(t Target) string {
+	if t.Model == nil {
+		return "other"
+	}
+	return t.Model.ID
+}
+
+// observeAttempt records one attempt's metrics.
+func observeAttempt(t Target, ev *store.UsageEvent, ttft time.Duration) {
+	if metrics.attempts == nil {
+		return
+	}
+	p, m := t.Provider.ID, modelLabel(t)
+	metrics.attempts.WithLabelValues(p, m, ev.RetryAction).Inc()
+	if ev.RetryAction == actionNextKey || ev.RetryAction == actionNextBack {
+		metrics.failovers.WithLabelValues(p, m, ev.RetryAction).Inc()
+	}
+	for _, tk := range [...]struct {
+		typ string
+		n   int64
+	}{{"input", ev.InputTokens}, {"output", ev.OutputTokens}, {"cache_read", ev.CacheReadTokens}, {"cache_write", ev.CacheWriteTokens}, {"reasoning", ev.ReasoningTokens}} {
+		if tk.n > 0 {
+			metrics.tokens.WithLabelValues(p, m, tk.typ).Add(float64(tk.n))
+		}
+	}
+	if ev.Cost > 0 {
+		metrics.cost.WithLabelValues(p, m).Add(float64(ev.Cost) / 1e9)
+	}
+	metrics.latency.WithLabelValues(p, m).Observe(float64(ev.LatencyMs) / 1000)
+	if ttft > 0 && ev.RetryAction == actionSucceeded {
+		metrics.ttft.WithLabelValues(p, m).Observe(ttft.Seconds())
+	}
+}
+
+// observeRequest records a request's final answer.
+func observeRequest(endpoint string, served *attempt, status int) {
+	if metrics.requests == nil {
+		return
+	}
+	p, m := "none", "none"
+	if served != nil {
+		p, m = served.target.Provider.ID, modelLabel(served.target)
+	}
+	metrics.requests.WithLabelValues(endpoint, p, m, strconv.Itoa(status)).Inc()
+}
