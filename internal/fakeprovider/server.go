@@ -233,4 +233,3 @@ func (c *call) presentedKey() string {
 	}
 	return other
 }
-
