@@ -78,6 +78,14 @@ func (p viewProvider) FindStructType(name string) (*types.Type, bool) {
 	return p.Provider.FindStructType(name)
 }
 
+// FindIdent resolves the type names, for `type(m) == selection.Model`.
+func (p viewProvider) FindIdent(name string) (ref.Val, bool) {
+	if o, ok := objects[name]; ok {
+		return o.typ, true
+	}
+	return p.Provider.FindIdent(name)
+}
+
 func (p viewProvider) FindStructFieldNames(name string) ([]string, bool) {
 	if o, ok := objects[name]; ok {
 		return o.names, true

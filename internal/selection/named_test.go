@@ -40,8 +40,8 @@ func TestNamedStrategies(t *testing.T) {
 func TestSortStability(t *testing.T) {
 	p := price(t, "1.00")
 	cands := []Candidate{
-		{ID: "a", ProviderID: "x"},                                                   // unpriced, no data
-		{ID: "b", ProviderID: "x", InputPrice: p, OutputPrice: p, Priced: true},      // no data
+		{ID: "a", ProviderID: "x"}, // unpriced, no data
+		{ID: "b", ProviderID: "x", InputPrice: p, OutputPrice: p, Priced: true}, // no data
 		{ID: "c", ProviderID: "x", Metrics: Metrics{RequestCount: 3, LatencyMsAvg: 5, TTFTMsAvg: 2, ErrorRate: 0.5}},
 		{ID: "d", ProviderID: "x", InputPrice: p, OutputPrice: p, Priced: true, Metrics: Metrics{RequestCount: 1, LatencyMsAvg: 5, ErrorRate: 0.5}},
 		{ID: "e", ProviderID: "x"},

