@@ -111,3 +111,91 @@ const AccessKeysBucket = "access_keys"
 // DeleteAccessKey removes an access key and its hash index inside a
 // transaction.
 func (t *Tx) DeleteAccessKey(id string) error { return deleteAccessKey(t.tx, id) }
+
+// Batch runs fn in a transaction shared with other concurrent Batch
+// calls (bbolt group commit): callers wait for the commit that includes
+// their change, but share its fsync. fn may run more than once if a
+// batch fails, so it must only depend on the transaction.
+func (db *DB) Batch(fn func(*Tx) error) error {
+	return db.bolt.Batch(func(tx *bolt.Tx) error { return fn(&Tx{tx}) })
+}
+
+// PutRaw stores raw bytes.
+func (t *Tx) PutRaw(bucket, key string, val []byte) error {
+	return t.tx.Bucket([]byte(bucket)).Put([]byte(key), val)
+}
+
+// GetRaw returns the raw bytes of a record (nil if absent); valid only in
+// the transaction.
+func (t *Tx) GetRaw(bucket, key string) []byte {
+	return t.tx.Bucket([]byte(bucket)).Get([]byte(key))
+}
+
+// Scan visits the records of bucket whose key starts with prefix, in key
+// order or reversed, starting after `after` (exclusive; "" for the
+// start). fn returns false to stop.
+func (t *Tx) Scan(bucket, prefix string, reverse bool, after string, fn func(key string, raw []byte) bool) error {
+	c := t.tx.Bucket([]byte(bucket)).Cursor()
+	p := []byte(prefix)
+	var k, v []byte
+	switch {
+	case !reverse && after != "":
+		k, v = c.Seek([]byte(after))
+		if k != nil && string(k) == after {
+			k, v = c.Next()
+		}
+	case !reverse:
+		k, v = c.Seek(p)
+	case after != "":
+		k, v = c.Seek([]byte(after))
+		if k == nil {
+			k, v = c.Last()
+		}
+		for k != nil && string(k) >= after {
+			k, v = c.Prev()
+		}
+	default:
+		// position at the last key with the prefix
+		k, v = c.Seek(append(append([]byte{}, p...), 0xff))
+		if k == nil {
+			k, v = c.Last()
+		} else {
+			k, v = c.Prev()
+		}
+	}
+	for ; k != nil; k, v = next(c, reverse) {
+		if len(k) < len(p) || string(k[:len(p)]) != prefix {
+			if reverse && string(k) < prefix {
+				return nil
+			}
+			if !reverse && string(k) > prefix {
+				return nil
+			}
+			continue
+		}
+		if !fn(string(k), v) {
+			return nil
+		}
+	}
+	return nil
+}
+
+func next(c *bolt.Cursor, reverse bool) ([]byte, []byte) {
+	if reverse {
+		return c.Prev()
+	}
+	return c.Next()
+}
+
+// EnsureBuckets creates buckets a package outside the store owns (the
+// credit ledger).
+func (db *DB) EnsureBuckets(names ...string) error {
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		for _, n := range names {
+			if _, err := tx.CreateBucketIfNotExists([]byte(n)); err != nil {
+				return fmt.Errorf("creating bucket %s: %w", n, err)
+			}
+		}
+		return nil
+	})
+}

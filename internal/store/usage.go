@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -227,12 +226,12 @@ func (ub *usageBuckets) put(batch []*UsageEvent) error {
 		if err := ub.requests.Put(indexKey(e.RequestID, pk), nil); err != nil {
 			return err
 		}
-		if e.AccessKeyID != "" && !skipIdx {
+		if e.AccessKeyID != "" {
 			if err := ub.accessKeys.Put(indexKey(e.AccessKeyID, pk), []byte{flags}); err != nil {
 				return err
 			}
 		}
-		if e.AccountID != "" && !skipIdx {
+		if e.AccountID != "" {
 			if err := ub.accounts.Put(indexKey(e.AccountID, pk), []byte{flags}); err != nil {
 				return err
 			}
@@ -252,7 +251,6 @@ func (ub *usageBuckets) put(batch []*UsageEvent) error {
 		}
 	}
 	for rk, t := range rollups {
-		if skipRoll && rk.b == ub.hourly { continue }
 		k := rollupKeyBytes(rk.hour, rk.provider, rk.model, rk.accessKey, rk.account)
 		if old := rk.b.Get(k); old != nil {
 			prev, err := decodeTotals(old)
@@ -1007,6 +1005,3 @@ func (q *UsageOverviewQuery) rollup(ub *usageBuckets) *bolt.Bucket {
 		return ub.hourlyModels
 	}
 }
-
-var skipIdx = os.Getenv("SKIPIDX") != ""
-var skipRoll = os.Getenv("SKIPROLL") != ""

@@ -1,0 +1,750 @@
+// Package credits keeps prepaid balances exact under concurrency and
+// crashes. Amounts are int64 nano-USD. Every ledger entry commits in the
+// same bbolt transaction as the balance change it causes, so an account's
+// entries always sum to its balance, even after kill -9. Requests reserve
+// their worst-case cost as a hold before they start (available = balance
+// − holds), so concurrent requests can never spend more than the balance;
+// settlement debits the real cost through group commit (bbolt Batch) and
+// releases the hold.
+package credits
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/ids"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
+)
+
+// Buckets.
+const (
+	bucketAccounts = "credit_accounts"    // accountID → accountRecord
+	bucketLots     = "credit_lots"        // accountID/lotID → Lot
+	bucketLedger   = "credit_ledger"      // accountID/entryID → Entry
+	bucketIdem     = "credit_idempotency" // accountID/key → idempotent purchase
+	bucketSettled  = "credit_settled"     // requestID → entry ids (a request is charged once)
+)
+
+// EntryType is the kind of a ledger entry.
+type EntryType string
+
+// Entry types.
+const (
+	Purchase   EntryType = "purchase"
+	Usage      EntryType = "usage"
+	Fee        EntryType = "fee"
+	Expiry     EntryType = "expiry"
+	Adjustment EntryType = "adjustment"
+	Refund     EntryType = "refund"
+)
+
+// Entry is one ledger line. Amount is signed: credits positive, debits
+// negative; BalanceAfter is the account's balance once it applied.
+type Entry struct {
+	ID           string     `json:"id"`
+	AccountID    string     `json:"accountId"`
+	Type         EntryType  `json:"type"`
+	Amount       money.Nano `json:"amount"`
+	BalanceAfter money.Nano `json:"balanceAfter"`
+	LotID        string     `json:"lotId,omitempty"`
+	Draws        []Draw     `json:"draws,omitempty"`
+	RequestID    string     `json:"requestId,omitempty"`
+	AccessKeyID  string     `json:"accessKeyId,omitempty"`
+	ProviderID   string     `json:"providerId,omitempty"`
+	Model        string     `json:"model,omitempty"`
+	Tokens       int64      `json:"tokens,omitempty"`
+	Description  string     `json:"description,omitempty"`
+	CreatedAt    time.Time  `json:"createdAt"`
+}
+
+// Draw is the part of a debit taken from one lot.
+type Draw struct {
+	LotID  string     `json:"lotId"`
+	Amount money.Nano `json:"amount"`
+}
+
+// Lot is one purchase (or credit) that expires.
+type Lot struct {
+	ID          string     `json:"id"`
+	AccountID   string     `json:"accountId"`
+	Amount      money.Nano `json:"amount"`
+	Remaining   money.Nano `json:"remaining"`
+	CreatedAt   time.Time  `json:"createdAt"`
+	ExpiresAt   time.Time  `json:"expiresAt"`
+	Description string     `json:"description,omitempty"`
+}
+
+type accountRecord struct {
+	Balance   money.Nano `json:"balance"`
+	UpdatedAt time.Time  `json:"updatedAt"`
+}
+
+type idemRecord struct {
+	Amount money.Nano `json:"amount"`
+	Entry  Entry      `json:"entry"`
+	Lot    Lot        `json:"lot"`
+}
+
+// Config are the credit settings; they may change at runtime.
+type Config struct {
+	MinPurchase money.Nano
+	Lifetime    time.Duration
+	// Thresholds trigger OnLowBalance once per downward crossing.
+	Thresholds   []money.Nano
+	OnLowBalance func(accountID string, balance, threshold money.Nano)
+}
+
+// Errors.
+var (
+	ErrBelowMinimum        = errors.New("amount below the minimum purchase")
+	ErrIdempotencyConflict = errors.New("idempotency key reused with a different amount")
+)
+
+// InsufficientError is a reservation the account cannot cover.
+type InsufficientError struct {
+	Available, Needed money.Nano
+}
+
+func (e *InsufficientError) Error() string {
+	if e.Available <= 0 {
+		return fmt.Sprintf("insufficient credits: available balance is %s USD", e.Available)
+	}
+	return fmt.Sprintf("insufficient credits: this request may cost up to %s USD and %s USD is available (lower max_tokens or buy credits)", e.Needed, e.Available)
+}
+
+// Ledger is the credit ledger of one store.
+type Ledger struct {
+	db       *store.DB
+	now      func() time.Time
+	cfg      atomic.Pointer[Config]
+	mu       sync.Mutex
+	accounts map[string]*account
+	// Settlements counts committed settlements (for measurement).
+	Settlements atomic.Int64
+}
+
+// account is the in-memory, authoritative view of a balance: the
+// committed balance plus settlements on their way to disk, and the holds
+// of requests in flight.
+type account struct {
+	mu         sync.Mutex
+	balance    money.Nano
+	held       money.Nano
+	nextExpiry time.Time // zero: no lot left to expire
+}
+
+// Open loads the ledger from db.
+func Open(db *store.DB, cfg Config, now func() time.Time) (*Ledger, error) {
+	if now == nil {
+		now = time.Now
+	}
+	if err := db.EnsureBuckets(bucketAccounts, bucketLots, bucketLedger, bucketIdem, bucketSettled); err != nil {
+		return nil, err
+	}
+	l := &Ledger{db: db, now: now, accounts: map[string]*account{}}
+	l.SetConfig(cfg)
+	err := db.View(func(tx *store.Tx) error {
+		if err := tx.Scan(bucketAccounts, "", false, "", func(id string, raw []byte) bool {
+			var rec accountRecord
+			if json.Unmarshal(raw, &rec) == nil {
+				l.accounts[id] = &account{balance: rec.Balance}
+			}
+			return true
+		}); err != nil {
+			return err
+		}
+		return tx.Scan(bucketLots, "", false, "", func(_ string, raw []byte) bool {
+			var lot Lot
+			if json.Unmarshal(raw, &lot) == nil && lot.Remaining > 0 {
+				a := l.accounts[lot.AccountID]
+				if a != nil && (a.nextExpiry.IsZero() || lot.ExpiresAt.Before(a.nextExpiry)) {
+					a.nextExpiry = lot.ExpiresAt
+				}
+			}
+			return true
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("loading credit ledger: %w", err)
+	}
+	return l, nil
+}
+
+// SetConfig replaces the settings.
+func (l *Ledger) SetConfig(c Config) {
+	if c.Lifetime <= 0 {
+		c.Lifetime = 365 * 24 * time.Hour
+	}
+	sort.Slice(c.Thresholds, func(i, j int) bool { return c.Thresholds[i] > c.Thresholds[j] })
+	l.cfg.Store(&c)
+}
+
+// Config returns the settings.
+func (l *Ledger) Config() Config { return *l.cfg.Load() }
+
+func (l *Ledger) account(id string) *account {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	a := l.accounts[id]
+	if a == nil {
+		a = &account{}
+		l.accounts[id] = a
+	}
+	return a
+}
+
+// Hold is a reservation against an account's balance.
+type Hold struct {
+	l         *Ledger
+	accountID string
+	a         *account
+	amount    money.Nano
+	done      atomic.Bool
+}
+
+// Amount is what the hold reserves.
+func (h *Hold) Amount() money.Nano { return h.amount }
+
+// Reserve holds amount against the account. It fails when the available
+// balance (balance − holds) is not positive or cannot cover amount. A
+// zero amount still requires a positive available balance.
+func (l *Ledger) Reserve(accountID string, amount money.Nano) (*Hold, error) {
+	if amount < 0 {
+		amount = 0
+	}
+	a := l.account(accountID)
+	l.expireIfDue(accountID, a)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	avail := a.balance - a.held
+	if avail <= 0 || amount > avail {
+		return nil, &InsufficientError{Available: max(avail, 0), Needed: amount}
+	}
+	a.held += amount
+	return &Hold{l: l, accountID: accountID, a: a, amount: amount}, nil
+}
+
+// FreeHold is a hold that reserves nothing and settles to the account
+// without a balance check (BYOK traffic with no fee may run at zero).
+func (l *Ledger) FreeHold(accountID string) *Hold {
+	return &Hold{l: l, accountID: accountID, a: l.account(accountID)}
+}
+
+// Release gives the hold back without charging (idempotent).
+func (h *Hold) Release() {
+	if h == nil || !h.done.CompareAndSwap(false, true) {
+		return
+	}
+	h.a.mu.Lock()
+	h.a.held -= h.amount
+	h.a.mu.Unlock()
+}
+
+// Charge is one debit of a settlement.
+type Charge struct {
+	Type        EntryType // Usage or Fee
+	Amount      money.Nano
+	ProviderID  string
+	Model       string
+	Tokens      int64
+	Description string
+}
+
+// Settle debits the charges for requestID, releases the hold, and returns
+// once the debit is durable. A request is charged at most once: settling
+// the same requestID again changes nothing.
+func (h *Hold) Settle(requestID, accessKeyID string, charges []Charge) error {
+	if h == nil || !h.done.CompareAndSwap(false, true) {
+		return nil
+	}
+	var total money.Nano
+	kept := charges[:0:0]
+	for _, c := range charges {
+		if c.Amount > 0 {
+			total += c.Amount
+			kept = append(kept, c)
+		}
+	}
+	a := h.a
+	a.mu.Lock()
+	a.held -= h.amount
+	before := a.balance
+	a.balance -= total
+	after := a.balance
+	a.mu.Unlock()
+	if total == 0 {
+		return nil
+	}
+	l := h.l
+	now := l.now().UTC()
+	err := l.db.Batch(func(tx *store.Tx) error {
+		if tx.GetRaw(bucketSettled, requestID) != nil {
+			return nil // already charged
+		}
+		rec, err := getAccount(tx, h.accountID)
+		if err != nil {
+			return err
+		}
+		lots, err := openLots(tx, h.accountID)
+		if err != nil {
+			return err
+		}
+		var entryIDs []string
+		for _, c := range kept {
+			e := Entry{ID: ids.New("txn"), AccountID: h.accountID, Type: c.Type, Amount: -c.Amount, RequestID: requestID,
+				AccessKeyID: accessKeyID, ProviderID: c.ProviderID, Model: c.Model, Tokens: c.Tokens, Description: c.Description, CreatedAt: now}
+			e.Draws = drawLots(lots, c.Amount)
+			rec.Balance -= c.Amount
+			e.BalanceAfter = rec.Balance
+			if err := putEntry(tx, &e); err != nil {
+				return err
+			}
+			entryIDs = append(entryIDs, e.ID)
+		}
+		if err := putLots(tx, lots); err != nil {
+			return err
+		}
+		rec.UpdatedAt = now
+		if err := tx.Put(bucketAccounts, h.accountID, rec); err != nil {
+			return err
+		}
+		return tx.PutRaw(bucketSettled, requestID, []byte(strings.Join(entryIDs, ",")))
+	})
+	if err != nil {
+		// The debit did not reach the disk: undo it in memory so both agree.
+		a.mu.Lock()
+		a.balance += total
+		a.mu.Unlock()
+		return fmt.Errorf("settling request %s: %w", requestID, err)
+	}
+	l.Settlements.Add(1)
+	l.crossed(h.accountID, before, after)
+	return nil
+}
+
+// crossed reports each threshold the balance went below.
+func (l *Ledger) crossed(accountID string, before, after money.Nano) {
+	cfg := l.cfg.Load()
+	if cfg.OnLowBalance == nil {
+		return
+	}
+	for _, t := range cfg.Thresholds {
+		if before >= t && after < t {
+			cfg.OnLowBalance(accountID, after, t)
+		}
+	}
+}
+
+// PurchaseResult is a committed purchase.
+type PurchaseResult struct {
+	Entry    Entry
+	Lot      Lot
+	Replayed bool // an earlier purchase with the same idempotency key
+}
+
+// Purchase adds a lot of amount to the account. With an idempotency key,
+// repeating the same purchase returns the first one instead of buying
+// twice; the same key with another amount is ErrIdempotencyConflict.
+func (l *Ledger) Purchase(accountID string, amount money.Nano, idempotencyKey, description string) (*PurchaseResult, error) {
+	cfg := l.cfg.Load()
+	if amount < cfg.MinPurchase || amount <= 0 {
+		return nil, ErrBelowMinimum
+	}
+	return l.credit(accountID, Purchase, amount, idempotencyKey, description)
+}
+
+// Adjust credits (amount > 0, as a new lot) or debits (amount < 0, from
+// the oldest lots) an account outside of usage: type Adjustment or
+// Refund.
+func (l *Ledger) Adjust(accountID string, typ EntryType, amount money.Nano, description string) (*Entry, error) {
+	if typ != Adjustment && typ != Refund {
+		return nil, fmt.Errorf("adjustment type must be %s or %s", Adjustment, Refund)
+	}
+	if amount == 0 {
+		return nil, errors.New("amount must not be zero")
+	}
+	if amount > 0 {
+		r, err := l.credit(accountID, typ, amount, "", description)
+		if err != nil {
+			return nil, err
+		}
+		return &r.Entry, nil
+	}
+	a := l.account(accountID)
+	now := l.now().UTC()
+	var e Entry
+	err := l.db.Update(func(tx *store.Tx) error {
+		rec, err := getAccount(tx, accountID)
+		if err != nil {
+			return err
+		}
+		lots, err := openLots(tx, accountID)
+		if err != nil {
+			return err
+		}
+		e = Entry{ID: ids.New("txn"), AccountID: accountID, Type: typ, Amount: amount, Description: description, CreatedAt: now}
+		e.Draws = drawLots(lots, -amount)
+		rec.Balance += amount
+		e.BalanceAfter = rec.Balance
+		rec.UpdatedAt = now
+		if err := putEntry(tx, &e); err != nil {
+			return err
+		}
+		if err := putLots(tx, lots); err != nil {
+			return err
+		}
+		return tx.Put(bucketAccounts, accountID, rec)
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	before := a.balance
+	a.balance += amount
+	after := a.balance
+	a.mu.Unlock()
+	l.crossed(accountID, before, after)
+	return &e, nil
+}
+
+func (l *Ledger) credit(accountID string, typ EntryType, amount money.Nano, idempotencyKey, description string) (*PurchaseResult, error) {
+	cfg := l.cfg.Load()
+	a := l.account(accountID)
+	now := l.now().UTC()
+	res := &PurchaseResult{}
+	err := l.db.Update(func(tx *store.Tx) error {
+		idemKey := accountID + "/" + idempotencyKey
+		if idempotencyKey != "" {
+			var prev idemRecord
+			if err := tx.Get(bucketIdem, idemKey, &prev); err == nil {
+				if prev.Amount != amount {
+					return ErrIdempotencyConflict
+				}
+				res.Entry, res.Lot, res.Replayed = prev.Entry, prev.Lot, true
+				return nil
+			} else if err != store.ErrNotFound {
+				return err
+			}
+		}
+		rec, err := getAccount(tx, accountID)
+		if err != nil {
+			return err
+		}
+		lots, err := openLots(tx, accountID)
+		if err != nil {
+			return err
+		}
+		// A negative balance (a settlement that cost more than its
+		// estimate) is debt the new lot pays first.
+		var remaining money.Nano
+		for _, lot := range lots {
+			remaining += lot.Remaining
+		}
+		debt := max(remaining-rec.Balance, 0)
+		lot := Lot{ID: ids.New("lot"), AccountID: accountID, Amount: amount, Remaining: amount - min(amount, debt),
+			CreatedAt: now, ExpiresAt: now.Add(cfg.Lifetime), Description: description}
+		rec.Balance += amount
+		rec.UpdatedAt = now
+		e := Entry{ID: ids.New("txn"), AccountID: accountID, Type: typ, Amount: amount, BalanceAfter: rec.Balance,
+			LotID: lot.ID, Description: description, CreatedAt: now}
+		if err := tx.Put(bucketLots, accountID+"/"+lot.ID, &lot); err != nil {
+			return err
+		}
+		if err := putEntry(tx, &e); err != nil {
+			return err
+		}
+		if err := tx.Put(bucketAccounts, accountID, rec); err != nil {
+			return err
+		}
+		res.Entry, res.Lot = e, lot
+		if idempotencyKey != "" {
+			return tx.Put(bucketIdem, idemKey, &idemRecord{Amount: amount, Entry: e, Lot: lot})
+		}
+		return nil
+	})
+	if err != nil || res.Replayed {
+		return res, err
+	}
+	a.mu.Lock()
+	a.balance += amount
+	if res.Lot.Remaining > 0 && (a.nextExpiry.IsZero() || res.Lot.ExpiresAt.Before(a.nextExpiry)) {
+		a.nextExpiry = res.Lot.ExpiresAt
+	}
+	a.mu.Unlock()
+	return res, nil
+}
+
+// expireIfDue runs expiry for an account whose oldest lot is due.
+func (l *Ledger) expireIfDue(accountID string, a *account) {
+	a.mu.Lock()
+	due := !a.nextExpiry.IsZero() && !l.now().Before(a.nextExpiry)
+	a.mu.Unlock()
+	if due {
+		_, _ = l.expire(accountID, a)
+	}
+}
+
+// ExpireDue expires the remainders of every lot past its expiry.
+func (l *Ledger) ExpireDue() error {
+	l.mu.Lock()
+	ids := make([]string, 0, len(l.accounts))
+	for id := range l.accounts {
+		ids = append(ids, id)
+	}
+	l.mu.Unlock()
+	var errs []error
+	for _, id := range ids {
+		a := l.account(id)
+		a.mu.Lock()
+		due := !a.nextExpiry.IsZero() && !l.now().Before(a.nextExpiry)
+		a.mu.Unlock()
+		if due {
+			if _, err := l.expire(id, a); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (l *Ledger) expire(accountID string, a *account) (money.Nano, error) {
+	now := l.now().UTC()
+	var expired money.Nano
+	var next time.Time
+	err := l.db.Update(func(tx *store.Tx) error {
+		expired, next = 0, time.Time{}
+		rec, err := getAccount(tx, accountID)
+		if err != nil {
+			return err
+		}
+		lots, err := openLots(tx, accountID)
+		if err != nil {
+			return err
+		}
+		for _, lot := range lots {
+			if lot.ExpiresAt.After(now) {
+				if next.IsZero() || lot.ExpiresAt.Before(next) {
+					next = lot.ExpiresAt
+				}
+				continue
+			}
+			amt := lot.Remaining
+			lot.Remaining = 0
+			expired += amt
+			rec.Balance -= amt
+			e := Entry{ID: ids.New("txn"), AccountID: accountID, Type: Expiry, Amount: -amt, BalanceAfter: rec.Balance,
+				LotID: lot.ID, Description: "credits purchased " + lot.CreatedAt.Format(time.RFC3339) + " expired", CreatedAt: now}
+			if err := putEntry(tx, &e); err != nil {
+				return err
+			}
+		}
+		if expired == 0 {
+			return nil
+		}
+		if err := putLots(tx, lots); err != nil {
+			return err
+		}
+		rec.UpdatedAt = now
+		return tx.Put(bucketAccounts, accountID, rec)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("expiring credits of %s: %w", accountID, err)
+	}
+	a.mu.Lock()
+	before := a.balance
+	a.balance -= expired
+	after := a.balance
+	a.nextExpiry = next
+	a.mu.Unlock()
+	if expired > 0 {
+		l.crossed(accountID, before, after)
+	}
+	return expired, nil
+}
+
+// Balance is an account's money.
+type Balance struct {
+	AccountID  string
+	Balance    money.Nano
+	Held       money.Nano
+	Available  money.Nano
+	NextExpiry *Lot // the lot that expires next, if any
+}
+
+// Balance returns the account's balance, holds and next expiring lot.
+func (l *Ledger) Balance(accountID string) (Balance, error) {
+	a := l.account(accountID)
+	l.expireIfDue(accountID, a)
+	a.mu.Lock()
+	b := Balance{AccountID: accountID, Balance: a.balance, Held: a.held, Available: a.balance - a.held}
+	a.mu.Unlock()
+	err := l.db.View(func(tx *store.Tx) error {
+		lots, err := openLots(tx, accountID)
+		for _, lot := range lots {
+			if lot.Remaining > 0 && (b.NextExpiry == nil || lot.ExpiresAt.Before(b.NextExpiry.ExpiresAt)) {
+				b.NextExpiry = lot
+			}
+		}
+		return err
+	})
+	return b, err
+}
+
+// Available returns balance − holds without touching the disk.
+func (l *Ledger) Available(accountID string) money.Nano {
+	a := l.account(accountID)
+	l.expireIfDue(accountID, a)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.balance - a.held
+}
+
+// Transactions lists an account's entries, newest first, after the entry
+// beforeID (exclusive) when given.
+func (l *Ledger) Transactions(accountID string, limit int, beforeID string) ([]Entry, error) {
+	var out []Entry
+	after := ""
+	if beforeID != "" {
+		after = accountID + "/" + beforeID
+	}
+	err := l.db.View(func(tx *store.Tx) error {
+		var derr error
+		err := tx.Scan(bucketLedger, accountID+"/", true, after, func(_ string, raw []byte) bool {
+			var e Entry
+			if derr = json.Unmarshal(raw, &e); derr != nil {
+				return false
+			}
+			out = append(out, e)
+			return limit <= 0 || len(out) < limit
+		})
+		if derr != nil {
+			return derr
+		}
+		return err
+	})
+	return out, err
+}
+
+// Entries returns every entry (for audits and tests), account by account
+// in entry order.
+func (l *Ledger) Entries() ([]Entry, error) {
+	var out []Entry
+	err := l.db.View(func(tx *store.Tx) error {
+		return tx.Scan(bucketLedger, "", false, "", func(_ string, raw []byte) bool {
+			var e Entry
+			if json.Unmarshal(raw, &e) == nil {
+				out = append(out, e)
+			}
+			return true
+		})
+	})
+	return out, err
+}
+
+// Verify checks, from the disk, that every account's entries sum to its
+// stored balance and that lots hold no more than was credited. It is the
+// invariant the crash tests check after every kill -9.
+func (l *Ledger) Verify() error {
+	return l.db.View(func(tx *store.Tx) error {
+		sums := map[string]money.Nano{}
+		if err := tx.Scan(bucketLedger, "", false, "", func(_ string, raw []byte) bool {
+			var e Entry
+			if json.Unmarshal(raw, &e) == nil {
+				sums[e.AccountID] += e.Amount
+			}
+			return true
+		}); err != nil {
+			return err
+		}
+		var errs []error
+		seen := map[string]bool{}
+		if err := tx.Scan(bucketAccounts, "", false, "", func(id string, raw []byte) bool {
+			seen[id] = true
+			var rec accountRecord
+			if err := json.Unmarshal(raw, &rec); err != nil {
+				errs = append(errs, fmt.Errorf("account %s: %w", id, err))
+			} else if rec.Balance != sums[id] {
+				errs = append(errs, fmt.Errorf("account %s: balance %s but entries sum to %s", id, rec.Balance, sums[id]))
+			}
+			return true
+		}); err != nil {
+			return err
+		}
+		for id, s := range sums {
+			if !seen[id] && s != 0 {
+				errs = append(errs, fmt.Errorf("account %s: entries sum to %s without a balance", id, s))
+			}
+		}
+		return errors.Join(errs...)
+	})
+}
+
+// Storage helpers.
+
+func getAccount(tx *store.Tx, id string) (*accountRecord, error) {
+	rec := &accountRecord{}
+	if err := tx.Get(bucketAccounts, id, rec); err != nil && err != store.ErrNotFound {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// openLots returns the account's lots with something left, oldest first
+// (lot ids are time-ordered).
+func openLots(tx *store.Tx, accountID string) ([]*Lot, error) {
+	var out []*Lot
+	var derr error
+	err := tx.Scan(bucketLots, accountID+"/", false, "", func(_ string, raw []byte) bool {
+		lot := new(Lot)
+		if derr = json.Unmarshal(raw, lot); derr != nil {
+			return false
+		}
+		if lot.Remaining > 0 {
+			out = append(out, lot)
+		}
+		return true
+	})
+	if derr != nil {
+		return nil, derr
+	}
+	return out, err
+}
+
+// drawLots takes amount from the oldest lots first; what they cannot
+// cover becomes debt (the balance goes below the lots' total).
+func drawLots(lots []*Lot, amount money.Nano) []Draw {
+	var draws []Draw
+	for _, lot := range lots {
+		if amount <= 0 {
+			break
+		}
+		take := min(lot.Remaining, amount)
+		if take <= 0 {
+			continue
+		}
+		lot.Remaining -= take
+		amount -= take
+		draws = append(draws, Draw{LotID: lot.ID, Amount: take})
+	}
+	return draws
+}
+
+func putLots(tx *store.Tx, lots []*Lot) error {
+	for _, lot := range lots {
+		if err := tx.Put(bucketLots, lot.AccountID+"/"+lot.ID, lot); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func putEntry(tx *store.Tx, e *Entry) error {
+	return tx.Put(bucketLedger, e.AccountID+"/"+e.ID, e)
+}
