@@ -12,6 +12,7 @@
 #   BENCH_WARMUP       unmeasured run per scenario and target first   (default 3s)
 #   BENCH_THREADS      wrk threads                                    (default 2)
 #   BENCH_PORT_BASE    first port tried for the listeners             (default 18780)
+#   BENCH_FAKE_FLAGS   flags for cmd/fakeprovider          (default "-latency 0")
 #   BENCH_KEEP=1       keep the temp dir (binaries, logs, db, wrk output)
 #
 # Each target's measured time is cut into BENCH_ROUNDS slices that alternate
@@ -27,6 +28,7 @@ ROUNDS=${BENCH_ROUNDS:-5}
 WARMUP=${BENCH_WARMUP:-3s}
 THREADS=${BENCH_THREADS:-2}
 PORT_BASE=${BENCH_PORT_BASE:-18780}
+FAKE_FLAGS=${BENCH_FAKE_FLAGS:--latency 0}
 
 seconds() { # seconds <N|Ns|Nm>: whole seconds
 	case $1 in
@@ -146,7 +148,8 @@ wait_http() {
 # round so that both targets meet the same, fresh upstream.
 start_fake() {
 	stop_pid "$FAKE_PID"
-	"$TMP/fakeprovider" -listen "$BENCH_UPSTREAM" -latency 0 >>"$TMP/fakeprovider.log" 2>&1 &
+	# shellcheck disable=SC2086 # FAKE_FLAGS is a list of flags
+	"$TMP/fakeprovider" -listen "$BENCH_UPSTREAM" $FAKE_FLAGS >>"$TMP/fakeprovider.log" 2>&1 &
 	FAKE_PID=$!
 	wait_http "http://$BENCH_UPSTREAM/v1/models" || die "fake provider did not start (see $TMP/fakeprovider.log)"
 }
@@ -219,7 +222,9 @@ field() { # field <name> <result line>
 errors_of() { # errors_of <result line>: every failed or unchecked answer
 	echo $(($(field non2xx "$1") + $(field incomplete "$1") + $(field socket_errors "$1")))
 }
-# percentile <p> <files...>: latency (us) at p over the pooled quantile files
+# percentile <p> <files...>: latency (us) at p over the pooled quantile
+# files. Every line stands for the requests around its value, so it sits at
+# the middle of its weight; values in between are interpolated linearly.
 percentile() {
 	local p=$1
 	shift
@@ -227,8 +232,16 @@ percentile() {
 		{ v[NR] = $1; w[NR] = $2; total += $2 }
 		END {
 			want = p / 100 * total
-			for (i = 1; i <= NR; i++) { cum += w[i]; if (cum >= want - 1e-9) { print v[i]; exit } }
-			print v[NR]
+			for (i = 1; i <= NR; i++) {
+				mid[i] = cum + w[i] / 2
+				cum += w[i]
+				if (mid[i] >= want) {
+					if (i == 1 || mid[i] == mid[i-1]) { printf "%d\n", v[i]; exit }
+					printf "%d\n", v[i-1] + (v[i] - v[i-1]) * (want - mid[i-1]) / (mid[i] - mid[i-1])
+					exit
+				}
+			}
+			printf "%d\n", v[NR]
 		}'
 }
 ms() { awk -v us="$1" 'BEGIN { printf "%.2f ms", us / 1000 }'; }
@@ -250,7 +263,8 @@ for sc in "${SCENARIOS[@]}"; do
 	start_fake
 	for tg in "${TARGETS[@]}"; do
 		log "$sc / $tg: warm-up ${WARMUP_S}s ..."
-		check "$sc / $tg warm-up" "$(run_wrk "$sc" "$tg" "$WARMUP_S")"
+		res=$(run_wrk "$sc" "$tg" "$WARMUP_S")
+		check "$sc / $tg warm-up" "$res"
 	done
 	for r in $(seq "$ROUNDS"); do
 		start_fake
@@ -291,9 +305,13 @@ echo
 echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "- machine: $(nproc) CPUs ($cpu), $(uname -sr); wrk, Caddy and the fake upstream share them"
 echo "- $(go version)"
+if rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null); then
+	[[ -z "$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ]] || rev="$rev + uncommitted changes"
+	echo "- code: $rev"
+fi
 echo "- $(wrk -v 2>&1 | head -1 | sed 's/ Copyright.*//')"
-echo "- load: $CONCURRENCY connections, $THREADS wrk threads; per scenario and target a ${WARMUP_S}s warm-up, then ${DURATION_S}s measured as $ROUNDS alternating ${SLICE_S}s slices; fake upstream with -latency 0, restarted every round"
-echo "- command: \`bench/load.sh\` (BENCH_CONCURRENCY=$CONCURRENCY BENCH_DURATION=$DURATION BENCH_ROUNDS=$ROUNDS BENCH_WARMUP=$WARMUP BENCH_THREADS=$THREADS)"
+echo "- load: $CONCURRENCY connections, $THREADS wrk threads; per scenario and target a ${WARMUP_S}s warm-up, then ${DURATION_S}s measured as $ROUNDS alternating ${SLICE_S}s slices; fake upstream (cmd/fakeprovider $FAKE_FLAGS) restarted every round"
+echo "- command: \`BENCH_CONCURRENCY=$CONCURRENCY BENCH_DURATION=$DURATION BENCH_ROUNDS=$ROUNDS BENCH_WARMUP=$WARMUP BENCH_THREADS=$THREADS BENCH_FAKE_FLAGS='$FAKE_FLAGS' bench/load.sh\`"
 echo "- each slice: \`$shown\`"
 echo
 echo "| scenario | target | req/s | p50 | p99 | errors |"

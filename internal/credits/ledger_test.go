@@ -17,7 +17,7 @@ type clock struct {
 	t  time.Time
 }
 
-func (c *clock) now() time.Time     { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 func usd(s string) money.Nano {
@@ -184,12 +184,12 @@ func TestLowBalanceOncePerCrossing(t *testing.T) {
 		}
 		_ = h.Settle(req, "", []Charge{{Type: Usage, Amount: usd(amt)}})
 	}
-	spend("a", "1.5") // 3.5
-	spend("b", "1")   // 2.5: crosses 3
-	spend("c", "0.5") // 2.0
-	spend("d", "1.5") // 0.5: crosses 1
+	spend("a", "1.5")                           // 3.5
+	spend("b", "1")                             // 2.5: crosses 3
+	spend("c", "0.5")                           // 2.0
+	spend("d", "1.5")                           // 0.5: crosses 1
 	_, _ = l.Purchase("acct", usd("5"), "", "") // 5.5: re-arms both
-	spend("e", "5")                            // 0.5: crosses both again
+	spend("e", "5")                             // 0.5: crosses both again
 	mu.Lock()
 	defer mu.Unlock()
 	want := []money.Nano{usd("3"), usd("1"), usd("3"), usd("1")}

@@ -80,8 +80,10 @@ func underCost(list, limit ref.Val) ref.Val {
 }
 
 // sortKeys are the keys sortBy accepts. Each sorts ascending; models whose
-// value is unknown (unpriced, or no metrics yet) go last in the order they
-// came in, and ties keep their order (the sort is stable).
+// value is unknown go last in the order they came in, and ties keep their
+// order (the sort is stable). Unknown means unpriced for "price", and for
+// "latency" and "ttft" no data (request_count 0) or a measure of 0, such as
+// the ttft of a model that has served only non-streaming requests.
 var sortKeys = map[string]func(*Candidate) (float64, bool){
 	"price":   priceKey,   // input + output price per 1M tokens
 	"latency": latencyKey, // average total latency

@@ -451,3 +451,22 @@ func TestStrategyName(t *testing.T) {
 		t.Errorf("names %q, %q", s[0].Name, s[1].Name)
 	}
 }
+
+// underCost(x) is the documented filter, spelled out.
+func TestUnderCostMatchesFilter(t *testing.T) {
+	cands := append(many(50), fixture(t)...)
+	for _, x := range []string{"0", "0.3", "0.4", "0.45", "1", "2.5", "9", "100"} {
+		got, _, err := Select(mustCompile(t, `ai.models.underCost(`+x+`)`), cands, Request{}, Key{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _, err := Select(mustCompile(t,
+			`ai.models.filter(m, has(m.pricing) && (m.pricing.input + m.pricing.output) / 2.0 <= double(`+x+`))`), cands, Request{}, Key{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(names(got), names(want)) {
+			t.Errorf("underCost(%s) = %v\nfilter       = %v", x, names(got), names(want))
+		}
+	}
+}

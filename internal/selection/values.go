@@ -7,6 +7,7 @@ import (
 
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
+	"cel.dev/cel-go/common/types/traits"
 	"cel.dev/cel-go/interpreter"
 )
 
@@ -356,3 +357,23 @@ func (a *activation) ResolveName(name string) (any, bool) {
 }
 
 func (a *activation) Parent() interpreter.Activation { return nil }
+
+// Interface guards: every view reads its fields both when the checker knew
+// its type (field getters) and through a dyn (Indexer, FieldTester).
+var (
+	_ viewVal = (*modelVal)(nil)
+	_ viewVal = pricingVal{}
+	_ viewVal = metricsVal{}
+	_ viewVal = (*aiVal)(nil)
+	_ viewVal = providerKeyVal{}
+	_ viewVal = requestVal{}
+	_ viewVal = keyVal{}
+
+	_ interpreter.Activation = (*activation)(nil)
+)
+
+type viewVal interface {
+	ref.Val
+	traits.Indexer
+	traits.FieldTester
+}
