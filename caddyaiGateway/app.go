@@ -61,6 +61,11 @@ type App struct {
 	// be tried without any provider account. Never enable in production.
 	DemoUpstream bool `json:"demo_upstream,omitempty"`
 
+	// Credits are the prepaid-credit settings (fees, minimum purchase,
+	// lifetime, low-balance warnings); the management API's gateway config
+	// overrides them.
+	CreditConfig
+
 	// Providers configures built-in providers (managed keys, base_url,
 	// model overrides) and adds custom ones.
 	Providers []*ProviderConfig `json:"providers,omitempty"`
@@ -71,6 +76,7 @@ type App struct {
 	adminKeyHash secrets.Hash
 	transport    *http.Transport
 	demo         *demoUpstream
+	credits      creditSettings
 	logger       *zap.Logger
 }
 
@@ -130,10 +136,14 @@ func (a *App) Provision(ctx caddy.Context) error {
 	}
 	a.adminKeyHash = secrets.HashToken(adminKey)
 
+	if a.credits, err = a.CreditConfig.parse(); err != nil {
+		return err
+	}
 	a.shared, err = acquireShared(path, key, a.logger)
 	if err != nil {
 		return err
 	}
+	a.applyCreditSettings()
 
 	if err := initMetrics(ctx.GetMetricsRegistry()); err != nil {
 		return fmt.Errorf("registering metrics: %w", err)

@@ -14,10 +14,12 @@ import (
 func init() {
 	httpcaddyfile.RegisterGlobalOption("ai", parseGlobalAI)
 	httpcaddyfile.RegisterHandlerDirective("ai_auth", parseAuth)
+	httpcaddyfile.RegisterHandlerDirective("ai_credits", parseCredits)
 	httpcaddyfile.RegisterHandlerDirective("ai_gateway", parseGateway)
 	// ai_auth → ai_credits → ai_gateway, all before `handle`/`route` blocks
 	// run, so the directives work in a plain site block.
 	httpcaddyfile.RegisterDirectiveOrder("ai_auth", httpcaddyfile.Before, "request_header")
+	httpcaddyfile.RegisterDirectiveOrder("ai_credits", httpcaddyfile.Before, "request_header")
 	httpcaddyfile.RegisterDirectiveOrder("ai_gateway", httpcaddyfile.Before, "reverse_proxy")
 }
 
@@ -30,6 +32,12 @@ func init() {
 //		per_request_timeout <duration>
 //		total_timeout       <duration>
 //		demo_upstream
+//		processing_fee         <USD per 1M tokens>
+//		byok_fee               <USD per 1M tokens>
+//		min_purchase           <USD>
+//		credit_lifetime        <duration>
+//		low_balance_thresholds <USD>...
+//		low_balance_webhook    <url>
 //		provider <id> {
 //			format   openai|anthropic
 //			name     <display name>
@@ -84,6 +92,37 @@ func parseGlobalAI(d *caddyfile.Dispenser, existing any) (any, error) {
 				app.TotalTimeout = caddy.Duration(dur)
 			} else {
 				app.PerRequestTimeout = caddy.Duration(dur)
+			}
+		case "processing_fee", "byok_fee", "min_purchase", "low_balance_webhook":
+			opt := d.Val()
+			var v string
+			if !d.AllArgs(&v) {
+				return nil, d.ArgErr()
+			}
+			switch opt {
+			case "processing_fee":
+				app.ProcessingFee = v
+			case "byok_fee":
+				app.BYOKFee = v
+			case "min_purchase":
+				app.MinPurchase = v
+			default:
+				app.LowBalanceWebhook = v
+			}
+		case "credit_lifetime":
+			var s string
+			if !d.AllArgs(&s) {
+				return nil, d.ArgErr()
+			}
+			dur, err := caddy.ParseDuration(s)
+			if err != nil {
+				return nil, d.Errf("credit_lifetime: %v", err)
+			}
+			app.CreditLifetime = caddy.Duration(dur)
+		case "low_balance_thresholds":
+			app.LowBalanceThresholds = d.RemainingArgs()
+			if len(app.LowBalanceThresholds) == 0 {
+				return nil, d.ArgErr()
 			}
 		case "demo_upstream":
 			if d.NextArg() {
@@ -188,6 +227,16 @@ func parseModel(d *caddyfile.Dispenser) (*ModelConfig, error) {
 		}
 	}
 	return m, nil
+}
+
+// parseCredits parses `ai_credits` (no options).
+func parseCredits(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	c := new(Credits)
+	h.Next()
+	if h.NextArg() || h.NextBlock(0) {
+		return nil, h.Err("ai_credits takes no arguments or options")
+	}
+	return c, nil
 }
 
 // parseAuth parses `ai_auth` (no options).

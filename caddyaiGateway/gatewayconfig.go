@@ -2,6 +2,7 @@ package caddyaigateway
 
 import (
 	"errors"
+	"net/url"
 	"time"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
@@ -14,6 +15,7 @@ func (a *App) GatewayConfig() GatewayConfig { return a.shared.snapshot().gateway
 // UpdateGatewayConfig applies a PATCH body.
 func (a *App) UpdateGatewayConfig(p Patch) (GatewayConfig, error) {
 	var out GatewayConfig
+	defer a.applyCreditSettings()
 	return out, a.shared.mutate(func(tx *store.Tx, st *state) error {
 		out = st.gateway
 		if err := errors.Join(
@@ -22,6 +24,12 @@ func (a *App) UpdateGatewayConfig(p Patch) (GatewayConfig, error) {
 			Field(p, "maxInputTokens", &out.MaxInputTokens),
 			Field(p, "maxOutputTokens", &out.MaxOutputTokens),
 			Field(p, "metadata", &out.Metadata),
+			Field(p, "processingFee", &out.ProcessingFee),
+			Field(p, "byokFee", &out.BYOKFee),
+			Field(p, "minPurchase", &out.MinPurchase),
+			Field(p, "creditLifetime", &out.CreditLifetime),
+			Field(p, "lowBalanceThresholds", &out.LowBalanceThresholds),
+			Field(p, "lowBalanceWebhook", &out.LowBalanceWebhook),
 			p.Done(),
 		); err != nil {
 			return err
@@ -48,6 +56,12 @@ func (c *GatewayConfig) validate() error {
 		return &InvalidError{"maxOutputTokens", "must be positive"}
 	case len(c.Metadata) > 4096:
 		return &InvalidError{"metadata", "at most 4096 characters"}
+	case c.MinPurchase != nil && *c.MinPurchase < 0:
+		return &InvalidError{"minPurchase", "cannot be negative"}
+	case c.CreditLifetime != nil && *c.CreditLifetime < Duration(time.Minute):
+		return &InvalidError{"creditLifetime", "must be at least 1m"}
+	case c.LowBalanceWebhook != nil && *c.LowBalanceWebhook != "" && !isHTTPURL(*c.LowBalanceWebhook):
+		return &InvalidError{"lowBalanceWebhook", "must be an http(s) URL"}
 	}
 	return nil
 }
@@ -67,4 +81,9 @@ func (a *App) timeouts(st *state) (perRequest, total time.Duration) {
 // EffectiveTimeouts returns the timeouts requests are served with now.
 func (a *App) EffectiveTimeouts() (perRequest, total time.Duration) {
 	return a.timeouts(a.shared.snapshot())
+}
+
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }

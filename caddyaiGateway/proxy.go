@@ -66,8 +66,10 @@ type call struct {
 	perRequest time.Duration
 	deadline   time.Time
 	attempts   int
+	all        []*attempt
 	failures   []apierr.Attempt
 	cost       money.Nano
+	bill       *bill // nil when the request does not draw on credits
 }
 
 // attempt is one upstream try.
@@ -89,7 +91,9 @@ type attempt struct {
 	estimated bool
 	stop      string
 	streaming bool
-	cost      money.Nano
+	metered   bool
+	cost      money.Nano // provider cost at catalog prices
+	fee       money.Nano // processing or BYOK fee charged
 }
 
 // serve runs the attempt loop: each target in order; within a target each
@@ -100,9 +104,15 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, ta
 	perRequest, total := g.app.timeouts(req.st)
 	c := &call{w: w, r: r, req: req, id: requestID(w, r), caller: CallerFrom(r),
 		perRequest: perRequest, deadline: time.Now().Add(total)}
+	b, aerr := g.beginBilling(c, targets)
+	if aerr != nil {
+		return writeError(w, r, aerr)
+	}
+	c.bill = b
+	defer b.settle(c) // failures and abandoned streams; answers settle before their last bytes
 	var last *attempt
 	for ti, t := range targets {
-		keys := keyChoices(req.st, req.cfg, t)
+		keys := b.usable(t, keyChoices(req.st, req.cfg, t))
 		if len(keys) == 0 {
 			c.failures = append(c.failures, apierr.Attempt{Provider: t.Provider.ID, Model: t.Name, Error: "no provider key available (configure an api_key or a routing rule)"})
 			continue
@@ -232,6 +242,7 @@ func (g *Gateway) try(c *call, t Target, kc keyChoice, body []byte) *attempt {
 	c.attempts++
 	key := kc.value
 	a := &attempt{n: c.attempts, target: t, key: key, source: kc.source, keyID: kc.id, start: time.Now(), streaming: c.req.stream}
+	c.all = append(c.all, a)
 	if kc.id != "" {
 		g.app.shared.touch(kc.id, a.start)
 	}
@@ -322,12 +333,15 @@ func (g *Gateway) serveBody(c *call, a *attempt, ctx context.Context, resp *http
 		a.estimated = c.req.ep.kind != usage.CountTokens
 	}
 	g.price(c, a)
+	// The debit is durable before the client has the answer: a response
+	// that reached the client is never left unpaid by a crash.
+	c.bill.settle(c)
 
 	h := c.w.Header()
 	copyResponseHeaders(h, resp.Header)
 	h.Del("Content-Encoding") // the transport decoded it
 	g.successHeaders(c, a)
-	h.Set(hdrCost, c.cost.String())
+	h.Set(hdrCost, c.charged().String())
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	c.w.WriteHeader(resp.StatusCode)
 	_, _ = c.w.Write(body)
@@ -360,7 +374,13 @@ func (g *Gateway) serveStream(c *call, a *attempt, ctx context.Context, timer *t
 	a.outcome = served
 
 	for {
-		if !meter.Observe(ev.Name, ev.Data) || c.req.clientUsage {
+		hide := meter.Observe(ev.Name, ev.Data) && !c.req.clientUsage
+		if c.bill != nil && isTerminalEvent(ev.Name, ev.Data) {
+			// settle before the event that ends the stream reaches the client
+			g.finishUsage(c, a, meter)
+			c.bill.settle(c)
+		}
+		if !hide {
 			if _, werr := c.w.Write(ev.Raw); werr != nil {
 				a.outcome, a.errText = clientGone, "client closed the connection"
 				break
@@ -382,6 +402,16 @@ func (g *Gateway) serveStream(c *call, a *attempt, ctx context.Context, timer *t
 			break
 		}
 	}
+	g.finishUsage(c, a, meter)
+}
+
+// finishUsage sets the attempt's usage and cost from a stream's meter
+// (once: a stream settled at its terminal event is not priced again).
+func (g *Gateway) finishUsage(c *call, a *attempt, meter *usage.Meter) {
+	if a.metered {
+		return
+	}
+	a.metered = true
 	a.stop = meter.StopReason()
 	u, ok := meter.Usage()
 	a.usage = u
@@ -397,6 +427,25 @@ func (g *Gateway) serveStream(c *call, a *attempt, ctx context.Context, timer *t
 		}
 	}
 	g.price(c, a)
+}
+
+// isTerminalEvent reports the event that ends a stream: OpenAI's [DONE],
+// Anthropic's message_stop, the Responses API's final response event.
+func isTerminalEvent(name string, data []byte) bool {
+	switch name {
+	case "message_stop", "response.completed", "response.incomplete", "response.failed":
+		return true
+	}
+	return string(data) == "[DONE]"
+}
+
+// charged is what the request cost the caller: the settled debit when it
+// draws on credits, else the provider cost at catalog prices.
+func (c *call) charged() money.Nano {
+	if c.bill != nil {
+		return c.bill.charged
+	}
+	return c.cost
 }
 
 func (g *Gateway) successHeaders(c *call, a *attempt) {

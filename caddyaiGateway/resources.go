@@ -161,9 +161,16 @@ type GatewayConfig struct {
 	// (413 input_too_large).
 	MaxInputTokens *int64 `json:"maxInputTokens"`
 	// MaxOutputTokens caps the output tokens a request may ask for.
-	MaxOutputTokens *int64    `json:"maxOutputTokens"`
-	Metadata        string    `json:"metadata"`
-	UpdatedAt       time.Time `json:"updatedAt"`
+	MaxOutputTokens *int64 `json:"maxOutputTokens"`
+	Metadata        string `json:"metadata"`
+	// Credit settings (null: the Caddyfile's). Fees are USD per 1M tokens.
+	ProcessingFee        *money.PerMillion `json:"processingFee"`
+	BYOKFee              *money.PerMillion `json:"byokFee"`
+	MinPurchase          *money.Nano       `json:"minPurchase"`
+	CreditLifetime       *Duration         `json:"creditLifetime"`
+	LowBalanceThresholds *[]money.Nano     `json:"lowBalanceThresholds"`
+	LowBalanceWebhook    *string           `json:"lowBalanceWebhook"`
+	UpdatedAt            time.Time         `json:"updatedAt"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("90s").

@@ -10,6 +10,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/credits"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/secrets"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 )
@@ -44,6 +45,12 @@ type shared struct {
 	lastUsed sync.Map
 	stop     chan struct{}
 	stopped  chan struct{}
+
+	// ledger holds the credit balances; limiter the per-key limits.
+	ledger   *credits.Ledger
+	limiter  *credits.Limiter
+	webhook  atomic.Pointer[string]
+	webhooks chan lowBalanceEvent
 }
 
 const secretCheckMeta = "secret_key_check"
@@ -101,11 +108,19 @@ func openShared(path string, key secrets.Key, logger *zap.Logger) (*shared, erro
 	if err == nil {
 		err = s.reloadKeys()
 	}
+	if err == nil {
+		s.ledger, err = credits.Open(db, credits.Config{}, nil)
+	}
 	if err != nil {
 		s.usage.Close()
 		db.Close()
 		return nil, err
 	}
+	s.limiter = credits.NewLimiter(nil)
+	empty := ""
+	s.webhook.Store(&empty)
+	s.webhooks = make(chan lowBalanceEvent, 1024)
+	go s.deliverWebhooks()
 	go s.flushLoop(5 * time.Second)
 	logger.Info("opened gateway store", zap.String("path", path))
 	return s, nil
@@ -115,6 +130,7 @@ func openShared(path string, key secrets.Key, logger *zap.Logger) (*shared, erro
 func (s *shared) Destruct() error {
 	close(s.stop)
 	<-s.stopped
+	close(s.webhooks)
 	s.usage.Close()
 	s.flushLastUsed()
 	return s.db.Close()
@@ -130,6 +146,9 @@ func (s *shared) flushLoop(every time.Duration) {
 			return
 		case <-t.C:
 			s.flushLastUsed()
+			if err := s.ledger.ExpireDue(); err != nil {
+				s.logger.Error("expiring credits", zap.Error(err))
+			}
 		}
 	}
 }

@@ -24,6 +24,7 @@ import (
 	_ "github.com/caddy-ai-gateway/caddy-ai-gateway"
 	caddyaigateway "github.com/caddy-ai-gateway/caddy-ai-gateway/caddyaiGateway"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/fakeprovider"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 )
 
@@ -265,3 +266,5 @@ func fakeOptsRequireKey(key string) fakeprovider.Options {
 func fakeOptsFailModel(model string) fakeprovider.Options {
 	return fakeprovider.Options{FailModels: map[string]int{model: 503}}
 }
+
+type nanoMoney = money.Nano

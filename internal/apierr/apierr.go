@@ -29,6 +29,7 @@ const (
 	MethodNotAllowed     = "method_not_allowed"
 	InputTooLarge        = "input_too_large"
 	NoMatchingModels     = "no_matching_models"
+	ModelNotPriced       = "model_not_priced"
 	RateLimited          = "rate_limited"
 	AllProvidersFailed   = "all_providers_failed"
 	ProviderAuthFailed   = "provider_auth_failed"

@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -59,31 +58,34 @@ func (e *UsageEvent) Final() bool { return isFinal(e.RetryAction) }
 
 func isFinal(action string) bool { return action != RetryNextKey && action != RetryNextBackend }
 
-// Usage events live in the usage_events bucket, in nested buckets:
+// Usage events live in nested buckets of the usage_events bucket:
 //
-//	events       pk → event (binary, see appendEvent)
-//	ids          event id → pk
-//	requests     lp(requestId) pk → ∅
-//	access_keys  lp(accessKeyId) pk → flags
-//	accounts     lp(accountId) pk → flags
-//	hourly       hour lp(providerId) lp(model) lp(accessKeyId) lp(accountId) → totals
-//	hourly_models  the same with empty access key and account
-//	hourly_keys    the same with empty provider and model
+//	events         pk → event (binary, see appendEvent)
+//	ids            event id → pk
+//	requests       lp(requestId) pk → ∅
+//	access_keys    lp(accessKeyId) pk → flags
+//	accounts       lp(accountId) pk → flags
+//	hourly         hour lp(providerId) lp(model) lp(accessKeyId) lp(accountId) → totals
+//	hourly_models  the same with access key and account empty
+//	hourly_keys    the same with provider and model empty
 //
 // pk is the event's timestamp in Unix nanoseconds, big-endian, moved on
 // by a nanosecond in the rare case it is taken: key order is time order,
-// so a time range is one cursor walk, and every index entry is its prefix
-// followed by the pk, so a filtered range is one walk in the index. lp is
-// a uvarint length followed by the bytes. flags (flagFinal) lets a walk
-// over an index skip retried attempts without reading the event. The
-// rollups hold the sums of each hour (of pk, so UTC) per provider, model,
-// access key and account, updated in the transaction that adds the
-// events: an overview reads rollups instead of events. With many access
-// keys the full rollup has nearly a row per event, so two narrow ones
-// answer what needs only the model or only the key dimensions (a few rows
-// an hour, and one per active key). A key "format" marks the
-// layout; anything else at the top level is from an older layout and is
-// converted by NewWriter.
+// so a time range is one cursor walk. Every index key is its value's
+// prefix followed by the pk, so a filtered range is one walk in the index.
+// lp is a uvarint length and the bytes; hour is a big-endian uint32 of
+// pk/1h (UTC hours); flags (flagFinal) lets a walk over an index skip
+// retried attempts without reading the event.
+//
+// The rollups hold the sums of each hour per provider, model, access key
+// and account, updated in the transaction that adds the events: an
+// overview reads rollups, not events. With many access keys the full
+// rollup has nearly a row per event, so two narrow ones answer what needs
+// only the model dimensions (a few rows an hour) or only the key ones (a
+// row per active key).
+//
+// A top-level key "format" marks this layout; top-level values are events
+// of the first layout (JSON by id), which NewWriter converts.
 var (
 	usageFormatKey   = []byte("format")
 	usageFormat      = []byte("2")
@@ -118,160 +120,15 @@ func openUsage(tx *bolt.Tx) *usageBuckets {
 	if root == nil {
 		return nil
 	}
-	ev := root.Bucket(usageEventsB)
-	if ev == nil {
-		return nil
-	}
-	return &usageBuckets{events: ev, ids: root.Bucket(usageIDsB), requests: root.Bucket(usageRequestsB),
+	ub := &usageBuckets{events: root.Bucket(usageEventsB), ids: root.Bucket(usageIDsB), requests: root.Bucket(usageRequestsB),
 		accessKeys: root.Bucket(usageAccessKeysB), accounts: root.Bucket(usageAccountsB),
 		hourly: root.Bucket(usageHourlyB), hourlyModels: root.Bucket(usageHourlyModB), hourlyKeys: root.Bucket(usageHourlyKeyB)}
-}
-
-// createUsage returns the usage buckets of a write transaction, creating
-// them (and marking the format) the first time.
-func createUsage(tx *bolt.Tx) (*usageBuckets, error) {
-	root, err := tx.CreateBucketIfNotExists(bucketUsage)
-	if err != nil {
-		return nil, err
-	}
-	if !bytes.Equal(root.Get(usageFormatKey), usageFormat) {
-		if err := root.Put(usageFormatKey, usageFormat); err != nil {
-			return nil, err
-		}
-	}
-	var ub usageBuckets
-	for _, b := range []struct {
-		name []byte
-		dst  **bolt.Bucket
-	}{{usageEventsB, &ub.events}, {usageIDsB, &ub.ids}, {usageRequestsB, &ub.requests},
-		{usageAccessKeysB, &ub.accessKeys}, {usageAccountsB, &ub.accounts}, {usageHourlyB, &ub.hourly},
-		{usageHourlyModB, &ub.hourlyModels}, {usageHourlyKeyB, &ub.hourlyKeys}} {
-		if *b.dst, err = root.CreateBucketIfNotExists(b.name); err != nil {
-			return nil, fmt.Errorf("creating bucket %s/%s: %w", bucketUsage, b.name, err)
-		}
-	}
-	// Keys arrive (nearly) in order, at the end of their range: full pages
-	// instead of bbolt's half-full split pages.
 	for _, b := range []*bolt.Bucket{ub.events, ub.ids, ub.requests, ub.accessKeys, ub.accounts, ub.hourly, ub.hourlyModels, ub.hourlyKeys} {
-		b.FillPercent = 0.9
-	}
-	return &ub, nil
-}
-
-// migrateUsage converts events stored by an older layout (JSON values at
-// the top of usage_events) into the current one, in one transaction.
-func migrateUsage(tx *bolt.Tx) error {
-	root := tx.Bucket(bucketUsage)
-	if root == nil || bytes.Equal(root.Get(usageFormatKey), usageFormat) {
-		return nil
-	}
-	var old []*UsageEvent
-	var keys [][]byte
-	c := root.Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
-		if v == nil || bytes.Equal(k, usageFormatKey) { // a nested bucket, or the marker
-			continue
-		}
-		keys = append(keys, append([]byte(nil), k...))
-		var e UsageEvent
-		if json.Unmarshal(v, &e) == nil && e.ID != "" {
-			old = append(old, &e)
+		if b == nil {
+			return nil
 		}
 	}
-	for _, k := range keys {
-		if err := root.Delete(k); err != nil {
-			return err
-		}
-	}
-	ub, err := createUsage(tx)
-	if err != nil {
-		return err
-	}
-	return ub.put(old)
-}
-
-// put adds events with their index entries and rollups. An event whose id
-// is already stored is skipped, so a replayed batch is not counted twice.
-func (ub *usageBuckets) put(batch []*UsageEvent) error {
-	type rollupKey struct {
-		b                                   *bolt.Bucket
-		hour                                uint32
-		provider, model, accessKey, account string
-	}
-	rollups := make(map[rollupKey]*UsageTotals)
-	var pkb [8]byte
-	for _, e := range batch {
-		if ub.ids.Get([]byte(e.ID)) != nil {
-			continue
-		}
-		ts := e.Timestamp
-		if ts.IsZero() {
-			ts = time.Now()
-		}
-		pk := pkOf(ts)
-		for {
-			binary.BigEndian.PutUint64(pkb[:], pk)
-			if ub.events.Get(pkb[:]) == nil {
-				break
-			}
-			pk++
-		}
-		flags := eventFlags(e)
-		if err := ub.events.Put(be64(pk), appendEvent(nil, e, ts, pk, flags)); err != nil {
-			return err
-		}
-		if err := ub.ids.Put([]byte(e.ID), be64(pk)); err != nil {
-			return err
-		}
-		if err := ub.requests.Put(indexKey(e.RequestID, pk), nil); err != nil {
-			return err
-		}
-		if e.AccessKeyID != "" {
-			if err := ub.accessKeys.Put(indexKey(e.AccessKeyID, pk), []byte{flags}); err != nil {
-				return err
-			}
-		}
-		if e.AccountID != "" {
-			if err := ub.accounts.Put(indexKey(e.AccountID, pk), []byte{flags}); err != nil {
-				return err
-			}
-		}
-		hour := uint32(pk / uint64(time.Hour))
-		for _, rk := range [...]rollupKey{
-			{ub.hourly, hour, e.ProviderID, e.Model, e.AccessKeyID, e.AccountID},
-			{ub.hourlyModels, hour, e.ProviderID, e.Model, "", ""},
-			{ub.hourlyKeys, hour, "", "", e.AccessKeyID, e.AccountID},
-		} {
-			t := rollups[rk]
-			if t == nil {
-				t = new(UsageTotals)
-				rollups[rk] = t
-			}
-			t.addEvent(e)
-		}
-	}
-	for rk, t := range rollups {
-		k := rollupKeyBytes(rk.hour, rk.provider, rk.model, rk.accessKey, rk.account)
-		if old := rk.b.Get(k); old != nil {
-			prev, err := decodeTotals(old)
-			if err != nil {
-				return fmt.Errorf("decoding usage rollup: %w", err)
-			}
-			t.add(prev)
-		}
-		if err := rk.b.Put(k, t.appendTo(nil)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func rollupKeyBytes(hour uint32, provider, model, accessKey, account string) []byte {
-	k := binary.BigEndian.AppendUint32(make([]byte, 0, 4+4+len(provider)+len(model)+len(accessKey)+len(account)), hour)
-	k = appendLP(k, provider)
-	k = appendLP(k, model)
-	k = appendLP(k, accessKey)
-	return appendLP(k, account)
+	return ub
 }
 
 // readRollupKey splits a rollup key; ok is false for a malformed one.
@@ -327,7 +184,7 @@ func eventFlags(e *UsageEvent) byte {
 // so a walk can test an event without decoding it (readHead).
 //
 //	version flags uvarint(pk-ts) lp(providerId) lp(model) lp(accessKeyId) lp(accountId)
-//	lp(id) lp(requestId) uvarint(attempt) lp(endpoint) lp(keySource) uvarint(status)
+//	lp(id) lp(requestId) varint(attempt) lp(endpoint) lp(keySource) varint(status)
 //	lp(stopReason) lp(retryAction) varint(input output cacheRead cacheWrite reasoning
 //	cost latencyMs ttftMs) lp(error)
 func appendEvent(b []byte, e *UsageEvent, ts time.Time, pk uint64, flags byte) []byte {
@@ -339,10 +196,10 @@ func appendEvent(b []byte, e *UsageEvent, ts time.Time, pk uint64, flags byte) [
 	b = appendLP(b, e.AccountID)
 	b = appendLP(b, e.ID)
 	b = appendLP(b, e.RequestID)
-	b = binary.AppendUvarint(b, uint64(e.Attempt))
+	b = binary.AppendVarint(b, int64(e.Attempt))
 	b = appendLP(b, e.Endpoint)
 	b = appendLP(b, e.KeySource)
-	b = binary.AppendUvarint(b, uint64(e.Status))
+	b = binary.AppendVarint(b, int64(e.Status))
 	b = appendLP(b, e.StopReason)
 	b = appendLP(b, e.RetryAction)
 	for _, n := range [...]int64{e.InputTokens, e.OutputTokens, e.CacheReadTokens, e.CacheWriteTokens,
@@ -427,10 +284,10 @@ func decodeEvent(pk uint64, v []byte) (*UsageEvent, error) {
 	}
 	e.ID = r.str()
 	e.RequestID = r.str()
-	e.Attempt = int(r.uvarint())
+	e.Attempt = int(r.varint())
 	e.Endpoint = r.str()
 	e.KeySource = r.str()
-	e.Status = int(r.uvarint())
+	e.Status = int(r.varint())
 	e.StopReason = r.str()
 	e.RetryAction = r.str()
 	e.InputTokens, e.OutputTokens, e.CacheReadTokens = r.varint(), r.varint(), r.varint()
@@ -451,13 +308,13 @@ func eventTotals(v []byte) (eventHead, UsageTotals, error) {
 	if err != nil {
 		return h, UsageTotals{}, err
 	}
-	r.bytes()   // id
-	r.bytes()   // requestId
-	r.uvarint() // attempt
-	r.bytes()   // endpoint
-	r.bytes()   // keySource
-	r.uvarint() // status
-	r.bytes()   // stopReason
+	r.bytes()  // id
+	r.bytes()  // requestId
+	r.varint() // attempt
+	r.bytes()  // endpoint
+	r.bytes()  // keySource
+	r.varint() // status
+	r.bytes()  // stopReason
 	action := r.bytes()
 	t := UsageTotals{Attempts: 1}
 	if h.flags&flagFinal != 0 {
@@ -630,7 +487,8 @@ func (db *DB) ListUsage(q UsageList) (events []*UsageEvent, more bool, err error
 			walkBack(ub.accounts, lpPrefix(q.AccountID), lo, hi, viaIndex)
 		case q.ProviderID != "" || q.Model != "":
 			for _, h := range matchingHours(ub.hourlyModels, &q.UsageFilter, !q.IncludeRetries, lo, hi) {
-				if walkBack(ub.events, nil, max(lo, h*hourNs), min(hi, (h+1)*hourNs), visit); done {
+				walkBack(ub.events, nil, max(lo, h*hourNs), min(hi, (h+1)*hourNs), visit)
+				if done {
 					break
 				}
 			}

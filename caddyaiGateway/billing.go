@@ -1,0 +1,234 @@
+package caddyaigateway
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/credits"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/usage"
+)
+
+// defaultOutputReserve is the output assumed for a model whose output
+// limit the catalog does not know, when the request sets none.
+const defaultOutputReserve = 4096
+
+// bill is one request's reservation against its account.
+type bill struct {
+	g             *Gateway
+	accountID     string
+	hold          *credits.Hold
+	admission     *credits.Admission
+	allowManaged  bool
+	fees          feeRates
+	once          sync.Once
+	charged       money.Nano
+	settleErr     error
+	unpricedRefs  []string
+	accessKeyID   string
+	reservedUpTo  money.Nano
+	managedPriced map[string]bool // target ref → has a price
+}
+
+// feeRates are the per-1M-token fees in force.
+type feeRates struct {
+	processing, byok money.PerMillion
+}
+
+// outputReserve is the output a request may produce on target: its
+// max_tokens, else the model's output limit.
+func outputReserve(req *request, t Target) int64 {
+	if req.ep.kind == usage.Embeddings || req.ep.kind == usage.CountTokens {
+		return 0
+	}
+	if req.maxTokens > 0 {
+		return req.maxTokens
+	}
+	if t.Model != nil && t.Model.MaxOutputTokens > 0 {
+		return t.Model.MaxOutputTokens
+	}
+	return defaultOutputReserve
+}
+
+// worstCase is the most a request can cost on target: the estimated input
+// and the output it may produce at the target's highest input and output
+// prices, plus fee on those tokens.
+func worstCase(req *request, t Target, fee money.PerMillion) money.Nano {
+	in, out := reserveInputTokens(req), outputReserve(req, t)
+	cost := fee.Cost(in + out)
+	if t.Model != nil && t.Model.Pricing.Priced() {
+		p := t.Model.Pricing
+		inPrice, outPrice := *p.Input, *p.Output
+		if p.CacheWrite != nil && *p.CacheWrite > inPrice {
+			inPrice = *p.CacheWrite
+		}
+		if p.Reasoning != nil && *p.Reasoning > outPrice {
+			outPrice = *p.Reasoning
+		}
+		cost += inPrice.Cost(in) + outPrice.Cost(out)
+	}
+	return cost
+}
+
+// reserveInputTokens over-estimates input tokens (≈3 bytes per token of
+// the body, where the metering estimate uses 4) so a hold covers the
+// request.
+func reserveInputTokens(req *request) int64 { return int64(len(req.body)+2) / 3 }
+
+// beginBilling reserves the request's worst case before any provider is
+// called: against the balance for the operator's (managed) keys, at the
+// BYOK fee for customer keys. It returns nil when the request does not
+// draw on credits (no ai_credits).
+func (g *Gateway) beginBilling(c *call, targets []Target) (*bill, *apierr.Error) {
+	wl := walletFrom(c.r)
+	if wl == nil {
+		return nil, nil
+	}
+	b := &bill{g: g, accountID: wl.accountID, fees: g.app.feeRates(c.req.st), managedPriced: map[string]bool{}}
+	if c.caller != nil {
+		b.accessKeyID = c.caller.AccessKey.ID
+	}
+	var worstManaged, worstUser money.Nano
+	var worstTokens int64
+	managed, user := false, false
+	for _, t := range targets {
+		worstTokens = max(worstTokens, reserveInputTokens(c.req)+outputReserve(c.req, t))
+		for _, k := range keyChoices(c.req.st, c.req.cfg, t) {
+			if k.source == sourceUser {
+				user = true
+				worstUser = max(worstUser, worstCase(c.req, Target{Provider: t.Provider, Name: t.Name}, b.fees.byok))
+				continue
+			}
+			priced := t.Model != nil && t.Model.Pricing.Priced()
+			b.managedPriced[t.Ref()] = priced
+			if !priced {
+				b.unpricedRefs = appendUnique(b.unpricedRefs, t.Ref())
+				continue
+			}
+			managed = true
+			worstManaged = max(worstManaged, worstCase(c.req, t, b.fees.processing))
+		}
+	}
+	if !managed && !user {
+		if len(b.unpricedRefs) > 0 {
+			return nil, apierr.New(http.StatusUnprocessableEntity, apierr.ModelNotPriced, fmt.Sprintf(
+				"%s has no price: requests paid with credits need one (set input_price and output_price, 0 included)", strings.Join(b.unpricedRefs, ", ")))
+		}
+		return nil, nil // nothing to pay with: the attempt loop reports it
+	}
+
+	// Limits come first: a limited key gets 429 even with money left.
+	reserve := max(worstManaged, worstUser)
+	if !managed {
+		reserve = worstUser
+	}
+	if lim := creditLimits(c.req.cfg); !lim.IsZero() && c.caller != nil {
+		adm, err := g.app.shared.limiter.Admit(b.accessKeyID, lim, worstTokens, reserve)
+		var le *credits.LimitError
+		if errors.As(err, &le) {
+			e := apierr.New(http.StatusTooManyRequests, apierr.RateLimited, le.Message)
+			c.w.Header().Set("Retry-After", fmt.Sprint(max(1, int(le.RetryAfter.Round(time.Second).Seconds()))))
+			return nil, e
+		}
+		b.admission = adm
+	}
+
+	ledger := g.app.shared.ledger
+	var insufficient error
+	if managed {
+		h, err := ledger.Reserve(b.accountID, reserve)
+		if err == nil {
+			b.hold, b.allowManaged, b.reservedUpTo = h, true, reserve
+			return b, nil
+		}
+		insufficient = err
+	}
+	if user {
+		// Customer keys pay only the BYOK fee: with a zero fee they flow at
+		// any balance.
+		if worstUser == 0 {
+			b.hold = ledger.FreeHold(b.accountID)
+			return b, nil
+		}
+		h, err := ledger.Reserve(b.accountID, worstUser)
+		if err == nil {
+			b.hold, b.reservedUpTo = h, worstUser
+			return b, nil
+		}
+		insufficient = err
+	}
+	b.admission.Settle(0, 0)
+	return nil, apierr.New(http.StatusPaymentRequired, apierr.InsufficientCredits, insufficient.Error())
+}
+
+// usable filters a target's key choices to those the reservation covers.
+func (b *bill) usable(t Target, keys []keyChoice) []keyChoice {
+	if b == nil {
+		return keys
+	}
+	out := keys[:0:0]
+	for _, k := range keys {
+		if k.source == sourceManaged && (!b.allowManaged || !b.managedPriced[t.Ref()]) {
+			continue
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
+// settle charges every attempt's usage (once) and releases the hold; it
+// returns when the debit is durable.
+func (b *bill) settle(c *call) {
+	if b == nil {
+		return
+	}
+	b.once.Do(func() {
+		var charges []credits.Charge
+		var tokens int64
+		for _, a := range c.all {
+			n := a.usage.TotalTokens()
+			tokens += n
+			if n == 0 {
+				continue
+			}
+			ref := a.target.Provider.ID
+			if a.source == sourceManaged {
+				charges = append(charges, credits.Charge{Type: credits.Usage, Amount: a.cost, ProviderID: ref, Model: a.target.Name, Tokens: n,
+					Description: fmt.Sprintf("%s:%s, %d tokens", ref, a.target.Name, n)})
+				if fee := b.fees.processing.Cost(n); fee > 0 {
+					a.fee = fee
+					charges = append(charges, credits.Charge{Type: credits.Fee, Amount: fee, ProviderID: ref, Model: a.target.Name, Tokens: n,
+						Description: "processing fee"})
+				}
+			} else if fee := b.fees.byok.Cost(n); fee > 0 {
+				a.fee = fee
+				charges = append(charges, credits.Charge{Type: credits.Fee, Amount: fee, ProviderID: ref, Model: a.target.Name, Tokens: n,
+					Description: "BYOK fee"})
+			}
+		}
+		for _, ch := range charges {
+			b.charged += ch.Amount
+		}
+		b.settleErr = b.hold.Settle(c.id, b.accessKeyID, charges)
+		b.admission.Settle(tokens, b.charged)
+		if b.settleErr != nil {
+			b.g.logger.Error("settling credits", zap.String("request_id", c.id), zap.Error(b.settleErr))
+		}
+	})
+}
+
+func appendUnique(s []string, v string) []string {
+	for _, x := range s {
+		if x == v {
+			return s
+		}
+	}
+	return append(s, v)
+}

@@ -1,0 +1,85 @@
+package caddyaigateway
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/credits"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
+)
+
+// Purchase adds credits to an account. With an idempotency key a retried
+// purchase returns the original instead of buying twice.
+func (a *App) Purchase(p Patch, idempotencyKey string) (*credits.PurchaseResult, error) {
+	var accountID, description string
+	var amount money.Nano
+	if err := errors.Join(Field(p, "accountId", &accountID), Field(p, "amount", &amount), Field(p, "description", &description), p.Done()); err != nil {
+		return nil, err
+	}
+	if err := a.checkAccount(accountID); err != nil {
+		return nil, err
+	}
+	if len(idempotencyKey) > 255 {
+		return nil, &InvalidError{"Idempotency-Key", "at most 255 characters"}
+	}
+	res, err := a.shared.ledger.Purchase(accountID, amount, idempotencyKey, description)
+	switch {
+	case errors.Is(err, credits.ErrBelowMinimum):
+		return nil, &InvalidError{"amount", fmt.Sprintf("the minimum purchase is %s USD", a.effectiveCredits(a.shared.snapshot()).minPurchase)}
+	case errors.Is(err, credits.ErrIdempotencyConflict):
+		return nil, &ConflictError{"Idempotency-Key was used for a purchase of another amount"}
+	}
+	return res, err
+}
+
+// Adjust credits or debits an account by hand (type adjustment or refund).
+func (a *App) Adjust(p Patch) (*credits.Entry, error) {
+	var accountID, typ, description string
+	var amount money.Nano
+	if err := errors.Join(Field(p, "accountId", &accountID), Field(p, "type", &typ), Field(p, "amount", &amount),
+		Field(p, "description", &description), p.Done()); err != nil {
+		return nil, err
+	}
+	if err := a.checkAccount(accountID); err != nil {
+		return nil, err
+	}
+	if typ == "" {
+		typ = string(credits.Adjustment)
+	}
+	if typ != string(credits.Adjustment) && typ != string(credits.Refund) {
+		return nil, &InvalidError{"type", "must be adjustment or refund"}
+	}
+	if amount == 0 {
+		return nil, &InvalidError{"amount", "must not be zero"}
+	}
+	return a.shared.ledger.Adjust(accountID, credits.EntryType(typ), amount, description)
+}
+
+// CreditBalance returns an account's balance, holds and next expiry.
+func (a *App) CreditBalance(accountID string) (credits.Balance, error) {
+	if err := a.checkAccount(accountID); err != nil {
+		return credits.Balance{}, err
+	}
+	return a.shared.ledger.Balance(accountID)
+}
+
+// CreditTransactions lists an account's ledger, newest first.
+func (a *App) CreditTransactions(accountID string, limit int, beforeID string) ([]credits.Entry, error) {
+	if err := a.checkAccount(accountID); err != nil {
+		return nil, err
+	}
+	return a.shared.ledger.Transactions(accountID, limit, beforeID)
+}
+
+// Ledger exposes the credit ledger (audits, tests).
+func (a *App) Ledger() *credits.Ledger { return a.shared.ledger }
+
+func (a *App) checkAccount(id string) error {
+	if id == "" {
+		return &InvalidError{"accountId", "required"}
+	}
+	if a.shared.snapshot().accounts[id] == nil {
+		return &InvalidError{"accountId", fmt.Sprintf("no account %q", id)}
+	}
+	return nil
+}
