@@ -25,7 +25,7 @@ func (a *App) applyProviderKeyPatch(p Patch, k *ProviderKey, creating bool) (pro
 		errs = append(errs, Field(p, "providerId", &k.ProviderID), Field(p, "accountId", &k.AccountID))
 	} else if p.Has("providerId") {
 		errs = append(errs, &InvalidError{"providerId", "cannot be changed; create a new provider key"})
-	} else if p.Has("value") {
+	} else if in.hasValue {
 		errs = append(errs, &InvalidError{"value", "use POST /ai/provider-keys/{id}/rotate to replace the secret"})
 	}
 	errs = append(errs, p.Done())

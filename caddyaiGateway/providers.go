@@ -173,7 +173,7 @@ func buildRegistry(cfgs []*ProviderConfig, repl *caddy.Replacer, demo *demoUpstr
 	if demo != nil {
 		var names []string
 		for _, p := range r.providers {
-			if len(p.keys) == 0 {
+			if p.BuiltIn && len(p.keys) == 0 {
 				p.demo = true
 				p.keys = []string{"demo-upstream-key"}
 				p.BaseURL = demo.baseURL(p.Format)

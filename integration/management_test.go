@@ -93,6 +93,9 @@ func TestResourceConventions(t *testing.T) {
 				t.Fatalf("patch lost the name: %s", b)
 			}
 			e.expectAdmin("PATCH", r.path+"/"+ids[0], `{"bogus":1}`, 400, "bogus")
+			if r.list == "providerKeys" {
+				e.expectAdmin("PATCH", r.path+"/"+ids[0], `{"value":"sk-new-secret-value-123456"}`, 400, "rotate")
+			}
 			e.expectAdmin("POST", r.path, `{"bogus":1}`, 400, "bogus")
 			e.expectAdmin("GET", r.path+"/nope_0", "", 404, "not found")
 			e.expectAdmin("DELETE", r.path+"/"+ids[1], "", 204, "")
