@@ -82,7 +82,8 @@ func BenchmarkReadRequest(b *testing.B) {
 		if aerr != nil {
 			b.Fatal(aerr)
 		}
-		if _, aerr := g.candidates(req); aerr != nil {
+		req.st = g.app.shared.snapshot()
+		if _, aerr := g.candidates(req, nil); aerr != nil {
 			b.Fatal(aerr)
 		}
 	}

@@ -38,10 +38,13 @@ type UsageEvent struct {
 	ReasoningTokens  int64      `json:"reasoningTokens"`
 	UsageEstimated   bool       `json:"usageEstimated"`
 	Cost             money.Nano `json:"cost"`
-	LatencyMs        int64      `json:"latencyMs"`
-	TTFTMs           int64      `json:"ttftMs,omitempty"`
-	RetryAction      string     `json:"retryAction"`
-	Error            string     `json:"error,omitempty"`
+	// Fee is the processing or BYOK fee charged for the attempt (credits).
+	Fee           money.Nano `json:"fee"`
+	ProviderKeyID string     `json:"providerKeyId,omitempty"`
+	LatencyMs     int64      `json:"latencyMs"`
+	TTFTMs        int64      `json:"ttftMs,omitempty"`
+	RetryAction   string     `json:"retryAction"`
+	Error         string     `json:"error,omitempty"`
 }
 
 // Retry actions after which the gateway moved on to another attempt of the
@@ -50,13 +53,16 @@ type UsageEvent struct {
 const (
 	RetryNextKey     = "next_key"
 	RetryNextBackend = "next_backend"
+	RetrySameBackend = "retry_same_backend"
 	RetrySucceeded   = "succeeded"
 )
 
 // Final reports whether the event is the attempt that ended its request.
 func (e *UsageEvent) Final() bool { return isFinal(e.RetryAction) }
 
-func isFinal(action string) bool { return action != RetryNextKey && action != RetryNextBackend }
+func isFinal(action string) bool {
+	return action != RetryNextKey && action != RetryNextBackend && action != RetrySameBackend
+}
 
 // Usage events live in nested buckets of the usage_events bucket:
 //
@@ -206,7 +212,10 @@ func appendEvent(b []byte, e *UsageEvent, ts time.Time, pk uint64, flags byte) [
 		e.ReasoningTokens, int64(e.Cost), e.LatencyMs, e.TTFTMs} {
 		b = binary.AppendVarint(b, n)
 	}
-	return appendLP(b, e.Error)
+	b = appendLP(b, e.Error)
+	// fields added later: decoders read them only when present
+	b = binary.AppendVarint(b, int64(e.Fee))
+	return appendLP(b, e.ProviderKeyID)
 }
 
 // reader reads an encoded value; a short or malformed value sets bad.
@@ -297,6 +306,13 @@ func decodeEvent(pk uint64, v []byte) (*UsageEvent, error) {
 	e.Error = r.str()
 	if r.bad {
 		return nil, errors.New("truncated usage event")
+	}
+	if len(r.b) > 0 {
+		e.Fee = money.Nano(r.varint())
+		e.ProviderKeyID = r.str()
+		if r.bad {
+			return nil, errors.New("truncated usage event")
+		}
 	}
 	return e, nil
 }
