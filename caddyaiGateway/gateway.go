@@ -14,6 +14,7 @@ import (
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/jsonobj"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/selection"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/usage"
 )
 
@@ -36,8 +37,42 @@ type Gateway struct {
 	// larger ones get 413 input_too_large. Default 32 MiB.
 	MaxRequestBody int64 `json:"max_request_body,omitempty"`
 
-	app    *App
-	logger *zap.Logger
+	// ModelSelection are selection strategies tried in order: CEL
+	// expressions over `ai.models`, `req` and `key`, or the named
+	// strategies `cheapest`, `fastest` and `most_reliable`. The first that
+	// returns a non-empty list picks and orders the candidates; when the
+	// client named its models, strategies only filter and reorder those.
+	// Compiled and type-checked at provision. An access key
+	// configuration's modelSelection replaces them for its keys.
+	ModelSelection []string `json:"model_selection,omitempty"`
+
+	// Failover tunes when an attempt is abandoned for the next candidate.
+	Failover *FailoverConfig `json:"failover,omitempty"`
+
+	// MaxAutoCandidates bounds how many models `auto` (or a missing
+	// model) tries, in the order selection gives. Default 5.
+	MaxAutoCandidates int `json:"max_auto_candidates,omitempty"`
+
+	app        *App
+	logger     *zap.Logger
+	strategies []*selection.Strategy
+	cheapest   []*selection.Strategy
+}
+
+// FailoverConfig are the stream failover settings.
+type FailoverConfig struct {
+	// FirstTokenTimeout: a stream that produces no content within it is
+	// abandoned for the next candidate (nothing has reached the client
+	// yet). Default: per_request_timeout.
+	FirstTokenTimeout caddy.Duration `json:"first_token_timeout,omitempty"`
+	// StreamIdleTimeout: a stream silent this long after content started
+	// is stalled. Default 30s.
+	StreamIdleTimeout caddy.Duration `json:"stream_idle_timeout,omitempty"`
+	// ContinueStalledStreams continues a stalled stream on the next
+	// candidate, re-asking it with the text already delivered, so the
+	// client sees one answer. Default true; false ends the stream with an
+	// error event instead.
+	ContinueStalledStreams *bool `json:"continue_stalled_streams,omitempty"`
 }
 
 const defaultMaxRequestBody = 32 << 20
@@ -61,6 +96,21 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 	if g.MaxRequestBody <= 0 {
 		g.MaxRequestBody = defaultMaxRequestBody
 	}
+	if g.MaxAutoCandidates <= 0 {
+		g.MaxAutoCandidates = 5
+	}
+	for i, src := range g.ModelSelection {
+		st, err := selection.Compile(src)
+		if err != nil {
+			return fmt.Errorf("model_selection[%d] %q: %w", i, src, err)
+		}
+		g.strategies = append(g.strategies, st)
+	}
+	c, err := selection.Compile(selection.Cheapest)
+	if err != nil {
+		return err
+	}
+	g.cheapest = []*selection.Strategy{c}
 	return nil
 }
 
@@ -80,6 +130,9 @@ type request struct {
 	// upstreamBody is body with `models` removed and stream usage asked
 	// for; only `model` (and a capped output limit) change per target.
 	upstreamBody []byte
+	// clientBody is body with `models` removed: what translation and
+	// continuation start from.
+	clientBody []byte
 	// maxTokens is the output limit the client asked for (0: none) and
 	// maxTokensField the member it used.
 	maxTokens      int64
@@ -134,7 +187,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 		return writeError(w, r, apierr.New(http.StatusRequestEntityTooLarge, apierr.InputTooLarge,
 			fmt.Sprintf("the request's estimated %d input tokens exceed the gateway's maxInputTokens (%d)", req.inputEstimate, *limit)))
 	}
-	targets, aerr := g.candidates(req)
+	targets, aerr := g.candidates(req, CallerFrom(r))
 	if len(req.rejected) > 0 {
 		w.Header().Set(hdrRejectedModels, strings.Join(req.rejected, ", "))
 	}
@@ -177,7 +230,7 @@ func (g *Gateway) readRequest(w http.ResponseWriter, r *http.Request, ep *endpoi
 			return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, "'model' must be a string")
 		}
 	}
-	if req.model == "" {
+	if req.model == "" && (ep.kind == usage.CountTokens || ep.kind == usage.Embeddings) {
 		return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, "'model' is required")
 	}
 	up := body
@@ -191,6 +244,7 @@ func (g *Gateway) readRequest(w http.ResponseWriter, r *http.Request, ep *endpoi
 			return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, err.Error())
 		}
 	}
+	req.clientBody = up
 	if req.stream && ep.kind == usage.ChatCompletions {
 		req.clientUsage = f.StreamOptions != nil && f.StreamOptions.IncludeUsage
 		if !req.clientUsage {
@@ -209,38 +263,79 @@ func (g *Gateway) readRequest(w http.ResponseWriter, r *http.Request, ep *endpoi
 	return req, nil
 }
 
+// canServe reports whether provider p can serve endpoint ep: in its own
+// format, or by translation between OpenAI chat completions and Anthropic
+// messages.
+func canServe(ep *endpoint, p *Provider) bool {
+	if p.Format == ep.format {
+		return true
+	}
+	return ep.kind == usage.ChatCompletions || ep.kind == usage.Messages
+}
+
 // candidates resolves the requested model and its fallbacks (virtual
-// models expanded) to the targets the route's format can reach and the
-// caller's configuration allows, in order, without duplicates.
-func (g *Gateway) candidates(req *request) ([]Target, *apierr.Error) {
+// models expanded; every usable model for `auto` or no model) to the
+// targets that can serve the route and that the caller's configuration
+// allows, then lets the selection strategies order them.
+func (g *Gateway) candidates(req *request, caller *Caller) ([]Target, *apierr.Error) {
 	reg := g.app.registryFor(req.st)
+	auto := isAuto(req.model)
 	var out []Target
 	var wrongFormat []string
 	refusal := ""
 	seen := map[string]bool{}
-	for _, ref := range expandVirtual(req.st, append([]string{req.model}, req.fallbacks...)) {
-		for _, t := range reg.Resolve(ref) {
-			if seen[t.Ref()] {
-				continue
+	add := func(t Target) {
+		if seen[t.Ref()] {
+			return
+		}
+		seen[t.Ref()] = true
+		if !canServe(req.ep, t.Provider) {
+			wrongFormat = append(wrongFormat, t.Ref())
+			return
+		}
+		if code := accessRefusal(req.cfg, t); code != "" {
+			req.rejected = append(req.rejected, t.Ref())
+			if refusal == "" {
+				refusal = code
 			}
-			seen[t.Ref()] = true
-			if t.Provider.Format != req.ep.format {
-				wrongFormat = append(wrongFormat, t.Ref())
-				continue
-			}
-			if code := accessRefusal(req.cfg, t); code != "" {
-				req.rejected = append(req.rejected, t.Ref())
-				if refusal == "" {
-					refusal = code
+			return
+		}
+		out = append(out, t)
+	}
+	if auto {
+		wantEmbedding := req.ep.kind == usage.Embeddings
+		for _, p := range reg.Providers() {
+			for _, m := range p.Models {
+				t := Target{Provider: p, Model: m, Name: m.ID}
+				if m.IsEmbedding() != wantEmbedding || !canServe(req.ep, p) || accessRefusal(req.cfg, t) != "" ||
+					len(keyChoices(req.st, req.cfg, t)) == 0 {
+					continue
 				}
-				continue
+				add(t)
 			}
-			out = append(out, t)
+		}
+		for _, ref := range expandVirtual(req.st, req.fallbacks) {
+			for _, t := range reg.Resolve(ref) {
+				add(t)
+			}
+		}
+	} else {
+		for _, ref := range expandVirtual(req.st, append([]string{req.model}, req.fallbacks...)) {
+			for _, t := range reg.Resolve(ref) {
+				add(t)
+			}
 		}
 	}
 	switch {
 	case len(out) > 0:
-		return out, nil
+		out, aerr := g.selectTargets(req, out, auto, caller)
+		if aerr != nil {
+			return nil, aerr
+		}
+		if auto && len(out) > g.MaxAutoCandidates {
+			out = out[:g.MaxAutoCandidates]
+		}
+		return g.healthOrder(req, out), nil
 	case refusal == apierr.ProviderNotAllowed:
 		return nil, apierr.New(http.StatusForbidden, refusal, fmt.Sprintf(
 			"this access key may not use the provider of %s", strings.Join(req.rejected, ", ")))
@@ -249,11 +344,33 @@ func (g *Gateway) candidates(req *request) ([]Target, *apierr.Error) {
 			"this access key may not use %s", strings.Join(req.rejected, ", ")))
 	case len(wrongFormat) > 0:
 		return nil, apierr.New(http.StatusUnprocessableEntity, apierr.NoMatchingModels, fmt.Sprintf(
-			"%s is served by a provider of another API format; this route takes %s-format providers",
-			strings.Join(wrongFormat, ", "), req.ep.format))
+			"%s cannot serve %s requests", strings.Join(wrongFormat, ", "), req.ep.name))
+	case auto:
+		return nil, apierr.New(http.StatusUnprocessableEntity, apierr.NoMatchingModels, "no model is available to this access key for "+req.ep.name)
 	}
 	return nil, apierr.New(http.StatusUnprocessableEntity, apierr.NoMatchingModels, fmt.Sprintf(
 		"no provider serves model %q; use a catalog model or name the provider explicitly (provider:model)", req.model))
+}
+
+// healthOrder moves targets whose every key is cooling down (refused or
+// rate limited recently, by any request) after the others.
+func (g *Gateway) healthOrder(req *request, targets []Target) []Target {
+	h := g.app.shared.health
+	var cooling []Target
+	out := targets[:0:0]
+	for _, t := range targets {
+		keys := keyChoices(req.st, req.cfg, t)
+		all := len(keys) > 0
+		for _, k := range keys {
+			all = all && h.cooling(t.Provider.ID, k.value)
+		}
+		if all {
+			cooling = append(cooling, t)
+		} else {
+			out = append(out, t)
+		}
+	}
+	return append(out, cooling...)
 }
 
 // Interface guards

@@ -79,20 +79,34 @@ func (p *Provider) HasManagedKeys() bool { return len(p.keys) > 0 || p.keyless }
 
 var noCredential = []string{""}
 
-// managedKeys returns the managed keys starting at a rotating offset, so
-// load spreads over several keys.
+// managedKeys returns the managed keys in configured order.
 func (p *Provider) managedKeys() []string {
-	n := len(p.keys)
-	if n == 0 && p.keyless {
+	if len(p.keys) == 0 && p.keyless {
 		return noCredential
 	}
+	return p.keys
+}
+
+// rotateManaged starts the managed keys among choices at a rotating
+// offset, so load spreads over several keys. Called once per request.
+func (p *Provider) rotateManaged(choices []keyChoice) []keyChoice {
+	n := len(p.keys)
 	if n <= 1 {
-		return p.keys
+		return choices
 	}
 	start := int(p.next.Add(1)-1) % n
-	out := make([]string, 0, n)
-	out = append(out, p.keys[start:]...)
-	return append(out, p.keys[:start]...)
+	out := make([]keyChoice, 0, len(choices))
+	for i := 0; i < len(choices); i++ {
+		if choices[i].source != sourceManaged || i+n > len(choices) {
+			out = append(out, choices[i])
+			continue
+		}
+		run := choices[i : i+n]
+		out = append(out, run[start:]...)
+		out = append(out, run[:start]...)
+		i += n - 1
+	}
+	return out
 }
 
 // Registry is the set of providers of one configuration, in lookup order:

@@ -1,12 +1,10 @@
 package caddyaigateway
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"strconv"
@@ -17,11 +15,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/catalog"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/ids"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/jsonobj"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/sse"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/usage"
 )
@@ -35,6 +30,7 @@ const (
 	actionFailFast  = "fail_fast"
 	actionExhausted = "exhausted"
 	actionAbandoned = "client_closed"
+	actionSameBackend = "retry_same_backend"
 )
 
 // Limits on what the gateway buffers from a provider.
@@ -43,7 +39,12 @@ const (
 	maxResponseBody = 256 << 20
 )
 
-var errAttemptTimeout = errors.New("per-request timeout")
+// Why an attempt's context was cancelled.
+var (
+	errAttemptTimeout = errors.New("no answer within per_request_timeout")
+	errFirstToken     = errors.New("no first token within first_token_timeout")
+	errStalled        = errors.New("stream stalled (stream_idle_timeout)")
+)
 
 // outcome is how an attempt ended, which decides what happens next.
 type outcome uint8
@@ -70,6 +71,9 @@ type call struct {
 	failures   []apierr.Attempt
 	cost       money.Nano
 	bill       *bill // nil when the request does not draw on credits
+	targets    []Target
+	// recorded marks attempts whose usage events are written.
+	recorded map[*attempt]bool
 }
 
 // attempt is one upstream try.
@@ -94,16 +98,20 @@ type attempt struct {
 	metered   bool
 	cost      money.Nano // provider cost at catalog prices
 	fee       money.Nano // processing or BYOK fee charged
+	// retryAfter is a 429's Retry-After, when short enough to wait for.
+	retryAfter time.Duration
+	// up is how the attempt reached its provider.
+	up *upstreamCall
 }
 
 // serve runs the attempt loop: each target in order; within a target each
-// managed key while the provider refuses the key; the next target when
-// the provider fails. Nothing is written to the client until an attempt
-// has an answer to serve.
+// key (the healthy ones first) while the provider refuses the key; the
+// next target when the provider fails. Nothing is written to the client
+// until an attempt has an answer to serve.
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, targets []Target) error {
 	perRequest, total := g.app.timeouts(req.st)
-	c := &call{w: w, r: r, req: req, id: requestID(w, r), caller: CallerFrom(r),
-		perRequest: perRequest, deadline: time.Now().Add(total)}
+	c := &call{w: w, r: r, req: req, id: requestID(w, r), caller: CallerFrom(r), targets: targets,
+		perRequest: perRequest, deadline: time.Now().Add(total), recorded: map[*attempt]bool{}}
 	b, aerr := g.beginBilling(c, targets)
 	if aerr != nil {
 		return writeError(w, r, aerr)
@@ -112,22 +120,22 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, ta
 	defer b.settle(c) // failures and abandoned streams; answers settle before their last bytes
 	var last *attempt
 	for ti, t := range targets {
-		keys := b.usable(t, keyChoices(req.st, req.cfg, t))
+		keys := g.app.shared.health.order(t.Provider.ID, t.Provider.rotateManaged(b.usable(t, keyChoices(req.st, req.cfg, t))))
 		if len(keys) == 0 {
 			c.failures = append(c.failures, apierr.Attempt{Provider: t.Provider.ID, Model: t.Name, Error: "no provider key available (configure an api_key or a routing rule)"})
 			continue
 		}
-		body, err := g.bodyFor(req, t)
+		up, err := g.prepare(req, t, nil)
 		if err != nil {
 			return writeError(w, r, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, err.Error()))
 		}
-		for ki, key := range keys {
+		retried := false
+		for ki := 0; ki < len(keys); ki++ {
 			if !time.Now().Before(c.deadline) {
-				return g.timedOut(c)
+				return g.timedOut(c, last)
 			}
-			a := g.try(c, t, key, body)
+			a := g.try(c, t, keys[ki], up, ti+1)
 			last = a
-			moreKeys, moreTargets := ki < len(keys)-1, ti < len(targets)-1
 			switch a.outcome {
 			case served:
 				g.record(c, a, actionSucceeded)
@@ -139,7 +147,22 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, ta
 				g.record(c, a, actionFailFast)
 				return g.passError(c, a)
 			}
+			// A 429 with a short Retry-After: wait and try the same key once.
+			if a.retryAfter > 0 && !retried && time.Until(c.deadline) > a.retryAfter {
+				retried = true
+				g.record(c, a, actionSameBackend)
+				if !sleepCtx(r.Context(), a.retryAfter) {
+					return nil
+				}
+				ki--
+				continue
+			}
+			retried = false
 			c.failures = append(c.failures, apierr.Attempt{Provider: t.Provider.ID, Model: t.Name, Status: a.status, Error: a.errText})
+			moreKeys, moreTargets := ki < len(keys)-1, ti < len(targets)-1
+			if !time.Now().Before(c.deadline) && (moreKeys || moreTargets) {
+				return g.timedOut(c, a)
+			}
 			switch {
 			case a.outcome == nextKey && moreKeys:
 				g.record(c, a, actionNextKey)
@@ -148,9 +171,6 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, ta
 				g.record(c, a, actionNextBack)
 			default:
 				g.record(c, a, actionExhausted)
-			}
-			if !time.Now().Before(c.deadline) {
-				return g.timedOut(c)
 			}
 			break
 		}
@@ -178,6 +198,17 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, ta
 	return writeError(w, r, e)
 }
 
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
 func describeFailure(f apierr.Attempt) string {
 	switch {
 	case f.Status != 0 && f.Error != "":
@@ -189,21 +220,27 @@ func describeFailure(f apierr.Attempt) string {
 	}
 }
 
-func (g *Gateway) timedOut(c *call) error {
+// timedOut answers 504 once total_timeout has passed; last (the attempt
+// that used up the time, if any) is recorded as the request's end.
+func (g *Gateway) timedOut(c *call, last *attempt) error {
+	if last != nil && !c.recorded[last] {
+		g.record(c, last, actionExhausted)
+	}
 	observeRequest(c.req.ep.name, nil, http.StatusGatewayTimeout)
 	if c.attempts > 0 {
 		c.w.Header().Set(hdrAttempts, strconv.Itoa(c.attempts))
 	}
-	e := apierr.New(http.StatusGatewayTimeout, apierr.TotalTimeout,
-		fmt.Sprintf("no answer within total_timeout (%s)", time.Duration(g.app.TotalTimeout)))
+	_, total := g.app.timeouts(c.req.st)
+	e := apierr.New(http.StatusGatewayTimeout, apierr.TotalTimeout, fmt.Sprintf("no answer within total_timeout (%s)", total))
 	e.Attempts = c.failures
 	return writeError(c.w, c.r, e)
 }
 
 // passError sends a provider's error to the client: its status and body
-// with every trace of the provider key removed. A 401/403 means the
-// operator's key was refused, not the client's: the client gets 502
-// provider_auth_failed rather than a credential error of its own.
+// with every trace of the provider key removed, in the client's format. A
+// 401/403 means the operator's key was refused, not the client's: the
+// client gets 502 provider_auth_failed rather than a credential error of
+// its own.
 func (g *Gateway) passError(c *call, a *attempt) error {
 	h := c.w.Header()
 	h.Set(hdrAttempts, strconv.Itoa(c.attempts))
@@ -211,198 +248,16 @@ func (g *Gateway) passError(c *call, a *attempt) error {
 		return writeError(c.w, c.r, apierr.New(http.StatusBadGateway, apierr.ProviderAuthFailed,
 			fmt.Sprintf("provider %s refused the gateway's credentials (status %d)", a.target.Provider.ID, a.status)))
 	}
+	body := a.errBody
+	if a.up != nil && a.up.translated {
+		body = translateError(c.req.ep.format, a.status, body)
+	}
 	copyResponseHeaders(h, a.errHeader)
 	h.Del("Content-Encoding")
-	h.Set("Content-Length", strconv.Itoa(len(a.errBody)))
-	c.w.WriteHeader(a.status)
-	_, _ = c.w.Write(a.errBody)
-	return nil
-}
-
-// bodyFor is the upstream body for one target: the provider's model id
-// and, when the gateway config caps output, the capped limit.
-func (g *Gateway) bodyFor(req *request, t Target) ([]byte, error) {
-	body := req.upstreamBody
-	if t.Name != req.model {
-		quoted, _ := json.Marshal(t.Name)
-		b, err := jsonobj.Set(body, "model", quoted)
-		if err != nil {
-			return nil, err
-		}
-		body = b
-	}
-	if limit := req.st.gateway.MaxOutputTokens; limit != nil {
-		return capOutputTokens(body, req, t, *limit)
-	}
-	return body, nil
-}
-
-// try makes one attempt and, when the provider answers, serves it.
-func (g *Gateway) try(c *call, t Target, kc keyChoice, body []byte) *attempt {
-	c.attempts++
-	key := kc.value
-	a := &attempt{n: c.attempts, target: t, key: key, source: kc.source, keyID: kc.id, start: time.Now(), streaming: c.req.stream}
-	c.all = append(c.all, a)
-	if kc.id != "" {
-		g.app.shared.touch(kc.id, a.start)
-	}
-
-	ctx, cancel := context.WithCancelCause(c.r.Context())
-	defer cancel(nil)
-	limit := min(c.perRequest, time.Until(c.deadline))
-	timer := time.AfterFunc(limit, func() { cancel(errAttemptTimeout) })
-	defer timer.Stop()
-
-	up, err := http.NewRequestWithContext(ctx, http.MethodPost, t.Provider.BaseURL+c.req.ep.upstream, bytes.NewReader(body))
-	if err != nil {
-		a.outcome, a.errText = nextTarget, "building request: "+err.Error()
-		return a
-	}
-	up.URL.RawQuery = c.r.URL.RawQuery
-	up.Header = upstreamHeaders(c.r.Header)
-	up.Header.Set("Content-Type", "application/json")
-	if t.Provider.Format == catalog.Anthropic {
-		if key != "" {
-			up.Header.Set("X-Api-Key", key)
-		}
-		if up.Header.Get("Anthropic-Version") == "" {
-			up.Header.Set("Anthropic-Version", "2023-06-01")
-		}
-	} else if key != "" {
-		up.Header.Set("Authorization", "Bearer "+key)
-	}
-
-	if ce := g.logger.Check(zap.DebugLevel, "upstream attempt"); ce != nil {
-		ce.Write(zap.String("request_id", c.id), zap.Int("attempt", a.n), zap.String("provider", t.Provider.ID), zap.String("model", t.Name))
-	}
-	resp, err := g.app.transport.RoundTrip(up)
-	if err != nil {
-		g.failed(c, a, ctx, err)
-		return a
-	}
-	defer resp.Body.Close()
-	a.status = resp.StatusCode
-
-	if resp.StatusCode >= 300 {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		a.errBody = scrubSecret(b, key)
-		a.errHeader = resp.Header
-		a.errText = providerErrorMessage(a.errBody)
-		switch {
-		case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusTooManyRequests:
-			a.outcome = nextKey
-		case resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode >= 500:
-			a.outcome = nextTarget
-		default:
-			a.outcome = failFast
-		}
-		return a
-	}
-
-	if c.req.stream && isEventStream(resp.Header) {
-		g.serveStream(c, a, ctx, timer, resp)
-	} else {
-		g.serveBody(c, a, ctx, resp)
-	}
-	return a
-}
-
-// failed classifies an error that left no answer to serve.
-func (g *Gateway) failed(c *call, a *attempt, ctx context.Context, err error) {
-	switch {
-	case c.r.Context().Err() != nil:
-		a.outcome, a.errText = clientGone, "client closed the connection"
-	case errors.Is(context.Cause(ctx), errAttemptTimeout):
-		a.outcome, a.errText = nextTarget, "no answer within per_request_timeout"
-	default:
-		a.outcome, a.errText = nextTarget, "connection failed: "+redactURLError(err, a.key)
-	}
-}
-
-// serveBody serves a complete (non-streaming) answer.
-func (g *Gateway) serveBody(c *call, a *attempt, ctx context.Context, resp *http.Response) {
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
-	if err != nil {
-		g.failed(c, a, ctx, err)
-		return
-	}
-	u, stop, ok := usage.FromBody(c.req.ep.kind, body)
-	a.usage, a.stop = u, stop
-	if !ok {
-		a.usage = usage.Usage{InputTokens: usage.EstimateTokens(len(c.req.body)), OutputTokens: usage.EstimateTokens(len(body))}
-		a.estimated = c.req.ep.kind != usage.CountTokens
-	}
-	g.price(c, a)
-	// The debit is durable before the client has the answer: a response
-	// that reached the client is never left unpaid by a crash.
-	c.bill.settle(c)
-
-	h := c.w.Header()
-	copyResponseHeaders(h, resp.Header)
-	h.Del("Content-Encoding") // the transport decoded it
-	g.successHeaders(c, a)
-	h.Set(hdrCost, c.charged().String())
 	h.Set("Content-Length", strconv.Itoa(len(body)))
-	c.w.WriteHeader(resp.StatusCode)
+	c.w.WriteHeader(a.status)
 	_, _ = c.w.Write(body)
-	a.outcome = served
-}
-
-// serveStream relays server-sent events as they arrive. The first event
-// is read before anything is sent, so a provider that accepts the request
-// and then says nothing can still be failed over.
-func (g *Gateway) serveStream(c *call, a *attempt, ctx context.Context, timer *time.Timer, resp *http.Response) {
-	rd := sse.NewReader(resp.Body)
-	meter := usage.NewMeter(c.req.ep.kind)
-	ev, err := rd.Next()
-	if err != nil {
-		if err == io.EOF {
-			err = errors.New("stream ended before its first event")
-		}
-		g.failed(c, a, ctx, err)
-		return
-	}
-	timer.Stop() // the stream has started: it may now run as long as events come
-	a.ttft = time.Since(a.start)
-
-	h := c.w.Header()
-	copyResponseHeaders(h, resp.Header)
-	h.Del("Content-Encoding")
-	g.successHeaders(c, a)
-	c.w.WriteHeader(resp.StatusCode)
-	rc := http.NewResponseController(c.w)
-	a.outcome = served
-
-	for {
-		hide := meter.Observe(ev.Name, ev.Data) && !c.req.clientUsage
-		if c.bill != nil && isTerminalEvent(ev.Name, ev.Data) {
-			// settle before the event that ends the stream reaches the client
-			g.finishUsage(c, a, meter)
-			c.bill.settle(c)
-		}
-		if !hide {
-			if _, werr := c.w.Write(ev.Raw); werr != nil {
-				a.outcome, a.errText = clientGone, "client closed the connection"
-				break
-			}
-			if ferr := rc.Flush(); ferr != nil {
-				a.outcome, a.errText = clientGone, "client closed the connection"
-				break
-			}
-		}
-		ev, err = rd.Next()
-		if err != nil {
-			if err != io.EOF {
-				if c.r.Context().Err() != nil {
-					a.outcome, a.errText = clientGone, "client closed the connection"
-				} else {
-					a.errText = "stream ended early: " + redactURLError(err, a.key)
-				}
-			}
-			break
-		}
-	}
-	g.finishUsage(c, a, meter)
+	return nil
 }
 
 // finishUsage sets the attempt's usage and cost from a stream's meter
@@ -450,6 +305,9 @@ func (c *call) charged() money.Nano {
 
 func (g *Gateway) successHeaders(c *call, a *attempt) {
 	h := c.w.Header()
+	if a.up != nil && len(a.up.removed) > 0 {
+		h.Set(hdrRemovedParams, strings.Join(a.up.removed, ", "))
+	}
 	h.Set(hdrAttempts, strconv.Itoa(c.attempts))
 	h.Set(hdrProvider, a.target.Provider.ID)
 	h.Set(hdrModel, a.target.Name)
@@ -468,9 +326,24 @@ func (g *Gateway) price(c *call, a *attempt) {
 	c.cost += cost
 }
 
-// record journals the attempt as a usage event (group-committed).
+// record journals the attempt as a usage event (group-committed), once,
+// and feeds the live metrics and key health.
 func (g *Gateway) record(c *call, a *attempt, action string) {
+	if c.recorded[a] {
+		return
+	}
+	c.recorded[a] = true
 	now := time.Now()
+	ref := a.target.Ref()
+	switch action {
+	case actionSucceeded:
+		g.app.shared.stats.observe(ref, now.Sub(a.start), a.ttft, false)
+		g.app.shared.health.succeeded(a.target.Provider.ID, a.key)
+	case actionNextKey, actionNextBack, actionExhausted, actionSameBackend:
+		if a.status != http.StatusUnauthorized && a.status != http.StatusForbidden {
+			g.app.shared.stats.observe(ref, now.Sub(a.start), 0, true)
+		}
+	}
 	ev := &store.UsageEvent{
 		ID:               ids.New("ue"),
 		RequestID:        c.id,
@@ -480,6 +353,8 @@ func (g *Gateway) record(c *call, a *attempt, action string) {
 		Model:            a.target.Name,
 		Endpoint:         c.req.ep.name,
 		KeySource:        a.source,
+		ProviderKeyID:    a.keyID,
+		Fee:              a.fee,
 		Status:           a.status,
 		Streaming:        a.streaming,
 		StopReason:       a.stop,

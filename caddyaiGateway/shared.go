@@ -46,6 +46,11 @@ type shared struct {
 	stop     chan struct{}
 	stopped  chan struct{}
 
+	// stats is the rolling window of outcomes per model; health the
+	// cooldowns of refused or rate-limited provider keys.
+	stats  *liveStats
+	health *keyHealth
+
 	// ledger holds the credit balances; limiter the per-key limits.
 	ledger   *credits.Ledger
 	limiter  *credits.Limiter
@@ -117,6 +122,7 @@ func openShared(path string, key secrets.Key, logger *zap.Logger) (*shared, erro
 		return nil, err
 	}
 	s.limiter = credits.NewLimiter(nil)
+	s.stats, s.health = newLiveStats(), newKeyHealth()
 	empty := ""
 	s.webhook.Store(&empty)
 	s.webhooks = make(chan lowBalanceEvent, 1024)

@@ -81,8 +81,8 @@ func TestBadRequests(t *testing.T) {
 		code   string
 	}{
 		{"unknown model", "/v1/chat/completions", `{"model":"gpt-nonexistent","messages":[]}`, 422, "no_matching_models"},
-		{"other format", "/v1/chat/completions", `{"model":"claude-sonnet-4-6","messages":[]}`, 422, "no_matching_models"},
-		{"no model", "/v1/chat/completions", `{"messages":[]}`, 400, "invalid_request"},
+		{"endpoint the other format lacks", "/v1/embeddings", `{"model":"claude-sonnet-4-6","input":"x"}`, 422, "no_matching_models"},
+		{"no model for embeddings", "/v1/embeddings", `{"input":"x"}`, 400, "invalid_request"},
 		{"not json", "/v1/chat/completions", `{"model":`, 400, "invalid_request"},
 		{"too large", "/v1/chat/completions", `{"model":"gpt-4o","messages":[{"role":"user","content":"` + strings.Repeat("x", 3000) + `"}]}`, 413, "input_too_large"},
 		{"unknown endpoint", "/v1/assistants", `{}`, 404, "not_found"},

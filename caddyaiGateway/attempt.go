@@ -1,0 +1,295 @@
+package caddyaigateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/catalog"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/jsonobj"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/translate"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/usage"
+)
+
+// maxShortRetryAfter is the longest Retry-After the gateway waits out to
+// retry the same key once.
+const maxShortRetryAfter = 2 * time.Second
+
+// upstreamCall is how a request reaches one target: its path, body and
+// format, translated when the provider speaks the other format.
+type upstreamCall struct {
+	format     catalog.Format
+	kind       usage.Endpoint // how usage is read from the provider's answer
+	path       string
+	body       []byte
+	translated bool
+	removed    []string // members the target could not take
+}
+
+func wireFormat(f catalog.Format) translate.Format {
+	if f == catalog.Anthropic {
+		return translate.Anthropic
+	}
+	return translate.OpenAI
+}
+
+// prepare builds the upstream request for target t. delivered, when not
+// empty, is the text of an answer a stalled stream already gave the
+// client: the request then asks t to continue it.
+func (g *Gateway) prepare(req *request, t Target, delivered []byte) (*upstreamCall, error) {
+	ep := req.ep
+	if t.Provider.Format == ep.format && delivered == nil {
+		body, err := g.bodyFor(req, t)
+		if err != nil {
+			return nil, err
+		}
+		return &upstreamCall{format: t.Provider.Format, kind: ep.kind, path: ep.upstream, body: body}, nil
+	}
+	// Translation (or continuation) starts from the client's body with the
+	// gateway's limits applied, in the client's format.
+	body, err := g.capped(req, req.clientBody, t)
+	if err != nil {
+		return nil, err
+	}
+	if delivered != nil {
+		if ep.format == catalog.Anthropic {
+			body, err = translate.ContinueMessages(body, string(delivered))
+		} else {
+			body, err = translate.ContinueChat(body, string(delivered))
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if t.Provider.Format == ep.format {
+		quoted, _ := json.Marshal(t.Name)
+		if body, err = setMember(body, "model", quoted); err != nil {
+			return nil, err
+		}
+		if req.stream && ep.kind == usage.ChatCompletions {
+			if body, err = setMember(body, "stream_options", []byte(`{"include_usage":true}`)); err != nil {
+				return nil, err
+			}
+		}
+		return &upstreamCall{format: t.Provider.Format, kind: ep.kind, path: ep.upstream, body: body}, nil
+	}
+	up := &upstreamCall{format: t.Provider.Format, translated: true}
+	if t.Provider.Format == catalog.Anthropic {
+		up.kind, up.path = usage.Messages, "/v1/messages"
+		up.body, up.removed, err = translate.ChatToMessages(body, translate.Options{Model: t.Name, DefaultMaxTokens: outputReserve(req, t), DropSampling: true})
+	} else {
+		up.kind, up.path = usage.ChatCompletions, "/chat/completions"
+		up.body, up.removed, err = translate.MessagesToChat(body, translate.Options{Model: t.Name, IncludeUsage: req.stream})
+	}
+	return up, err
+}
+
+// try makes one attempt and, when the provider answers, serves it. next
+// is the index of the target after this one (for stream continuation).
+func (g *Gateway) try(c *call, t Target, kc keyChoice, up *upstreamCall, next int) *attempt {
+	a := g.newAttempt(c, t, kc, up)
+	ctx, cancel := context.WithCancelCause(c.r.Context())
+	defer cancel(nil)
+	timer := time.AfterFunc(min(c.perRequest, time.Until(c.deadline)), func() { cancel(errAttemptTimeout) })
+	defer timer.Stop()
+
+	resp, ok := g.send(c, a, ctx)
+	if !ok {
+		return a
+	}
+	defer resp.Body.Close()
+	if c.req.stream && isEventStream(resp.Header) {
+		g.serveStream(c, a, ctx, cancel, timer, resp, next)
+	} else {
+		g.serveBody(c, a, ctx, resp)
+	}
+	return a
+}
+
+func (g *Gateway) newAttempt(c *call, t Target, kc keyChoice, up *upstreamCall) *attempt {
+	c.attempts++
+	a := &attempt{n: c.attempts, target: t, key: kc.value, source: kc.source, keyID: kc.id, start: time.Now(), streaming: c.req.stream, up: up}
+	c.all = append(c.all, a)
+	if kc.id != "" {
+		g.app.shared.touch(kc.id, a.start)
+	}
+	return a
+}
+
+// send makes the upstream request. It returns the response when the
+// provider accepted the request (2xx); otherwise the attempt says why not
+// and what to do next.
+func (g *Gateway) send(c *call, a *attempt, ctx context.Context) (*http.Response, bool) {
+	t, up, key := a.target, a.up, a.key
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.Provider.BaseURL+up.path, bytes.NewReader(up.body))
+	if err != nil {
+		a.outcome, a.errText = nextTarget, "building request: "+err.Error()
+		return nil, false
+	}
+	req.URL.RawQuery = c.r.URL.RawQuery
+	req.Header = upstreamHeaders(c.r.Header)
+	req.Header.Set("Content-Type", "application/json")
+	if t.Provider.Format == catalog.Anthropic {
+		if key != "" {
+			req.Header.Set("X-Api-Key", key)
+		}
+		if req.Header.Get("Anthropic-Version") == "" || up.translated {
+			req.Header.Set("Anthropic-Version", "2023-06-01")
+		}
+	} else {
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		if up.translated {
+			req.Header.Del("Anthropic-Version")
+			req.Header.Del("Anthropic-Beta")
+		}
+	}
+	if ce := g.logger.Check(zap.DebugLevel, "upstream attempt"); ce != nil {
+		ce.Write(zap.String("request_id", c.id), zap.Int("attempt", a.n), zap.String("provider", t.Provider.ID),
+			zap.String("model", t.Name), zap.Bool("translated", up.translated))
+	}
+	resp, err := g.app.transport.RoundTrip(req)
+	if err != nil {
+		g.failed(c, a, ctx, err)
+		return nil, false
+	}
+	a.status = resp.StatusCode
+	if resp.StatusCode < 300 {
+		return resp, true
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	resp.Body.Close()
+	a.errBody = scrubSecret(b, key)
+	a.errHeader = resp.Header
+	a.errText = providerErrorMessage(a.errBody)
+	health := g.app.shared.health
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		a.outcome = nextKey
+		ra := retryAfter(resp.Header)
+		if ra > 0 && ra <= maxShortRetryAfter {
+			a.retryAfter = ra
+		}
+		health.failed(t.Provider.ID, key, resp.StatusCode, ra)
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		a.outcome = nextKey
+		health.failed(t.Provider.ID, key, resp.StatusCode, 0)
+	case resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode >= 500:
+		a.outcome = nextTarget
+	default:
+		a.outcome = failFast // 400, 404, 422…: it would fail everywhere
+	}
+	return nil, false
+}
+
+// retryAfter reads a Retry-After header given in seconds.
+func retryAfter(h http.Header) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseFloat(v, 64); err == nil && secs >= 0 {
+		return time.Duration(secs * float64(time.Second))
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(time.Until(t), 0)
+	}
+	return 0
+}
+
+// failed classifies an error that left no answer to serve.
+func (g *Gateway) failed(c *call, a *attempt, ctx context.Context, err error) {
+	cause := context.Cause(ctx)
+	switch {
+	case c.r.Context().Err() != nil:
+		a.outcome, a.errText = clientGone, "client closed the connection"
+	case errors.Is(cause, errAttemptTimeout), errors.Is(cause, errFirstToken), errors.Is(cause, errStalled):
+		a.outcome, a.errText = nextTarget, cause.Error()
+	default:
+		a.outcome, a.errText = nextTarget, "connection failed: "+redactURLError(err, a.key)
+	}
+}
+
+// serveBody serves a complete (non-streaming) answer.
+func (g *Gateway) serveBody(c *call, a *attempt, ctx context.Context, resp *http.Response) {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
+	if err != nil {
+		g.failed(c, a, ctx, err)
+		return
+	}
+	u, stop, ok := usage.FromBody(a.up.kind, body)
+	a.usage, a.stop = u, stop
+	if !ok {
+		a.usage = usage.Usage{InputTokens: usage.EstimateTokens(len(c.req.body)), OutputTokens: usage.EstimateTokens(len(body))}
+		a.estimated = c.req.ep.kind != usage.CountTokens
+	}
+	if a.up.translated {
+		if c.req.ep.format == catalog.Anthropic {
+			body, err = translate.ChatResponseToMessages(body, a.target.Name)
+		} else {
+			body, err = translate.MessagesResponseToChat(body, a.target.Name)
+		}
+		if err != nil {
+			a.status, a.outcome, a.errText = http.StatusBadGateway, nextTarget, "translating the provider's answer: "+err.Error()
+			return
+		}
+	}
+	g.price(c, a)
+	// The debit is durable before the client has the answer: a response
+	// that reached the client is never left unpaid by a crash.
+	c.bill.settle(c)
+
+	h := c.w.Header()
+	copyResponseHeaders(h, resp.Header)
+	h.Del("Content-Encoding") // the transport decoded it
+	g.successHeaders(c, a)
+	h.Set(hdrCost, c.charged().String())
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	c.w.WriteHeader(resp.StatusCode)
+	_, _ = c.w.Write(body)
+	a.outcome = served
+}
+
+// translateError renders a provider's error body in the client's format.
+func translateError(client catalog.Format, status int, body []byte) []byte {
+	if client == catalog.Anthropic {
+		return translate.ErrorToMessages(status, body)
+	}
+	return translate.ErrorToChat(status, body)
+}
+
+// bodyFor is the upstream body for a target of the client's format: the
+// provider's model id and, when the gateway config caps output, the
+// capped limit.
+func (g *Gateway) bodyFor(req *request, t Target) ([]byte, error) {
+	body := req.upstreamBody
+	if t.Name != req.model {
+		quoted, _ := json.Marshal(t.Name)
+		b, err := jsonobj.Set(body, "model", quoted)
+		if err != nil {
+			return nil, err
+		}
+		body = b
+	}
+	return g.capped(req, body, t)
+}
+
+// capped applies the gateway config's maxOutputTokens to body (in the
+// client's format).
+func (g *Gateway) capped(req *request, body []byte, t Target) ([]byte, error) {
+	if limit := req.st.gateway.MaxOutputTokens; limit != nil {
+		return capOutputTokens(body, req, t, *limit)
+	}
+	return body, nil
+}
+
+func setMember(body []byte, key string, value []byte) ([]byte, error) { return jsonobj.Set(body, key, value) }

@@ -1,0 +1,96 @@
+package caddyaigateway
+
+import (
+	"crypto/sha256"
+	"sync"
+	"time"
+)
+
+// keyHealth remembers provider keys that were refused (401/403) or rate
+// limited (429), shared by all requests: a cooling key is tried only
+// after the healthy ones. Cooldowns double with each consecutive failure
+// (capped) and a success forgets them, so health decays back.
+type keyHealth struct {
+	now func() time.Time
+	mu  sync.Mutex
+	m   map[[16]byte]*keyState
+}
+
+type keyState struct {
+	until    time.Time
+	failures int
+}
+
+func newKeyHealth() *keyHealth { return &keyHealth{now: time.Now, m: map[[16]byte]*keyState{}} }
+
+// fingerprint identifies a key without keeping it.
+func fingerprint(providerID, key string) [16]byte {
+	h := sha256.Sum256([]byte(providerID + "\x00" + key))
+	var f [16]byte
+	copy(f[:], h[:16])
+	return f
+}
+
+// Base cooldowns, doubled per consecutive failure up to the cap.
+const (
+	cooldownRateLimited = 5 * time.Second
+	cooldownRefused     = 60 * time.Second
+	cooldownCap         = 10 * time.Minute
+)
+
+// failed starts or extends a key's cooldown; retryAfter (if any) is the
+// provider's own hint for a 429.
+func (h *keyHealth) failed(providerID, key string, status int, retryAfter time.Duration) {
+	base := cooldownRateLimited
+	if status == 401 || status == 403 {
+		base = cooldownRefused
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	f := fingerprint(providerID, key)
+	st := h.m[f]
+	if st == nil {
+		st = &keyState{}
+		h.m[f] = st
+	}
+	st.failures++
+	d := base << min(st.failures-1, 8)
+	d = min(d, cooldownCap)
+	if retryAfter > d {
+		d = min(retryAfter, cooldownCap)
+	}
+	st.until = h.now().Add(d)
+}
+
+// succeeded forgets a key's failures.
+func (h *keyHealth) succeeded(providerID, key string) {
+	h.mu.Lock()
+	delete(h.m, fingerprint(providerID, key))
+	h.mu.Unlock()
+}
+
+// cooling reports whether a key is in its cooldown.
+func (h *keyHealth) cooling(providerID, key string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st := h.m[fingerprint(providerID, key)]
+	return st != nil && h.now().Before(st.until)
+}
+
+// order moves cooling keys after healthy ones, keeping the order within
+// each group.
+func (h *keyHealth) order(providerID string, keys []keyChoice) []keyChoice {
+	if len(keys) < 2 {
+		return keys
+	}
+	healthy := make([]keyChoice, 0, len(keys))
+	var cooling []keyChoice
+	for _, k := range keys {
+		if h.cooling(providerID, k.value) {
+			cooling = append(cooling, k)
+		} else {
+			healthy = append(healthy, k)
+		}
+	}
+	return append(healthy, cooling...)
+}

@@ -1,0 +1,113 @@
+package caddyaigateway
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/selection"
+)
+
+func init() {
+	// access key configurations validate their strategies when written
+	validateModelSelection = selection.Validate
+}
+
+// strategyCache holds compiled strategies of access key configurations
+// (compiled once per source text, not per request).
+var strategyCache sync.Map // source → *selection.Strategy
+
+func compiledStrategies(srcs []string) ([]*selection.Strategy, error) {
+	out := make([]*selection.Strategy, 0, len(srcs))
+	for _, src := range srcs {
+		if s, ok := strategyCache.Load(src); ok {
+			out = append(out, s.(*selection.Strategy))
+			continue
+		}
+		s, err := selection.Compile(src)
+		if err != nil {
+			return nil, err
+		}
+		strategyCache.Store(src, s)
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// selectTargets orders (and may filter) the candidates with the caller's
+// strategies: the access key configuration's modelSelection, else the
+// site's model_selection. `auto` without any strategy uses `cheapest`.
+// When the client named its models, strategies only filter and reorder
+// those.
+func (g *Gateway) selectTargets(req *request, targets []Target, auto bool, caller *Caller) ([]Target, *apierr.Error) {
+	strategies := g.strategies
+	source := "model_selection"
+	if req.cfg != nil && len(req.cfg.ModelSelection) > 0 {
+		var err error
+		if strategies, err = compiledStrategies(req.cfg.ModelSelection); err != nil {
+			return nil, apierr.New(http.StatusInternalServerError, apierr.SelectionFailed, "access key configuration strategy: "+err.Error())
+		}
+		source = "access key configuration modelSelection"
+	}
+	if len(strategies) == 0 {
+		if !auto {
+			return targets, nil // the client's order
+		}
+		strategies = g.cheapest
+	}
+	cands := make([]selection.Candidate, len(targets))
+	byRef := make(map[string]Target, len(targets))
+	for i, t := range targets {
+		if t.Model != nil {
+			cands[i] = selection.FromCatalog(t.Provider.ID, t.Model)
+		} else {
+			cands[i] = selection.Candidate{ID: t.Name, ProviderID: t.Provider.ID, AuthorID: t.Provider.ID}
+		}
+		cands[i].Metrics = g.app.shared.stats.metrics(t.Ref())
+		byRef[t.Ref()] = t
+	}
+	sreq := selection.Request{Model: req.model, Stream: req.stream, MaxTokens: req.maxTokens, InputTokens: req.inputEstimate}
+	var key selection.Key
+	if caller != nil && caller.AccessKey != nil {
+		key = selection.Key{ID: caller.AccessKey.ID, Name: caller.AccessKey.Name}
+	}
+	ordered, winner, err := selection.Select(strategies, cands, sreq, key)
+	if err != nil {
+		var ee *selection.EvalError
+		name := source
+		if errors.As(err, &ee) {
+			name = fmt.Sprintf("%s[%d] %q", source, ee.Index, ee.Strategy)
+		}
+		g.logger.Error("model selection failed", zap.String("strategy", name), zap.Error(err))
+		return nil, apierr.New(http.StatusInternalServerError, apierr.SelectionFailed, fmt.Sprintf("model selection strategy %s failed: %v", name, err))
+	}
+	if winner < 0 {
+		return nil, apierr.New(http.StatusUnprocessableEntity, apierr.NoMatchingModels,
+			fmt.Sprintf("no candidate model satisfies the %s strategies", source))
+	}
+	out := make([]Target, 0, len(ordered))
+	for _, c := range ordered {
+		out = append(out, byRef[c.ProviderID+":"+c.ID])
+	}
+	if ce := g.logger.Check(zap.DebugLevel, "model selection"); ce != nil {
+		before := make([]string, len(targets))
+		for i, t := range targets {
+			before[i] = t.Ref()
+		}
+		after := make([]string, len(out))
+		for i, t := range out {
+			after[i] = t.Ref()
+		}
+		ce.Write(zap.String("strategies", source), zap.Int("winner", winner), zap.String("strategy", strategies[winner].Name),
+			zap.Strings("candidates", before), zap.Strings("selected", after))
+	}
+	return out, nil
+}
+
+// isAuto reports whether the request lets the gateway choose the model.
+func isAuto(model string) bool { return model == "" || strings.EqualFold(model, "auto") }

@@ -1,0 +1,330 @@
+package caddyaigateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/catalog"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/sse"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/translate"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/usage"
+)
+
+const defaultStreamIdleTimeout = 30 * time.Second
+
+// segment is one upstream stream feeding the client's response; a
+// stalled stream is continued by another segment.
+type segment struct {
+	a      *attempt
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	resp   *http.Response
+	rd     *sse.Reader
+	meter  *usage.Meter
+	next   int // the target after this segment's, for the next continuation
+}
+
+// streamWriter writes client events and settles credits before the event
+// that ends the stream.
+type streamWriter struct {
+	g        *Gateway
+	c        *call
+	rc       *http.ResponseController
+	seg      *segment
+	terminal bool // the client got the stream's last event
+	broken   bool // writing to the client failed
+}
+
+func (sw *streamWriter) emit(name string, data []byte) error {
+	if isTerminalEvent(name, data) {
+		sw.terminal = true
+		if sw.c.bill != nil {
+			sw.g.finishUsage(sw.c, sw.seg.a, sw.seg.meter)
+			sw.c.bill.settle(sw.c)
+		}
+	}
+	if err := sse.Write(sw.c.w, name, data); err != nil {
+		sw.broken = true
+		return err
+	}
+	if err := sw.rc.Flush(); err != nil {
+		sw.broken = true
+		return err
+	}
+	return nil
+}
+
+// errorEvent ends a stream that cannot be completed with a well-formed
+// error event in the client's format.
+func (sw *streamWriter) errorEvent(msg string) {
+	if sw.c.req.ep.format == catalog.Anthropic {
+		b, _ := json.Marshal(map[string]any{"type": "error", "error": map[string]string{"type": "api_error", "message": msg}})
+		_ = sw.emit("error", b)
+		return
+	}
+	b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": msg, "type": "server_error", "code": "stream_interrupted"}})
+	_ = sw.emit("", b)
+}
+
+func (g *Gateway) failoverConfig() (firstToken, idle time.Duration, continueStalled bool) {
+	firstToken, idle, continueStalled = 0, defaultStreamIdleTimeout, true
+	if f := g.Failover; f != nil {
+		firstToken = time.Duration(f.FirstTokenTimeout)
+		if f.StreamIdleTimeout > 0 {
+			idle = time.Duration(f.StreamIdleTimeout)
+		}
+		if f.ContinueStalledStreams != nil {
+			continueStalled = *f.ContinueStalledStreams
+		}
+	}
+	return
+}
+
+// hides reports whether an upstream event is the usage-only chunk the
+// gateway asked an OpenAI provider for and the OpenAI client did not.
+func (c *call) hides(seg *segment, usageOnly bool) bool {
+	return usageOnly && !c.req.clientUsage && seg.a.up.format == catalog.OpenAI && c.req.ep.format == catalog.OpenAI
+}
+
+// serveStream relays a streaming answer event by event, translated into
+// the client's format when the provider speaks the other one. Events
+// before the first generated content are held back: a provider that
+// accepts the request and then says nothing within first_token_timeout is
+// failed over with nothing sent. Once content flows, a stream that stalls
+// (stream_idle_timeout), breaks or reports an error is continued on the
+// next candidate from the text already delivered, in the same response.
+func (g *Gateway) serveStream(c *call, a *attempt, ctx context.Context, cancel context.CancelCauseFunc, timer *time.Timer, resp *http.Response, next int) {
+	firstToken, idle, continueStalled := g.failoverConfig()
+	seg := &segment{a: a, ctx: ctx, cancel: cancel, resp: resp, rd: sse.NewReader(resp.Body), meter: usage.NewMeter(a.up.kind), next: next}
+	model := ""
+	if a.up.translated {
+		model = a.target.Name
+	}
+	ts := translate.NewStream(wireFormat(a.up.format), wireFormat(c.req.ep.format), model, c.req.clientUsage)
+	sw := &streamWriter{g: g, c: c, seg: seg, rc: http.NewResponseController(c.w)}
+
+	// Until the first content: hold events back.
+	if firstToken > 0 {
+		timer.Stop()
+		ft := time.AfterFunc(min(firstToken, time.Until(c.deadline)), func() { cancel(errFirstToken) })
+		defer ft.Stop()
+		timer = ft
+	}
+	var held []heldEvent
+	hold := func(name string, data []byte) error {
+		held = append(held, heldEvent{name: name, data: append([]byte(nil), data...)})
+		return nil
+	}
+	upFmt := wireFormat(a.up.format)
+	for !seg.meter.FirstContent() {
+		ev, err := seg.rd.Next()
+		if err != nil {
+			if err == io.EOF && len(held) > 0 && isTerminalEvent(lastName(held), lastData(held)) {
+				break // a complete answer without content (e.g. max_tokens 0)
+			}
+			if err == io.EOF {
+				err = errors.New("stream ended before any content")
+			}
+			g.failed(c, a, ctx, err)
+			return
+		}
+		usageOnly := seg.meter.Observe(ev.Name, ev.Data)
+		if translate.IsErrorEvent(upFmt, ev.Name, ev.Data) {
+			a.status, a.outcome, a.errText = http.StatusBadGateway, nextTarget, "provider stream error: "+truncate(string(ev.Data), 300)
+			return
+		}
+		if c.hides(seg, usageOnly) {
+			continue
+		}
+		if err := ts.Event(ev.Name, ev.Data, hold); err != nil {
+			a.status, a.outcome, a.errText = http.StatusBadGateway, nextTarget, "reading the provider's stream: "+err.Error()
+			return
+		}
+		if isTerminalEvent(ev.Name, ev.Data) {
+			break
+		}
+	}
+	timer.Stop()
+	a.ttft = time.Since(a.start)
+
+	// Commit: headers, then what was held back.
+	h := c.w.Header()
+	copyResponseHeaders(h, resp.Header)
+	h.Del("Content-Encoding")
+	if a.up.translated {
+		h.Set("Content-Type", "text/event-stream")
+		h.Del("Request-Id")
+	}
+	g.successHeaders(c, a)
+	c.w.WriteHeader(resp.StatusCode)
+	a.outcome = served
+	for _, ev := range held {
+		if sw.emit(ev.name, ev.data) != nil {
+			break
+		}
+	}
+
+	for {
+		why := g.pump(c, sw, ts, idle)
+		cur := sw.seg.a
+		switch why {
+		case pumpDone:
+			g.finishUsage(c, cur, sw.seg.meter)
+			if cur != a {
+				g.record(c, cur, actionSucceeded)
+			}
+			return
+		case pumpClientGone:
+			g.finishUsage(c, cur, sw.seg.meter)
+			cur.outcome, cur.errText = clientGone, "client closed the connection"
+			if cur != a {
+				g.record(c, cur, actionAbandoned)
+			} else {
+				a.outcome = clientGone
+			}
+			return
+		}
+		// stalled, cut or an upstream error after content reached the client
+		g.finishUsage(c, cur, sw.seg.meter)
+		sw.seg.cancel(nil)
+		var cont *segment
+		if continueStalled && ts.Text() != "" {
+			cont = g.continueStream(c, ts, sw.seg.next)
+		}
+		if cont == nil {
+			cur.errText = firstNonEmpty(cur.errText, "stream interrupted")
+			g.record(c, cur, actionExhausted)
+			if !sw.broken {
+				sw.errorEvent("the provider's stream was interrupted and no other provider could continue it: " + cur.errText)
+			}
+			return
+		}
+		g.record(c, cur, actionNextBack)
+		sw.seg = cont
+	}
+}
+
+type heldEvent struct {
+	name string
+	data []byte
+}
+
+func lastName(h []heldEvent) string { return h[len(h)-1].name }
+func lastData(h []heldEvent) []byte { return h[len(h)-1].data }
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+type pumpResult int
+
+const (
+	pumpDone pumpResult = iota
+	pumpClientGone
+	pumpInterrupted
+)
+
+// pump relays the current segment until it ends.
+func (g *Gateway) pump(c *call, sw *streamWriter, ts translate.Stream, idle time.Duration) pumpResult {
+	seg := sw.seg
+	a := seg.a
+	upFmt := wireFormat(a.up.format)
+	stall := time.AfterFunc(idle, func() { seg.cancel(errStalled) })
+	defer stall.Stop()
+	for {
+		if sw.terminal {
+			return pumpDone
+		}
+		ev, err := seg.rd.Next()
+		if err != nil {
+			switch {
+			case c.r.Context().Err() != nil:
+				return pumpClientGone
+			case err == io.EOF && sw.terminal:
+				return pumpDone
+			case errors.Is(context.Cause(seg.ctx), errStalled):
+				a.errText = errStalled.Error()
+			case err == io.EOF:
+				a.errText = "the provider ended the stream before its end"
+			default:
+				a.errText = "stream broken: " + redactURLError(err, a.key)
+			}
+			return pumpInterrupted
+		}
+		stall.Reset(idle)
+		usageOnly := seg.meter.Observe(ev.Name, ev.Data)
+		if translate.IsErrorEvent(upFmt, ev.Name, ev.Data) {
+			a.errText = "provider stream error: " + truncate(string(ev.Data), 300)
+			return pumpInterrupted
+		}
+		if c.hides(seg, usageOnly) {
+			continue
+		}
+		if err := ts.Event(ev.Name, ev.Data, sw.emit); err != nil {
+			if sw.broken {
+				return pumpClientGone
+			}
+			a.errText = "reading the provider's stream: " + err.Error()
+			return pumpInterrupted
+		}
+		if sw.broken {
+			return pumpClientGone
+		}
+	}
+}
+
+// continueStream asks the next candidates, in order, to continue the
+// answer from the text already delivered. It returns the first that
+// accepts, with the translator resumed on it, or nil.
+func (g *Gateway) continueStream(c *call, ts translate.Stream, from int) *segment {
+	delivered := []byte(ts.Text())
+	for ti := from; ti < len(c.targets); ti++ {
+		t := c.targets[ti]
+		keys := g.app.shared.health.order(t.Provider.ID, c.bill.usable(t, keyChoices(c.req.st, c.req.cfg, t)))
+		if len(keys) == 0 {
+			continue
+		}
+		up, err := g.prepare(c.req, t, delivered)
+		if err != nil {
+			continue
+		}
+		for ki, kc := range keys {
+			if c.r.Context().Err() != nil {
+				return nil
+			}
+			a := g.newAttempt(c, t, kc, up)
+			ctx, cancel := context.WithCancelCause(c.r.Context())
+			timer := time.AfterFunc(c.perRequest, func() { cancel(errAttemptTimeout) })
+			resp, ok := g.send(c, a, ctx)
+			timer.Stop()
+			if ok && !isEventStream(resp.Header) {
+				resp.Body.Close()
+				ok, a.outcome, a.errText = false, nextTarget, "the provider did not answer with a stream"
+			}
+			if !ok {
+				cancel(nil)
+				action := actionNextBack
+				if a.outcome == nextKey && ki < len(keys)-1 {
+					action = actionNextKey
+				}
+				g.record(c, a, action)
+				if a.outcome == nextKey {
+					continue
+				}
+				break
+			}
+			a.outcome = served
+			a.ttft = time.Since(a.start)
+			ts.Resume(wireFormat(up.format))
+			return &segment{a: a, ctx: ctx, cancel: cancel, resp: resp, rd: sse.NewReader(resp.Body), meter: usage.NewMeter(up.kind), next: ti + 1}
+		}
+	}
+	return nil
+}
