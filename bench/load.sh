@@ -13,6 +13,8 @@
 #   BENCH_THREADS      wrk threads                                    (default 2)
 #   BENCH_PORT_BASE    first port tried for the listeners             (default 18780)
 #   BENCH_FAKE_FLAGS   flags for cmd/fakeprovider          (default "-latency 0")
+#   BENCH_REV          build this git revision (e.g. HEAD) instead of the
+#                      working tree; bench/ itself is always the working tree's
 #   BENCH_KEEP=1       keep the temp dir (binaries, logs, db, wrk output)
 #
 # Each target's measured time is cut into BENCH_ROUNDS slices that alternate
@@ -97,9 +99,20 @@ if ! command -v wrk >/dev/null; then
 	apt_install wrk || die "could not install wrk"
 fi
 
-log "building ./cmd/caddy and ./cmd/fakeprovider into $TMP ..."
-go build -o "$TMP/caddy" ./cmd/caddy
-go build -o "$TMP/fakeprovider" ./cmd/fakeprovider
+SRC=$ROOT
+if [[ -n "${BENCH_REV:-}" ]]; then
+	CODE_REV=$(git rev-parse --short "$BENCH_REV^{commit}") || die "no such revision: $BENCH_REV"
+	SRC=$TMP/src
+	mkdir -p "$SRC"
+	git archive --format=tar "$CODE_REV" | tar -x -C "$SRC"
+elif CODE_REV=$(git rev-parse --short HEAD 2>/dev/null); then
+	[[ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]] || CODE_REV="$CODE_REV + uncommitted changes (working tree)"
+else
+	CODE_REV="working tree"
+fi
+log "building ./cmd/caddy and ./cmd/fakeprovider ($CODE_REV) into $TMP ..."
+(cd "$SRC" && go build -o "$TMP/caddy" ./cmd/caddy && go build -o "$TMP/fakeprovider" ./cmd/fakeprovider) ||
+	die "build failed (BENCH_REV=HEAD builds the last commit instead of the working tree)"
 
 # --- ports and settings ----------------------------------------------------
 
@@ -246,6 +259,25 @@ percentile() {
 }
 ms() { awk -v us="$1" 'BEGIN { printf "%.2f ms", us / 1000 }'; }
 
+# CPU accounting, to tell how much of the machine something else took
+# while we measured: all busy time (/proc/stat) minus our own processes
+# (Caddy, read from /proc; wrk, curl and the fake providers already
+# stopped, from the shell's reaped-children times).
+cpu_sample() { # cpu_sample <prefix>: sets <prefix>_BUSY _STEAL _TOTAL _OURS (ticks)
+	local busy steal total ours ch
+	read -r busy steal total < <(awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print $2 + $3 + $4 + $7 + $8, $9, t }' /proc/stat)
+	times >"$TMP/times" # builtin, no subshell: children of this shell
+	ch=$(awk -v hz="$(getconf CLK_TCK)" 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] } printf "%d", t * hz }' "$TMP/times")
+	ours=$ch
+	for pid in "$CADDY_PID" "$FAKE_PID"; do
+		[[ -r /proc/$pid/stat ]] && ours=$((ours + $(awk '{ print $14 + $15 }' "/proc/$pid/stat")))
+	done
+	printf -v "$1_BUSY" '%s' "$busy"
+	printf -v "$1_STEAL" '%s' "$steal"
+	printf -v "$1_TOTAL" '%s' "$total"
+	printf -v "$1_OURS" '%s' "$ours"
+}
+
 mkdir -p "$TMP/lat"
 declare -A REQS DUR_US ERRS NON2XX INCOMPLETE SLICES RPS P50 P99
 failed=0
@@ -259,6 +291,7 @@ check() { # check <what> <result line>
 	fi
 }
 
+cpu_sample START
 for sc in "${SCENARIOS[@]}"; do
 	start_fake
 	for tg in "${TARGETS[@]}"; do
@@ -291,6 +324,11 @@ for sc in "${SCENARIOS[@]}"; do
 	done
 done
 
+cpu_sample END
+read -r OTHERS_PCT STEAL_PCT < <(awk -v b=$((END_BUSY - START_BUSY)) -v o=$((END_OURS - START_OURS)) \
+	-v st=$((END_STEAL - START_STEAL)) -v t=$((END_TOTAL - START_TOTAL)) \
+	'BEGIN { x = (b - o) / t * 100; if (x < 0) x = 0; printf "%.1f %.1f\n", x, st / t * 100 }')
+
 # --- report ----------------------------------------------------------------
 
 wrk_cmd gateway "$SLICE_S"
@@ -304,14 +342,12 @@ echo "## caddy-ai-gateway load benchmark"
 echo
 echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "- machine: $(nproc) CPUs ($cpu), $(uname -sr); wrk, Caddy and the fake upstream share them"
+echo "- CPU time used by other processes during the measurement: ${OTHERS_PCT}% of the machine (steal: ${STEAL_PCT}%)"
 echo "- $(go version)"
-if rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null); then
-	[[ -z "$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ]] || rev="$rev + uncommitted changes"
-	echo "- code: $rev"
-fi
+echo "- code: $CODE_REV"
 echo "- $(wrk -v 2>&1 | head -1 | sed 's/ Copyright.*//')"
 echo "- load: $CONCURRENCY connections, $THREADS wrk threads; per scenario and target a ${WARMUP_S}s warm-up, then ${DURATION_S}s measured as $ROUNDS alternating ${SLICE_S}s slices; fake upstream (cmd/fakeprovider $FAKE_FLAGS) restarted every round"
-echo "- command: \`BENCH_CONCURRENCY=$CONCURRENCY BENCH_DURATION=$DURATION BENCH_ROUNDS=$ROUNDS BENCH_WARMUP=$WARMUP BENCH_THREADS=$THREADS BENCH_FAKE_FLAGS='$FAKE_FLAGS' bench/load.sh\`"
+echo "- command: \`${BENCH_REV:+BENCH_REV=$BENCH_REV }BENCH_CONCURRENCY=$CONCURRENCY BENCH_DURATION=$DURATION BENCH_ROUNDS=$ROUNDS BENCH_WARMUP=$WARMUP BENCH_THREADS=$THREADS BENCH_FAKE_FLAGS='$FAKE_FLAGS' bench/load.sh\`"
 echo "- each slice: \`$shown\`"
 echo
 echo "| scenario | target | req/s | p50 | p99 | errors |"
@@ -335,12 +371,17 @@ for sc in "${SCENARIOS[@]}"; do
 		'BEGIN { printf "- %s: gateway at %.0f%% of reverse_proxy throughput; p50 %+.2f ms, p99 %+.2f ms\n", t, 100 * g / r, (g50 - r50) / 1000, (g99 - r99) / 1000 }'
 done
 echo
-echo "req/s of each slice, in order (spread = noise of the machine):"
+echo "req/s of each slice, in order (their spread shows how noisy the machine was):"
 echo
 for sc in "${SCENARIOS[@]}"; do
 	for tg in "${TARGETS[@]}"; do
 		echo "- ${SC_TITLE[$sc]} / $tg: ${SLICES[$sc/$tg]}"
 	done
 done
+
+if awk -v o="$OTHERS_PCT" -v st="$STEAL_PCT" 'BEGIN { exit !(o + st > 5) }'; then
+	echo
+	echo "**Warning**: other processes (or the hypervisor) took ${OTHERS_PCT}% (+${STEAL_PCT}% steal) of the CPU during the measurement; these numbers are noisy. Run again on an idle machine."
+fi
 
 ((failed == 0)) || die "some runs had errors (non-2xx, incomplete answers or socket errors); see above"

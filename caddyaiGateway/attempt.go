@@ -292,4 +292,6 @@ func (g *Gateway) capped(req *request, body []byte, t Target) ([]byte, error) {
 	return body, nil
 }
 
-func setMember(body []byte, key string, value []byte) ([]byte, error) { return jsonobj.Set(body, key, value) }
+func setMember(body []byte, key string, value []byte) ([]byte, error) {
+	return jsonobj.Set(body, key, value)
+}

@@ -24,12 +24,12 @@ import (
 // Retry actions recorded on usage events: what the gateway did after an
 // attempt.
 const (
-	actionSucceeded = "succeeded"
-	actionNextKey   = "next_key"
-	actionNextBack  = "next_backend"
-	actionFailFast  = "fail_fast"
-	actionExhausted = "exhausted"
-	actionAbandoned = "client_closed"
+	actionSucceeded   = "succeeded"
+	actionNextKey     = "next_key"
+	actionNextBack    = "next_backend"
+	actionFailFast    = "fail_fast"
+	actionExhausted   = "exhausted"
+	actionAbandoned   = "client_closed"
 	actionSameBackend = "retry_same_backend"
 )
 

@@ -382,10 +382,9 @@ func (t *chatToMessages) userBlocks(parts []chatPart) []obj {
 				blocks = append(blocks, t.withCache(textBlock(p.Text), p.CacheControl))
 			}
 		case "image_url":
-			if p.ImageURL == nil || p.ImageURL.URL == "" {
-				continue
+			if u := p.imageURL(); u != "" {
+				blocks = append(blocks, t.withCache(imageBlock(u), p.CacheControl))
 			}
-			blocks = append(blocks, t.withCache(imageBlock(p.ImageURL.URL), p.CacheControl))
 		case "file":
 			if p.File != nil {
 				if b, ok := fileBlock(p.File.FileData, p.File.Filename); ok {

@@ -231,11 +231,36 @@ func anthropicContent(raw json.RawMessage) ([]block, error) {
 	if s, ok := stringValue(raw); ok {
 		return []block{{Type: "text", Text: s}}, nil
 	}
-	var blocks []block
-	if err := json.Unmarshal(raw, &blocks); err != nil {
+	var raws []json.RawMessage
+	if err := json.Unmarshal(raw, &raws); err != nil {
 		return nil, err
 	}
+	blocks := make([]block, len(raws))
+	for i, r := range raws {
+		if err := json.Unmarshal(r, &blocks[i]); err != nil {
+			// A block type this package does not translate may use the
+			// member names differently (search_result's source is a
+			// string); only its type matters then.
+			var b struct {
+				Type string `json:"type"`
+			}
+			if json.Unmarshal(r, &b) != nil || translated(b.Type) {
+				return nil, err
+			}
+			blocks[i] = block{Type: b.Type}
+		}
+	}
 	return blocks, nil
+}
+
+// translated reports whether an Anthropic block type is one this package
+// translates, rather than drops.
+func translated(typ string) bool {
+	switch typ {
+	case "text", "image", "document", "tool_use", "tool_result", "thinking":
+		return true
+	}
+	return false
 }
 
 // chatPart is an OpenAI message content part.
@@ -243,9 +268,7 @@ type chatPart struct {
 	Type     string `json:"type"`
 	Text     string `json:"text"`
 	Refusal  string `json:"refusal"`
-	ImageURL *struct {
-		URL string `json:"url"`
-	} `json:"image_url"`
+	ImageURL json.RawMessage `json:"image_url"` // {"url": ...}; a bare string from lenient clients
 	File *struct {
 		FileData string `json:"file_data"`
 		FileID   string `json:"file_id"`
@@ -270,4 +293,16 @@ func chatContent(raw json.RawMessage) ([]chatPart, error) {
 		return nil, err
 	}
 	return parts, nil
+}
+
+// imageURL returns the URL of an image_url part.
+func (p *chatPart) imageURL() string {
+	if s, ok := stringValue(p.ImageURL); ok {
+		return s
+	}
+	var v struct {
+		URL string `json:"url"`
+	}
+	_ = json.Unmarshal(p.ImageURL, &v)
+	return v.URL
 }

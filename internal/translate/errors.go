@@ -37,21 +37,30 @@ func anthropicError(status int, body []byte) obj {
 		Type    string `json:"type"`
 		Message string `json:"message"`
 	}
-	if json.Unmarshal(e.Error, &detail) != nil || detail.Message == "" {
+	if s, ok := stringValue(e.Error); ok {
+		detail.Message = s
+	} else if json.Unmarshal(e.Error, &detail) != nil || detail.Message == "" {
 		detail.Message = looseMessage(status, body)
 	}
 	if detail.Type == "" {
 		detail.Type = anthropicErrorType(status)
 	}
-	typ, code := "invalid_request_error", detail.Type
-	switch detail.Type {
+	return openAIError(detail.Type, detail.Message, status)
+}
+
+// openAIError renders an Anthropic error type and message as the inside
+// of an OpenAI error body; status (0 inside a stream) breaks ties for
+// types OpenAI does not know.
+func openAIError(anthropicType, msg string, status int) obj {
+	typ, code := "invalid_request_error", anthropicType
+	switch anthropicType {
 	case "authentication_error":
 		code = "invalid_api_key"
 	case "permission_error":
 		typ = "permission_error"
 	case "not_found_error":
 		code = "not_found"
-		if strings.HasPrefix(detail.Message, "model:") {
+		if strings.HasPrefix(msg, "model:") {
 			code = "model_not_found"
 		}
 	case "rate_limit_error":
@@ -61,16 +70,16 @@ func anthropicError(status int, body []byte) obj {
 	case "api_error", "overloaded_error", "timeout_error":
 		typ = "server_error"
 	case "invalid_request_error", "request_too_large":
-		if strings.Contains(detail.Message, "prompt is too long") {
+		if strings.Contains(msg, "prompt is too long") {
 			code = "context_length_exceeded"
 		}
 	default:
-		if status >= 500 {
+		if status >= 500 || status == 0 {
 			typ = "server_error"
 		}
 	}
 	return obj{
-		{"message", detail.Message},
+		{"message", msg},
 		{"type", typ},
 		{"param", nil},
 		{"code", code},

@@ -61,12 +61,26 @@ func (o obj) MarshalJSON() ([]byte, error) {
 // json.RawMessage is copied as it is.
 func marshal(v any) ([]byte, error) {
 	switch v := v.(type) {
+	case nil:
+		return []byte("null"), nil
 	case json.RawMessage:
 		return v, nil
 	case string:
 		return appendString(nil, v), nil
+	case bool:
+		return strconv.AppendBool(nil, v), nil
+	case int:
+		return strconv.AppendInt(nil, int64(v), 10), nil
+	case int64:
+		return strconv.AppendInt(nil, v, 10), nil
 	case obj:
 		return v.MarshalJSON()
+	case []obj:
+		return marshalList(v)
+	case []string:
+		return marshalList(v)
+	case []json.RawMessage:
+		return marshalList(v)
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -75,6 +89,21 @@ func marshal(v any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
+}
+
+func marshalList[T any](list []T) ([]byte, error) {
+	b := []byte{'['}
+	for i, v := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		e, err := marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, e...)
+	}
+	return append(b, ']'), nil
 }
 
 // compact returns raw without insignificant white space, or raw itself if

@@ -24,14 +24,18 @@ import (
 // thinking and server tool blocks are left out.
 func MessagesResponseToChat(body []byte, model string) ([]byte, error) {
 	var m struct {
-		ID         string  `json:"id"`
-		Type       string  `json:"type"`
-		Model      string  `json:"model"`
-		Content    []block `json:"content"`
-		StopReason string  `json:"stop_reason"`
+		ID         string          `json:"id"`
+		Type       string          `json:"type"`
+		Model      string          `json:"model"`
+		Content    json.RawMessage `json:"content"`
+		StopReason string          `json:"stop_reason"`
 	}
 	if err := json.Unmarshal(body, &m); err != nil {
 		return nil, fmt.Errorf("decoding messages response: %w", err)
+	}
+	content, err := anthropicContent(m.Content)
+	if err != nil {
+		return nil, fmt.Errorf("decoding messages response: content: %w", err)
 	}
 	if m.Type != "message" {
 		return nil, fmt.Errorf("decoding messages response: type %q is not a message", m.Type)
@@ -41,8 +45,8 @@ func MessagesResponseToChat(body []byte, model string) ([]byte, error) {
 	}
 	var text, thinking strings.Builder
 	var calls []obj
-	for i := range m.Content {
-		b := &m.Content[i]
+	for i := range content {
+		b := &content[i]
 		switch b.Type {
 		case "text":
 			text.WriteString(b.Text)
