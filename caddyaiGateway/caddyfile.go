@@ -257,7 +257,14 @@ func (a *Auth) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 // parseGateway parses:
 //
 //	ai_gateway {
-//		max_request_body <size>
+//		max_request_body    <size>
+//		model_selection     <strategy>...   # CEL expressions (backquoted) or cheapest|fastest|most_reliable
+//		max_auto_candidates <n>
+//		failover {
+//			first_token_timeout      <duration>
+//			stream_idle_timeout      <duration>
+//			continue_stalled_streams on|off
+//		}
 //	}
 func parseGateway(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	g := new(Gateway)
@@ -282,6 +289,55 @@ func (g *Gateway) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("max_request_body: invalid size %q", s)
 			}
 			g.MaxRequestBody = int64(n)
+		case "model_selection":
+			g.ModelSelection = append(g.ModelSelection, d.RemainingArgs()...)
+			if len(g.ModelSelection) == 0 {
+				return d.ArgErr()
+			}
+		case "max_auto_candidates":
+			var s string
+			if !d.AllArgs(&s) {
+				return d.ArgErr()
+			}
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 {
+				return d.Errf("max_auto_candidates: expected a positive number, got %q", s)
+			}
+			g.MaxAutoCandidates = n
+		case "failover":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			if g.Failover == nil {
+				g.Failover = new(FailoverConfig)
+			}
+			for nesting := d.Nesting(); d.NextBlock(nesting); {
+				opt := d.Val()
+				var v string
+				if !d.AllArgs(&v) {
+					return d.ArgErr()
+				}
+				switch opt {
+				case "first_token_timeout", "stream_idle_timeout":
+					dur, err := caddy.ParseDuration(v)
+					if err != nil || dur <= 0 {
+						return d.Errf("%s: invalid duration %q", opt, v)
+					}
+					if opt == "first_token_timeout" {
+						g.Failover.FirstTokenTimeout = caddy.Duration(dur)
+					} else {
+						g.Failover.StreamIdleTimeout = caddy.Duration(dur)
+					}
+				case "continue_stalled_streams":
+					on := v == "on" || v == "true"
+					if !on && v != "off" && v != "false" {
+						return d.Errf("continue_stalled_streams: expected on or off, got %q", v)
+					}
+					g.Failover.ContinueStalledStreams = &on
+				default:
+					return d.Errf("unrecognized failover option '%s'", opt)
+				}
+			}
 		default:
 			return d.Errf("unrecognized ai_gateway option '%s'", d.Val())
 		}

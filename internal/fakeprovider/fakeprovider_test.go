@@ -1205,3 +1205,18 @@ func TestFailModels(t *testing.T) {
 		}
 	}
 }
+
+func TestContinueReply(t *testing.T) {
+	cases := []struct{ body, want string }{
+		{`{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"Hello from the"}]}`, " fake provider! This is a streamed answer."},
+		{`{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":[{"type":"text","text":"Hello from"}]}]}`, " the fake provider! This is a streamed answer."},
+		{`{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"Hello from the "},{"role":"user","content":"Continue exactly where it stopped"}]}`, " fake provider! This is a streamed answer."},
+		{`{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"Something else"}]}`, DefaultReply},
+		{`{"messages":[{"role":"user","content":"hi"}]}`, DefaultReply},
+	}
+	for _, c := range cases {
+		if got := continueReply([]byte(c.body), DefaultReply); got != c.want {
+			t.Errorf("%s: got %q want %q", c.body, got, c.want)
+		}
+	}
+}

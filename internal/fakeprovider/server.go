@@ -32,7 +32,14 @@ type Options struct {
 	FailStatus int           // if non-zero every request fails with this status and a format-correct error body
 	// FailModels fails requests for these model names (the request's
 	// "model") with the given status; others are served. For failover tests.
-	FailModels       map[string]int
+	FailModels map[string]int
+	// FailTimes limits FailStatus to the first FailTimes requests after
+	// SetOptions (0: every request).
+	FailTimes int
+	// LatencyModels and StallModels set Latency and StallAfterEvents (with
+	// StallFor) per model name, for selection and stall tests.
+	LatencyModels    map[string]time.Duration
+	StallModels      map[string]int
 	RetryAfter       string        // Retry-After header value sent with FailStatus 429 (optional)
 	StallBeforeFirst time.Duration // streams: pause this long before the first event
 	StallAfterEvents int           // streams: after this many events, pause StallFor (0 = never)
@@ -56,9 +63,10 @@ type Recorded struct {
 // Server is the fake provider. It implements http.Handler and is safe for
 // concurrent use.
 type Server struct {
-	mu   sync.Mutex
-	opts Options
-	reqs []Recorded
+	mu     sync.Mutex
+	opts   Options
+	reqs   []Recorded
+	failed int // requests failed under FailTimes since SetOptions
 }
 
 // New returns a Server configured with opts.
@@ -71,6 +79,25 @@ func (s *Server) SetOptions(o Options) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.opts = o
+	s.failed = 0
+}
+
+// failNow reports whether a request should get the forced FailStatus,
+// counting it against FailTimes.
+func (s *Server) failNow(o *Options) bool {
+	if o.FailStatus < 400 {
+		return false
+	}
+	if o.FailTimes == 0 {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failed >= o.FailTimes {
+		return false
+	}
+	s.failed++
+	return true
 }
 
 func (s *Server) options() Options {
@@ -144,6 +171,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c.cfg.Reply == "" {
 		c.cfg.Reply = DefaultReply
 	}
+	c.cfg.Reply = continueReply(body, c.cfg.Reply)
+	if m := requestModel(body); m != "" {
+		if d, ok := c.cfg.LatencyModels[m]; ok {
+			c.cfg.Latency = d
+		}
+		if n, ok := c.cfg.StallModels[m]; ok {
+			c.cfg.StallAfterEvents = n
+		}
+	}
 
 	if !sleepCtx(r.Context(), c.cfg.Latency) {
 		return // client gave up while we were "thinking"
@@ -155,7 +191,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case overrideErr != nil:
 		c.writeError(http.StatusBadRequest, "", overrideErr.Error())
 		return
-	case c.cfg.FailStatus >= 400:
+	case c.cfg.FailStatus >= 400 && (r.Header.Get(HeaderStatus) != "" || s.failNow(&c.cfg)):
 		c.writeForcedError(c.cfg.FailStatus)
 		return
 	case c.cfg.FailModels[requestModel(body)] >= 400:
