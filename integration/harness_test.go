@@ -268,3 +268,5 @@ func fakeOptsFailModel(model string) fakeprovider.Options {
 }
 
 type nanoMoney = money.Nano
+
+func caddyJSON(b []byte, v any) error { return json.Unmarshal(b, v) }
