@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/fakeprovider"
 )
 
 // TestOfficialSDKs runs examples/sdk/sdk-test.mjs (the official openai and
@@ -23,10 +25,19 @@ func TestOfficialSDKs(t *testing.T) {
 		}
 		t.Skip("node or examples/sdk/node_modules missing; run `npm ci` in examples/sdk")
 	}
-	e := start(t, cfgOpts{})
+	e := start(t, cfgOpts{site: "ai_auth\n\tai_gateway {\n\t\tfailover {\n\t\t\tstream_idle_timeout 500ms\n\t\t}\n\t}"})
+	// gpt-4.1-mini and claude-opus-4-6 stall after a few events (their
+	// streams must be continued); gpt-4.1 fails (the failing-OpenAI scenario)
+	e.fake.SetOptions(fakeprovider.Options{
+		StallModels: map[string]int{"gpt-4.1-mini": 4, "claude-opus-4-6": 6}, StallFor: 30 * time.Second,
+		FailModels:  map[string]int{"gpt-4.1": 503},
+	})
+	// a key that may use only gpt-4.1 (failing) and claude-haiku-4-5, OpenAI first
+	cfg := e.createJSON("/ai/access-key-configurations", `{"access":{"models":{"allow":["openai:gpt-4.1","anthropic:claude-haiku-4-5"]}},"modelSelection":["ai.models.onlyProviders([\"openai\"]) + ai.models.onlyProviders([\"anthropic\"])"]}`)["id"].(string)
+	failoverKey := e.createJSON("/ai/access-keys", `{"name":"failover","accessKeyConfigurationId":"`+cfg+`"}`)["token"].(string)
 	cmd := exec.Command(node, "sdk-test.mjs")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "BASE=http://"+e.httpAddr, "KEY="+e.token)
+	cmd.Env = append(os.Environ(), "BASE=http://"+e.httpAddr, "KEY="+e.token, "FAILOVER_KEY="+failoverKey)
 	done := make(chan struct{})
 	var out []byte
 	go func() { out, err = cmd.CombinedOutput(); close(done) }()
@@ -44,4 +55,32 @@ func TestOfficialSDKs(t *testing.T) {
 		t.Fatalf("unexpected output:\n%s", out)
 	}
 	t.Logf("\n%s", out)
+
+	// the usage API shows both attempts of the failover scenario and why
+	// the first moved on
+	_, b := e.admin("GET", "/ai/usage?from="+time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)+"&to="+time.Now().Add(time.Minute).UTC().Format(time.RFC3339)+"&includeRetries=true&accessKeyId="+keyIDOf(t, e, "failover"), "")
+	var u struct {
+		Usage []struct {
+			ProviderID, Model, RetryAction, Error string
+			Status                                int
+		}
+	}
+	mustJSON(t, b, &u)
+	if len(u.Usage) != 2 || u.Usage[1].ProviderID != "openai" || u.Usage[1].RetryAction != "next_backend" || u.Usage[1].Status != 503 ||
+		u.Usage[0].ProviderID != "anthropic" || u.Usage[0].RetryAction != "succeeded" {
+		t.Fatalf("usage of the failover request: %s", b)
+	}
+}
+
+func keyIDOf(t *testing.T, e *env, name string) string {
+	_, b := e.admin("GET", "/ai/access-keys", "")
+	var v struct{ AccessKeys []struct{ ID, Name string } }
+	mustJSON(t, b, &v)
+	for _, k := range v.AccessKeys {
+		if k.Name == name {
+			return k.ID
+		}
+	}
+	t.Fatalf("no access key %q", name)
+	return ""
 }

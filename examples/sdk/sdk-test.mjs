@@ -155,4 +155,94 @@ await check('anthropic bad key is an AuthenticationError', async () => {
   });
 });
 
+// --- Cross-format: each SDK served by a provider of the other format ---
+
+await check('openai SDK → Anthropic provider (chat)', async () => {
+  const { data, response } = await openai.chat.completions.create({ model: 'anthropic:claude-haiku-4-5', messages }).withResponse();
+  assert.equal(data.choices[0].message.content, reply);
+  assert.equal(data.object, 'chat.completion');
+  assert.equal(response.headers.get('ai-gateway-provider'), 'anthropic');
+  assert.ok(data.usage.prompt_tokens > 0 && data.usage.completion_tokens > 0);
+});
+
+await check('openai SDK → Anthropic provider (stream helper, tools)', async () => {
+  const final = await openai.chat.completions.stream({ model: 'anthropic:claude-haiku-4-5', messages: [{ role: 'user', content: 'Weather in Paris?' }], tools: [weatherTool] }).finalChatCompletion();
+  const call = final.choices[0].message.tool_calls[0];
+  assert.equal(call.function.name, 'get_weather');
+  assert.deepEqual(JSON.parse(call.function.arguments), { location: 'Paris' });
+  assert.equal(final.choices[0].finish_reason, 'tool_calls');
+});
+
+await check('openai SDK → Anthropic provider (stream text)', async () => {
+  const stream = await openai.chat.completions.create({ model: 'anthropic:claude-haiku-4-5', messages, stream: true, stream_options: { include_usage: true } });
+  let text = ''; let usage;
+  for await (const chunk of stream) { text += chunk.choices[0]?.delta?.content ?? ''; if (chunk.usage) usage = chunk.usage; }
+  assert.equal(text, reply);
+  assert.ok(usage && usage.completion_tokens > 0);
+});
+
+await check('Anthropic SDK → OpenAI provider (messages)', async () => {
+  const m = await anthropic.messages.create({ model: 'openai:gpt-4o-mini', max_tokens: 256, system: 'Be brief.', messages });
+  assert.equal(m.type, 'message');
+  assert.equal(m.content[0].text, reply);
+  assert.equal(m.stop_reason, 'end_turn');
+});
+
+await check('Anthropic SDK → OpenAI provider (stream helper, tools)', async () => {
+  const m = await anthropic.messages.stream({
+    model: 'openai:gpt-4o-mini', max_tokens: 256, messages: [{ role: 'user', content: 'Weather in Paris?' }],
+    tools: [{ name: 'get_weather', description: 'Weather', input_schema: { type: 'object', properties: { location: { type: 'string' } } } }],
+  }).finalMessage();
+  const tool = m.content.find((b) => b.type === 'tool_use');
+  assert.deepEqual(tool.input, { location: 'Paris' });
+  assert.equal(m.stop_reason, 'tool_use');
+});
+
+await check('Anthropic SDK → OpenAI provider (stream text)', async () => {
+  const s = anthropic.messages.stream({ model: 'openai:gpt-4o-mini', max_tokens: 256, messages });
+  let text = '';
+  s.on('text', (t) => { text += t; });
+  const m = await s.finalMessage();
+  assert.equal(text, reply);
+  assert.ok(m.usage.output_tokens > 0);
+});
+
+// --- Stalled streams continued on the next candidate (the harness makes
+// gpt-4.1-mini and claude-opus-4-6 stall after a few events) ---
+
+await check('openai stream helper reads a continued stream whole', async () => {
+  const s = openai.chat.completions.stream({ model: 'openai:gpt-4.1-mini', models: ['openai:gpt-4o-mini'], messages });
+  let text = '';
+  s.on('content', (d) => { text += d; });
+  const final = await s.finalChatCompletion();
+  assert.equal(text, reply);
+  assert.equal(final.choices[0].message.content, reply);
+});
+
+await check('anthropic stream helper reads a continued stream whole', async () => {
+  const s = anthropic.messages.stream({ model: 'anthropic:claude-opus-4-6', models: ['anthropic:claude-haiku-4-5'], max_tokens: 256, messages });
+  let text = '';
+  s.on('text', (t) => { text += t; });
+  const m = await s.finalMessage();
+  assert.equal(text, reply);
+  assert.equal(m.content[0].text, reply);
+});
+
+// --- The failing-OpenAI scenario: auto, OpenAI down, Anthropic healthy ---
+
+if (process.env.FAILOVER_KEY) {
+  await check('auto stream survives a failing OpenAI provider', async () => {
+    const client = new OpenAI({ apiKey: process.env.FAILOVER_KEY, baseURL: base + '/v1', maxRetries: 0 });
+    const { data: stream, response } = await client.chat.completions.create({ model: 'auto', messages, stream: true }).withResponse();
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+    assert.equal(text, reply);
+    assert.equal(response.headers.get('ai-gateway-provider'), 'anthropic');
+    assert.equal(response.headers.get('ai-gateway-attempts'), '2');
+    console.log('     request', response.headers.get('ai-gateway-request-id'), 'served by',
+      response.headers.get('ai-gateway-provider') + ':' + response.headers.get('ai-gateway-model'),
+      'after', response.headers.get('ai-gateway-attempts'), 'attempts');
+  });
+}
+
 console.log(`all ${passed} SDK checks passed`);
