@@ -30,7 +30,7 @@ func TestOfficialSDKs(t *testing.T) {
 	// streams must be continued); gpt-4.1 fails (the failing-OpenAI scenario)
 	e.fake.SetOptions(fakeprovider.Options{
 		StallModels: map[string]int{"gpt-4.1-mini": 4, "claude-opus-4-6": 6}, StallFor: 30 * time.Second,
-		FailModels:  map[string]int{"gpt-4.1": 503},
+		FailModels: map[string]int{"gpt-4.1": 503},
 	})
 	// a key that may use only gpt-4.1 (failing) and claude-haiku-4-5, OpenAI first
 	cfg := e.createJSON("/ai/access-key-configurations", `{"access":{"models":{"allow":["openai:gpt-4.1","anthropic:claude-haiku-4-5"]}},"modelSelection":["ai.models.onlyProviders([\"openai\"]) + ai.models.onlyProviders([\"anthropic\"])"]}`)["id"].(string)

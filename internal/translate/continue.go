@@ -125,6 +125,9 @@ func ContinueMessages(body []byte, delivered string) ([]byte, error) {
 // rawMessages returns the messages member of a request, one raw message
 // per element.
 func rawMessages(body []byte) ([]json.RawMessage, error) {
+	if !json.Valid(body) {
+		return nil, fmt.Errorf("request body is not valid JSON")
+	}
 	raw, ok, err := jsonobj.Get(body, "messages")
 	if err != nil {
 		return nil, err
