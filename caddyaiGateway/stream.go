@@ -37,6 +37,7 @@ type streamWriter struct {
 	seg      *segment
 	terminal bool // the client got the stream's last event
 	broken   bool // writing to the client failed
+	dirty    bool // written but not flushed
 }
 
 func (sw *streamWriter) emit(name string, data []byte) error {
@@ -51,6 +52,21 @@ func (sw *streamWriter) emit(name string, data []byte) error {
 		sw.broken = true
 		return err
 	}
+	sw.dirty = true
+	if sw.terminal {
+		return sw.flush()
+	}
+	return nil
+}
+
+// flush sends what was written. Events are flushed once per burst: when
+// no further complete event is already buffered from the provider, so
+// nothing waits on input while held back.
+func (sw *streamWriter) flush() error {
+	if !sw.dirty {
+		return nil
+	}
+	sw.dirty = false
 	if err := sw.rc.Flush(); err != nil {
 		sw.broken = true
 		return err
@@ -64,10 +80,11 @@ func (sw *streamWriter) errorEvent(msg string) {
 	if sw.c.req.ep.format == catalog.Anthropic {
 		b, _ := json.Marshal(map[string]any{"type": "error", "error": map[string]string{"type": "api_error", "message": msg}})
 		_ = sw.emit("error", b)
-		return
+	} else {
+		b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": msg, "type": "server_error", "code": "stream_interrupted"}})
+		_ = sw.emit("", b)
 	}
-	b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": msg, "type": "server_error", "code": "stream_interrupted"}})
-	_ = sw.emit("", b)
+	_ = sw.flush()
 }
 
 func (g *Gateway) failoverConfig() (firstToken, idle time.Duration, continueStalled bool) {
@@ -167,6 +184,9 @@ func (g *Gateway) serveStream(c *call, a *attempt, ctx context.Context, cancel c
 			break
 		}
 	}
+	if !seg.rd.Ready() {
+		_ = sw.flush()
+	}
 
 	for {
 		why := g.pump(c, sw, ts, idle)
@@ -265,6 +285,9 @@ func (g *Gateway) pump(c *call, sw *streamWriter, ts translate.Stream, idle time
 			return pumpInterrupted
 		}
 		if c.hides(seg, usageOnly) {
+			if !seg.rd.Ready() {
+				_ = sw.flush()
+			}
 			continue
 		}
 		if err := ts.Event(ev.Name, ev.Data, sw.emit); err != nil {
@@ -273,6 +296,9 @@ func (g *Gateway) pump(c *call, sw *streamWriter, ts translate.Stream, idle time
 			}
 			a.errText = "reading the provider's stream: " + err.Error()
 			return pumpInterrupted
+		}
+		if !seg.rd.Ready() {
+			_ = sw.flush()
 		}
 		if sw.broken {
 			return pumpClientGone

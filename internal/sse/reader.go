@@ -359,3 +359,12 @@ func (r *Reader) fill() {
 	}
 	r.err = io.ErrNoProgress
 }
+
+// Ready reports whether a complete event is already buffered, so the next
+// Next returns without reading. A relay uses it to flush once per burst
+// of events rather than once per event, without ever holding an event
+// back while it waits for input.
+func (r *Reader) Ready() bool {
+	b := r.buf[r.r:r.w]
+	return bytes.Contains(b, []byte("\n\n")) || bytes.Contains(b, []byte("\r\n\r\n")) || bytes.Contains(b, []byte("\r\r"))
+}

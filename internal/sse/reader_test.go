@@ -483,3 +483,19 @@ func (e ev) String() string {
 	}
 	return fmt.Sprintf("{Raw:%q Name:%q Data:%q}", e.Raw, e.Name, e.Data)
 }
+
+func TestReady(t *testing.T) {
+	r := NewReader(strings.NewReader("data: a\n\ndata: b\n\ndata: c"))
+	if _, err := r.Next(); err != nil {
+		t.Fatal(err)
+	}
+	if !r.Ready() {
+		t.Fatal("second event buffered but not ready")
+	}
+	if _, err := r.Next(); err != nil {
+		t.Fatal(err)
+	}
+	if r.Ready() {
+		t.Fatal("a partial event reported ready")
+	}
+}
