@@ -132,9 +132,18 @@ func (s *Server) Count() int {
 	return len(s.reqs)
 }
 
+// maxRecorded bounds the memory a long-running fake (the demo upstream, a
+// load test) spends on its request log: only the latest are kept.
+const maxRecorded = 10000
+
 func (s *Server) record(r *http.Request, body []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(s.reqs) >= maxRecorded {
+		n := copy(s.reqs, s.reqs[len(s.reqs)-maxRecorded/2:])
+		clear(s.reqs[n:])
+		s.reqs = s.reqs[:n]
+	}
 	s.reqs = append(s.reqs, Recorded{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body})
 }
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/jsonobj"
 )
 
 // ChatToMessages translates an OpenAI chat-completions request into an
@@ -25,11 +27,15 @@ import (
 //     both temperature and top_p are set, top_p is dropped (current Claude
 //     models take only one);
 //   - reasoning_effort becomes thinking with a budget (see reasoning.go)
-//     unless Anthropic would refuse it: a forced tool, an assistant
-//     prefill, a tool-use turn in progress (its assistant message would
-//     need the thinking blocks OpenAI clients never have) or max tokens of
-//     1024 or less. With thinking on, temperature, top_p and top_k are
-//     dropped (Anthropic refuses them with thinking).
+//     of at most half of max_tokens, or 1024 (max_tokens counts thinking,
+//     as OpenAI's limit counts reasoning; only without any limit,
+//     o.DefaultMaxTokens included, is the budget added on top), unless
+//     Anthropic would refuse
+//     it: a forced tool, an assistant prefill, a tool-use turn in progress
+//     (its assistant message would need the thinking blocks OpenAI clients
+//     never have) or max tokens of 1024 or less. With thinking on,
+//     temperature, top_p and top_k are dropped (Anthropic refuses them
+//     with thinking).
 //   - response_format json_object/json_schema is dropped: Anthropic's own
 //     structured outputs work only on some models and would turn a soft
 //     wish into a 400 elsewhere.
@@ -71,22 +77,24 @@ func ChatToMessages(body []byte, o Options) (out []byte, removed []string, err e
 	var thinking obj
 	effort, _ := stringValue(req["reasoning_effort"])
 	if budget := thinkingBudget(effort); budget > 0 {
-		last := msgs[len(msgs)-1:]
+		last := &msgs[len(msgs)-1]
 		forced := false
 		if toolChoice != nil {
 			typ, _ := toolChoice.get("type")
 			forced = typ == "any" || typ == "tool"
 		}
 		switch {
-		case forced, len(last) == 1 && last[0].role == "assistant", len(last) == 1 && last[0].hasToolResult():
+		case forced, last.role == "assistant", last.hasToolResult():
 			rm.add("reasoning_effort")
-		case !hasMax:
-			// No limit asked for: room for the budget on top of the
-			// answer's default.
+		case !hasMax && o.DefaultMaxTokens <= 0:
+			// No limit anywhere: room for the budget on top of the
+			// fallback for the answer.
 			maxTokens += budget
 			thinking = obj{{"type", "enabled"}, {"budget_tokens", budget}}
 		case maxTokens > minThinkingBudget:
-			thinking = obj{{"type", "enabled"}, {"budget_tokens", min(budget, maxTokens-1)}}
+			// Keep half the limit for the answer, as far as the minimum
+			// budget allows.
+			thinking = obj{{"type", "enabled"}, {"budget_tokens", min(budget, max(maxTokens/2, minThinkingBudget))}}
 		default:
 			rm.add("reasoning_effort")
 		}
@@ -102,11 +110,11 @@ func ChatToMessages(body []byte, o Options) (out []byte, removed []string, err e
 			a.set("system", system)
 		}
 	}
-	out1 := make([]obj, 0, len(msgs))
+	encoded := make([]obj, 0, len(msgs))
 	for _, m := range msgs {
-		out1 = append(out1, m.encode())
+		encoded = append(encoded, m.encode())
 	}
-	a.set("messages", out1)
+	a.set("messages", encoded)
 	if tools != nil {
 		a.set("tools", tools)
 		if toolChoice != nil {
@@ -534,10 +542,7 @@ func (t *chatToMessages) tools() (tools []obj, choice obj) {
 		if allowed != nil && !slices.Contains(allowed, tl.Function.Name) {
 			continue
 		}
-		schema := tl.Function.Parameters
-		if isNull(schema) {
-			schema = json.RawMessage(`{"type":"object","properties":{}}`)
-		}
+		schema := objectSchema(tl.Function.Parameters)
 		if tl.Function.Strict {
 			t.rm.add("tools.strict")
 		}
@@ -581,6 +586,20 @@ func (t *chatToMessages) tools() (tools []obj, choice obj) {
 		}
 	}
 	return tools, choice
+}
+
+// objectSchema returns a tool's parameter schema as Anthropic wants it:
+// an object schema with its "type" (OpenAI lets both be omitted).
+func objectSchema(schema json.RawMessage) json.RawMessage {
+	if isNull(schema) {
+		return json.RawMessage(`{"type":"object","properties":{}}`)
+	}
+	if _, ok, err := jsonobj.Get(schema, "type"); err == nil && !ok {
+		if s, err := jsonobj.Set(schema, "type", json.RawMessage(`"object"`)); err == nil {
+			return s
+		}
+	}
+	return schema
 }
 
 // stopSequences translates stop (a string or an array). Anthropic refuses

@@ -265,11 +265,11 @@ func translated(typ string) bool {
 
 // chatPart is an OpenAI message content part.
 type chatPart struct {
-	Type     string `json:"type"`
-	Text     string `json:"text"`
-	Refusal  string `json:"refusal"`
+	Type     string          `json:"type"`
+	Text     string          `json:"text"`
+	Refusal  string          `json:"refusal"`
 	ImageURL json.RawMessage `json:"image_url"` // {"url": ...}; a bare string from lenient clients
-	File *struct {
+	File     *struct {
 		FileData string `json:"file_data"`
 		FileID   string `json:"file_id"`
 		Filename string `json:"filename"`

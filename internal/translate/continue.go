@@ -46,8 +46,11 @@ func ContinueChat(body []byte, delivered string) ([]byte, error) {
 	}
 	a, _ := marshal(obj{{"role", "assistant"}, {"content", delivered}})
 	u, _ := marshal(obj{{"role", "user"}, {"content", ContinueInstruction}})
-	msgs = append(msgs, a, u)
-	return setMessages(body, msgs)
+	out, err := setMessages(body, append(msgs, a, u))
+	if err != nil {
+		return nil, fmt.Errorf("continuing chat request: %w", err)
+	}
+	return out, nil
 }
 
 // ContinueMessages returns the Anthropic messages request body that
@@ -109,7 +112,7 @@ func ContinueMessages(body []byte, delivered string) ([]byte, error) {
 	}
 	out, err := setMessages(body, append(msgs, a))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("continuing messages request: %w", err)
 	}
 	if raw, ok, _ := jsonobj.Get(out, "thinking"); ok {
 		var th struct {

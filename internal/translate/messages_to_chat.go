@@ -94,9 +94,16 @@ func MessagesToChat(body []byte, o Options) (out []byte, removed []string, err e
 		Format json.RawMessage `json:"format"`
 	}
 	if raw := req["output_config"]; !isNull(raw) {
-		if json.Unmarshal(raw, &cfg) != nil {
+		var members map[string]json.RawMessage
+		if json.Unmarshal(raw, &cfg) != nil || json.Unmarshal(raw, &members) != nil {
 			rm.add("output_config")
-		} else if cfg.Effort != "" && effort == "" && !explicit {
+		}
+		for k, v := range members {
+			if k != "effort" && k != "format" && !isDefault(v) {
+				rm.add("output_config." + k)
+			}
+		}
+		if cfg.Effort != "" && effort == "" && !explicit {
 			if effort = effortLevel(cfg.Effort); effort == "" {
 				rm.add("output_config.effort")
 			}
