@@ -51,12 +51,14 @@ type usageTotals struct {
 	CacheWriteTokens int64      `json:"cacheWriteTokens"`
 	ReasoningTokens  int64      `json:"reasoningTokens"`
 	Cost             money.Nano `json:"cost"`
+	Fees             money.Nano `json:"fees"`  // processing and BYOK fees
+	Spent            money.Nano `json:"spent"` // cost + fees: what was drawn from credits
 }
 
 func viewUsageTotals(t store.UsageTotals) usageTotals {
 	return usageTotals{Requests: t.Requests, FailedRequests: t.FailedRequests, Attempts: t.Attempts,
 		InputTokens: t.InputTokens, OutputTokens: t.OutputTokens, CacheReadTokens: t.CacheReadTokens,
-		CacheWriteTokens: t.CacheWriteTokens, ReasoningTokens: t.ReasoningTokens, Cost: t.Cost}
+		CacheWriteTokens: t.CacheWriteTokens, ReasoningTokens: t.ReasoningTokens, Cost: t.Cost, Fees: t.Fees, Spent: t.Cost + t.Fees}
 }
 
 // usageBucket is one time bucket of one group: only the dimensions
@@ -79,6 +81,14 @@ type usageOverviewView struct {
 	GroupBy *string       `json:"groupBy"` // null: not grouped
 	Buckets []usageBucket `json:"buckets"` // in time order, then group order
 	Totals  usageTotals   `json:"totals"`  // over the whole range
+	// Credits is the account's balance now, when filtered by accountId.
+	Credits *creditsView `json:"credits,omitempty"`
+}
+
+type creditsView struct {
+	Balance   money.Nano `json:"balance"`
+	Held      money.Nano `json:"held"`
+	Available money.Nano `json:"available"`
 }
 
 // requestUsageView is the answer of GET /ai/usage/requests/{requestId}.
@@ -235,8 +245,15 @@ func usageOverview(app *caddyaigateway.App, w http.ResponseWriter, r *http.Reque
 		g := string(oq.GroupBy)
 		groupBy = &g
 	}
-	return writeJSON(w, http.StatusOK, usageOverviewView{URI: "/ai/usage/overview", From: f.From, To: f.To,
-		Bucket: string(oq.Bucket), GroupBy: groupBy, Buckets: buckets, Totals: viewUsageTotals(o.Totals)})
+	view := usageOverviewView{URI: "/ai/usage/overview", From: f.From, To: f.To,
+		Bucket: string(oq.Bucket), GroupBy: groupBy, Buckets: buckets, Totals: viewUsageTotals(o.Totals)}
+	if f.AccountID != "" {
+		// the account's credits now, beside what the range spent
+		if b, err := app.CreditBalance(f.AccountID); err == nil {
+			view.Credits = &creditsView{Balance: b.Balance, Held: b.Held, Available: b.Available}
+		}
+	}
+	return writeJSON(w, http.StatusOK, view)
 }
 
 // requestUsage: GET /ai/usage/requests/{requestId} — the request's

@@ -479,3 +479,32 @@ func TestCreditExpiryAndLowBalanceWebhook(t *testing.T) {
 	}
 	verifyLedger(t)
 }
+
+// TestUsageOverviewShowsCredits: the overview of an account shows what the
+// range spent (cost + fees) and the balance and holds now.
+func TestUsageOverviewShowsCredits(t *testing.T) {
+	e := start(t, cfgOpts{})
+	e.load(creditsConfig(e, "processing_fee 0.5"))
+	acct := e.createJSON("/ai/accounts", `{"name":"o"}`)["id"].(string)
+	token := e.createJSON("/ai/access-keys", `{"accountId":"`+acct+`"}`)["token"].(string)
+	e.buy(acct, "1")
+	for i := 0; i < 2; i++ {
+		readAll(t, e.post("/v1/chat/completions", tenner, map[string]string{"Authorization": "Bearer " + token}))
+	}
+	time.Sleep(50 * time.Millisecond) // usage events are group-committed
+	from := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+	to := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	b := e.expectAdmin("GET", "/ai/usage/overview?from="+from+"&to="+to+"&accountId="+acct, "", 200, "")
+	var v struct {
+		Totals struct {
+			Requests          int64
+			Cost, Fees, Spent string
+		}
+		Credits struct{ Balance, Held, Available string }
+	}
+	mustJSON(t, b, &v)
+	if v.Totals.Requests != 2 || v.Totals.Cost != "0.00002" || v.Totals.Fees != "0.000011" || v.Totals.Spent != "0.000031" ||
+		v.Credits.Balance != "0.999969" || v.Credits.Held != "0.00" {
+		t.Fatalf("overview %s", b)
+	}
+}

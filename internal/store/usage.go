@@ -342,8 +342,14 @@ func eventTotals(v []byte) (eventHead, UsageTotals, error) {
 	t.InputTokens, t.OutputTokens, t.CacheReadTokens = r.varint(), r.varint(), r.varint()
 	t.CacheWriteTokens, t.ReasoningTokens = r.varint(), r.varint()
 	t.Cost = money.Nano(r.varint())
+	r.varint() // latencyMs
+	r.varint() // ttftMs
+	r.bytes()  // error
 	if r.bad {
 		return h, t, errors.New("truncated usage event")
+	}
+	if len(r.b) > 0 {
+		t.Fees = money.Nano(r.varint())
 	}
 	return h, t, nil
 }
@@ -359,12 +365,13 @@ type UsageTotals struct {
 	CacheWriteTokens int64
 	ReasoningTokens  int64
 	Cost             money.Nano
+	Fees             money.Nano // processing and BYOK fees charged
 }
 
 func (t *UsageTotals) addEvent(e *UsageEvent) {
 	d := UsageTotals{Attempts: 1, InputTokens: e.InputTokens, OutputTokens: e.OutputTokens,
 		CacheReadTokens: e.CacheReadTokens, CacheWriteTokens: e.CacheWriteTokens,
-		ReasoningTokens: e.ReasoningTokens, Cost: e.Cost}
+		ReasoningTokens: e.ReasoningTokens, Cost: e.Cost, Fees: e.Fee}
 	if e.Final() {
 		d.Requests = 1
 		if e.RetryAction != RetrySucceeded {
@@ -384,11 +391,12 @@ func (t *UsageTotals) add(d UsageTotals) {
 	t.CacheWriteTokens += d.CacheWriteTokens
 	t.ReasoningTokens += d.ReasoningTokens
 	t.Cost += d.Cost
+	t.Fees += d.Fees
 }
 
 func (t *UsageTotals) appendTo(b []byte) []byte {
 	for _, n := range [...]int64{t.Requests, t.FailedRequests, t.Attempts, t.InputTokens, t.OutputTokens,
-		t.CacheReadTokens, t.CacheWriteTokens, t.ReasoningTokens, int64(t.Cost)} {
+		t.CacheReadTokens, t.CacheWriteTokens, t.ReasoningTokens, int64(t.Cost), int64(t.Fees)} {
 		b = binary.AppendVarint(b, n)
 	}
 	return b
@@ -401,6 +409,9 @@ func decodeTotals(v []byte) (UsageTotals, error) {
 		CacheWriteTokens: r.varint(), ReasoningTokens: r.varint(), Cost: money.Nano(r.varint())}
 	if r.bad {
 		return t, errors.New("truncated usage totals")
+	}
+	if len(r.b) > 0 {
+		t.Fees = money.Nano(r.varint())
 	}
 	return t, nil
 }
