@@ -83,8 +83,8 @@ func openAIType(status int) string {
 	}
 }
 
-// anthropicType maps a status to the Anthropic error type.
-func anthropicType(status int) string {
+// AnthropicType maps an HTTP status to Anthropic's error type.
+func AnthropicType(status int) string {
 	switch status {
 	case http.StatusBadRequest, http.StatusUnprocessableEntity, http.StatusMethodNotAllowed:
 		return "invalid_request_error"
@@ -102,11 +102,13 @@ func anthropicType(status int) string {
 		return "rate_limit_error"
 	case http.StatusGatewayTimeout:
 		return "timeout_error"
-	case 529:
+	case http.StatusServiceUnavailable, 529:
 		return "overloaded_error"
-	default:
-		return "api_error"
 	}
+	if status >= 400 && status < 500 {
+		return "invalid_request_error"
+	}
+	return "api_error"
 }
 
 type openAIBody struct {
@@ -135,7 +137,7 @@ func (e *Error) Body(f Format) []byte {
 	if f == Anthropic {
 		var b anthropicBody
 		b.Type = "error"
-		b.Error.Type = anthropicType(e.Status)
+		b.Error.Type = AnthropicType(e.Status)
 		b.Error.Message = e.Message
 		b.Error.Code = e.Code
 		b.Error.Attempts = e.Attempts

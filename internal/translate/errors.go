@@ -2,6 +2,7 @@ package translate
 
 import (
 	"encoding/json"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
 	"net/http"
 	"strconv"
 	"strings"
@@ -149,32 +150,7 @@ func chatError(status int, body []byte) (typ, msg string) {
 
 // anthropicErrorType is Anthropic's error type for a status; 0 (an error
 // inside a stream) is an api_error.
-func anthropicErrorType(status int) string {
-	switch status {
-	case http.StatusBadRequest, http.StatusUnprocessableEntity:
-		return "invalid_request_error"
-	case http.StatusUnauthorized:
-		return "authentication_error"
-	case http.StatusPaymentRequired:
-		return "billing_error"
-	case http.StatusForbidden:
-		return "permission_error"
-	case http.StatusNotFound:
-		return "not_found_error"
-	case http.StatusRequestEntityTooLarge:
-		return "request_too_large"
-	case http.StatusTooManyRequests:
-		return "rate_limit_error"
-	case http.StatusGatewayTimeout:
-		return "timeout_error"
-	case http.StatusServiceUnavailable, 529:
-		return "overloaded_error"
-	}
-	if status >= 400 && status < 500 {
-		return "invalid_request_error"
-	}
-	return "api_error"
-}
+func anthropicErrorType(status int) string { return apierr.AnthropicType(status) }
 
 // looseMessage makes a message of a body that is not a known error shape:
 // its text, trimmed and bounded, or the status text.
