@@ -2,11 +2,12 @@ package translate
 
 import (
 	"encoding/json"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
 	"net/http"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
 )
 
 // Error bodies. The status stays as the provider sent it (SDKs pick their
