@@ -92,6 +92,9 @@ func (a *App) DeleteAccount(id string) error {
 				return &ConflictError{fmt.Sprintf("account %s is used by provider key %s", id, pk.ID)}
 			}
 		}
+		if b, err := a.shared.ledger.Balance(id); err == nil && (b.Balance != 0 || b.Held != 0) {
+			return &ConflictError{fmt.Sprintf("account %s holds %s USD of credits (%s held); refund or adjust them to zero first", id, b.Balance, b.Held)}
+		}
 		return tx.Delete(store.Accounts, id)
 	})
 }

@@ -199,18 +199,14 @@ func (b *bill) settle(c *call) {
 				continue
 			}
 			ref := a.target.Provider.ID
+			what := "BYOK fee"
 			if a.source == sourceManaged {
+				what = "processing fee"
 				charges = append(charges, credits.Charge{Type: credits.Usage, Amount: a.cost, ProviderID: ref, Model: a.target.Name, Tokens: n,
 					Description: fmt.Sprintf("%s:%s, %d tokens", ref, a.target.Name, n)})
-				if fee := b.fees.processing.Cost(n); fee > 0 {
-					a.fee = fee
-					charges = append(charges, credits.Charge{Type: credits.Fee, Amount: fee, ProviderID: ref, Model: a.target.Name, Tokens: n,
-						Description: "processing fee"})
-				}
-			} else if fee := b.fees.byok.Cost(n); fee > 0 {
-				a.fee = fee
-				charges = append(charges, credits.Charge{Type: credits.Fee, Amount: fee, ProviderID: ref, Model: a.target.Name, Tokens: n,
-					Description: "BYOK fee"})
+			}
+			if a.fee > 0 {
+				charges = append(charges, credits.Charge{Type: credits.Fee, Amount: a.fee, ProviderID: ref, Model: a.target.Name, Tokens: n, Description: what})
 			}
 		}
 		for _, ch := range charges {

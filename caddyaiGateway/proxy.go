@@ -317,13 +317,19 @@ func (g *Gateway) successHeaders(c *call, a *attempt) {
 
 // price sets the attempt's cost from its usage and the model's prices.
 func (g *Gateway) price(c *call, a *attempt) {
-	if a.target.Model == nil {
-		return
-	}
 	u := a.usage
-	cost, _ := a.target.Model.Pricing.Cost(u.InputTokens, u.CacheReadTokens, u.CacheWriteTokens, u.OutputTokens, u.ReasoningTokens)
-	a.cost = cost
-	c.cost += cost
+	if a.target.Model != nil {
+		cost, _ := a.target.Model.Pricing.Cost(u.InputTokens, u.CacheReadTokens, u.CacheWriteTokens, u.OutputTokens, u.ReasoningTokens)
+		a.cost = cost
+		c.cost += cost
+	}
+	if c.bill != nil {
+		rate := c.bill.fees.byok
+		if a.source == sourceManaged {
+			rate = c.bill.fees.processing
+		}
+		a.fee = rate.Cost(u.TotalTokens())
+	}
 }
 
 // record journals the attempt as a usage event (group-committed), once,

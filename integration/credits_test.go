@@ -228,6 +228,10 @@ func TestCreditsLifecycle(t *testing.T) {
 		t.Fatal("no next page")
 	}
 	e.expectAdmin("GET", *page.NextPageURI, "", 200, `"type":"purchase"`)
+	// an account holding credits cannot be deleted
+	rich := e.createJSON("/ai/accounts", `{"name":"rich"}`)["id"].(string)
+	e.buy(rich, "1")
+	e.expectAdmin("DELETE", "/ai/accounts/"+rich, "", 409, "credits")
 	verifyLedger(t)
 }
 
