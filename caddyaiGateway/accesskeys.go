@@ -35,13 +35,10 @@ func applyAccessKeyPatch(p Patch, k *store.AccessKey) error {
 
 // validateAccessKey checks an access key against limits and references.
 func validateAccessKey(tx *store.Tx, k *store.AccessKey, expiresChanged bool) error {
+	if err := validateText(k.Name, k.Description, k.Metadata); err != nil {
+		return err
+	}
 	switch {
-	case len(k.Name) > 255:
-		return &InvalidError{"name", "at most 255 characters"}
-	case len(k.Description) > 4096:
-		return &InvalidError{"description", "at most 4096 characters"}
-	case len(k.Metadata) > 4096:
-		return &InvalidError{"metadata", "at most 4096 characters"}
 	case !tx.Exists(store.Accounts, k.AccountID):
 		return &InvalidError{"accountId", fmt.Sprintf("no account %q", k.AccountID)}
 	case k.AccessKeyConfigurationID != "" && !tx.Exists(store.Configurations, k.AccessKeyConfigurationID):
