@@ -140,3 +140,21 @@ func BenchmarkGatewayChatJSON(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkGatewayChatStream: the whole ai_gateway handler for a streamed
+// chat answer (13 events) against a loopback fake provider.
+func BenchmarkGatewayChatStream(b *testing.B) {
+	srv := httptest.NewServer(fakeprovider.New(fakeprovider.Options{}))
+	defer srv.Close()
+	g := &Gateway{app: testApp(b, srv.URL), MaxRequestBody: defaultMaxRequestBody, logger: zap.NewNop()}
+	body := []byte(`{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest("POST", "/v1/chat/completions", bytes.NewReader(body))
+		if err := g.ServeHTTP(w, r, nopHandler); err != nil || w.Code != 200 || !bytes.Contains(w.Body.Bytes(), []byte("[DONE]")) {
+			b.Fatalf("%d %v %s", w.Code, err, w.Body)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package caddyaigateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -38,9 +39,20 @@ type streamWriter struct {
 	terminal bool // the client got the stream's last event
 	broken   bool // writing to the client failed
 	dirty    bool // written but not flushed
+	// hold, when set, keeps events instead of writing them (before the
+	// first content, nothing reaches the client).
+	hold func(name string, data, raw []byte)
 }
 
-func (sw *streamWriter) emit(name string, data []byte) error {
+func (sw *streamWriter) emit(name string, data []byte) error { return sw.write(name, data, nil) }
+
+// write sends one client event: raw when the provider's bytes go out as
+// they are, else name and data as a new event.
+func (sw *streamWriter) write(name string, data, raw []byte) error {
+	if sw.hold != nil {
+		sw.hold(name, data, raw)
+		return nil
+	}
 	if isTerminalEvent(name, data) {
 		sw.terminal = true
 		if sw.c.bill != nil {
@@ -48,7 +60,13 @@ func (sw *streamWriter) emit(name string, data []byte) error {
 			sw.c.bill.settle(sw.c)
 		}
 	}
-	if err := sse.Write(sw.c.w, name, data); err != nil {
+	var err error
+	if raw != nil {
+		_, err = sw.c.w.Write(raw)
+	} else {
+		err = sse.Write(sw.c.w, name, data)
+	}
+	if err != nil {
 		sw.broken = true
 		return err
 	}
@@ -57,6 +75,58 @@ func (sw *streamWriter) emit(name string, data []byte) error {
 		return sw.flush()
 	}
 	return nil
+}
+
+// maxReplay bounds what a passed-through stream keeps for its
+// continuation; a longer answer is not continued if it stalls.
+const maxReplay = 8 << 20
+
+// relay turns upstream events into client events: a translator when
+// provider and client speak different formats; otherwise a pass-through
+// that writes the provider's bytes as they are and keeps a copy, from
+// which a translator is rebuilt only if the stream must be continued (so
+// the common case parses each event once, for metering).
+type relay struct {
+	ts           translate.Stream
+	replay       []byte
+	tooLong      bool
+	upstream     translate.Format
+	client       translate.Format
+	includeUsage bool
+}
+
+func (rl *relay) event(ev sse.Event, sw *streamWriter) error {
+	if rl.ts != nil {
+		return rl.ts.Event(ev.Name, ev.Data, sw.emit)
+	}
+	if !rl.tooLong {
+		if len(rl.replay)+len(ev.Raw) > maxReplay {
+			rl.tooLong, rl.replay = true, nil
+		} else {
+			rl.replay = append(rl.replay, ev.Raw...)
+		}
+	}
+	return sw.write(ev.Name, ev.Data, ev.Raw)
+}
+
+// translator returns the stream's translator, rebuilding it from the
+// passed-through events when there is none yet.
+func (rl *relay) translator() translate.Stream {
+	if rl.ts != nil || rl.tooLong {
+		return rl.ts
+	}
+	rl.ts = translate.NewStream(rl.upstream, rl.client, "", rl.includeUsage)
+	rd := sse.NewReader(bytes.NewReader(rl.replay))
+	discard := func(string, []byte) error { return nil }
+	for {
+		ev, err := rd.Next()
+		if err != nil {
+			break
+		}
+		_ = rl.ts.Event(ev.Name, ev.Data, discard)
+	}
+	rl.replay = nil
+	return rl.ts
 }
 
 // flush sends what was written. Events are flushed once per burst: when
@@ -117,11 +187,10 @@ func (c *call) hides(seg *segment, usageOnly bool) bool {
 func (g *Gateway) serveStream(c *call, a *attempt, ctx context.Context, cancel context.CancelCauseFunc, timer *time.Timer, resp *http.Response, next int) {
 	firstToken, idle, continueStalled := g.failoverConfig()
 	seg := &segment{a: a, ctx: ctx, cancel: cancel, resp: resp, rd: sse.NewReader(resp.Body), meter: usage.NewMeter(a.up.kind), next: next}
-	model := ""
+	rl := &relay{upstream: wireFormat(a.up.format), client: wireFormat(c.req.ep.format), includeUsage: c.req.clientUsage}
 	if a.up.translated {
-		model = a.target.Name
+		rl.ts = translate.NewStream(rl.upstream, rl.client, a.target.Name, c.req.clientUsage)
 	}
-	ts := translate.NewStream(wireFormat(a.up.format), wireFormat(c.req.ep.format), model, c.req.clientUsage)
 	sw := &streamWriter{g: g, c: c, seg: seg, rc: http.NewResponseController(c.w)}
 
 	// Until the first content: hold events back.
@@ -131,10 +200,12 @@ func (g *Gateway) serveStream(c *call, a *attempt, ctx context.Context, cancel c
 		defer ft.Stop()
 		timer = ft
 	}
+	// Held events are buffered in a writer of their own and written out
+	// at commit: the relay and its replay copy see them exactly once.
 	var held []heldEvent
-	hold := func(name string, data []byte) error {
-		held = append(held, heldEvent{name: name, data: append([]byte(nil), data...)})
-		return nil
+	holder := &streamWriter{g: g, c: c, seg: seg}
+	holder.hold = func(name string, data, raw []byte) {
+		held = append(held, heldEvent{name: name, data: bytes.Clone(data), raw: bytes.Clone(raw)})
 	}
 	upFmt := wireFormat(a.up.format)
 	for !seg.meter.FirstContent() {
@@ -157,7 +228,7 @@ func (g *Gateway) serveStream(c *call, a *attempt, ctx context.Context, cancel c
 		if c.hides(seg, usageOnly) {
 			continue
 		}
-		if err := ts.Event(ev.Name, ev.Data, hold); err != nil {
+		if err := rl.event(ev, holder); err != nil {
 			a.status, a.outcome, a.errText = http.StatusBadGateway, nextTarget, "reading the provider's stream: "+err.Error()
 			return
 		}
@@ -180,7 +251,7 @@ func (g *Gateway) serveStream(c *call, a *attempt, ctx context.Context, cancel c
 	c.w.WriteHeader(resp.StatusCode)
 	a.outcome = served
 	for _, ev := range held {
-		if sw.emit(ev.name, ev.data) != nil {
+		if sw.write(ev.name, ev.data, ev.raw) != nil {
 			break
 		}
 	}
@@ -189,7 +260,7 @@ func (g *Gateway) serveStream(c *call, a *attempt, ctx context.Context, cancel c
 	}
 
 	for {
-		why := g.pump(c, sw, ts, idle)
+		why := g.pump(c, sw, rl, idle)
 		cur := sw.seg.a
 		switch why {
 		case pumpDone:
@@ -212,8 +283,10 @@ func (g *Gateway) serveStream(c *call, a *attempt, ctx context.Context, cancel c
 		g.finishUsage(c, cur, sw.seg.meter)
 		sw.seg.cancel(nil)
 		var cont *segment
-		if continueStalled && ts.Text() != "" {
-			cont = g.continueStream(c, ts, sw.seg.next)
+		if continueStalled {
+			if ts := rl.translator(); ts != nil && ts.Text() != "" {
+				cont = g.continueStream(c, ts, sw.seg.next)
+			}
 		}
 		if cont == nil {
 			cur.errText = firstNonEmpty(cur.errText, "stream interrupted")
@@ -229,8 +302,8 @@ func (g *Gateway) serveStream(c *call, a *attempt, ctx context.Context, cancel c
 }
 
 type heldEvent struct {
-	name string
-	data []byte
+	name      string
+	data, raw []byte
 }
 
 func lastName(h []heldEvent) string { return h[len(h)-1].name }
@@ -252,7 +325,7 @@ const (
 )
 
 // pump relays the current segment until it ends.
-func (g *Gateway) pump(c *call, sw *streamWriter, ts translate.Stream, idle time.Duration) pumpResult {
+func (g *Gateway) pump(c *call, sw *streamWriter, rl *relay, idle time.Duration) pumpResult {
 	seg := sw.seg
 	a := seg.a
 	upFmt := wireFormat(a.up.format)
@@ -290,7 +363,7 @@ func (g *Gateway) pump(c *call, sw *streamWriter, ts translate.Stream, idle time
 			}
 			continue
 		}
-		if err := ts.Event(ev.Name, ev.Data, sw.emit); err != nil {
+		if err := rl.event(ev, sw); err != nil {
 			if sw.broken {
 				return pumpClientGone
 			}
