@@ -107,7 +107,8 @@ func openShared(path string, key secrets.Key, logger *zap.Logger) (*shared, erro
 	s.usage = store.NewWriter(db, store.WriterOptions{OnError: func(err error, lost int) {
 		s.logger.Error("committing usage events", zap.Error(err), zap.Int("events", lost))
 	}})
-	if err := s.ensureDefaultAccount(); err == nil {
+	err = s.ensureDefaultAccount()
+	if err == nil {
 		err = s.reloadState()
 	}
 	if err == nil {

@@ -74,8 +74,7 @@ type Reader struct {
 	dataOff, dataEnd int    // the only data value while dataLines == 1
 	data             []byte // joined values once dataLines > 1
 
-	names      map[string]string
-	emptyReads int
+	names map[string]string
 }
 
 // NewReader returns a Reader that reads events from rd with its own buffer.

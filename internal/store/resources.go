@@ -156,7 +156,7 @@ func (t *Tx) Scan(bucket, prefix string, reverse bool, after string, fn func(key
 		}
 	default:
 		// position at the last key with the prefix
-		k, v = c.Seek(append(append([]byte{}, p...), 0xff))
+		k, _ = c.Seek(append(append([]byte{}, p...), 0xff))
 		if k == nil {
 			k, v = c.Last()
 		} else {

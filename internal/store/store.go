@@ -13,6 +13,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // Bucket names.
@@ -41,7 +42,7 @@ func Open(path string) (*DB, error) {
 	}
 	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fmt.Errorf("opening %s: the file is locked by another process", path)
 		}
 		return nil, fmt.Errorf("opening %s: %w", path, err)

@@ -538,7 +538,8 @@ func matchingHours(b *bolt.Bucket, f *UsageFilter, finalOnly bool, lo, hi uint64
 	first, last := lo/hourNs, (hi-1)/hourNs
 	var hours []uint64
 	c := b.Cursor()
-	k, v := c.Seek(binary.BigEndian.AppendUint32(nil, uint32(last+1)))
+	var v []byte
+	k, _ := c.Seek(binary.BigEndian.AppendUint32(nil, uint32(last+1)))
 	if k == nil {
 		k, v = c.Last()
 	} else {
@@ -574,7 +575,8 @@ func walkBack(b *bolt.Bucket, prefix []byte, lo, hi uint64, fn func(pk uint64, v
 		return
 	}
 	c := b.Cursor()
-	k, v := c.Seek(append(append([]byte(nil), prefix...), be64(hi)...))
+	var v []byte
+	k, _ := c.Seek(append(append([]byte(nil), prefix...), be64(hi)...))
 	if k == nil {
 		k, v = c.Last()
 	} else {
