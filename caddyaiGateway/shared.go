@@ -123,6 +123,14 @@ func openShared(path string, key secrets.Key, logger *zap.Logger) (*shared, erro
 		return nil, err
 	}
 	s.limiter = credits.NewLimiter(nil)
+	// spendPerDay counts what keys already spent today (UTC)
+	if spent, err := s.ledger.SpentSince(time.Now().UTC().Truncate(24 * time.Hour)); err == nil {
+		for keyID, n := range spent {
+			s.limiter.SeedSpent(keyID, n)
+		}
+	} else {
+		logger.Error("reading today's spend for spendPerDay limits", zap.Error(err))
+	}
 	s.stats, s.health = newLiveStats(), newKeyHealth()
 	empty := ""
 	s.webhook.Store(&empty)

@@ -748,3 +748,42 @@ func putLots(tx *store.Tx, lots []*Lot) error {
 func putEntry(tx *store.Tx, e *Entry) error {
 	return tx.Put(bucketLedger, e.AccountID+"/"+e.ID, e)
 }
+
+// SpentSince sums, per access key, the usage and fee debits since t (the
+// limiter's spendPerDay survives a restart this way). It reads each
+// account's entries newest first and stops at t.
+func (l *Ledger) SpentSince(t time.Time) (map[string]money.Nano, error) {
+	l.mu.Lock()
+	accounts := make([]string, 0, len(l.accounts))
+	for id := range l.accounts {
+		accounts = append(accounts, id)
+	}
+	l.mu.Unlock()
+	out := map[string]money.Nano{}
+	err := l.db.View(func(tx *store.Tx) error {
+		for _, id := range accounts {
+			var derr error
+			err := tx.Scan(bucketLedger, id+"/", true, "", func(_ string, raw []byte) bool {
+				var e Entry
+				if derr = json.Unmarshal(raw, &e); derr != nil {
+					return false
+				}
+				if e.CreatedAt.Before(t) {
+					return false
+				}
+				if (e.Type == Usage || e.Type == Fee) && e.AccessKeyID != "" {
+					out[e.AccessKeyID] -= e.Amount
+				}
+				return true
+			})
+			if derr != nil {
+				return derr
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}

@@ -296,3 +296,20 @@ func BenchmarkSettle(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N*2)/b.Elapsed().Seconds(), "entries/s")
 }
+
+func TestSpentSince(t *testing.T) {
+	l, c, _ := newLedger(t, Config{})
+	_, _ = l.Purchase("acct", usd("5"), "", "")
+	h, _ := l.Reserve("acct", usd("1"))
+	_ = h.Settle("r1", "ak_1", []Charge{{Type: Usage, Amount: usd("0.3")}, {Type: Fee, Amount: usd("0.01")}})
+	c.add(time.Hour)
+	since := c.now()
+	h, _ = l.Reserve("acct", usd("1"))
+	_ = h.Settle("r2", "ak_1", []Charge{{Type: Usage, Amount: usd("0.2")}})
+	h, _ = l.Reserve("acct", usd("1"))
+	_ = h.Settle("r3", "ak_2", []Charge{{Type: Usage, Amount: usd("0.1")}})
+	spent, err := l.SpentSince(since)
+	if err != nil || spent["ak_1"] != usd("0.2") || spent["ak_2"] != usd("0.1") {
+		t.Fatalf("%v %v", spent, err)
+	}
+}
