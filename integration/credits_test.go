@@ -493,9 +493,10 @@ func TestUsageOverviewShowsCredits(t *testing.T) {
 	token := e.createJSON("/ai/access-keys", `{"accountId":"`+acct+`"}`)["token"].(string)
 	e.buy(acct, "1")
 	for i := 0; i < 2; i++ {
-		readAll(t, e.post("/v1/chat/completions", tenner, map[string]string{"Authorization": "Bearer " + token}))
+		resp := e.post("/v1/chat/completions", tenner, map[string]string{"Authorization": "Bearer " + token})
+		readAll(t, resp)
+		e.usageFor(resp.Header.Get("AI-Gateway-Request-Id"), 1) // usage events are group-committed
 	}
-	time.Sleep(50 * time.Millisecond) // usage events are group-committed
 	from := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
 	to := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
 	b := e.expectAdmin("GET", "/ai/usage/overview?from="+from+"&to="+to+"&accountId="+acct, "", 200, "")

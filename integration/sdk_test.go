@@ -58,14 +58,21 @@ func TestOfficialSDKs(t *testing.T) {
 
 	// the usage API shows both attempts of the failover scenario and why
 	// the first moved on
-	_, b := e.admin("GET", "/ai/usage?from="+time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)+"&to="+time.Now().Add(time.Minute).UTC().Format(time.RFC3339)+"&includeRetries=true&accessKeyId="+keyIDOf(t, e, "failover"), "")
+	// (usage events are group-committed after the answer: poll briefly)
 	var u struct {
 		Usage []struct {
 			ProviderID, Model, RetryAction, Error string
 			Status                                int
 		}
 	}
-	mustJSON(t, b, &u)
+	var b []byte
+	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		_, b = e.admin("GET", "/ai/usage?from="+time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)+"&to="+time.Now().Add(time.Minute).UTC().Format(time.RFC3339)+"&includeRetries=true&accessKeyId="+keyIDOf(t, e, "failover"), "")
+		mustJSON(t, b, &u)
+		if len(u.Usage) >= 2 || time.Now().After(deadline) {
+			break
+		}
+	}
 	if len(u.Usage) != 2 || u.Usage[1].ProviderID != "openai" || u.Usage[1].RetryAction != "next_backend" || u.Usage[1].Status != 503 ||
 		u.Usage[0].ProviderID != "anthropic" || u.Usage[0].RetryAction != "succeeded" {
 		t.Fatalf("usage of the failover request: %s", b)
