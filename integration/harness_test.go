@@ -140,6 +140,10 @@ func (e *env) load(cf string) {
 		if resp.StatusCode != 200 {
 			e.t.Fatalf("reload: %d %s", resp.StatusCode, b)
 		}
+		// The old server closes its idle keep-alive connections; a request
+		// racing that close would see a reset (as any client of a Caddy
+		// reload may), so start the next requests on fresh connections.
+		http.DefaultClient.CloseIdleConnections()
 		return
 	}
 	cfg, warn, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cf), map[string]any{"filename": "Caddyfile"})
