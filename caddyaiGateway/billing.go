@@ -100,7 +100,7 @@ func (g *Gateway) beginBilling(c *call, targets []Target) (*bill, *apierr.Error)
 	managed, user := false, false
 	for _, t := range targets {
 		worstTokens = max(worstTokens, reserveInputTokens(c.req)+outputReserve(c.req, t))
-		for _, k := range keyChoices(c.req.st, c.req.cfg, t) {
+		for _, k := range c.req.keys(t) {
 			if k.source == sourceUser {
 				user = true
 				worstUser = max(worstUser, worstCase(c.req, Target{Provider: t.Provider, Name: t.Name}, b.fees.byok))

@@ -145,6 +145,7 @@ type request struct {
 	cfg *AccessKeyConfiguration
 	// rejected lists requested models the configuration refused.
 	rejected []string
+	keyCache map[targetKey][]keyChoice
 }
 
 // requestFields is decoded from the body; unknown members are ignored.
@@ -308,7 +309,7 @@ func (g *Gateway) candidates(req *request, caller *Caller) ([]Target, *apierr.Er
 			for _, m := range p.Models {
 				t := Target{Provider: p, Model: m, Name: m.ID}
 				if m.IsEmbedding() != wantEmbedding || !canServe(req.ep, p) || accessRefusal(req.cfg, t) != "" ||
-					len(keyChoices(req.st, req.cfg, t)) == 0 {
+					len(req.keys(t)) == 0 {
 					continue
 				}
 				add(t)
@@ -359,7 +360,7 @@ func (g *Gateway) healthOrder(req *request, targets []Target) []Target {
 	var cooling []Target
 	out := targets[:0:0]
 	for _, t := range targets {
-		keys := keyChoices(req.st, req.cfg, t)
+		keys := req.keys(t)
 		all := len(keys) > 0
 		for _, k := range keys {
 			all = all && h.cooling(t.Provider.ID, k.value)

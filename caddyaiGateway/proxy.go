@@ -72,8 +72,6 @@ type call struct {
 	cost       money.Nano
 	bill       *bill // nil when the request does not draw on credits
 	targets    []Target
-	// recorded marks attempts whose usage events are written.
-	recorded map[*attempt]bool
 }
 
 // attempt is one upstream try.
@@ -102,6 +100,8 @@ type attempt struct {
 	retryAfter time.Duration
 	// up is how the attempt reached its provider.
 	up *upstreamCall
+	// recorded: its usage event is written (each attempt once).
+	recorded bool
 }
 
 // serve runs the attempt loop: each target in order; within a target each
@@ -111,7 +111,7 @@ type attempt struct {
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, targets []Target) error {
 	perRequest, total := g.app.timeouts(req.st)
 	c := &call{w: w, r: r, req: req, id: requestID(w, r), caller: CallerFrom(r), targets: targets,
-		perRequest: perRequest, deadline: time.Now().Add(total), recorded: map[*attempt]bool{}}
+		perRequest: perRequest, deadline: time.Now().Add(total)}
 	b, aerr := g.beginBilling(c, targets)
 	if aerr != nil {
 		return writeError(w, r, aerr)
@@ -120,7 +120,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, ta
 	defer b.settle(c) // failures and abandoned streams; answers settle before their last bytes
 	var last *attempt
 	for ti, t := range targets {
-		keys := g.app.shared.health.order(t.Provider.ID, t.Provider.rotateManaged(b.usable(t, keyChoices(req.st, req.cfg, t))))
+		keys := g.app.shared.health.order(t.Provider.ID, t.Provider.rotateManaged(b.usable(t, req.keys(t))))
 		if len(keys) == 0 {
 			c.failures = append(c.failures, apierr.Attempt{Provider: t.Provider.ID, Model: t.Name, Error: "no provider key available (configure an api_key or a routing rule)"})
 			continue
@@ -223,7 +223,7 @@ func describeFailure(f apierr.Attempt) string {
 // timedOut answers 504 once total_timeout has passed; last (the attempt
 // that used up the time, if any) is recorded as the request's end.
 func (g *Gateway) timedOut(c *call, last *attempt) error {
-	if last != nil && !c.recorded[last] {
+	if last != nil && !last.recorded {
 		g.record(c, last, actionExhausted)
 	}
 	observeRequest(c.req.ep.name, nil, http.StatusGatewayTimeout)
@@ -335,10 +335,10 @@ func (g *Gateway) price(c *call, a *attempt) {
 // record journals the attempt as a usage event (group-committed), once,
 // and feeds the live metrics and key health.
 func (g *Gateway) record(c *call, a *attempt, action string) {
-	if c.recorded[a] {
+	if a.recorded {
 		return
 	}
-	c.recorded[a] = true
+	a.recorded = true
 	now := time.Now()
 	ref := a.target.Ref()
 	switch action {

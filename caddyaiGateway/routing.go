@@ -94,6 +94,27 @@ func keyChoices(st *state, cfg *AccessKeyConfiguration, t Target) []keyChoice {
 	return out
 }
 
+// keys returns the request's key choices for t, computed once per target
+// (candidate listing, health ordering, billing and the attempt loop all
+// ask). Callers must not modify the slice.
+func (req *request) keys(t Target) []keyChoice {
+	k := targetKey{t.Provider, t.Name}
+	if kc, ok := req.keyCache[k]; ok {
+		return kc
+	}
+	if req.keyCache == nil {
+		req.keyCache = map[targetKey][]keyChoice{}
+	}
+	kc := keyChoices(req.st, req.cfg, t)
+	req.keyCache[k] = kc
+	return kc
+}
+
+type targetKey struct {
+	p    *Provider
+	name string
+}
+
 // accessRefusal returns the error code for a target the configuration
 // does not allow, or "".
 func accessRefusal(cfg *AccessKeyConfiguration, t Target) string {

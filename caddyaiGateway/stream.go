@@ -386,7 +386,7 @@ func (g *Gateway) continueStream(c *call, ts translate.Stream, from int) *segmen
 	delivered := []byte(ts.Text())
 	for ti := from; ti < len(c.targets); ti++ {
 		t := c.targets[ti]
-		keys := g.app.shared.health.order(t.Provider.ID, c.bill.usable(t, keyChoices(c.req.st, c.req.cfg, t)))
+		keys := g.app.shared.health.order(t.Provider.ID, c.bill.usable(t, c.req.keys(t)))
 		if len(keys) == 0 {
 			continue
 		}
