@@ -55,7 +55,7 @@ func (g *Gateway) prepare(req *request, t Target, delivered []byte) (*upstreamCa
 	}
 	// Translation (or continuation) starts from the client's body with the
 	// gateway's limits applied, in the client's format.
-	body, err := g.capped(req, req.clientBody, t)
+	body, err := withOutputLimit(req.clientBody, req, t)
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +84,7 @@ func (g *Gateway) prepare(req *request, t Target, delivered []byte) (*upstreamCa
 	up := &upstreamCall{format: t.Provider.Format, translated: true}
 	if t.Provider.Format == catalog.Anthropic {
 		up.kind, up.path = usage.Messages, "/v1/messages"
-		up.body, up.removed, err = translate.ChatToMessages(body, translate.Options{Model: t.Name, DefaultMaxTokens: outputReserve(req, t), DropSampling: true})
+		up.body, up.removed, err = translate.ChatToMessages(body, translate.Options{Model: t.Name, DefaultMaxTokens: outputLimit(req, t), DropSampling: true})
 	} else {
 		up.kind, up.path = usage.ChatCompletions, "/chat/completions"
 		up.body, up.removed, err = translate.MessagesToChat(body, translate.Options{Model: t.Name, IncludeUsage: req.stream})
@@ -268,8 +268,7 @@ func translateError(client catalog.Format, status int, body []byte) []byte {
 }
 
 // bodyFor is the upstream body for a target of the client's format: the
-// provider's model id and, when the gateway config caps output, the
-// capped limit.
+// provider's model id and the canonical output limit.
 func (g *Gateway) bodyFor(req *request, t Target) ([]byte, error) {
 	body := req.upstreamBody
 	if t.Name != req.model {
@@ -280,16 +279,7 @@ func (g *Gateway) bodyFor(req *request, t Target) ([]byte, error) {
 		}
 		body = b
 	}
-	return g.capped(req, body, t)
-}
-
-// capped applies the gateway config's maxOutputTokens to body (in the
-// client's format).
-func (g *Gateway) capped(req *request, body []byte, t Target) ([]byte, error) {
-	if limit := req.st.gateway.MaxOutputTokens; limit != nil {
-		return capOutputTokens(body, req, t, *limit)
-	}
-	return body, nil
+	return withOutputLimit(body, req, t)
 }
 
 func setMember(body []byte, key string, value []byte) ([]byte, error) {

@@ -13,12 +13,7 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/credits"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/usage"
 )
-
-// defaultOutputReserve is the output assumed for a model whose output
-// limit the catalog does not know, when the request sets none.
-const defaultOutputReserve = 4096
 
 // bill is one request's reservation against its account.
 type bill struct {
@@ -42,28 +37,14 @@ type feeRates struct {
 	processing, byok money.PerMillion
 }
 
-// outputReserve is the output a request may produce on target: its
-// max_tokens, else the model's output limit.
-func outputReserve(req *request, t Target) int64 {
-	if req.ep.kind == usage.Embeddings || req.ep.kind == usage.CountTokens {
-		return 0
-	}
-	if req.maxTokens > 0 {
-		return req.maxTokens
-	}
-	if t.Model != nil && t.Model.MaxOutputTokens > 0 {
-		return t.Model.MaxOutputTokens
-	}
-	return defaultOutputReserve
-}
-
-// worstCase is the most a request can cost on target: the estimated input
-// and the output it may produce at the target's highest input and output
-// prices, plus fee on those tokens.
-func worstCase(req *request, t Target, fee money.PerMillion) money.Nano {
-	in, out := reserveInputTokens(req), outputReserve(req, t)
-	cost := fee.Cost(in + out)
-	if t.Model != nil && t.Model.Pricing.Priced() {
+// worstCase is the most a request can cost on target: its input bound and
+// its canonical output limit at the target's highest input and output
+// prices (when priced is set: managed keys pay the provider's price), plus
+// fee on those tokens. Every step saturates: a hold never wraps.
+func worstCase(req *request, t Target, fee money.PerMillion, priced bool) money.Nano {
+	in, out := inputBound(req, t), outputReserve(req, t)
+	cost := fee.Cost(money.SatAddTokens(in, out))
+	if priced && t.Model != nil && t.Model.Pricing.Priced() {
 		p := t.Model.Pricing
 		inPrice, outPrice := *p.Input, *p.Output
 		if p.CacheWrite != nil && *p.CacheWrite > inPrice {
@@ -72,15 +53,16 @@ func worstCase(req *request, t Target, fee money.PerMillion) money.Nano {
 		if p.Reasoning != nil && *p.Reasoning > outPrice {
 			outPrice = *p.Reasoning
 		}
-		cost += inPrice.Cost(in) + outPrice.Cost(out)
+		cost = money.SatAdd(cost, money.SatAdd(inPrice.Cost(in), outPrice.Cost(out)))
 	}
 	return cost
 }
 
-// reserveInputTokens over-estimates input tokens (≈3 bytes per token of
-// the body, where the metering estimate uses 4) so a hold covers the
-// request.
-func reserveInputTokens(req *request) int64 { return int64(len(req.body)+2) / 3 }
+// worstTokens is the most tokens a request can use on target (for the
+// tokens-per-minute limit).
+func worstTokens(req *request, t Target) int64 {
+	return money.SatAddTokens(inputBound(req, t), outputReserve(req, t))
+}
 
 // beginBilling reserves the request's worst case before any provider is
 // called: against the balance for the operator's (managed) keys, at the
@@ -96,14 +78,14 @@ func (g *Gateway) beginBilling(c *call, targets []Target) (*bill, *apierr.Error)
 		b.accessKeyID = c.caller.AccessKey.ID
 	}
 	var worstManaged, worstUser money.Nano
-	var worstTokens int64
+	var tokens int64
 	managed, user := false, false
 	for _, t := range targets {
-		worstTokens = max(worstTokens, reserveInputTokens(c.req)+outputReserve(c.req, t))
+		tokens = max(tokens, worstTokens(c.req, t))
 		for _, k := range c.req.keys(t) {
 			if k.source == sourceUser {
 				user = true
-				worstUser = max(worstUser, worstCase(c.req, Target{Provider: t.Provider, Name: t.Name}, b.fees.byok))
+				worstUser = max(worstUser, worstCase(c.req, t, b.fees.byok, false))
 				continue
 			}
 			priced := t.Model != nil && t.Model.Pricing.Priced()
@@ -113,7 +95,7 @@ func (g *Gateway) beginBilling(c *call, targets []Target) (*bill, *apierr.Error)
 				continue
 			}
 			managed = true
-			worstManaged = max(worstManaged, worstCase(c.req, t, b.fees.processing))
+			worstManaged = max(worstManaged, worstCase(c.req, t, b.fees.processing, true))
 		}
 	}
 	if !managed && !user {
@@ -130,7 +112,7 @@ func (g *Gateway) beginBilling(c *call, targets []Target) (*bill, *apierr.Error)
 		reserve = worstUser
 	}
 	if lim := creditLimits(c.req.cfg); !lim.IsZero() && c.caller != nil {
-		adm, err := g.app.shared.limiter.Admit(b.accessKeyID, lim, worstTokens, reserve)
+		adm, err := g.app.shared.limiter.Admit(b.accessKeyID, lim, tokens, reserve)
 		var le *credits.LimitError
 		if errors.As(err, &le) {
 			e := apierr.New(http.StatusTooManyRequests, apierr.RateLimited, le.Message)

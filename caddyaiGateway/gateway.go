@@ -133,12 +133,20 @@ type request struct {
 	// clientBody is body with `models` removed: what translation and
 	// continuation start from.
 	clientBody []byte
-	// maxTokens is the output limit the client asked for (0: none) and
-	// maxTokensField the member it used.
+	// maxTokens is the output limit the client asked for (0: none),
+	// maxTokensField the member it used and outputMembers how many output
+	// limit members the body has (chat completions accept two).
 	maxTokens      int64
 	maxTokensField string
+	outputMembers  int
 	// inputEstimate is the estimated input tokens (≈ body bytes / 4).
 	inputEstimate int64
+	// unmeasured: the body carries input its bytes do not bound (images,
+	// files, provider-kept state); the hold then covers the context window.
+	unmeasured bool
+	// metered: the request draws on credits (ai_credits ran), so every
+	// upstream body carries an output limit.
+	metered bool
 	// st is the management snapshot the request is served with, cfg the
 	// caller's access key configuration (nil: unrestricted).
 	st  *state
@@ -149,16 +157,15 @@ type request struct {
 }
 
 // requestFields is decoded from the body; unknown members are ignored.
+// checkMembers has made sure each member appears once, spelled as here.
 type requestFields struct {
-	Model         json.RawMessage `json:"model"`
-	Models        json.RawMessage `json:"models"`
-	Stream        bool            `json:"stream"`
-	StreamOptions *struct {
-		IncludeUsage bool `json:"include_usage"`
-	} `json:"stream_options"`
-	MaxTokens           *int64 `json:"max_tokens"`
-	MaxCompletionTokens *int64 `json:"max_completion_tokens"`
-	MaxOutputTokens     *int64 `json:"max_output_tokens"`
+	Model               json.RawMessage `json:"model"`
+	Models              json.RawMessage `json:"models"`
+	Stream              json.RawMessage `json:"stream"`
+	StreamOptions       json.RawMessage `json:"stream_options"`
+	MaxTokens           json.RawMessage `json:"max_tokens"`
+	MaxCompletionTokens json.RawMessage `json:"max_completion_tokens"`
+	MaxOutputTokens     json.RawMessage `json:"max_output_tokens"`
 }
 
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
@@ -210,21 +217,24 @@ func (g *Gateway) readRequest(w http.ResponseWriter, r *http.Request, ep *endpoi
 		}
 		return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, "reading request body: "+err.Error())
 	}
+	if err := checkMembers(body); err != nil {
+		return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, "request body is not a valid JSON object: "+err.Error())
+	}
 	var f requestFields
 	if err := json.Unmarshal(body, &f); err != nil {
 		return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, "request body is not valid JSON: "+err.Error())
 	}
-	req := &request{ep: ep, body: body, stream: f.Stream && ep.streams, inputEstimate: usage.EstimateTokens(len(body))}
-	for _, m := range []struct {
-		v    *int64
-		name string
-	}{{f.MaxCompletionTokens, "max_completion_tokens"}, {f.MaxOutputTokens, "max_output_tokens"}, {f.MaxTokens, "max_tokens"}} {
-		if m.v != nil && req.maxTokensField == "" {
-			if *m.v < 1 {
-				return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, "'"+m.name+"' must be a positive integer")
-			}
-			req.maxTokens, req.maxTokensField = *m.v, m.name
+	req := &request{ep: ep, body: body, inputEstimate: usage.EstimateTokens(len(body)), metered: walletFrom(r) != nil,
+		unmeasured: hasUnmeasuredInput(body)}
+	if len(f.Stream) > 0 && string(f.Stream) != "null" {
+		if err := json.Unmarshal(f.Stream, &req.stream); err != nil {
+			return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, "'stream' must be a boolean")
 		}
+		req.stream = req.stream && ep.streams
+	}
+	if err := parseOutputLimit(req, map[string][]byte{"max_tokens": f.MaxTokens,
+		"max_completion_tokens": f.MaxCompletionTokens, "max_output_tokens": f.MaxOutputTokens}); err != nil {
+		return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, err.Error())
 	}
 	if len(f.Model) > 0 && string(f.Model) != "null" {
 		if err := json.Unmarshal(f.Model, &req.model); err != nil {
@@ -247,7 +257,15 @@ func (g *Gateway) readRequest(w http.ResponseWriter, r *http.Request, ep *endpoi
 	}
 	req.clientBody = up
 	if req.stream && ep.kind == usage.ChatCompletions {
-		req.clientUsage = f.StreamOptions != nil && f.StreamOptions.IncludeUsage
+		var so struct {
+			IncludeUsage bool `json:"include_usage"`
+		}
+		if len(f.StreamOptions) > 0 && string(f.StreamOptions) != "null" {
+			if err := json.Unmarshal(f.StreamOptions, &so); err != nil {
+				return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, "'stream_options' must be an object with a boolean include_usage")
+			}
+		}
+		req.clientUsage = so.IncludeUsage
 		if !req.clientUsage {
 			opts := []byte(`{"include_usage":true}`)
 			if raw, ok, _ := jsonobj.Get(up, "stream_options"); ok && len(raw) > 0 && raw[0] == '{' {

@@ -1,12 +1,9 @@
 package caddyaigateway
 
 import (
-	"strconv"
 	"strings"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/jsonobj"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/usage"
 )
 
 // Key sources recorded on usage events.
@@ -156,29 +153,4 @@ func expandVirtual(st *state, refs []string) []string {
 		out = append(out, r)
 	}
 	return out
-}
-
-// capOutputTokens limits the output a request may ask for to limit (the
-// gateway config's maxOutputTokens), setting the field when absent.
-func capOutputTokens(body []byte, req *request, t Target, limit int64) ([]byte, error) {
-	if limit <= 0 || (req.maxTokens > 0 && req.maxTokens <= limit) {
-		return body, nil
-	}
-	field := req.maxTokensField
-	if field == "" {
-		switch req.ep.kind {
-		case usage.Responses:
-			field = "max_output_tokens"
-		case usage.Messages:
-			field = "max_tokens"
-		case usage.ChatCompletions:
-			field = "max_tokens"
-			if t.Provider.ID == "openai" {
-				field = "max_completion_tokens" // reasoning models refuse max_tokens
-			}
-		default:
-			return body, nil
-		}
-	}
-	return jsonobj.Set(body, field, []byte(strconv.FormatInt(limit, 10)))
 }

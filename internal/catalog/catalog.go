@@ -181,10 +181,15 @@ func (p Pricing) Cost(input, cacheRead, cacheWrite, output, reasoning int64) (co
 	if reasoning > output {
 		reasoning = output
 	}
-	cost = p.Input.Cost(input) +
-		or(p.CacheRead, p.Input).Cost(cacheRead) +
-		or(p.CacheWrite, p.Input).Cost(cacheWrite) +
-		p.Output.Cost(output-reasoning) +
-		or(p.Reasoning, p.Output).Cost(reasoning)
+	// Each part saturates; so does their sum: a cost never wraps negative.
+	for _, c := range [...]money.Nano{
+		p.Input.Cost(input),
+		or(p.CacheRead, p.Input).Cost(cacheRead),
+		or(p.CacheWrite, p.Input).Cost(cacheWrite),
+		p.Output.Cost(output - reasoning),
+		or(p.Reasoning, p.Output).Cost(reasoning),
+	} {
+		cost = money.SatAdd(cost, c)
+	}
 	return cost, true
 }

@@ -19,63 +19,95 @@ type member struct {
 	valStart, valEnd int
 }
 
-// find locates key among the top-level members of obj. It validates the
-// object's structure as far as it scans (the whole object when the key is
-// absent or last), but not the contents of nested values.
-func find(obj []byte, key string) (m member, count int, closeIdx int, found bool, err error) {
+// scan walks the top-level members of obj in order, calling fn with each
+// member's key (raw, quotes included) and value bounds until fn returns
+// false. It validates the object's structure as far as it scans, but not
+// the contents of nested values. closeIdx is the index of the closing
+// brace when the whole object was scanned.
+func scan(obj []byte, fn func(m member, rawKey []byte) bool) (count int, closeIdx int, err error) {
 	i := skipWS(obj, 0)
 	if i >= len(obj) || obj[i] != '{' {
-		return m, 0, 0, false, ErrNotObject
+		return 0, 0, ErrNotObject
 	}
 	i = skipWS(obj, i+1)
 	if i < len(obj) && obj[i] == '}' {
 		if skipWS(obj, i+1) != len(obj) {
-			return m, 0, 0, false, errors.New("trailing data after JSON object")
+			return 0, 0, errors.New("trailing data after JSON object")
 		}
-		return m, 0, i, false, nil
+		return 0, i, nil
 	}
 	for {
 		if i >= len(obj) || obj[i] != '"' {
-			return m, 0, 0, false, syntaxErr(i)
+			return 0, 0, syntaxErr(i)
 		}
 		ks := i
 		ke, err := skipString(obj, i)
 		if err != nil {
-			return m, 0, 0, false, err
+			return 0, 0, err
 		}
 		i = skipWS(obj, ke)
 		if i >= len(obj) || obj[i] != ':' {
-			return m, 0, 0, false, syntaxErr(i)
+			return 0, 0, syntaxErr(i)
 		}
 		vs := skipWS(obj, i+1)
 		ve, err := skipValue(obj, vs)
 		if err != nil {
-			return m, 0, 0, false, err
+			return 0, 0, err
 		}
 		count++
-		if !found && keyEquals(obj[ks:ke], key) {
-			m = member{start: ks, end: ve, valStart: vs, valEnd: ve}
-			found = true
-		} else if found && keyEquals(obj[ks:ke], key) {
-			// duplicate keys: encoding/json (and providers) take the last one
-			m = member{start: ks, end: ve, valStart: vs, valEnd: ve}
+		if !fn(member{start: ks, end: ve, valStart: vs, valEnd: ve}, obj[ks:ke]) {
+			return count, 0, nil
 		}
 		i = skipWS(obj, ve)
 		if i >= len(obj) {
-			return m, 0, 0, false, syntaxErr(i)
+			return 0, 0, syntaxErr(i)
 		}
 		switch obj[i] {
 		case ',':
 			i = skipWS(obj, i+1)
 		case '}':
 			if skipWS(obj, i+1) != len(obj) {
-				return m, 0, 0, false, errors.New("trailing data after JSON object")
+				return 0, 0, errors.New("trailing data after JSON object")
 			}
-			return m, count, i, found, nil
+			return count, i, nil
 		default:
-			return m, 0, 0, false, syntaxErr(i)
+			return 0, 0, syntaxErr(i)
 		}
 	}
+}
+
+// find locates key among the top-level members of obj (the last one when
+// the key repeats: encoding/json, and most providers, take the last).
+func find(obj []byte, key string) (m member, count int, closeIdx int, found bool, err error) {
+	count, closeIdx, err = scan(obj, func(mm member, rawKey []byte) bool {
+		if keyEquals(rawKey, key) {
+			m, found = mm, true
+		}
+		return true
+	})
+	if err != nil {
+		return member{}, 0, 0, false, err
+	}
+	return m, count, closeIdx, found, nil
+}
+
+// Keys returns the names of the top-level members of obj, in order,
+// duplicates included.
+func Keys(obj []byte) ([]string, error) {
+	var keys []string
+	var kerr error
+	_, _, err := scan(obj, func(_ member, rawKey []byte) bool {
+		var k string
+		if kerr = json.Unmarshal(rawKey, &k); kerr != nil {
+			return false
+		}
+		keys = append(keys, k)
+		return true
+	})
+	if err == nil {
+		err = kerr
+	}
+	return keys, err
 }
 
 // Get returns the raw value of the top-level member key.

@@ -3,6 +3,7 @@ package jsonobj
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -122,5 +123,30 @@ func BenchmarkSetModel(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		_, _ = Set(body, "model", []byte(`"gpt-4o-mini"`))
+	}
+}
+
+func TestKeys(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []string
+		err  bool
+	}{
+		{`{}`, nil, false},
+		{`{"a":1,"b":[1,{"c":2}],"a":3}`, []string{"a", "b", "a"}, false},
+		{`{"max_tokens":1,"MAX_TOKENS":2}`, []string{"max_tokens", "MAX_TOKENS"}, false},
+		{`{"m\u0061x_tokens":1}`, []string{"max_tokens"}, false},
+		{`[1]`, nil, true},
+		{`{"a":1`, nil, true},
+		{`{"a":1} x`, nil, true},
+	} {
+		got, err := Keys([]byte(tc.in))
+		if (err != nil) != tc.err {
+			t.Errorf("Keys(%s) error = %v, want error %v", tc.in, err, tc.err)
+			continue
+		}
+		if !tc.err && strings.Join(got, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("Keys(%s) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }

@@ -1,0 +1,210 @@
+package caddyaigateway
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/jsonobj"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/usage"
+)
+
+// A request's hold is an upper bound of what it can cost. Its output part
+// comes from one canonical output limit, parsed once from the member the
+// endpoint defines, clamped to the model's and the gateway's limits, and
+// written into every upstream body (translated ones included), so the
+// provider can never produce more than was reserved. Its input part is the
+// body's byte count (a token is at least one byte) plus the framing a
+// provider adds, or the model's context window when the body carries input
+// the gateway cannot measure.
+
+// defaultOutputReserve is the output limit of a metered request whose
+// model's output limit the catalog does not know, when the request sets
+// none. It is written upstream like any other limit.
+const defaultOutputReserve = 4096
+
+// framingTokens bounds what a provider adds to the input it bills beyond
+// the body's text: role markers, tool-use system prompts.
+const framingTokens = 2048
+
+// unknownContextWindow stands in for the context window of a model the
+// catalog does not describe, when the input cannot be measured.
+const unknownContextWindow = 2_000_000
+
+// outputFields are the members that set the output limit of an endpoint,
+// in the order the gateway (and the providers) prefer them.
+func outputFields(kind usage.Endpoint) []string {
+	switch kind {
+	case usage.ChatCompletions:
+		return []string{"max_completion_tokens", "max_tokens"}
+	case usage.Responses:
+		return []string{"max_output_tokens"}
+	case usage.Messages:
+		return []string{"max_tokens"}
+	}
+	return nil
+}
+
+// ownedMembers are the members the gateway reads from a request body.
+var ownedMembers = [...]string{"model", "models", "stream", "stream_options", "max_tokens", "max_completion_tokens", "max_output_tokens"}
+
+// checkMembers refuses a body whose members the gateway and a provider
+// could read differently: a member given twice (parsers disagree on which
+// one wins), or a member the gateway reads spelled in another case
+// (encoding/json would match it, a provider would not).
+func checkMembers(body []byte) error {
+	keys, err := jsonobj.Keys(body)
+	if err != nil {
+		return err
+	}
+	for i, k := range keys {
+		for _, prev := range keys[:i] {
+			if prev == k {
+				return fmt.Errorf("member %q is given twice", k)
+			}
+		}
+		for _, o := range ownedMembers {
+			if k != o && strings.EqualFold(k, o) {
+				return fmt.Errorf("member %q differs from %q only in case; use %q", k, o, o)
+			}
+		}
+	}
+	return nil
+}
+
+// parseOutputLimit reads the client's output limit from the endpoint's
+// members: a positive integer (null counts as absent). Chat completions
+// accept max_completion_tokens and max_tokens; when both are set they must
+// agree.
+func parseOutputLimit(req *request, raw map[string][]byte) error {
+	for _, name := range outputFields(req.ep.kind) {
+		v := bytes.TrimSpace(raw[name])
+		if len(v) == 0 || string(v) == "null" {
+			continue
+		}
+		n, err := strconv.ParseInt(string(v), 10, 64)
+		if err != nil || n < 1 {
+			return fmt.Errorf("'%s' must be a positive integer", name)
+		}
+		req.outputMembers++
+		if req.maxTokensField == "" {
+			req.maxTokens, req.maxTokensField = n, name
+		} else if n != req.maxTokens {
+			return fmt.Errorf("'%s' (%d) and '%s' (%d) disagree; set one of them", req.maxTokensField, req.maxTokens, name, n)
+		}
+	}
+	return nil
+}
+
+// outputLimit is the canonical output limit of req on target t: the
+// client's, else the model's output limit, clamped to the model's output
+// limit and the gateway config's maxOutputTokens. A metered request whose
+// model's limit is unknown gets defaultOutputReserve. 0 means no limit
+// applies (an endpoint without output, or an unmetered request with
+// nothing known).
+func outputLimit(req *request, t Target) int64 {
+	if outputFields(req.ep.kind) == nil {
+		return 0
+	}
+	var modelMax int64
+	if t.Model != nil {
+		modelMax = t.Model.MaxOutputTokens
+	}
+	limit := req.maxTokens
+	if limit <= 0 {
+		limit = modelMax
+	}
+	if limit <= 0 && req.metered {
+		limit = defaultOutputReserve
+	}
+	if modelMax > 0 && limit > modelMax {
+		limit = modelMax
+	}
+	if g := req.st.gateway.MaxOutputTokens; g != nil && *g > 0 && (limit <= 0 || limit > *g) {
+		limit = *g
+	}
+	return limit
+}
+
+// outputReserve is the output a hold covers on t.
+func outputReserve(req *request, t Target) int64 {
+	if outputFields(req.ep.kind) == nil {
+		return 0
+	}
+	if l := outputLimit(req, t); l > 0 {
+		return l
+	}
+	return defaultOutputReserve
+}
+
+// withOutputLimit returns body (in the client's format) carrying exactly
+// the canonical output limit for t in one member.
+func withOutputLimit(body []byte, req *request, t Target) ([]byte, error) {
+	limit := outputLimit(req, t)
+	if limit <= 0 || (limit == req.maxTokens && req.outputMembers == 1) {
+		return body, nil // already exact
+	}
+	fields := outputFields(req.ep.kind)
+	field := req.maxTokensField
+	if field == "" {
+		field = fields[0]
+		if req.ep.kind == usage.ChatCompletions && t.Provider.ID != "openai" {
+			field = "max_tokens" // OpenAI-compatible servers seldom know max_completion_tokens
+		}
+	}
+	var err error
+	for _, f := range fields {
+		if f != field && req.outputMembers > 1 {
+			if body, err = jsonobj.Delete(body, f); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return jsonobj.Set(body, field, []byte(strconv.FormatInt(limit, 10)))
+}
+
+// unmeasuredMarkers are members whose presence means input the gateway
+// cannot count from the body's bytes: images, files, audio, state a
+// provider keeps (earlier responses, conversations, containers) and
+// server-side tools whose results are billed as input.
+var unmeasuredMarkers = [...][]byte{
+	[]byte(`"image`), []byte(`"input_image`), []byte(`"file`), []byte(`"input_file`), []byte(`"document`),
+	[]byte(`"audio`), []byte(`"input_audio`), []byte(`"previous_response_id`), []byte(`"conversation`),
+	[]byte(`"container`), []byte(`"mcp`), []byte(`"web_search`), []byte(`"web_fetch`), []byte(`"code_execution`),
+	[]byte(`"computer`), []byte(`"file_search`), []byte(`"prompt"`),
+}
+
+// hasUnmeasuredInput reports whether body may carry input not counted by
+// its bytes. A marker inside a JSON string is escaped (\"), so only a
+// member name or string value can match; a false positive only makes the
+// hold larger.
+func hasUnmeasuredInput(body []byte) bool {
+	for _, m := range unmeasuredMarkers {
+		for off := 0; ; {
+			i := bytes.Index(body[off:], m)
+			if i < 0 {
+				break
+			}
+			if j := off + i; j == 0 || body[j-1] != '\\' {
+				return true
+			}
+			off += i + 1
+		}
+	}
+	return false
+}
+
+// inputBound is the most input tokens req can be billed for on t.
+func inputBound(req *request, t Target) int64 {
+	n := money.SatAddTokens(int64(len(req.body)), framingTokens)
+	if req.unmeasured {
+		window := int64(unknownContextWindow)
+		if t.Model != nil && t.Model.ContextWindow > 0 {
+			window = t.Model.ContextWindow
+		}
+		n = max(n, window)
+	}
+	return n
+}
