@@ -17,56 +17,79 @@ type Nano int64
 // USD is one US dollar in nano-USD.
 const USD Nano = 1_000_000_000
 
-// ParseUSD parses a decimal USD string such as "5", "5.00", "0.000000001"
-// or "-1.5". At most nine fractional digits are accepted: anything finer
-// than a nano-dollar would have to be rounded, and money is never rounded
-// silently.
-func ParseUSD(s string) (Nano, error) {
-	s = strings.TrimSpace(s)
+// ParseUSD parses a decimal USD string: an optional sign, digits, and at
+// most nine of them after a decimal point ("5", "5.00", ".25", "-1.5",
+// "0.000000001"). Nothing else is accepted: no spaces, exponents,
+// separators or trailing text, and nothing finer than a nano-dollar
+// (money is never rounded silently). The result lies within ±MaxInt64
+// nano-USD.
+func ParseUSD(s string) (Nano, error) { return parseUSD(s, true) }
+
+// ParseUnsignedUSD is ParseUSD without a sign, for amounts that are
+// positive by nature (a purchase): "+5" and "-5" are refused.
+func ParseUnsignedUSD(s string) (Nano, error) { return parseUSD(s, false) }
+
+func parseUSD(s string, signed bool) (Nano, error) {
 	if s == "" {
 		return 0, errors.New("empty amount")
 	}
+	in := s
 	neg := false
-	switch s[0] {
-	case '-':
-		neg = true
-		s = s[1:]
-	case '+':
+	if s[0] == '-' || s[0] == '+' {
+		if !signed {
+			return 0, fmt.Errorf("invalid amount %s: no sign allowed", quote(in))
+		}
+		neg = s[0] == '-'
 		s = s[1:]
 	}
 	whole, frac, hasDot := strings.Cut(s, ".")
-	if whole == "" && frac == "" {
-		return 0, fmt.Errorf("invalid amount %q", s)
-	}
-	if hasDot && frac == "" {
-		return 0, fmt.Errorf("invalid amount %q: digits expected after the decimal point", s)
-	}
-	if len(frac) > 9 {
-		return 0, fmt.Errorf("invalid amount %q: at most 9 decimal places (1 nano-USD)", s)
+	switch {
+	case !digits(whole) || !digits(frac):
+		return 0, fmt.Errorf("invalid amount %s: not a decimal number", quote(in))
+	case whole == "" && frac == "":
+		return 0, fmt.Errorf("invalid amount %s: no digits", quote(in))
+	case hasDot && frac == "":
+		return 0, fmt.Errorf("invalid amount %s: digits expected after the decimal point", quote(in))
+	case len(frac) > 9:
+		return 0, fmt.Errorf("invalid amount %s: at most 9 decimal places (1 nano-USD)", quote(in))
 	}
 	if whole == "" {
 		whole = "0"
 	}
-	for _, part := range []string{whole, frac} {
-		for _, c := range part {
-			if c < '0' || c > '9' {
-				return 0, fmt.Errorf("invalid amount %q: not a decimal number", s)
-			}
-		}
+	w, err := strconv.ParseUint(whole, 10, 64)
+	if err != nil || w > math.MaxInt64/uint64(USD) {
+		return 0, fmt.Errorf("invalid amount %s: out of range", quote(in))
 	}
-	w, err := strconv.ParseInt(whole, 10, 64)
-	if err != nil || w > math.MaxInt64/int64(USD) {
-		return 0, fmt.Errorf("invalid amount %q: out of range", s)
-	}
-	var f int64
+	var f uint64
 	if frac != "" {
-		f, _ = strconv.ParseInt(frac+strings.Repeat("0", 9-len(frac)), 10, 64)
+		f, _ = strconv.ParseUint(frac+strings.Repeat("0", 9-len(frac)), 10, 64)
 	}
-	n := w*int64(USD) + f
+	n := w*uint64(USD) + f // at most 9223372036999999999: no uint64 overflow
+	if n > math.MaxInt64 {
+		return 0, fmt.Errorf("invalid amount %s: out of range", quote(in))
+	}
 	if neg {
-		n = -n
+		return -Nano(n), nil
 	}
 	return Nano(n), nil
+}
+
+// digits reports whether s is ASCII digits only (true for "").
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// quote quotes user input for an error message, shortened when long.
+func quote(s string) string {
+	if len(s) > 40 {
+		return strconv.Quote(s[:40]) + "…"
+	}
+	return strconv.Quote(s)
 }
 
 // String formats n as a USD decimal string with at least two and at most

@@ -3,6 +3,7 @@ package money
 import (
 	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -39,6 +40,62 @@ func TestParseUSDRejects(t *testing.T) {
 		if _, err := ParseUSD(in); err == nil {
 			t.Errorf("ParseUSD(%q) accepted", in)
 		}
+	}
+}
+
+// TestParseUSDStrict: nothing but an optional sign, digits and one
+// decimal point, within ±MaxInt64 nano-USD.
+func TestParseUSDStrict(t *testing.T) {
+	for _, in := range []string{
+		// whitespace, inside or around
+		" 5", "5 ", "\t5", "5\n", " ", "\u00a05", "5\u200b", "- 5", "5 .00", "\r\n5",
+		// exponents, bases, separators, specials
+		"1e3", "1E3", "5e-1", "0x10", "0b1", "1_000", "1,000.00", "1'000", "NaN", "Inf", "-Inf", "infinity",
+		// signs
+		"+", "-", "++5", "+-5", "-+5", "5-", "5+", "$5", "5$", "USD5", "5USD",
+		// digits and dots
+		"5.0.0", "..5", "5..", ".", "-.", "+.", "1.", "1.0000000001", "0.0000000000", "١", "５",
+		// trailing garbage
+		"5\x00", "5;", "5abc", "5.00x",
+		// range: one nano-USD past int64, whichever way
+		"9223372036.854775808", "-9223372036.854775808", "9223372036.999999999", "9223372037", "18446744073709551616",
+		"99999999999999999999.5", "00000000000000000000000000000009223372037",
+	} {
+		if n, err := ParseUSD(in); err == nil {
+			t.Errorf("ParseUSD(%q) accepted as %d", in, n)
+		}
+	}
+	for in, want := range map[string]Nano{
+		"9223372036.854775807":  math.MaxInt64,
+		"-9223372036.854775807": -math.MaxInt64,
+		"9223372036":            9_223_372_036 * USD,
+		"0000005.5":             5_500_000_000,
+		"-0":                    0,
+		"-.000000001":           -1,
+		"0.000000000":           0,
+	} {
+		if got, err := ParseUSD(in); err != nil || got != want {
+			t.Errorf("ParseUSD(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+}
+
+func TestParseUnsignedUSD(t *testing.T) {
+	for _, in := range []string{"+5", "-5", "-0", "+0.5", " 5", "5e2", "", "9223372036.854775808"} {
+		if n, err := ParseUnsignedUSD(in); err == nil {
+			t.Errorf("ParseUnsignedUSD(%q) accepted as %d", in, n)
+		}
+	}
+	if n, err := ParseUnsignedUSD("9223372036.00"); err != nil || n != 9_223_372_036*USD {
+		t.Errorf("ParseUnsignedUSD: %d, %v", n, err)
+	}
+}
+
+// TestParseErrorQuotesShort: a long malformed amount is not echoed whole.
+func TestParseErrorQuotesShort(t *testing.T) {
+	_, err := ParseUSD("1" + strings.Repeat("x", 10_000))
+	if err == nil || len(err.Error()) > 120 {
+		t.Fatalf("error %d bytes: %.200v", len(err.Error()), err)
 	}
 }
 
