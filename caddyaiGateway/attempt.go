@@ -229,7 +229,8 @@ func (g *Gateway) serveBody(c *call, a *attempt, ctx context.Context, resp *http
 	u, stop, ok := usage.FromBody(a.up.kind, body)
 	a.usage, a.stop = u, stop
 	if !ok {
-		a.usage = usage.Usage{InputTokens: usage.EstimateTokens(len(c.req.body)), OutputTokens: usage.EstimateTokens(len(body))}
+		// Estimate the generated text, not the JSON envelope around it.
+		a.usage = usage.Usage{InputTokens: usage.EstimateTokens(len(c.req.body)), OutputTokens: usage.EstimateTokens(usage.OutputText(body))}
 		a.estimated = c.req.ep.kind != usage.CountTokens
 	}
 	if a.up.translated {
@@ -249,7 +250,7 @@ func (g *Gateway) serveBody(c *call, a *attempt, ctx context.Context, resp *http
 	c.bill.settle(c)
 
 	h := c.w.Header()
-	copyResponseHeaders(h, resp.Header)
+	copyResponseHeaders(h, resp.Header, a.key)
 	h.Del("Content-Encoding") // the transport decoded it
 	g.successHeaders(c, a)
 	h.Set(hdrCost, c.charged().String())

@@ -30,6 +30,11 @@ type bill struct {
 	accessKeyID   string
 	reservedUpTo  money.Nano
 	managedPriced map[string]bool // target ref → has a price
+	// settled: the hold is settled; later usage events go to the writer.
+	settled bool
+	// spare is what the hold was extended by for a continuation that has
+	// not started streaming yet.
+	spare money.Nano
 }
 
 // feeRates are the per-1M-token fees in force.
@@ -42,7 +47,13 @@ type feeRates struct {
 // prices (when priced is set: managed keys pay the provider's price), plus
 // fee on those tokens. Every step saturates: a hold never wraps.
 func worstCase(req *request, t Target, fee money.PerMillion, priced bool) money.Nano {
-	in, out := inputBound(req, t), outputReserve(req, t)
+	return worstCaseFor(req, t, fee, priced, len(req.body))
+}
+
+// worstCaseFor is worstCase for an upstream body of bodyLen bytes (a
+// continuation carries the text already delivered).
+func worstCaseFor(req *request, t Target, fee money.PerMillion, priced bool, bodyLen int) money.Nano {
+	in, out := inputBound(req, t, bodyLen), outputReserve(req, t)
 	cost := fee.Cost(money.SatAddTokens(in, out))
 	if priced && t.Model != nil && t.Model.Pricing.Priced() {
 		p := t.Model.Pricing
@@ -61,7 +72,7 @@ func worstCase(req *request, t Target, fee money.PerMillion, priced bool) money.
 // worstTokens is the most tokens a request can use on target (for the
 // tokens-per-minute limit).
 func worstTokens(req *request, t Target) int64 {
-	return money.SatAddTokens(inputBound(req, t), outputReserve(req, t))
+	return money.SatAddTokens(inputBound(req, t, len(req.body)), outputReserve(req, t))
 }
 
 // beginBilling reserves the request's worst case before any provider is
@@ -165,18 +176,27 @@ func (b *bill) usable(t Target, keys []keyChoice) []keyChoice {
 	return out
 }
 
-// settle charges every attempt's usage (once) and releases the hold; it
-// returns when the debit is durable.
+// settle charges every attempt's usage (once), commits the request's
+// usage events in the same transaction, and releases the hold; it returns
+// when the debit is durable. Attempts not yet recorded are the one being
+// served: they are recorded as succeeded first, so their events commit
+// with the charge.
 func (b *bill) settle(c *call) {
 	if b == nil {
 		return
 	}
 	b.once.Do(func() {
+		for _, a := range c.all {
+			if !a.recorded {
+				b.g.record(c, a, actionSucceeded)
+			}
+		}
+		b.settled = true
 		var charges []credits.Charge
 		var tokens int64
 		for _, a := range c.all {
 			n := a.usage.TotalTokens()
-			tokens += n
+			tokens = money.SatAddTokens(tokens, n)
 			if n == 0 {
 				continue
 			}
@@ -191,15 +211,53 @@ func (b *bill) settle(c *call) {
 				charges = append(charges, credits.Charge{Type: credits.Fee, Amount: a.fee, ProviderID: ref, Model: a.target.Name, Tokens: n, Description: what})
 			}
 		}
-		for _, ch := range charges {
-			b.charged += ch.Amount
+		res, err := b.hold.Settle(credits.Settlement{RequestID: c.id, AccessKeyID: b.accessKeyID, Charges: charges, Events: c.pending})
+		b.charged, b.settleErr = res.Charged, err
+		if !res.Journaled {
+			for _, ev := range c.pending {
+				b.g.app.shared.usage.RecordUsage(ev)
+			}
 		}
-		b.settleErr = b.hold.Settle(c.id, b.accessKeyID, charges)
+		c.pending = nil
 		b.admission.Settle(tokens, b.charged)
-		if b.settleErr != nil {
-			b.g.logger.Error("settling credits", zap.String("request_id", c.id), zap.Error(b.settleErr))
+		if err != nil {
+			b.g.logger.Error("settling credits", zap.String("request_id", c.id), zap.Error(err))
+		}
+		if res.Uncovered > 0 {
+			b.g.logger.Warn("the provider reported more usage than the request's hold covered; the excess is not charged",
+				zap.String("request_id", c.id), zap.String("account_id", b.accountID),
+				zap.String("uncovered_usd", res.Uncovered.String()))
 		}
 	})
+}
+
+// streaming marks the spare extension as taken by a continuation that
+// started: a further continuation needs an extension of its own.
+func (b *bill) streaming() {
+	if b != nil {
+		b.spare = 0
+	}
+}
+
+// extend reserves what a continuation on t with key kc can cost, before it
+// starts. body is the continuation's upstream body.
+func (b *bill) extend(c *call, t Target, kc keyChoice, bodyLen int) error {
+	if b == nil {
+		return nil
+	}
+	fee, priced := b.fees.byok, false
+	if kc.source == sourceManaged {
+		fee, priced = b.fees.processing, true
+	}
+	need := worstCaseFor(c.req, t, fee, priced, bodyLen)
+	if need <= b.spare {
+		return nil
+	}
+	if err := b.hold.Extend(need - b.spare); err != nil {
+		return err
+	}
+	b.spare = need
+	return nil
 }
 
 func appendUnique(s []string, v string) []string {

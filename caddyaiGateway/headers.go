@@ -11,6 +11,7 @@ import (
 var dropRequestHeaders = map[string]bool{
 	"Authorization":       true,
 	"X-Api-Key":           true,
+	"X-Goog-Api-Key":      true,
 	"Host":                true,
 	"Content-Length":      true,
 	"Accept-Encoding":     true, // the transport negotiates gzip and decodes it, so usage can be read
@@ -62,11 +63,29 @@ func upstreamHeaders(in http.Header) http.Header {
 	return out
 }
 
-func copyResponseHeaders(dst, src http.Header) {
+// copyResponseHeaders passes a provider's response headers on, without
+// those dropResponseHeaders names and without any header whose value
+// carries (part of) the provider key the attempt used.
+func copyResponseHeaders(dst, src http.Header, key string) {
 	for k, v := range src {
-		if dropResponseHeaders[k] || strings.HasPrefix(k, "X-Ratelimit-") || strings.HasPrefix(k, "Anthropic-Ratelimit-") {
+		if dropResponseHeaders[k] || strings.HasPrefix(k, "X-Ratelimit-") || strings.HasPrefix(k, "Anthropic-Ratelimit-") ||
+			carriesSecret(v, key) {
 			continue
 		}
 		dst[k] = v
 	}
+}
+
+// carriesSecret reports whether any value holds key, or the first or last
+// eight characters of a long key (how providers echo keys partially).
+func carriesSecret(values []string, key string) bool {
+	if key == "" {
+		return false
+	}
+	for _, v := range values {
+		if strings.Contains(v, key) || (len(key) >= 16 && (strings.Contains(v, key[:8]) || strings.Contains(v, key[len(key)-8:]))) {
+			return true
+		}
+	}
+	return false
 }

@@ -196,9 +196,10 @@ func hasUnmeasuredInput(body []byte) bool {
 	return false
 }
 
-// inputBound is the most input tokens req can be billed for on t.
-func inputBound(req *request, t Target) int64 {
-	n := money.SatAddTokens(int64(len(req.body)), framingTokens)
+// inputBound is the most input tokens req can be billed for on t, for an
+// upstream body of bodyLen bytes.
+func inputBound(req *request, t Target, bodyLen int) int64 {
+	n := money.SatAddTokens(int64(max(bodyLen, len(req.body))), framingTokens)
 	if req.unmeasured {
 		window := int64(unknownContextWindow)
 		if t.Model != nil && t.Model.ContextWindow > 0 {

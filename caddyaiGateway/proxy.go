@@ -71,7 +71,9 @@ type call struct {
 	failures   []apierr.Attempt
 	cost       money.Nano
 	bill       *bill // nil when the request does not draw on credits
-	targets    []Target
+	// pending are usage events waiting for the settlement to commit them.
+	pending []*store.UsageEvent
+	targets []Target
 }
 
 // attempt is one upstream try.
@@ -175,10 +177,13 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, ta
 			break
 		}
 	}
-	// Everything failed. A lone provider error passes through as the
-	// provider said it (an SDK's retry logic reads its status); several
-	// failures are summarised.
-	if c.attempts == 1 && last != nil && last.status != 0 {
+	// Everything failed. A lone provider error answer passes through as
+	// the provider said it (an SDK's retry logic reads its status and
+	// Retry-After), also when the same key was retried once; anything
+	// else (several failures, or an attempt that ended without an error
+	// answer: a stream cut before content, a timeout) is summarised. Never
+	// an empty success.
+	if len(c.failures) == 1 && last != nil && last.status >= 400 && last.errBody != nil {
 		return g.passError(c, last)
 	}
 	w.Header().Set(hdrAttempts, strconv.Itoa(c.attempts))
@@ -252,7 +257,7 @@ func (g *Gateway) passError(c *call, a *attempt) error {
 	if a.up != nil && a.up.translated {
 		body = translateError(c.req.ep.format, a.status, body)
 	}
-	copyResponseHeaders(h, a.errHeader)
+	copyResponseHeaders(h, a.errHeader, a.key)
 	h.Del("Content-Encoding")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	c.w.WriteHeader(a.status)
@@ -380,7 +385,11 @@ func (g *Gateway) record(c *call, a *attempt, action string) {
 		ev.AccessKeyID = c.caller.AccessKey.ID
 		ev.AccountID = c.caller.AccountID()
 	}
-	g.app.shared.usage.RecordUsage(ev)
+	if c.bill != nil && !c.bill.settled {
+		c.pending = append(c.pending, ev) // committed with the settlement
+	} else {
+		g.app.shared.usage.RecordUsage(ev)
+	}
 	observeAttempt(a.target, ev, a.ttft)
 	if action != actionNextKey && action != actionNextBack {
 		status := a.status

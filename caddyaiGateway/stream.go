@@ -218,11 +218,16 @@ func (g *Gateway) serveStream(c *call, a *attempt, ctx context.Context, cancel c
 				err = errors.New("stream ended before any content")
 			}
 			g.failed(c, a, ctx, err)
+			if a.outcome != clientGone {
+				// The provider accepted the request but gave no answer: a
+				// failure of the attempt, not the 200 it started with.
+				a.status = http.StatusBadGateway
+			}
 			return
 		}
 		usageOnly := seg.meter.Observe(ev.Name, ev.Data)
 		if translate.IsErrorEvent(upFmt, ev.Name, ev.Data) {
-			a.status, a.outcome, a.errText = http.StatusBadGateway, nextTarget, "provider stream error: "+truncate(string(ev.Data), 300)
+			a.status, a.outcome, a.errText = http.StatusBadGateway, nextTarget, "provider stream error: "+truncate(string(scrubSecret(ev.Data, a.key)), 300)
 			return
 		}
 		if c.hides(seg, usageOnly) {
@@ -241,7 +246,7 @@ func (g *Gateway) serveStream(c *call, a *attempt, ctx context.Context, cancel c
 
 	// Commit: headers, then what was held back.
 	h := c.w.Header()
-	copyResponseHeaders(h, resp.Header)
+	copyResponseHeaders(h, resp.Header, a.key)
 	h.Del("Content-Encoding")
 	if a.up.translated {
 		h.Set("Content-Type", "text/event-stream")
@@ -283,16 +288,17 @@ func (g *Gateway) serveStream(c *call, a *attempt, ctx context.Context, cancel c
 		g.finishUsage(c, cur, sw.seg.meter)
 		sw.seg.cancel(nil)
 		var cont *segment
+		reason := "no other provider could continue it"
 		if continueStalled {
 			if ts := rl.translator(); ts != nil && ts.Text() != "" {
-				cont = g.continueStream(c, ts, sw.seg.next)
+				cont, reason = g.continueStream(c, ts, sw.seg.next)
 			}
 		}
 		if cont == nil {
 			cur.errText = firstNonEmpty(cur.errText, "stream interrupted")
 			g.record(c, cur, actionExhausted)
 			if !sw.broken {
-				sw.errorEvent("the provider's stream was interrupted and no other provider could continue it: " + cur.errText)
+				sw.errorEvent("the provider's stream was interrupted and " + reason + ": " + cur.errText)
 			}
 			return
 		}
@@ -354,7 +360,7 @@ func (g *Gateway) pump(c *call, sw *streamWriter, rl *relay, idle time.Duration)
 		stall.Reset(idle)
 		usageOnly := seg.meter.Observe(ev.Name, ev.Data)
 		if translate.IsErrorEvent(upFmt, ev.Name, ev.Data) {
-			a.errText = "provider stream error: " + truncate(string(ev.Data), 300)
+			a.errText = "provider stream error: " + truncate(string(scrubSecret(ev.Data, a.key)), 300)
 			return pumpInterrupted
 		}
 		if c.hides(seg, usageOnly) {
@@ -381,8 +387,11 @@ func (g *Gateway) pump(c *call, sw *streamWriter, rl *relay, idle time.Duration)
 
 // continueStream asks the next candidates, in order, to continue the
 // answer from the text already delivered. It returns the first that
-// accepts, with the translator resumed on it, or nil.
-func (g *Gateway) continueStream(c *call, ts translate.Stream, from int) *segment {
+// accepts, with the translator resumed on it, or nil and why not. Each
+// continuation extends the request's hold by what it can cost before it
+// starts; when the balance cannot cover that, the stream is not continued.
+func (g *Gateway) continueStream(c *call, ts translate.Stream, from int) (*segment, string) {
+	const nobody = "no other provider could continue it"
 	delivered := []byte(ts.Text())
 	for ti := from; ti < len(c.targets); ti++ {
 		t := c.targets[ti]
@@ -396,7 +405,10 @@ func (g *Gateway) continueStream(c *call, ts translate.Stream, from int) *segmen
 		}
 		for ki, kc := range keys {
 			if c.r.Context().Err() != nil {
-				return nil
+				return nil, nobody
+			}
+			if err := c.bill.extend(c, t, kc, len(up.body)); err != nil {
+				return nil, "the account's credits cannot cover continuing it (" + err.Error() + ")"
 			}
 			a := g.newAttempt(c, t, kc, up)
 			ctx, cancel := context.WithCancelCause(c.r.Context())
@@ -422,8 +434,9 @@ func (g *Gateway) continueStream(c *call, ts translate.Stream, from int) *segmen
 			a.outcome = served
 			a.ttft = time.Since(a.start)
 			ts.Resume(wireFormat(up.format))
-			return &segment{a: a, ctx: ctx, cancel: cancel, resp: resp, rd: sse.NewReader(resp.Body), meter: usage.NewMeter(up.kind), next: ti + 1}
+			c.bill.streaming()
+			return &segment{a: a, ctx: ctx, cancel: cancel, resp: resp, rd: sse.NewReader(resp.Body), meter: usage.NewMeter(up.kind), next: ti + 1}, ""
 		}
 	}
-	return nil
+	return nil, nobody
 }

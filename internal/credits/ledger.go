@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -95,16 +96,30 @@ type idemRecord struct {
 // Config are the credit settings; they may change at runtime.
 type Config struct {
 	MinPurchase money.Nano
+	// MaxPurchase caps a purchase, and an adjustment either way; 0: only
+	// the int64 range limits them.
+	MaxPurchase money.Nano
 	Lifetime    time.Duration
 	// Thresholds trigger OnLowBalance once per downward crossing.
 	Thresholds   []money.Nano
 	OnLowBalance func(accountID string, balance, threshold money.Nano)
+	// AccountExists, when set, is asked inside the transaction of every
+	// purchase and adjustment, so a credit cannot land on an account
+	// deleted meanwhile. It must not open a transaction.
+	AccountExists func(tx *store.Tx, accountID string) bool
 }
 
 // Errors.
 var (
 	ErrBelowMinimum        = errors.New("amount below the minimum purchase")
+	ErrAboveMaximum        = errors.New("amount above the maximum purchase")
 	ErrIdempotencyConflict = errors.New("idempotency key reused with a different amount")
+	// ErrOverflow is a credit or debit whose balance would leave the int64
+	// nano-USD range; nothing is written.
+	ErrOverflow = errors.New("the balance would overflow")
+	// ErrUnknownAccount is a credit to an account Config.AccountExists
+	// does not know.
+	ErrUnknownAccount = errors.New("no such account")
 )
 
 // InsufficientError is a reservation the account cannot cover.
@@ -177,11 +192,13 @@ func Open(db *store.DB, cfg Config, now func() time.Time) (*Ledger, error) {
 	return l, nil
 }
 
-// SetConfig replaces the settings.
+// SetConfig replaces the settings. The ledger keeps its own copy of the
+// thresholds: the caller's slice is neither sorted nor kept.
 func (l *Ledger) SetConfig(c Config) {
 	if c.Lifetime <= 0 {
 		c.Lifetime = 365 * 24 * time.Hour
 	}
+	c.Thresholds = slices.Clone(c.Thresholds)
 	sort.Slice(c.Thresholds, func(i, j int) bool { return c.Thresholds[i] > c.Thresholds[j] })
 	l.cfg.Store(&c)
 }
@@ -247,6 +264,28 @@ func (h *Hold) Release() {
 	h.a.mu.Unlock()
 }
 
+// Extend reserves amount more on the hold (a stream continued on another
+// candidate), failing when the account's available balance cannot cover
+// it. A settled hold cannot be extended.
+func (h *Hold) Extend(amount money.Nano) error {
+	if h == nil || amount <= 0 {
+		return nil
+	}
+	if h.done.Load() {
+		return errors.New("the hold is already settled")
+	}
+	a := h.a
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	avail := a.balance - a.held
+	if avail <= 0 || amount > avail {
+		return &InsufficientError{Available: max(avail, 0), Needed: amount}
+	}
+	a.held += amount
+	h.amount += amount
+	return nil
+}
+
 // Charge is one debit of a settlement.
 type Charge struct {
 	Type        EntryType // Usage or Fee
@@ -257,35 +296,69 @@ type Charge struct {
 	Description string
 }
 
-// Settle debits the charges for requestID, releases the hold, and returns
-// once the debit is durable. A request is charged at most once: settling
-// the same requestID again changes nothing.
-func (h *Hold) Settle(requestID, accessKeyID string, charges []Charge) error {
+// Settlement is what a request settles: its charges, and its usage events,
+// which commit in the same transaction as the ledger entries.
+type Settlement struct {
+	RequestID   string
+	AccessKeyID string
+	Charges     []Charge
+	Events      []*store.UsageEvent
+}
+
+// Settled is the outcome of a settlement.
+type Settled struct {
+	// Charged is what was debited: the charges, capped at the hold.
+	Charged money.Nano
+	// Uncovered is what the charges exceeded the hold by (a provider that
+	// reported more than its upper bound); it is not debited.
+	Uncovered money.Nano
+	// Journaled: the events were committed with the debit. When nothing
+	// was debited they were not, and the caller journals them.
+	Journaled bool
+}
+
+// Settle debits the settlement's charges, releases the hold, and returns
+// once the debit (and the usage events with it) is durable. A charge never
+// exceeds its hold: what goes beyond is reported as Uncovered and not
+// debited, so no sequence of requests takes a balance below zero. A
+// request is charged at most once: settling the same request id again
+// changes nothing.
+func (h *Hold) Settle(st Settlement) (Settled, error) {
+	var out Settled
 	if h == nil || !h.done.CompareAndSwap(false, true) {
-		return nil
-	}
-	var total money.Nano
-	kept := charges[:0:0]
-	for _, c := range charges {
-		if c.Amount > 0 {
-			total += c.Amount
-			kept = append(kept, c)
-		}
+		return out, nil
 	}
 	a := h.a
 	a.mu.Lock()
+	room := h.amount
+	kept := st.Charges[:0:0]
+	for _, c := range st.Charges {
+		if c.Amount <= 0 {
+			continue
+		}
+		take := min(c.Amount, room)
+		out.Uncovered = money.SatAdd(out.Uncovered, c.Amount-take)
+		if take <= 0 {
+			continue
+		}
+		room -= take
+		c.Amount = take
+		out.Charged += take
+		kept = append(kept, c)
+	}
+	total := out.Charged
 	a.held -= h.amount
 	before := a.balance
 	a.balance -= total
 	after := a.balance
 	a.mu.Unlock()
 	if total == 0 {
-		return nil
+		return out, nil
 	}
 	l := h.l
 	now := l.now().UTC()
 	err := l.db.Batch(func(tx *store.Tx) error {
-		if tx.GetRaw(bucketSettled, requestID) != nil {
+		if tx.GetRaw(bucketSettled, st.RequestID) != nil {
 			return nil // already charged
 		}
 		rec, err := getAccount(tx, h.accountID)
@@ -298,8 +371,8 @@ func (h *Hold) Settle(requestID, accessKeyID string, charges []Charge) error {
 		}
 		var entryIDs []string
 		for _, c := range kept {
-			e := Entry{ID: ids.New("txn"), AccountID: h.accountID, Type: c.Type, Amount: -c.Amount, RequestID: requestID,
-				AccessKeyID: accessKeyID, ProviderID: c.ProviderID, Model: c.Model, Tokens: c.Tokens, Description: c.Description, CreatedAt: now}
+			e := Entry{ID: ids.New("txn"), AccountID: h.accountID, Type: c.Type, Amount: -c.Amount, RequestID: st.RequestID,
+				AccessKeyID: st.AccessKeyID, ProviderID: c.ProviderID, Model: c.Model, Tokens: c.Tokens, Description: c.Description, CreatedAt: now}
 			e.Draws = drawLots(lots, c.Amount)
 			rec.Balance -= c.Amount
 			e.BalanceAfter = rec.Balance
@@ -315,18 +388,22 @@ func (h *Hold) Settle(requestID, accessKeyID string, charges []Charge) error {
 		if err := tx.Put(bucketAccounts, h.accountID, rec); err != nil {
 			return err
 		}
-		return tx.PutRaw(bucketSettled, requestID, []byte(strings.Join(entryIDs, ",")))
+		if err := tx.PutUsage(st.Events); err != nil {
+			return fmt.Errorf("journaling usage events: %w", err)
+		}
+		return tx.PutRaw(bucketSettled, st.RequestID, []byte(strings.Join(entryIDs, ",")))
 	})
 	if err != nil {
 		// The debit did not reach the disk: undo it in memory so both agree.
 		a.mu.Lock()
 		a.balance += total
 		a.mu.Unlock()
-		return fmt.Errorf("settling request %s: %w", requestID, err)
+		return Settled{}, fmt.Errorf("settling request %s: %w", st.RequestID, err)
 	}
+	out.Journaled = true
 	l.Settlements.Add(1)
 	l.crossed(h.accountID, before, after)
-	return nil
+	return out, nil
 }
 
 // crossed reports each threshold the balance went below.
@@ -357,18 +434,31 @@ func (l *Ledger) Purchase(accountID string, amount money.Nano, idempotencyKey, d
 	if amount < cfg.MinPurchase || amount <= 0 {
 		return nil, ErrBelowMinimum
 	}
+	if cfg.MaxPurchase > 0 && amount > cfg.MaxPurchase {
+		return nil, ErrAboveMaximum
+	}
 	return l.credit(accountID, Purchase, amount, idempotencyKey, description)
 }
 
 // Adjust credits (amount > 0, as a new lot) or debits (amount < 0, from
 // the oldest lots) an account outside of usage: type Adjustment or
-// Refund.
+// Refund. Its size is capped by Config.MaxPurchase either way
+// (ErrAboveMaximum), and a balance it would take out of the int64 range
+// is ErrOverflow.
 func (l *Ledger) Adjust(accountID string, typ EntryType, amount money.Nano, description string) (*Entry, error) {
 	if typ != Adjustment && typ != Refund {
 		return nil, fmt.Errorf("adjustment type must be %s or %s", Adjustment, Refund)
 	}
 	if amount == 0 {
 		return nil, errors.New("amount must not be zero")
+	}
+	size, ok := money.Neg(amount)
+	if !ok {
+		return nil, ErrOverflow
+	}
+	size = max(size, amount)
+	if cfg := l.cfg.Load(); cfg.MaxPurchase > 0 && size > cfg.MaxPurchase {
+		return nil, ErrAboveMaximum
 	}
 	if amount > 0 {
 		r, err := l.credit(accountID, typ, amount, "", description)
@@ -378,12 +468,23 @@ func (l *Ledger) Adjust(accountID string, typ EntryType, amount money.Nano, desc
 		return &r.Entry, nil
 	}
 	a := l.account(accountID)
+	if err := a.checkCredit(amount); err != nil {
+		return nil, err
+	}
+	cfg := l.cfg.Load()
 	now := l.now().UTC()
 	var e Entry
 	err := l.db.Update(func(tx *store.Tx) error {
+		if cfg.AccountExists != nil && !cfg.AccountExists(tx, accountID) {
+			return ErrUnknownAccount
+		}
 		rec, err := getAccount(tx, accountID)
 		if err != nil {
 			return err
+		}
+		after, ok := money.Add(rec.Balance, amount)
+		if !ok {
+			return ErrOverflow
 		}
 		lots, err := openLots(tx, accountID)
 		if err != nil {
@@ -391,7 +492,7 @@ func (l *Ledger) Adjust(accountID string, typ EntryType, amount money.Nano, desc
 		}
 		e = Entry{ID: ids.New("txn"), AccountID: accountID, Type: typ, Amount: amount, Description: description, CreatedAt: now}
 		e.Draws = drawLots(lots, -amount)
-		rec.Balance += amount
+		rec.Balance = after
 		e.BalanceAfter = rec.Balance
 		rec.UpdatedAt = now
 		if err := putEntry(tx, &e); err != nil {
@@ -407,19 +508,36 @@ func (l *Ledger) Adjust(accountID string, typ EntryType, amount money.Nano, desc
 	}
 	a.mu.Lock()
 	before := a.balance
-	a.balance += amount
+	a.balance = money.SatAdd(a.balance, amount)
 	after := a.balance
 	a.mu.Unlock()
 	l.crossed(accountID, before, after)
 	return &e, nil
 }
 
+// checkCredit refuses early a change of the in-memory balance that would
+// overflow it (the transaction checks the stored balance again).
+func (a *account) checkCredit(amount money.Nano) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, ok := money.Add(a.balance, amount); !ok {
+		return ErrOverflow
+	}
+	return nil
+}
+
 func (l *Ledger) credit(accountID string, typ EntryType, amount money.Nano, idempotencyKey, description string) (*PurchaseResult, error) {
 	cfg := l.cfg.Load()
 	a := l.account(accountID)
+	if err := a.checkCredit(amount); err != nil {
+		return nil, err
+	}
 	now := l.now().UTC()
 	res := &PurchaseResult{}
 	err := l.db.Update(func(tx *store.Tx) error {
+		if cfg.AccountExists != nil && !cfg.AccountExists(tx, accountID) {
+			return ErrUnknownAccount
+		}
 		idemKey := accountID + "/" + idempotencyKey
 		if idempotencyKey != "" {
 			var prev idemRecord
@@ -437,6 +555,10 @@ func (l *Ledger) credit(accountID string, typ EntryType, amount money.Nano, idem
 		if err != nil {
 			return err
 		}
+		after, ok := money.Add(rec.Balance, amount)
+		if !ok {
+			return ErrOverflow
+		}
 		lots, err := openLots(tx, accountID)
 		if err != nil {
 			return err
@@ -445,12 +567,12 @@ func (l *Ledger) credit(accountID string, typ EntryType, amount money.Nano, idem
 		// estimate) is debt the new lot pays first.
 		var remaining money.Nano
 		for _, lot := range lots {
-			remaining += lot.Remaining
+			remaining = money.SatAdd(remaining, lot.Remaining)
 		}
-		debt := max(remaining-rec.Balance, 0)
+		debt := max(money.SatSub(remaining, rec.Balance), 0)
 		lot := Lot{ID: ids.New("lot"), AccountID: accountID, Amount: amount, Remaining: amount - min(amount, debt),
 			CreatedAt: now, ExpiresAt: now.Add(cfg.Lifetime), Description: description}
-		rec.Balance += amount
+		rec.Balance = after
 		rec.UpdatedAt = now
 		e := Entry{ID: ids.New("txn"), AccountID: accountID, Type: typ, Amount: amount, BalanceAfter: rec.Balance,
 			LotID: lot.ID, Description: description, CreatedAt: now}
@@ -469,11 +591,14 @@ func (l *Ledger) credit(accountID string, typ EntryType, amount money.Nano, idem
 		}
 		return nil
 	})
-	if err != nil || res.Replayed {
-		return res, err
+	if err != nil {
+		return nil, err
+	}
+	if res.Replayed {
+		return res, nil
 	}
 	a.mu.Lock()
-	a.balance += amount
+	a.balance = money.SatAdd(a.balance, amount)
 	if res.Lot.Remaining > 0 && (a.nextExpiry.IsZero() || res.Lot.ExpiresAt.Before(a.nextExpiry)) {
 		a.nextExpiry = res.Lot.ExpiresAt
 	}
@@ -483,12 +608,25 @@ func (l *Ledger) credit(accountID string, typ EntryType, amount money.Nano, idem
 
 // expireIfDue runs expiry for an account whose oldest lot is due.
 func (l *Ledger) expireIfDue(accountID string, a *account) {
+	_ = l.expireDue(accountID, a)
+}
+
+func (l *Ledger) expireDue(accountID string, a *account) error {
 	a.mu.Lock()
 	due := !a.nextExpiry.IsZero() && !l.now().Before(a.nextExpiry)
 	a.mu.Unlock()
-	if due {
-		_, _ = l.expire(accountID, a)
+	if !due {
+		return nil
 	}
+	_, err := l.expire(accountID, a)
+	return err
+}
+
+// ExpireIfDue expires the account's lots that are past their expiry (a
+// no-op when none is). It runs its own transaction: call it before, never
+// inside, a transaction of the ledger's store.
+func (l *Ledger) ExpireIfDue(accountID string) error {
+	return l.expireDue(accountID, l.account(accountID))
 }
 
 // ExpireDue expires the remainders of every lot past its expiry.
@@ -537,8 +675,13 @@ func (l *Ledger) expire(accountID string, a *account) (money.Nano, error) {
 			}
 			amt := lot.Remaining
 			lot.Remaining = 0
-			expired += amt
-			rec.Balance -= amt
+			var ok bool
+			if expired, ok = money.Add(expired, amt); !ok {
+				return ErrOverflow
+			}
+			if rec.Balance, ok = money.Sub(rec.Balance, amt); !ok {
+				return ErrOverflow
+			}
 			e := Entry{ID: ids.New("txn"), AccountID: accountID, Type: Expiry, Amount: -amt, BalanceAfter: rec.Balance,
 				LotID: lot.ID, Description: "credits purchased " + lot.CreatedAt.Format(time.RFC3339) + " expired", CreatedAt: now}
 			if err := putEntry(tx, &e); err != nil {
@@ -559,7 +702,7 @@ func (l *Ledger) expire(accountID string, a *account) (money.Nano, error) {
 	}
 	a.mu.Lock()
 	before := a.balance
-	a.balance -= expired
+	a.balance = money.SatSub(a.balance, expired)
 	after := a.balance
 	a.nextExpiry = next
 	a.mu.Unlock()
@@ -583,18 +726,48 @@ func (l *Ledger) Balance(accountID string) (Balance, error) {
 	a := l.account(accountID)
 	l.expireIfDue(accountID, a)
 	a.mu.Lock()
-	b := Balance{AccountID: accountID, Balance: a.balance, Held: a.held, Available: a.balance - a.held}
+	b := Balance{AccountID: accountID, Balance: a.balance, Held: a.held, Available: money.SatSub(a.balance, a.held)}
 	a.mu.Unlock()
 	err := l.db.View(func(tx *store.Tx) error {
-		lots, err := openLots(tx, accountID)
-		for _, lot := range lots {
-			if lot.Remaining > 0 && (b.NextExpiry == nil || lot.ExpiresAt.Before(b.NextExpiry.ExpiresAt)) {
-				b.NextExpiry = lot
-			}
-		}
+		var err error
+		b.NextExpiry, err = nextExpiring(tx, accountID)
 		return err
 	})
 	return b, err
+}
+
+// BalanceTx is Balance for a caller inside a transaction tx of the
+// ledger's store (a management change that depends on the balance). It
+// opens no transaction and runs no expiry: a second bbolt transaction
+// from inside tx's callback would deadlock. Balance is what tx sees
+// stored; settlements on their way to disk count as Held. Lots past
+// their expiry still count: run ExpireIfDue before the transaction.
+func (l *Ledger) BalanceTx(tx *store.Tx, accountID string) (Balance, error) {
+	rec, err := getAccount(tx, accountID)
+	if err != nil {
+		return Balance{}, err
+	}
+	a := l.account(accountID)
+	a.mu.Lock()
+	// The in-memory balance is the stored one minus settlements in flight.
+	inFlight := max(money.SatSub(rec.Balance, a.balance), 0)
+	b := Balance{AccountID: accountID, Balance: rec.Balance, Held: money.SatAdd(a.held, inFlight)}
+	a.mu.Unlock()
+	b.Available = money.SatSub(b.Balance, b.Held)
+	b.NextExpiry, err = nextExpiring(tx, accountID)
+	return b, err
+}
+
+// nextExpiring returns the account's open lot that expires first.
+func nextExpiring(tx *store.Tx, accountID string) (*Lot, error) {
+	lots, err := openLots(tx, accountID)
+	var next *Lot
+	for _, lot := range lots {
+		if lot.Remaining > 0 && (next == nil || lot.ExpiresAt.Before(next.ExpiresAt)) {
+			next = lot
+		}
+	}
+	return next, err
 }
 
 // Available returns balance − holds without touching the disk.
@@ -603,7 +776,7 @@ func (l *Ledger) Available(accountID string) money.Nano {
 	l.expireIfDue(accountID, a)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.balance - a.held
+	return money.SatSub(a.balance, a.held)
 }
 
 // Transactions lists an account's entries, newest first, after the entry
@@ -772,7 +945,7 @@ func (l *Ledger) SpentSince(t time.Time) (map[string]money.Nano, error) {
 					return false
 				}
 				if (e.Type == Usage || e.Type == Fee) && e.AccessKeyID != "" {
-					out[e.AccessKeyID] -= e.Amount
+					out[e.AccessKeyID] = money.SatSub(out[e.AccessKeyID], e.Amount)
 				}
 				return true
 			})

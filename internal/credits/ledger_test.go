@@ -61,7 +61,7 @@ func TestPurchaseReserveSettle(t *testing.T) {
 	if _, err := l.Reserve("acct", usd("3.000000001")); err == nil {
 		t.Fatal("reserved more than available")
 	}
-	if err := h.Settle("req_1", "ak_1", []Charge{{Type: Usage, Amount: usd("0.5")}, {Type: Fee, Amount: usd("0.01")}}); err != nil {
+	if _, err := h.Settle(Settlement{RequestID: "req_1", AccessKeyID: "ak_1", Charges: []Charge{{Type: Usage, Amount: usd("0.5")}, {Type: Fee, Amount: usd("0.01")}}}); err != nil {
 		t.Fatal(err)
 	}
 	b, _ := l.Balance("acct")
@@ -70,7 +70,7 @@ func TestPurchaseReserveSettle(t *testing.T) {
 	}
 	// settling the same request again charges nothing
 	h2, _ := l.Reserve("acct", 0)
-	_ = h2.Settle("req_1", "ak_1", []Charge{{Type: Usage, Amount: usd("0.5")}})
+	_, _ = h2.Settle(Settlement{RequestID: "req_1", AccessKeyID: "ak_1", Charges: []Charge{{Type: Usage, Amount: usd("0.5")}}})
 	if err := l.Verify(); err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestOldestLotFirstAndExpiry(t *testing.T) {
 	c.add(24 * time.Hour)
 	second, _ := l.Purchase("acct", usd("5"), "", "")
 	h, _ := l.Reserve("acct", usd("6"))
-	_ = h.Settle("r1", "", []Charge{{Type: Usage, Amount: usd("6")}})
+	_, _ = h.Settle(Settlement{RequestID: "r1", AccessKeyID: "", Charges: []Charge{{Type: Usage, Amount: usd("6")}}})
 	txs, _ := l.Transactions("acct", 1, "")
 	if d := txs[0].Draws; len(d) != 2 || d[0].LotID != first.Lot.ID || d[0].Amount != usd("5") || d[1].LotID != second.Lot.ID || d[1].Amount != usd("1") {
 		t.Fatalf("draws %+v", d)
@@ -182,7 +182,7 @@ func TestLowBalanceOncePerCrossing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_ = h.Settle(req, "", []Charge{{Type: Usage, Amount: usd(amt)}})
+		_, _ = h.Settle(Settlement{RequestID: req, AccessKeyID: "", Charges: []Charge{{Type: Usage, Amount: usd(amt)}}})
 	}
 	spend("a", "1.5")                           // 3.5
 	spend("b", "1")                             // 2.5: crosses 3
@@ -219,7 +219,7 @@ func TestConcurrentSpendersNeverOverdraw(t *testing.T) {
 				refused.Add(1)
 				return
 			}
-			if err := h.Settle("req"+string(rune('a'+i%26))+time.Now().String()+string(rune(i)), "", []Charge{{Type: Usage, Amount: usd("0.01")}}); err != nil {
+			if _, err := h.Settle(Settlement{RequestID: "req" + string(rune('a'+i%26)) + time.Now().String() + string(rune(i)), AccessKeyID: "", Charges: []Charge{{Type: Usage, Amount: usd("0.01")}}}); err != nil {
 				t.Error(err)
 			}
 			served.Add(1)
@@ -238,11 +238,58 @@ func TestConcurrentSpendersNeverOverdraw(t *testing.T) {
 	}
 }
 
+func TestChargeNeverExceedsItsHold(t *testing.T) {
+	l, _, _ := newLedger(t, Config{})
+	_, _ = l.Purchase("acct", usd("1"), "", "")
+	h, _ := l.Reserve("acct", usd("0.8"))
+	// a provider that reported more than the hold's upper bound
+	got, err := h.Settle(Settlement{RequestID: "r", Charges: []Charge{{Type: Usage, Amount: usd("0.7")}, {Type: Fee, Amount: usd("0.5")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Charged != usd("0.8") || got.Uncovered != usd("0.4") || !got.Journaled {
+		t.Fatalf("settled %+v", got)
+	}
+	if b, _ := l.Balance("acct"); b.Balance != usd("0.2") || b.Held != 0 {
+		t.Fatalf("balance %s held %s", b.Balance, b.Held)
+	}
+	if err := l.Verify(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestExtendHold(t *testing.T) {
+	l, _, _ := newLedger(t, Config{})
+	_, _ = l.Purchase("acct", usd("1"), "", "")
+	h, _ := l.Reserve("acct", usd("0.5"))
+	if err := h.Extend(usd("0.6")); err == nil {
+		t.Fatal("extended beyond the available balance")
+	}
+	if err := h.Extend(usd("0.5")); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := l.Balance("acct"); b.Held != usd("1") || b.Available != 0 {
+		t.Fatalf("held %s available %s", b.Held, b.Available)
+	}
+	got, _ := h.Settle(Settlement{RequestID: "r", Charges: []Charge{{Type: Usage, Amount: usd("0.9")}}})
+	if got.Charged != usd("0.9") {
+		t.Fatalf("charged %s", got.Charged)
+	}
+	if err := h.Extend(1); err == nil {
+		t.Fatal("extended a settled hold")
+	}
+	if b, _ := l.Balance("acct"); b.Balance != usd("0.1") || b.Held != 0 {
+		t.Fatalf("balance %s held %s", b.Balance, b.Held)
+	}
+}
+
 func TestDebtIsPaidByTheNextPurchase(t *testing.T) {
 	l, _, _ := newLedger(t, Config{})
 	_, _ = l.Purchase("acct", usd("1"), "", "")
-	h, _ := l.Reserve("acct", usd("1"))
-	_ = h.Settle("r", "", []Charge{{Type: Usage, Amount: usd("1.5")}}) // cost more than its hold
+	// an operator's debit beyond the balance is debt
+	if _, err := l.Adjust("acct", Adjustment, -usd("1.5"), "correction"); err != nil {
+		t.Fatal(err)
+	}
 	if b, _ := l.Balance("acct"); b.Balance != -usd("0.5") {
 		t.Fatalf("balance %s", b.Balance)
 	}
@@ -289,7 +336,7 @@ func BenchmarkSettle(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if err := h.Settle("req_"+time.Now().Format(time.RFC3339Nano)+"_"+string(rune(i)), "ak", []Charge{{Type: Usage, Amount: 500}, {Type: Fee, Amount: 10}}); err != nil {
+			if _, err := h.Settle(Settlement{RequestID: "req_" + time.Now().Format(time.RFC3339Nano) + "_" + string(rune(i)), AccessKeyID: "ak", Charges: []Charge{{Type: Usage, Amount: 500}, {Type: Fee, Amount: 10}}}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -301,13 +348,13 @@ func TestSpentSince(t *testing.T) {
 	l, c, _ := newLedger(t, Config{})
 	_, _ = l.Purchase("acct", usd("5"), "", "")
 	h, _ := l.Reserve("acct", usd("1"))
-	_ = h.Settle("r1", "ak_1", []Charge{{Type: Usage, Amount: usd("0.3")}, {Type: Fee, Amount: usd("0.01")}})
+	_, _ = h.Settle(Settlement{RequestID: "r1", AccessKeyID: "ak_1", Charges: []Charge{{Type: Usage, Amount: usd("0.3")}, {Type: Fee, Amount: usd("0.01")}}})
 	c.add(time.Hour)
 	since := c.now()
 	h, _ = l.Reserve("acct", usd("1"))
-	_ = h.Settle("r2", "ak_1", []Charge{{Type: Usage, Amount: usd("0.2")}})
+	_, _ = h.Settle(Settlement{RequestID: "r2", AccessKeyID: "ak_1", Charges: []Charge{{Type: Usage, Amount: usd("0.2")}}})
 	h, _ = l.Reserve("acct", usd("1"))
-	_ = h.Settle("r3", "ak_2", []Charge{{Type: Usage, Amount: usd("0.1")}})
+	_, _ = h.Settle(Settlement{RequestID: "r3", AccessKeyID: "ak_2", Charges: []Charge{{Type: Usage, Amount: usd("0.1")}}})
 	spent, err := l.SpentSince(since)
 	if err != nil || spent["ak_1"] != usd("0.2") || spent["ak_2"] != usd("0.1") {
 		t.Fatalf("%v %v", spent, err)

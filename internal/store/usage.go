@@ -892,3 +892,18 @@ func (q *UsageOverviewQuery) rollup(ub *usageBuckets) *bolt.Bucket {
 		return ub.hourlyModels
 	}
 }
+
+// PutUsage stores usage events, with their indexes and rollups, in tx: a
+// settlement commits its request's events in the transaction of its
+// ledger entries, so a crash never leaves a charge without its events.
+// Events already stored (by id) are skipped.
+func (tx *Tx) PutUsage(events []*UsageEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	ub, err := createUsage(tx.tx)
+	if err != nil {
+		return err
+	}
+	return ub.put(events)
+}

@@ -238,3 +238,21 @@ func TestEndpointString(t *testing.T) {
 		}
 	}
 }
+
+func TestOutputTextCountsGeneratedTextOnly(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		want       int
+	}{
+		{"chat", `{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"Hello there"},"finish_reason":"stop"}]}`, 11},
+		{"chat tool call", `{"choices":[{"message":{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]}}]}`, 7},
+		{"messages", `{"id":"msg_1","type":"message","role":"assistant","model":"claude","content":[{"type":"text","text":"Hi!"},{"type":"tool_use","id":"t","name":"f","input":{"a":1}}],"stop_reason":"end_turn"}`, 3 + 7},
+		{"responses", `{"id":"resp_1","object":"response","output":[{"type":"message","content":[{"type":"output_text","text":"abc"}]}]}`, 3},
+		{"escaped", `{"choices":[{"message":{"content":"a\u00e9\n"}}]}`, 4},
+		{"not json", `oops`, 0},
+	} {
+		if got := OutputText([]byte(tc.body)); got != tc.want {
+			t.Errorf("%s: OutputText = %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
