@@ -19,6 +19,7 @@ const (
 	HeaderOmitUsage   = "X-Fake-Omit-Usage"   // "1"/"true": leave usage out
 	HeaderReply       = "X-Fake-Reply"        // assistant text
 	HeaderRetryAfter  = "X-Fake-Retry-After"  // Retry-After value for a 429
+	HeaderEchoKey     = "X-Fake-Echo-Key"     // "1": echo the credential received in the X-Echo-Key response header (as some proxies do)
 )
 
 // applyOverrides copies the X-Fake-* headers of h into o. A malformed value

