@@ -14,7 +14,9 @@ import (
 // Writer journals records to bbolt by group commit: one goroutine gathers
 // what requests hand it and commits them together, every FlushInterval or
 // MaxBatch records, so no request waits for an fsync of its own. Records
-// enqueued before Close are committed by Close.
+// enqueued before Close are committed by Close; a record that arrives
+// after Close is committed on its own (or reported lost through OnError
+// when the database is closed too), never a panic.
 type Writer struct {
 	db            *DB
 	ch            chan *UsageEvent
@@ -24,6 +26,11 @@ type Writer struct {
 	closeOnce     sync.Once
 	onError       func(error, int)
 	commits       func(int)
+
+	// mu guards closing ch against RecordUsage sending on it: senders
+	// hold it shared, Close exclusively.
+	mu     sync.RWMutex
+	closed bool
 }
 
 // WriterOptions tunes a Writer.
@@ -58,12 +65,29 @@ func NewWriter(db *DB, o WriterOptions) *Writer {
 }
 
 // RecordUsage enqueues an event. It blocks only when the queue is full
-// (backpressure rather than loss).
-func (w *Writer) RecordUsage(e *UsageEvent) { w.ch <- e }
+// (backpressure rather than loss). After Close it commits the event
+// synchronously.
+func (w *Writer) RecordUsage(e *UsageEvent) {
+	w.mu.RLock()
+	if !w.closed {
+		w.ch <- e // the writer goroutine drains ch until Close gets mu
+		w.mu.RUnlock()
+		return
+	}
+	w.mu.RUnlock()
+	if err := w.commit([]*UsageEvent{e}); err != nil {
+		w.report(fmt.Errorf("usage event recorded after the writer closed: %w", err), 1)
+	}
+}
 
 // Close commits everything enqueued and stops the writer.
 func (w *Writer) Close() {
-	w.closeOnce.Do(func() { close(w.ch) })
+	w.closeOnce.Do(func() {
+		w.mu.Lock()
+		w.closed = true
+		close(w.ch)
+		w.mu.Unlock()
+	})
 	<-w.done
 }
 
@@ -87,7 +111,7 @@ func (w *Writer) run() {
 		select {
 		case e, ok = <-w.ch:
 			if !ok {
-				w.commit(batch)
+				w.commitBatch(batch)
 				return
 			}
 			batch = append(batch, e)
@@ -97,14 +121,21 @@ func (w *Writer) run() {
 		case <-timer.C:
 		}
 		timer.Stop()
-		w.commit(batch)
+		w.commitBatch(batch)
 		batch = batch[:0]
+	}
+}
+
+// commitBatch commits a batch and reports the outcome.
+func (w *Writer) commitBatch(batch []*UsageEvent) {
+	if err := w.commit(batch); err != nil {
+		w.report(err, len(batch))
 	}
 }
 
 // commit stores a batch in one transaction: the events, their index
 // entries and the hourly rollups they add to.
-func (w *Writer) commit(batch []*UsageEvent) {
+func (w *Writer) commit(batch []*UsageEvent) error {
 	err := w.db.bolt.Update(func(tx *bolt.Tx) error {
 		ub, err := createUsage(tx)
 		if err != nil {
@@ -112,10 +143,15 @@ func (w *Writer) commit(batch []*UsageEvent) {
 		}
 		return ub.put(batch)
 	})
-	if err != nil && w.onError != nil {
-		w.onError(err, len(batch))
-	} else if err == nil && w.commits != nil {
+	if err == nil && w.commits != nil {
 		w.commits(len(batch))
+	}
+	return err
+}
+
+func (w *Writer) report(err error, lost int) {
+	if w.onError != nil {
+		w.onError(err, lost)
 	}
 }
 
