@@ -1,7 +1,8 @@
 // Package crash kills a real Caddy process with SIGKILL under load, over
 // and over, and checks the credit ledger after each death: bbolt opens
 // clean, every account's entries sum to its balance, and every response a
-// client received in full was charged exactly once. It runs a built
+// client received in full was charged exactly once, and every charged
+// request has its usage event. It runs a built
 // binary (go build ./cmd/caddy), so it lives apart from the in-process
 // integration tests.
 package crash
@@ -283,6 +284,27 @@ func verify(dbPath string, done *completed) error {
 		if usage[id] != 1 {
 			return fmt.Errorf("request %s reached its client whole but was not charged", id)
 		}
+	}
+	// A usage event commits with its settlement: every charged request has
+	// its succeeded attempt journaled, whatever instant the kill came at.
+	events, err := db.Usage(store.UsageQuery{})
+	if err != nil {
+		return err
+	}
+	succeeded := map[string]bool{}
+	for _, ev := range events {
+		if ev.RetryAction == "succeeded" {
+			succeeded[ev.RequestID] = true
+		}
+	}
+	missing := 0
+	for id := range usage {
+		if !succeeded[id] {
+			missing++
+		}
+	}
+	if missing > 0 {
+		return fmt.Errorf("%d of %d charged requests have no usage event", missing, len(usage))
 	}
 	return nil
 }
