@@ -232,8 +232,7 @@ func (g *Gateway) readRequest(w http.ResponseWriter, r *http.Request, ep *endpoi
 		}
 		req.stream = req.stream && ep.streams
 	}
-	if err := parseOutputLimit(req, map[string][]byte{"max_tokens": f.MaxTokens,
-		"max_completion_tokens": f.MaxCompletionTokens, "max_output_tokens": f.MaxOutputTokens}); err != nil {
+	if err := parseOutputLimit(req, outputMembers{f.MaxTokens, f.MaxCompletionTokens, f.MaxOutputTokens}); err != nil {
 		return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, err.Error())
 	}
 	if len(f.Model) > 0 && string(f.Model) != "null" {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/jsonobj"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
@@ -55,21 +54,45 @@ var ownedMembers = [...]string{"model", "models", "stream", "stream_options", "m
 // one wins), or a member the gateway reads spelled in another case
 // (encoding/json would match it, a provider would not).
 func checkMembers(body []byte) error {
-	keys, err := jsonobj.Keys(body)
+	var seenBuf [32][]byte
+	seen := seenBuf[:0]
+	var problem error
+	err := jsonobj.EachKey(body, func(k []byte) bool {
+		for _, prev := range seen {
+			if bytes.Equal(prev, k) {
+				problem = fmt.Errorf("member %q is given twice", k)
+				return false
+			}
+		}
+		seen = append(seen, k)
+		for _, o := range ownedMembers {
+			// Unicode folding can only lengthen a name (ſ for s, K for k).
+			if len(k) >= len(o) && string(k) != o && bytes.EqualFold(k, []byte(o)) {
+				problem = fmt.Errorf("member %q differs from %q only in case; use %q", k, o, o)
+				return false
+			}
+		}
+		return true
+	})
 	if err != nil {
 		return err
 	}
-	for i, k := range keys {
-		for _, prev := range keys[:i] {
-			if prev == k {
-				return fmt.Errorf("member %q is given twice", k)
-			}
-		}
-		for _, o := range ownedMembers {
-			if k != o && strings.EqualFold(k, o) {
-				return fmt.Errorf("member %q differs from %q only in case; use %q", k, o, o)
-			}
-		}
+	return problem
+}
+
+// outputMembers are the raw output limit members of a body.
+type outputMembers struct {
+	maxTokens, maxCompletionTokens, maxOutputTokens []byte
+}
+
+func (m outputMembers) get(name string) []byte {
+	switch name {
+	case "max_tokens":
+		return m.maxTokens
+	case "max_completion_tokens":
+		return m.maxCompletionTokens
+	case "max_output_tokens":
+		return m.maxOutputTokens
 	}
 	return nil
 }
@@ -78,9 +101,9 @@ func checkMembers(body []byte) error {
 // members: a positive integer (null counts as absent). Chat completions
 // accept max_completion_tokens and max_tokens; when both are set they must
 // agree.
-func parseOutputLimit(req *request, raw map[string][]byte) error {
+func parseOutputLimit(req *request, raw outputMembers) error {
 	for _, name := range outputFields(req.ep.kind) {
-		v := bytes.TrimSpace(raw[name])
+		v := bytes.TrimSpace(raw.get(name))
 		if len(v) == 0 || string(v) == "null" {
 			continue
 		}

@@ -80,12 +80,10 @@ func TestWithOutputLimitWritesTheCanonicalValue(t *testing.T) {
 		{"messages", "messages", `{"max_tokens":7}`, gpt, map[string]string{"max_tokens": "7"}},
 	} {
 		req := testRequest(tc.kind, true, 0, nil)
-		raw := map[string][]byte{}
-		for _, f := range outputFields(req.ep.kind) {
-			if v, ok, _ := jsonobj.Get([]byte(tc.body), f); ok {
-				raw[f] = v
-			}
-		}
+		var raw outputMembers
+		raw.maxTokens, _, _ = jsonobj.Get([]byte(tc.body), "max_tokens")
+		raw.maxCompletionTokens, _, _ = jsonobj.Get([]byte(tc.body), "max_completion_tokens")
+		raw.maxOutputTokens, _, _ = jsonobj.Get([]byte(tc.body), "max_output_tokens")
 		if err := parseOutputLimit(req, raw); err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
@@ -105,16 +103,16 @@ func TestWithOutputLimitWritesTheCanonicalValue(t *testing.T) {
 func TestParseOutputLimitRefuses(t *testing.T) {
 	for _, raw := range []string{`0`, `-1`, `1.5`, `1e3`, `"10"`, `true`, `{}`, `9223372036854775808`, `99999999999999999999`} {
 		req := testRequest("messages", true, 0, nil)
-		if err := parseOutputLimit(req, map[string][]byte{"max_tokens": []byte(raw)}); err == nil {
+		if err := parseOutputLimit(req, outputMembers{maxTokens: []byte(raw)}); err == nil {
 			t.Errorf("max_tokens %s accepted", raw)
 		}
 	}
 	req := testRequest("chat/completions", true, 0, nil)
-	if err := parseOutputLimit(req, map[string][]byte{"max_tokens": []byte("1"), "max_completion_tokens": []byte("2")}); err == nil {
+	if err := parseOutputLimit(req, outputMembers{maxTokens: []byte("1"), maxCompletionTokens: []byte("2")}); err == nil {
 		t.Error("disagreeing chat limits accepted")
 	}
 	req = testRequest("chat/completions", true, 0, nil)
-	if err := parseOutputLimit(req, map[string][]byte{"max_output_tokens": []byte("5")}); err != nil || req.maxTokens != 0 {
+	if err := parseOutputLimit(req, outputMembers{maxOutputTokens: []byte("5")}); err != nil || req.maxTokens != 0 {
 		t.Errorf("a member of another endpoint was read: %v, %d", err, req.maxTokens)
 	}
 }
@@ -162,13 +160,13 @@ func TestWorstCaseNeverWraps(t *testing.T) {
 
 func TestHasUnmeasuredInput(t *testing.T) {
 	for body, want := range map[string]bool{
-		`{"messages":[{"role":"user","content":"hi"}]}`:                                               false,
-		`{"messages":[{"role":"user","content":"the word \"image\" in text"}]}`:                        false,
+		`{"messages":[{"role":"user","content":"hi"}]}`:                                                  false,
+		`{"messages":[{"role":"user","content":"the word \"image\" in text"}]}`:                          false,
 		`{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:..."}}]}]}`: true,
-		`{"messages":[{"content":[{"type":"image","source":{}}]}]}`:                                     true,
-		`{"input":"hi","previous_response_id":"resp_1"}`:                                              true,
-		`{"tools":[{"type":"web_search_20250305","name":"web_search"}]}`:                                true,
-		`{"messages":[{"content":[{"type":"document","source":{}}]}]}`:                                  true,
+		`{"messages":[{"content":[{"type":"image","source":{}}]}]}`:                                      true,
+		`{"input":"hi","previous_response_id":"resp_1"}`:                                                 true,
+		`{"tools":[{"type":"web_search_20250305","name":"web_search"}]}`:                                 true,
+		`{"messages":[{"content":[{"type":"document","source":{}}]}]}`:                                   true,
 	} {
 		if got := hasUnmeasuredInput([]byte(body)); got != want {
 			t.Errorf("hasUnmeasuredInput(%s) = %v, want %v", body, got, want)

@@ -6,6 +6,7 @@
 package jsonobj
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -95,19 +96,33 @@ func find(obj []byte, key string) (m member, count int, closeIdx int, found bool
 // duplicates included.
 func Keys(obj []byte) ([]string, error) {
 	var keys []string
+	err := EachKey(obj, func(k []byte) bool {
+		keys = append(keys, string(k))
+		return true
+	})
+	return keys, err
+}
+
+// EachKey calls fn with the name of each top-level member of obj, in
+// order, until fn returns false. The name aliases obj when it has no
+// escapes (so no allocation), and is only valid during the call.
+func EachKey(obj []byte, fn func(key []byte) bool) error {
 	var kerr error
 	_, _, err := scan(obj, func(_ member, rawKey []byte) bool {
+		inner := rawKey[1 : len(rawKey)-1]
+		if bytes.IndexByte(inner, '\\') < 0 {
+			return fn(inner)
+		}
 		var k string
 		if kerr = json.Unmarshal(rawKey, &k); kerr != nil {
 			return false
 		}
-		keys = append(keys, k)
-		return true
+		return fn([]byte(k))
 	})
 	if err == nil {
 		err = kerr
 	}
-	return keys, err
+	return err
 }
 
 // Get returns the raw value of the top-level member key.
