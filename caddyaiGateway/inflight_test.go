@@ -1,0 +1,60 @@
+package caddyaigateway
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestInflightDrainWaitsForSettlement(t *testing.T) {
+	var f inflight
+	var settled atomic.Int32
+	for i := 0; i < 3; i++ {
+		ctx, leave, ok := f.enter(context.Background())
+		if !ok {
+			t.Fatal("refused before closing")
+		}
+		go func() {
+			<-ctx.Done() // a stream runs until drain cuts it
+			if !shuttingDown(ctx) {
+				t.Error("not cut by the shutdown")
+			}
+			time.Sleep(50 * time.Millisecond) // settling
+			settled.Add(1)
+			leave()
+		}()
+	}
+	if left := f.drain(5 * time.Second); left != 0 {
+		t.Fatalf("%d still in flight", left)
+	}
+	if settled.Load() != 3 {
+		t.Fatalf("drain returned before %d requests settled", 3-settled.Load())
+	}
+	if _, _, ok := f.enter(context.Background()); ok {
+		t.Fatal("a request entered a closing store")
+	}
+}
+
+func TestInflightDrainGivesUp(t *testing.T) {
+	var f inflight
+	_, leave, _ := f.enter(context.Background()) // never leaves in time
+	defer leave()
+	if left := f.drain(20 * time.Millisecond); left != 1 {
+		t.Fatalf("left %d, want 1", left)
+	}
+}
+
+func TestInflightLeaveForgets(t *testing.T) {
+	var f inflight
+	for i := 0; i < 1000; i++ {
+		_, leave, _ := f.enter(context.Background())
+		leave()
+	}
+	if len(f.cancels) != 0 {
+		t.Fatalf("%d cancels kept", len(f.cancels))
+	}
+	if left := f.drain(time.Second); left != 0 {
+		t.Fatal(left)
+	}
+}
