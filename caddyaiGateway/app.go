@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -70,6 +71,9 @@ type App struct {
 	// model overrides) and adds custom ones.
 	Providers []*ProviderConfig `json:"providers,omitempty"`
 
+	// shared is set once the app is activated (Start, or the first
+	// request of a handler that runs before Start); read it through
+	// sharedState, or after Start.
 	shared       *shared
 	registry     *Registry
 	eff          *atomic.Pointer[effectiveRegistry] // set in Provision (App is copied by CaddyModule)
@@ -78,7 +82,34 @@ type App struct {
 	demo         *demoUpstream
 	credits      creditSettings
 	logger       *zap.Logger
+
+	// Resolved in Provision, used by activate.
+	storagePath string
+	dataDir     string
+	secret      secrets.Key
+	haveSecret  bool // secret_key configured (else: the key file)
+	haveAdmin   bool // admin_key configured (else: the key file)
+
+	life *lifecycle // set in Provision
+
+	// prev is the app this one replaced at Start, until that app stops: if
+	// this config is rolled back (another app failed to start), prev stays
+	// in force and gets its credit settings back. stopped marks a stopped
+	// app. Start and Stop are serialised by Caddy.
+	prev    *App
+	stopped bool
 }
+
+// lifecycle opens the shared state once: at Start, or at the first request
+// of a handler whose server started before this app (Caddy starts apps in
+// no fixed order). Never in Provision: `caddy validate` provisions without
+// starting, and must leave no file, lock or listener behind.
+type lifecycle struct {
+	once sync.Once
+	err  error
+}
+
+var errCleanedUp = errors.New("the ai app of this configuration was cleaned up")
 
 // CaddyModule returns the Caddy module information.
 func (App) CaddyModule() caddy.ModuleInfo {
@@ -88,11 +119,15 @@ func (App) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision opens (or joins) the shared store, loads secrets and builds the
-// provider registry.
+// Provision resolves and checks the configuration: placeholders, secret
+// and admin keys given in the config, credit settings, providers and
+// models. It has no side effects (no file, lock, listener or goroutine):
+// `caddy validate` provisions without starting. Everything else happens in
+// activate, from Start.
 func (a *App) Provision(ctx caddy.Context) error {
 	a.logger = ctx.Logger()
 	a.eff = new(atomic.Pointer[effectiveRegistry])
+	a.life = new(lifecycle)
 	repl := caddy.NewReplacer()
 
 	if a.PerRequestTimeout <= 0 {
@@ -102,62 +137,122 @@ func (a *App) Provision(ctx caddy.Context) error {
 		a.TotalTimeout = caddy.Duration(300 * time.Second)
 	}
 
-	dataDir := filepath.Join(caddy.AppDataDir(), "ai-gateway")
+	a.dataDir = filepath.Join(caddy.AppDataDir(), "ai-gateway")
 	path := repl.ReplaceAll(a.Storage, "")
 	if path == "" {
-		path = filepath.Join(dataDir, "ai-gateway.db")
+		path = filepath.Join(a.dataDir, "ai-gateway.db")
 	}
 	path, err := filepath.Abs(path)
 	if err != nil {
 		return fmt.Errorf("resolving storage path: %w", err)
 	}
+	a.storagePath = path
 
-	secretText := repl.ReplaceAll(a.SecretKey, "")
-	if secretText == "" {
-		secretText, err = loadOrCreateFile(filepath.Join(dataDir, "secret.key"), func() string { return secrets.NewKey().String() }, a.logger, "secret key")
-		if err != nil {
-			return err
+	// Runtime placeholders ({env.*}, {file.*}) keep secrets out of Caddy's
+	// config API and autosave.json; an empty result means "not configured".
+	if secretText := strings.TrimSpace(repl.ReplaceAll(a.SecretKey, "")); secretText != "" {
+		if a.secret, err = secrets.ParseKey(secretText); err != nil {
+			return fmt.Errorf("secret_key: %w", err)
 		}
+		a.haveSecret = true
 	}
-	key, err := secrets.ParseKey(secretText)
-	if err != nil {
-		return fmt.Errorf("secret_key: %w", err)
-	}
-
-	adminKey := repl.ReplaceAll(a.AdminKey, "")
-	if adminKey == "" {
-		adminKey, err = loadOrCreateFile(filepath.Join(dataDir, "admin.key"), func() string { return secrets.NewToken(secrets.ManagementKeyPrefix) }, a.logger, "management API key")
-		if err != nil {
-			return err
+	if adminKey := repl.ReplaceAll(a.AdminKey, ""); adminKey != "" {
+		if err := checkAdminKey(adminKey); err != nil {
+			return fmt.Errorf("admin_key: %w", err)
 		}
+		a.adminKeyHash = secrets.HashToken(adminKey)
+		a.haveAdmin = true
 	}
-	if len(adminKey) < 16 {
-		return errors.New("admin_key: must be at least 16 characters")
-	}
-	a.adminKeyHash = secrets.HashToken(adminKey)
 
 	if a.credits, err = a.CreditConfig.parse(); err != nil {
 		return err
 	}
-	a.shared, err = acquireShared(path, key, a.logger)
-	if err != nil {
-		return err
-	}
-	a.applyCreditSettings()
-
 	if err := initMetrics(ctx.GetMetricsRegistry()); err != nil {
 		return fmt.Errorf("registering metrics: %w", err)
 	}
 	a.transport = newTransport()
 	if a.DemoUpstream {
-		a.demo, err = startDemoUpstream()
-		if err != nil {
-			return fmt.Errorf("starting demo upstream: %w", err)
-		}
+		a.demo = newDemoUpstream()
+		a.demo.route(a.transport)
 	}
 	a.registry, err = buildRegistry(a.Providers, repl, a.demo, a.logger)
 	if err != nil {
 		return err
+	}
+	return nil
+}
+
+func checkAdminKey(k string) error {
+	if len(k) < 16 {
+		return errors.New("must be at least 16 characters")
+	}
+	return nil
+}
+
+// sharedState returns the shared state (store, indexes, ledger), opening
+// it on first use. Handlers call it at request time: the http app may start
+// serving before this app's Start. The error is the one Start reports too.
+func (a *App) sharedState() (*shared, error) {
+	if a.life == nil { // an App built by a test around its own shared state
+		if a.shared == nil {
+			return nil, errors.New("the ai app is not provisioned")
+		}
+		return a.shared, nil
+	}
+	a.life.once.Do(func() { a.life.err = a.activate() })
+	return a.shared, a.life.err
+}
+
+// activate does everything with side effects, once: the secret and admin
+// key files (generated on first start), the store (opened, or joined
+// through the usage pool when a running config has it open) and its
+// secret key check, and the demo upstream.
+func (a *App) activate() error {
+	key := a.secret
+	createdSecret := ""
+	if !a.haveSecret {
+		file := filepath.Join(a.dataDir, "secret.key")
+		text, created, err := loadOrCreateFile(file, func() string { return secrets.NewKey().String() }, a.logger, "secret key")
+		if err != nil {
+			return err
+		}
+		if key, err = secrets.ParseKey(text); err != nil {
+			return fmt.Errorf("secret key in %s: %w", file, err)
+		}
+		if created {
+			createdSecret = file
+		}
+	}
+	if !a.haveAdmin {
+		file := filepath.Join(a.dataDir, "admin.key")
+		text, _, err := loadOrCreateFile(file, func() string { return secrets.NewToken(secrets.ManagementKeyPrefix) }, a.logger, "management API key")
+		if err != nil {
+			return err
+		}
+		if err := checkAdminKey(text); err != nil {
+			return fmt.Errorf("management API key in %s: %w", file, err)
+		}
+		a.adminKeyHash = secrets.HashToken(text)
+		a.logger.Info("management API key from file (admin_key is not set)", zap.String("file", file))
+	}
+	sh, fresh, err := acquireShared(a.storagePath, key, a.logger)
+	if err != nil {
+		if createdSecret != "" {
+			// The database was created with another key: the new file
+			// would only hide that.
+			_ = os.Remove(createdSecret)
+			return fmt.Errorf("%w (no secret_key is configured and %s did not exist: restore that file or set secret_key)", err, createdSecret)
+		}
+		return err
+	}
+	a.shared = sh
+	if fresh {
+		// No running config shares this store: these settings are the only
+		// ones. Start applies them again (a reload's settings wait for it).
+		a.applyCreditSettings()
+	}
+	if a.demo != nil {
+		a.demo.start()
 	}
 	return nil
 }
@@ -179,23 +274,50 @@ var current atomic.Pointer[App]
 // Current returns the `ai` app of the running configuration, or nil.
 func Current() *App { return current.Load() }
 
-// Start publishes the app to the management API. Caddy starts a new
-// config before stopping the old one, so the newest app wins.
+// Start opens the shared state (if a handler has not already), applies
+// this config's credit settings and publishes the app to the management
+// API. Caddy starts a new config before stopping the old one, so the
+// newest app wins.
 func (a *App) Start() error {
-	current.Store(a)
+	if _, err := a.sharedState(); err != nil {
+		return err
+	}
+	a.applyCreditSettings()
+	a.prev = current.Swap(a)
+	if a.prev != nil {
+		a.prev.prev = nil // one level of rollback is all Caddy needs
+	}
 	return nil
 }
 
 // Stop withdraws the app from the management API unless a newer config
-// already replaced it.
+// already replaced it. When this app is stopped because its config failed
+// to start (another app's Start failed), the config it replaced keeps
+// running: that app is published again with its credit settings.
 func (a *App) Stop() error {
-	current.CompareAndSwap(a, nil)
+	a.stopped = true
+	if prev := a.prev; prev != nil && !prev.stopped {
+		if current.CompareAndSwap(a, prev) {
+			prev.applyCreditSettings()
+		}
+	} else {
+		current.CompareAndSwap(a, nil)
+	}
+	a.prev = nil
+	if cur := current.Load(); cur != nil && cur.prev == a {
+		cur.prev = nil
+	}
 	return nil
 }
 
 // Cleanup releases the shared store (closed once no config uses it) and
-// the demo upstream. Safe after a failed Provision.
+// the demo upstream. Safe after a failed Provision, and after `caddy
+// validate` (nothing was opened).
 func (a *App) Cleanup() error {
+	if a.life != nil {
+		// waits for an activation under way; none can start after this
+		a.life.once.Do(func() { a.life.err = errCleanedUp })
+	}
 	if a.demo != nil {
 		a.demo.close()
 	}
@@ -213,11 +335,15 @@ func (a *App) Cleanup() error {
 // API keys from /ai/api-keys are found by the SHA-256 of the token: a
 // hash lookup reveals nothing usable about the token.
 func (a *App) CheckManagementKey(token string) bool {
+	sh, err := a.sharedState() // also sets adminKeyHash from its file
+	if err != nil {
+		return false
+	}
 	h := secrets.HashToken(token)
 	if subtle.ConstantTimeCompare(h[:], a.adminKeyHash[:]) == 1 {
 		return true
 	}
-	_, ok := a.shared.snapshot().apiKeys[h]
+	_, ok := sh.snapshot().apiKeys[h]
 	return ok
 }
 
@@ -241,37 +367,98 @@ func newTransport() *http.Transport {
 }
 
 // loadOrCreateFile returns the trimmed content of path, creating it with
-// gen() (mode 0600) when absent.
-func loadOrCreateFile(path string, gen func() string, logger *zap.Logger, what string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err == nil {
-		if s := strings.TrimSpace(string(b)); s != "" {
-			return s, nil
-		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("reading %s: %w", what, err)
+// gen() when absent; created reports that this call wrote it. The file
+// appears whole or not at all (written to a temporary file in the same
+// directory, synced, then hard-linked into place, mode 0600), and of
+// several processes racing to create it, one wins and all use its value.
+// An empty file is an error, never overwritten: a key generated over it
+// would not be the key the data was created with.
+func loadOrCreateFile(path string, gen func() string, logger *zap.Logger, what string) (value string, created bool, err error) {
+	if v, err := readKeyFile(path, what); err == nil || !errors.Is(err, os.ErrNotExist) {
+		return v, false, err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return "", fmt.Errorf("creating %s directory: %w", what, err)
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", false, fmt.Errorf("creating %s directory: %w", what, err)
 	}
 	v := gen()
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*") // mode 0600
+	if err != nil {
+		return "", false, fmt.Errorf("creating %s file: %w", what, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(v + "\n"); err != nil {
+		tmp.Close()
+		return "", false, fmt.Errorf("writing %s file: %w", what, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return "", false, fmt.Errorf("writing %s file: %w", what, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return "", false, fmt.Errorf("writing %s file: %w", what, err)
+	}
+	// link, unlike rename, fails when path exists: the first process wins
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			v, err := readKeyFile(path, what)
+			return v, false, err
+		}
+		// a file system without hard links: exclusive create in place
+		if err := createExclusive(path, v); err != nil {
+			if errors.Is(err, os.ErrExist) {
+				v, err := readKeyFile(path, what)
+				return v, false, err
+			}
+			return "", false, fmt.Errorf("creating %s file: %w", what, err)
+		}
+	}
+	syncDir(dir)
+	logger.Warn("generated a new "+what+"; keep this file safe or configure it explicitly", zap.String("file", path))
+	return v, true, nil
+}
+
+func createExclusive(path, v string) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		// another process won the race: use its value
-		return loadOrCreateFile(path, gen, logger, what)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(v + "\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
 	if err != nil {
-		return "", fmt.Errorf("creating %s file: %w", what, err)
+		os.Remove(path)
 	}
-	if _, err := f.WriteString(v + "\n"); err != nil {
-		f.Close()
-		return "", fmt.Errorf("writing %s file: %w", what, err)
+	return err
+}
+
+// readKeyFile reads a key file; os.ErrNotExist when there is none.
+func readKeyFile(path, what string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return "", err
+		}
+		return "", fmt.Errorf("reading %s: %w", what, err)
 	}
-	if err := f.Close(); err != nil {
-		return "", fmt.Errorf("writing %s file: %w", what, err)
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return "", fmt.Errorf("%s file %s is empty; delete it or restore the key", what, path)
 	}
-	logger.Warn("generated a new "+what+"; keep this file safe or configure it explicitly", zap.String("file", path))
-	return v, nil
+	return s, nil
+}
+
+// syncDir makes a new directory entry durable (best effort: not every
+// platform can sync a directory).
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
 }
 
 // Interface guards

@@ -4,34 +4,68 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/catalog"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/fakeprovider"
 )
 
-// demoUpstream is the fake provider served on a loopback port inside this
-// process for `demo_upstream`: the quick start answers without any
-// provider account, through the same code path real providers use.
+// demoUpstream is the fake provider that answers inside this process for
+// `demo_upstream`: the quick start answers without any provider account,
+// through the same code path real providers use. It listens on no port:
+// the app's transport connects to it in memory, so provisioning it (as
+// `caddy validate` does) binds nothing, and nothing outside the process
+// can reach it.
 type demoUpstream struct {
+	// addr is the host:port of its base URLs; it never resolves (.invalid)
+	// and only the app's transport knows it.
 	addr string
+	ln   *memListener
 	srv  *http.Server
+	once sync.Once
 }
 
-func startDemoUpstream() (*demoUpstream, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	d := &demoUpstream{
-		addr: ln.Addr().String(),
+// demoSeq numbers demo upstreams: each config's has its own address, so
+// a transport never sends to the demo of another config (reloads overlap).
+var demoSeq atomic.Int64
+
+// newDemoUpstream prepares a demo upstream; start serves it.
+func newDemoUpstream() *demoUpstream {
+	return &demoUpstream{
+		addr: "demo-upstream-" + strconv.FormatInt(demoSeq.Add(1), 10) + ".invalid:80",
+		ln:   newMemListener(),
 		srv: &http.Server{
 			Handler:           fakeprovider.New(fakeprovider.Options{Latency: 20 * time.Millisecond}),
 			ReadHeaderTimeout: 10 * time.Second,
 		},
 	}
-	go func() { _ = d.srv.Serve(ln) }()
-	return d, nil
+}
+
+// start serves the demo upstream (once).
+func (d *demoUpstream) start() {
+	d.once.Do(func() { go func() { _ = d.srv.Serve(d.ln) }() })
+}
+
+// route makes t reach the demo upstream for its address, in memory and
+// never through a proxy.
+func (d *demoUpstream) route(t *http.Transport) {
+	dial, proxy := t.DialContext, t.Proxy
+	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if addr == d.addr {
+			return d.ln.dial(ctx)
+		}
+		return dial(ctx, network, addr)
+	}
+	t.Proxy = func(r *http.Request) (*url.URL, error) {
+		if r.URL.Host == d.addr || proxy == nil {
+			return nil, nil
+		}
+		return proxy(r)
+	}
 }
 
 func (d *demoUpstream) baseURL(f catalog.Format) string {
@@ -44,5 +78,54 @@ func (d *demoUpstream) baseURL(f catalog.Format) string {
 func (d *demoUpstream) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_ = d.srv.Shutdown(ctx)
+	_ = d.srv.Shutdown(ctx) // also closes the listener
+	_ = d.ln.Close()
 }
+
+// memListener is a net.Listener whose connections are in-memory pipes.
+type memListener struct {
+	conns  chan net.Conn
+	closed chan struct{}
+	once   sync.Once
+}
+
+func newMemListener() *memListener {
+	return &memListener{conns: make(chan net.Conn), closed: make(chan struct{})}
+}
+
+func (l *memListener) dial(ctx context.Context) (net.Conn, error) {
+	client, server := net.Pipe()
+	select {
+	case l.conns <- server:
+		return client, nil
+	case <-l.closed:
+	case <-ctx.Done():
+		client.Close()
+		server.Close()
+		return nil, ctx.Err()
+	}
+	client.Close()
+	server.Close()
+	return nil, &net.OpError{Op: "dial", Net: "memory", Err: net.ErrClosed}
+}
+
+func (l *memListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *memListener) Close() error {
+	l.once.Do(func() { close(l.closed) })
+	return nil
+}
+
+func (l *memListener) Addr() net.Addr { return memAddr{} }
+
+type memAddr struct{}
+
+func (memAddr) Network() string { return "memory" }
+func (memAddr) String() string  { return "demo-upstream" }

@@ -2,6 +2,7 @@ package caddyaigateway
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/credits"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/secrets"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
@@ -52,27 +54,92 @@ type shared struct {
 	health *keyHealth
 
 	// ledger holds the credit balances; limiter the per-key limits.
-	ledger   *credits.Ledger
-	limiter  *credits.Limiter
-	webhook  atomic.Pointer[string]
+	ledger  *credits.Ledger
+	limiter *credits.Limiter
+	webhook atomic.Pointer[string]
+	// webhooks is never closed: a threshold crossed after shutdown (a late
+	// settlement, a management call) must find a channel it can send to.
 	webhooks chan lowBalanceEvent
+
+	// active counts the metered requests in flight (enter/leave) and has
+	// activeClosing set once Destruct began; idle is closed when the last
+	// of them leaves after that.
+	active   atomic.Int64
+	idle     chan struct{}
+	idleOnce sync.Once
+}
+
+// activeClosing marks, in shared.active, that the store is closing.
+const activeClosing = 1 << 62
+
+// inflightWait bounds how long Destruct waits for requests in flight.
+var inflightWait = 15 * time.Second
+
+// errShuttingDown is the answer to a request that arrives while the store
+// closes (shared.enter reported ok=false).
+var errShuttingDown = apierr.New(http.StatusServiceUnavailable, "storage_unavailable", "the gateway is shutting down; retry the request")
+
+// enter registers a request that will use the store (reserve, settle,
+// record usage). ok=false once the store began closing: answer 503
+// (errShuttingDown) without using it. Otherwise call leave exactly once
+// when the request is done with the store, on every path: Destruct waits
+// for it before closing the usage writer and the database. leave is
+// idempotent.
+func (s *shared) enter() (leave func(), ok bool) {
+	for {
+		v := s.active.Load()
+		if v&activeClosing != 0 {
+			return func() {}, false
+		}
+		if s.active.CompareAndSwap(v, v+1) {
+			break
+		}
+	}
+	var left atomic.Bool
+	return func() {
+		if left.Swap(true) {
+			return
+		}
+		if s.active.Add(-1) == activeClosing {
+			s.idleOnce.Do(func() { close(s.idle) })
+		}
+	}, true
+}
+
+// waitIdle refuses new requests and waits, at most max, for those in
+// flight to leave. It reports how many were still in flight.
+func (s *shared) waitIdle(max time.Duration) int64 {
+	if s.active.Or(activeClosing)&^activeClosing == 0 {
+		return 0
+	}
+	t := time.NewTimer(max)
+	defer t.Stop()
+	select {
+	case <-s.idle:
+		return 0
+	case <-t.C:
+		return s.active.Load() &^ activeClosing
+	}
 }
 
 const secretCheckMeta = "secret_key_check"
 
-func acquireShared(path string, key secrets.Key, logger *zap.Logger) (*shared, error) {
-	v, _, err := pool.LoadOrNew(path, func() (caddy.Destructor, error) {
+// acquireShared opens the state of the database at path, or joins the
+// one a running configuration has open; fresh reports that it was opened
+// now. Each successful call is paired with releaseShared.
+func acquireShared(path string, key secrets.Key, logger *zap.Logger) (s *shared, fresh bool, err error) {
+	v, loaded, err := pool.LoadOrNew(path, func() (caddy.Destructor, error) {
 		return openShared(path, key, logger)
 	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	s := v.(*shared)
+	s = v.(*shared)
 	if s.key != key {
 		_, _ = pool.Delete(path)
-		return nil, fmt.Errorf("secret_key differs from the one the running configuration uses for %s; provider keys are encrypted with it", path)
+		return nil, false, fmt.Errorf("secret_key differs from the one the running configuration uses for %s; provider keys are encrypted with it", path)
 	}
-	return s, nil
+	return s, !loaded, nil
 }
 
 func releaseShared(path string) error {
@@ -103,7 +170,7 @@ func openShared(path string, key secrets.Key, logger *zap.Logger) (*shared, erro
 	}
 
 	s := &shared{path: path, db: db, key: key, logger: logger.Named("store"),
-		stop: make(chan struct{}), stopped: make(chan struct{})}
+		stop: make(chan struct{}), stopped: make(chan struct{}), idle: make(chan struct{})}
 	s.usage = store.NewWriter(db, store.WriterOptions{OnError: func(err error, lost int) {
 		s.logger.Error("committing usage events", zap.Error(err), zap.Int("events", lost))
 	}})
@@ -141,14 +208,41 @@ func openShared(path string, key secrets.Key, logger *zap.Logger) (*shared, erro
 	return s, nil
 }
 
-// Destruct closes the store once no configuration uses it.
+// Destruct closes the store once no configuration uses it. At shutdown
+// Caddy's http app returns from Stop when its grace period ends, while
+// handlers are still unwinding (settling holds, recording usage): the
+// store closes only after they left, or after inflightWait.
 func (s *shared) Destruct() error {
+	if n := s.waitIdle(inflightWait); n > 0 {
+		s.logger.Error("closing the store with requests still in flight; their settlement and usage may be lost",
+			zap.Int64("requests", n), zap.Duration("waited", inflightWait))
+	}
 	close(s.stop)
 	<-s.stopped
-	close(s.webhooks)
+	s.stopWebhooks()
 	s.usage.Close()
 	s.flushLastUsed()
 	return s.db.Close()
+}
+
+// stopWebhooks ends low-balance webhook delivery: later crossings are only
+// logged (no URL), and events still queued are dropped with a log line.
+func (s *shared) stopWebhooks() {
+	empty := ""
+	s.webhook.Store(&empty)
+	dropped := 0
+	for {
+		select {
+		case <-s.webhooks:
+			dropped++
+			continue
+		default:
+		}
+		break
+	}
+	if dropped > 0 {
+		s.logger.Warn("low-balance webhooks not delivered: the store closed", zap.Int("events", dropped))
+	}
 }
 
 func (s *shared) flushLoop(every time.Duration) {

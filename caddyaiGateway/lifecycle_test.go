@@ -1,0 +1,369 @@
+package caddyaigateway
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/credits"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/ids"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/secrets"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
+)
+
+// listFiles returns every path under dir (relative), sorted.
+func listFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
+		if err != nil {
+			if os.IsNotExist(err) {
+				return nil
+			}
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		out = append(out, rel)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Provision (what `caddy validate` runs) creates no file, no key and no
+// store, also with demo_upstream; Cleanup after it is safe.
+func TestProvisionHasNoSideEffects(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("XDG_DATA_HOME", filepath.Join(dir, "data"))
+	t.Setenv("HOME", filepath.Join(dir, "home"))
+	before := listFiles(t, dir)
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	defer cancel()
+	a := &App{Storage: filepath.Join(dir, "store", "gw.db"), DemoUpstream: true}
+	if err := a.Provision(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Cleanup(); err != nil {
+		t.Fatal(err)
+	}
+	if after := listFiles(t, dir); strings.Join(after, ",") != strings.Join(before, ",") {
+		t.Fatalf("provision created files: %v (before: %v)", after, before)
+	}
+	if _, err := a.sharedState(); err == nil {
+		t.Fatal("a cleaned-up app opened its store")
+	}
+}
+
+// A bad config still fails at provision, i.e. in `caddy validate`.
+func TestProvisionRejectsBadConfig(t *testing.T) {
+	t.Setenv("XDG_DATA_HOME", t.TempDir())
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	defer cancel()
+	for name, a := range map[string]*App{
+		"short admin_key":  {Storage: filepath.Join(t.TempDir(), "gw.db"), AdminKey: "short"},
+		"bad min_purchase": {Storage: filepath.Join(t.TempDir(), "gw.db"), CreditConfig: CreditConfig{MinPurchase: "lots"}},
+		"bad provider":     {Storage: filepath.Join(t.TempDir(), "gw.db"), Providers: []*ProviderConfig{{ID: "x y"}}},
+	} {
+		if err := a.Provision(ctx); err == nil {
+			t.Errorf("%s: provisioned", name)
+		}
+		_ = a.Cleanup()
+	}
+}
+
+// {env.*} placeholders of admin_key and secret_key resolve at provision
+// (the config keeps the placeholder); an unset variable means "not
+// configured": the key comes from its file in the data dir at start.
+func TestKeyPlaceholders(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("XDG_DATA_HOME", dir)
+	t.Setenv("AI_GW_TEST_ADMIN_KEY", "admin-key-from-env-0123456789")
+	t.Setenv("AI_GW_TEST_SECRET_KEY", secrets.NewKey().String())
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	defer cancel()
+
+	a := &App{Storage: filepath.Join(dir, "a.db"), AdminKey: "{env.AI_GW_TEST_ADMIN_KEY}", SecretKey: "{env.AI_GW_TEST_SECRET_KEY}"}
+	if err := a.Provision(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if !a.CheckManagementKey("admin-key-from-env-0123456789") {
+		t.Fatal("admin key from the environment refused")
+	}
+	_ = a.Stop()
+	_ = a.Cleanup()
+	if _, err := os.Stat(filepath.Join(dir, "caddy", "ai-gateway", "admin.key")); !os.IsNotExist(err) {
+		t.Fatalf("admin.key written although admin_key is set: %v", err)
+	}
+
+	b := &App{Storage: filepath.Join(dir, "b.db"), AdminKey: "{env.AI_GW_TEST_UNSET_ADMIN_KEY}"}
+	if err := b.Provision(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = b.Stop(); _ = b.Cleanup() }()
+	k, err := os.ReadFile(filepath.Join(dir, "caddy", "ai-gateway", "admin.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !b.CheckManagementKey(strings.TrimSpace(string(k))) || b.CheckManagementKey("{env.AI_GW_TEST_UNSET_ADMIN_KEY}") {
+		t.Fatal("generated admin key not in force")
+	}
+}
+
+func TestLoadOrCreateFile(t *testing.T) {
+	log := zap.NewNop()
+	gen := func() string { return "generated-value" }
+
+	t.Run("absent: created whole, mode 0600, no temporary file left", func(t *testing.T) {
+		dir := t.TempDir()
+		p := filepath.Join(dir, "sub", "secret.key")
+		v, created, err := loadOrCreateFile(p, gen, log, "secret key")
+		if err != nil || v != "generated-value" || !created {
+			t.Fatalf("%q %v %v", v, created, err)
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Fatalf("mode %v", fi.Mode())
+		}
+		if got := listFiles(t, filepath.Join(dir, "sub")); strings.Join(got, ",") != ".,secret.key" {
+			t.Fatalf("files: %v", got)
+		}
+		v, created, err = loadOrCreateFile(p, func() string { return "other" }, log, "secret key")
+		if err != nil || v != "generated-value" || created {
+			t.Fatalf("second load: %q %v %v", v, created, err)
+		}
+	})
+
+	for name, content := range map[string]string{"empty": "", "whitespace": " \n\t\n"} {
+		t.Run(name+" file: an error naming it, never overwritten", func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "secret.key")
+			if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan struct{})
+			var err error
+			go func() {
+				defer close(done)
+				_, _, err = loadOrCreateFile(p, gen, log, "secret key")
+			}()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				t.Fatal("loadOrCreateFile does not return on an empty file")
+			}
+			if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "is empty") {
+				t.Fatalf("error: %v", err)
+			}
+			if b, _ := os.ReadFile(p); string(b) != content {
+				t.Fatalf("file rewritten: %q", b)
+			}
+		})
+	}
+
+	t.Run("racing creators agree on one value", func(t *testing.T) {
+		for round := 0; round < 20; round++ {
+			p := filepath.Join(t.TempDir(), "admin.key")
+			const n = 8
+			vals := make([]string, n)
+			var createdN atomic.Int32
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := 0; i < n; i++ {
+				wg.Add(1)
+				go func(i int) {
+					defer wg.Done()
+					<-start
+					v, created, err := loadOrCreateFile(p, func() string { return secrets.NewToken("x_") }, log, "key")
+					if err != nil {
+						t.Error(err)
+					}
+					if created {
+						createdN.Add(1)
+					}
+					vals[i] = v
+				}(i)
+			}
+			close(start)
+			wg.Wait()
+			for _, v := range vals {
+				if v != vals[0] || v == "" {
+					t.Fatalf("round %d: values differ: %q", round, vals)
+				}
+			}
+			if createdN.Load() != 1 {
+				t.Fatalf("round %d: %d creators", round, createdN.Load())
+			}
+			b, _ := os.ReadFile(p)
+			if strings.TrimSpace(string(b)) != vals[0] {
+				t.Fatalf("file %q, values %q", b, vals[0])
+			}
+			if got := listFiles(t, filepath.Dir(p)); len(got) != 2 {
+				t.Fatalf("files left: %v", got)
+			}
+		}
+	})
+}
+
+// No secret_key and no secret.key file, but a database created with a
+// key: the start fails, saying so, and leaves no new secret.key behind
+// (it would be a wrong key). An empty secret.key is an error too.
+func TestSecretKeyFileMissingForExistingDatabase(t *testing.T) {
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "gw.db")
+	s, err := openShared(dbPath, secrets.NewKey(), zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Destruct(); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	newApp := func() *App {
+		return &App{logger: zap.NewNop(), life: new(lifecycle), dataDir: data, storagePath: dbPath, haveAdmin: true,
+			eff: new(atomic.Pointer[effectiveRegistry])}
+	}
+	_, err = newApp().sharedState()
+	if err == nil || !strings.Contains(err.Error(), "secret.key") {
+		t.Fatalf("error: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(data, "secret.key")); !os.IsNotExist(err) {
+		t.Fatalf("a new secret.key was left behind: %v", err)
+	}
+
+	if err := os.WriteFile(filepath.Join(data, "secret.key"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = newApp().sharedState()
+	if err == nil || !strings.Contains(err.Error(), "is empty") {
+		t.Fatalf("empty secret.key: %v", err)
+	}
+}
+
+func lifecycleEvent(n int) *store.UsageEvent {
+	ts := time.Now()
+	return &store.UsageEvent{ID: ids.At("ue", ts), RequestID: "req_inflight_" + string(rune('a'+n)), Attempt: 1, Timestamp: ts,
+		ProviderID: "openai", Model: "gpt-4o", Status: 200, RetryAction: store.RetrySucceeded}
+}
+
+// Destruct waits for the requests in flight before it closes the usage
+// writer and the database: a stream cut at shutdown still settles and
+// records its usage. New requests are refused meanwhile.
+func TestDestructWaitsForRequestsInFlight(t *testing.T) {
+	s, err := openShared(filepath.Join(t.TempDir(), "gw.db"), secrets.NewKey(), zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	leave, ok := s.enter()
+	if !ok {
+		t.Fatal("enter refused before shutdown")
+	}
+	var writeErr error
+	var wrote atomic.Bool
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		// what a settling handler does: a ledger write and a usage event
+		_, writeErr = s.ledger.Adjust(DefaultAccountID, credits.Adjustment, 1*money.USD, "late settle")
+		s.usage.RecordUsage(lifecycleEvent(0))
+		wrote.Store(true)
+		leave()
+		leave() // idempotent
+	}()
+	start := time.Now()
+	destructed := make(chan error, 1)
+	go func() { destructed <- s.Destruct() }()
+	time.Sleep(50 * time.Millisecond)
+	if _, ok := s.enter(); ok {
+		t.Fatal("enter admitted a request while the store closes")
+	}
+	if err := <-destructed; err != nil {
+		t.Fatal(err)
+	}
+	if !wrote.Load() || writeErr != nil {
+		t.Fatalf("Destruct returned before the request left (wrote %v, err %v)", wrote.Load(), writeErr)
+	}
+	if d := time.Since(start); d < 200*time.Millisecond {
+		t.Fatalf("Destruct took %s", d)
+	}
+	// the usage event reached the database before it closed
+	db, err := store.Open(s.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if evs, err := db.RequestUsage(lifecycleEvent(0).RequestID); err != nil || len(evs) != 1 {
+		t.Fatalf("usage of the request in flight: %v %v", evs, err)
+	}
+}
+
+// The wait is bounded: a request that never leaves delays Destruct by
+// inflightWait, and the log says how many were still in flight.
+func TestDestructGivesUpOnStuckRequests(t *testing.T) {
+	old := inflightWait
+	inflightWait = 100 * time.Millisecond
+	defer func() { inflightWait = old }()
+	core, logs := observer.New(zapcore.InfoLevel)
+	s, err := openShared(filepath.Join(t.TempDir(), "gw.db"), secrets.NewKey(), zap.New(core))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = s.enter()
+	_, _ = s.enter()
+	start := time.Now()
+	if err := s.Destruct(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 100*time.Millisecond || d > 5*time.Second {
+		t.Fatalf("Destruct took %s", d)
+	}
+	found := logs.FilterMessageSnippet("still in flight").All()
+	if len(found) != 1 || found[0].ContextMap()["requests"] != int64(2) {
+		t.Fatalf("log: %v", logs.All())
+	}
+}
+
+// A threshold crossed after the store closed (a late settlement) and a
+// usage event recorded after it are dropped with a log line; nothing
+// panics.
+func TestLateEventsAfterDestruct(t *testing.T) {
+	core, logs := observer.New(zapcore.InfoLevel)
+	s, err := openShared(filepath.Join(t.TempDir(), "gw.db"), secrets.NewKey(), zap.New(core))
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://127.0.0.1:1/hook"
+	s.webhook.Store(&url)
+	if err := s.Destruct(); err != nil {
+		t.Fatal(err)
+	}
+	s.lowBalance(DefaultAccountID, 1*money.USD, 2*money.USD)
+	s.usage.RecordUsage(lifecycleEvent(1))
+	if len(logs.FilterMessageSnippet("committing usage events").All()) != 1 {
+		t.Fatalf("late usage event not reported: %v", logs.All())
+	}
+}
