@@ -69,10 +69,20 @@ func (a *App) Account(id string) (*Account, error) {
 	return nil, ErrNotFound
 }
 
-// DeleteAccount deletes an account nothing refers to.
+// DeleteAccount deletes an account nothing refers to and that holds no
+// credits.
 func (a *App) DeleteAccount(id string) error {
 	if id == DefaultAccountID {
 		return &ConflictError{"the default account cannot be deleted"}
+	}
+	// Expiry writes in its own transaction, so it runs first: nothing
+	// inside mutate's callback may open another (bbolt would deadlock,
+	// and with it every metered request).
+	ledger := a.shared.ledger
+	if a.shared.snapshot().accounts[id] != nil {
+		if err := ledger.ExpireIfDue(id); err != nil {
+			return err
+		}
 	}
 	return a.shared.mutate(func(tx *store.Tx, st *state) error {
 		if !tx.Exists(store.Accounts, id) {
@@ -92,7 +102,11 @@ func (a *App) DeleteAccount(id string) error {
 				return &ConflictError{fmt.Sprintf("account %s is used by provider key %s", id, pk.ID)}
 			}
 		}
-		if b, err := a.shared.ledger.Balance(id); err == nil && (b.Balance != 0 || b.Held != 0) {
+		b, err := ledger.BalanceTx(tx, id)
+		if err != nil {
+			return err
+		}
+		if b.Balance != 0 || b.Held != 0 {
 			return &ConflictError{fmt.Sprintf("account %s holds %s USD of credits (%s held); refund or adjust them to zero first", id, b.Balance, b.Held)}
 		}
 		return tx.Delete(store.Accounts, id)

@@ -35,6 +35,7 @@ func init() {
 //		processing_fee         <USD per 1M tokens>
 //		byok_fee               <USD per 1M tokens>
 //		min_purchase           <USD>
+//		max_purchase           <USD>
 //		credit_lifetime        <duration>
 //		low_balance_thresholds <USD>...
 //		low_balance_webhook    <url>
@@ -93,7 +94,7 @@ func parseGlobalAI(d *caddyfile.Dispenser, existing any) (any, error) {
 			} else {
 				app.PerRequestTimeout = caddy.Duration(dur)
 			}
-		case "processing_fee", "byok_fee", "min_purchase", "low_balance_webhook":
+		case "processing_fee", "byok_fee", "min_purchase", "max_purchase", "low_balance_webhook":
 			opt := d.Val()
 			var v string
 			if !d.AllArgs(&v) {
@@ -106,6 +107,8 @@ func parseGlobalAI(d *caddyfile.Dispenser, existing any) (any, error) {
 				app.BYOKFee = v
 			case "min_purchase":
 				app.MinPurchase = v
+			case "max_purchase":
+				app.MaxPurchase = v
 			default:
 				app.LowBalanceWebhook = v
 			}

@@ -3,6 +3,7 @@ package caddyaigateway
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/credits"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
@@ -10,14 +11,19 @@ import (
 
 // Purchase adds credits to an account. With an idempotency key a retried
 // purchase returns the original instead of buying twice.
+// The amount is an unsigned USD decimal string: no sign, no exponent, no
+// spaces, at most nine decimals.
 func (a *App) Purchase(p Patch, idempotencyKey string) (*credits.PurchaseResult, error) {
-	var accountID, description string
-	var amount money.Nano
-	if err := errors.Join(Field(p, "accountId", &accountID), Field(p, "amount", &amount), Field(p, "description", &description), p.Done()); err != nil {
+	var accountID, description, rawAmount string
+	if err := errors.Join(Field(p, "accountId", &accountID), Field(p, "amount", &rawAmount), Field(p, "description", &description), p.Done()); err != nil {
 		return nil, err
 	}
 	if err := a.checkAccount(accountID); err != nil {
 		return nil, err
+	}
+	amount, err := money.ParseUnsignedUSD(rawAmount)
+	if err != nil {
+		return nil, &InvalidError{"amount", err.Error() + `; a USD decimal string such as "25.00"`}
 	}
 	if len(idempotencyKey) > 255 {
 		return nil, &InvalidError{"Idempotency-Key", "at most 255 characters"}
@@ -29,7 +35,20 @@ func (a *App) Purchase(p Patch, idempotencyKey string) (*credits.PurchaseResult,
 	case errors.Is(err, credits.ErrIdempotencyConflict):
 		return nil, &ConflictError{"Idempotency-Key was used for a purchase of another amount"}
 	}
-	return res, err
+	return res, a.creditError(err)
+}
+
+// creditError turns the ledger's refusals of a credit into 400s.
+func (a *App) creditError(err error) error {
+	switch {
+	case errors.Is(err, credits.ErrAboveMaximum):
+		return &InvalidError{"amount", fmt.Sprintf("the maximum purchase (and adjustment) is %s USD", a.effectiveCredits(a.shared.snapshot()).maxPurchase)}
+	case errors.Is(err, credits.ErrOverflow):
+		return &InvalidError{"amount", fmt.Sprintf("would take the account's balance beyond %s USD either way", money.Nano(math.MaxInt64))}
+	case errors.Is(err, credits.ErrUnknownAccount):
+		return &InvalidError{"accountId", "no such account (deleted meanwhile)"}
+	}
+	return err
 }
 
 // Adjust credits or debits an account by hand (type adjustment or refund).
@@ -52,7 +71,8 @@ func (a *App) Adjust(p Patch) (*credits.Entry, error) {
 	if amount == 0 {
 		return nil, &InvalidError{"amount", "must not be zero"}
 	}
-	return a.shared.ledger.Adjust(accountID, credits.EntryType(typ), amount, description)
+	e, err := a.shared.ledger.Adjust(accountID, credits.EntryType(typ), amount, description)
+	return e, a.creditError(err)
 }
 
 // CreditBalance returns an account's balance, holds and next expiry.

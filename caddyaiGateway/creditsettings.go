@@ -13,6 +13,7 @@ import (
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/credits"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 )
 
 // CreditConfig are the credit settings of the `ai` app (Caddyfile), which
@@ -26,6 +27,9 @@ type CreditConfig struct {
 	BYOKFee string `json:"byok_fee,omitempty"`
 	// MinPurchase is the smallest purchase accepted. Default "5.00".
 	MinPurchase string `json:"min_purchase,omitempty"`
+	// MaxPurchase is the largest purchase accepted, and the largest manual
+	// adjustment or refund either way (USD). Default "100000.00".
+	MaxPurchase string `json:"max_purchase,omitempty"`
 	// CreditLifetime is how long purchased credits last. Default 365 days.
 	CreditLifetime caddy.Duration `json:"credit_lifetime,omitempty"`
 	// LowBalanceThresholds (USD) each log a warning, and call the webhook,
@@ -36,17 +40,22 @@ type CreditConfig struct {
 	LowBalanceWebhook string `json:"low_balance_webhook,omitempty"`
 }
 
+// defaultMaxPurchase is the largest purchase unless configured: far from
+// the int64 range, near any real invoice.
+const defaultMaxPurchase = 100_000 * money.USD
+
 // creditSettings are the effective settings.
 type creditSettings struct {
 	fees        feeRates
 	minPurchase money.Nano
+	maxPurchase money.Nano
 	lifetime    time.Duration
 	thresholds  []money.Nano
 	webhook     string
 }
 
 func (c *CreditConfig) parse() (creditSettings, error) {
-	s := creditSettings{minPurchase: 5 * money.USD, lifetime: 365 * 24 * time.Hour}
+	s := creditSettings{minPurchase: 5 * money.USD, maxPurchase: defaultMaxPurchase, lifetime: 365 * 24 * time.Hour}
 	var err error
 	if c.ProcessingFee != "" {
 		if s.fees.processing, err = money.ParsePerMillion(c.ProcessingFee); err != nil {
@@ -62,6 +71,14 @@ func (c *CreditConfig) parse() (creditSettings, error) {
 		if s.minPurchase, err = money.ParseUSD(c.MinPurchase); err != nil || s.minPurchase < 0 {
 			return s, fmt.Errorf("min_purchase: invalid amount %q", c.MinPurchase)
 		}
+	}
+	if c.MaxPurchase != "" {
+		if s.maxPurchase, err = money.ParseUnsignedUSD(c.MaxPurchase); err != nil || s.maxPurchase <= 0 {
+			return s, fmt.Errorf("max_purchase: invalid amount %q: a positive USD amount", c.MaxPurchase)
+		}
+	}
+	if s.maxPurchase < s.minPurchase {
+		return s, fmt.Errorf("max_purchase %s is below min_purchase %s", s.maxPurchase, s.minPurchase)
 	}
 	if c.CreditLifetime > 0 {
 		s.lifetime = time.Duration(c.CreditLifetime)
@@ -90,6 +107,9 @@ func (a *App) effectiveCredits(st *state) creditSettings {
 	if g.MinPurchase != nil {
 		s.minPurchase = *g.MinPurchase
 	}
+	if g.MaxPurchase != nil {
+		s.maxPurchase = *g.MaxPurchase
+	}
 	if g.CreditLifetime != nil {
 		s.lifetime = time.Duration(*g.CreditLifetime)
 	}
@@ -109,9 +129,13 @@ func (a *App) applyCreditSettings() {
 	s := a.effectiveCredits(a.shared.snapshot())
 	sh := a.shared
 	sh.webhook.Store(&s.webhook)
-	sh.ledger.SetConfig(credits.Config{MinPurchase: s.minPurchase, Lifetime: s.lifetime, Thresholds: s.thresholds,
-		OnLowBalance: sh.lowBalance})
+	sh.ledger.SetConfig(credits.Config{MinPurchase: s.minPurchase, MaxPurchase: s.maxPurchase, Lifetime: s.lifetime,
+		Thresholds: s.thresholds, OnLowBalance: sh.lowBalance, AccountExists: accountExists})
 }
+
+// accountExists lets the ledger check, inside the transaction of a
+// purchase or adjustment, that the account was not deleted meanwhile.
+func accountExists(tx *store.Tx, accountID string) bool { return tx.Exists(store.Accounts, accountID) }
 
 // lowBalance runs when an account's balance crosses a threshold downward:
 // a structured warning and, when configured, a webhook queued for

@@ -2,6 +2,7 @@ package caddyaigateway
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"time"
 
@@ -18,6 +19,7 @@ func (a *App) UpdateGatewayConfig(p Patch) (GatewayConfig, error) {
 	defer a.applyCreditSettings()
 	return out, a.shared.mutate(func(tx *store.Tx, st *state) error {
 		out = st.gateway
+		setsMax := p.Has("maxPurchase")
 		if err := errors.Join(
 			Field(p, "perRequestTimeout", &out.PerRequestTimeout),
 			Field(p, "totalTimeout", &out.TotalTimeout),
@@ -27,6 +29,7 @@ func (a *App) UpdateGatewayConfig(p Patch) (GatewayConfig, error) {
 			Field(p, "processingFee", &out.ProcessingFee),
 			Field(p, "byokFee", &out.BYOKFee),
 			Field(p, "minPurchase", &out.MinPurchase),
+			Field(p, "maxPurchase", &out.MaxPurchase),
 			Field(p, "creditLifetime", &out.CreditLifetime),
 			Field(p, "lowBalanceThresholds", &out.LowBalanceThresholds),
 			Field(p, "lowBalanceWebhook", &out.LowBalanceWebhook),
@@ -36,6 +39,15 @@ func (a *App) UpdateGatewayConfig(p Patch) (GatewayConfig, error) {
 		}
 		if err := out.validate(); err != nil {
 			return err
+		}
+		next := *st
+		next.gateway = out
+		if eff := a.effectiveCredits(&next); eff.maxPurchase < eff.minPurchase {
+			field := "minPurchase"
+			if setsMax {
+				field = "maxPurchase"
+			}
+			return &InvalidError{field, fmt.Sprintf("the effective maxPurchase (%s USD) must not be below the effective minPurchase (%s USD)", eff.maxPurchase, eff.minPurchase)}
 		}
 		out.UpdatedAt = time.Now().UTC()
 		return tx.Put(store.Settings, gatewayConfigKey, &out)
@@ -58,6 +70,8 @@ func (c *GatewayConfig) validate() error {
 		return &InvalidError{"metadata", "at most 4096 characters"}
 	case c.MinPurchase != nil && *c.MinPurchase < 0:
 		return &InvalidError{"minPurchase", "cannot be negative"}
+	case c.MaxPurchase != nil && *c.MaxPurchase <= 0:
+		return &InvalidError{"maxPurchase", "must be positive"}
 	case c.CreditLifetime != nil && *c.CreditLifetime < Duration(time.Minute):
 		return &InvalidError{"creditLifetime", "must be at least 1m"}
 	case c.LowBalanceWebhook != nil && *c.LowBalanceWebhook != "" && !isHTTPURL(*c.LowBalanceWebhook):

@@ -164,13 +164,17 @@ type GatewayConfig struct {
 	MaxOutputTokens *int64 `json:"maxOutputTokens"`
 	Metadata        string `json:"metadata"`
 	// Credit settings (null: the Caddyfile's). Fees are USD per 1M tokens.
-	ProcessingFee        *money.PerMillion `json:"processingFee"`
-	BYOKFee              *money.PerMillion `json:"byokFee"`
-	MinPurchase          *money.Nano       `json:"minPurchase"`
-	CreditLifetime       *Duration         `json:"creditLifetime"`
-	LowBalanceThresholds *[]money.Nano     `json:"lowBalanceThresholds"`
-	LowBalanceWebhook    *string           `json:"lowBalanceWebhook"`
-	UpdatedAt            time.Time         `json:"updatedAt"`
+	ProcessingFee *money.PerMillion `json:"processingFee"`
+	BYOKFee       *money.PerMillion `json:"byokFee"`
+	MinPurchase   *money.Nano       `json:"minPurchase"`
+	// MaxPurchase is the largest purchase, and the largest manual
+	// adjustment either way (null: the Caddyfile's max_purchase, default
+	// 100000.00).
+	MaxPurchase          *money.Nano   `json:"maxPurchase"`
+	CreditLifetime       *Duration     `json:"creditLifetime"`
+	LowBalanceThresholds *[]money.Nano `json:"lowBalanceThresholds"`
+	LowBalanceWebhook    *string       `json:"lowBalanceWebhook"`
+	UpdatedAt            time.Time     `json:"updatedAt"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("90s").

@@ -1,0 +1,161 @@
+package caddyaigateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/fakeprovider"
+)
+
+// creditsTestApp is a testApp with the default credit settings applied, as
+// Provision applies them.
+func creditsTestApp(t *testing.T, upstream string, cc CreditConfig) *App {
+	t.Helper()
+	app := testApp(t, upstream)
+	var err error
+	if app.credits, err = cc.parse(); err != nil {
+		t.Fatal(err)
+	}
+	app.applyCreditSettings()
+	return app
+}
+
+// within runs f and, when it has not returned after d, stops the test
+// binary with every goroutine's stack: a deadlocked store would hang the
+// test's cleanup (closing the store) too, so failing the test is not
+// enough.
+func within(t *testing.T, d time.Duration, what string, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { defer close(done); f() }()
+	select {
+	case <-done:
+	case <-time.After(d):
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		fmt.Fprintf(os.Stderr, "--- FAIL: %s: %s did not return within %s (deadlock)\n\n%s\n", t.Name(), what, d, buf)
+		os.Exit(1)
+	}
+}
+
+func patchOf(t *testing.T, kv ...string) Patch {
+	t.Helper()
+	p := Patch{}
+	for i := 0; i < len(kv); i += 2 {
+		p[kv[i]] = []byte(kv[i+1])
+	}
+	return p
+}
+
+// TestDeleteAccountAfterExpiryDoesNotDeadlock: DELETE of an account whose
+// only lot has just expired used to read the balance inside its bbolt
+// write transaction; the balance ran expiry, which opened a second write
+// transaction and wedged the store for good. The delete must succeed, and
+// metered traffic must keep flowing afterwards.
+func TestDeleteAccountAfterExpiryDoesNotDeadlock(t *testing.T) {
+	srv := httptest.NewServer(fakeprovider.New(fakeprovider.Options{}))
+	defer srv.Close()
+	app := creditsTestApp(t, srv.URL, CreditConfig{MinPurchase: "1", CreditLifetime: 1})
+	acct, err := app.CreateAccount(patchOf(t, "name", `"short-lived"`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Purchase(patchOf(t, "accountId", `"`+acct.ID+`"`, "amount", `"5"`), ""); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond) // the lot (lifetime 1ns) is due, not yet expired
+
+	within(t, 5*time.Second, "DeleteAccount", func() {
+		if err := app.DeleteAccount(acct.ID); err != nil {
+			t.Errorf("delete: %v", err)
+		}
+	})
+	if _, err := app.Account(acct.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("account still there: %v", err)
+	}
+
+	// metered traffic on the default account flows
+	app.CreditConfig.CreditLifetime = 0
+	if app.credits, err = app.CreditConfig.parse(); err != nil {
+		t.Fatal(err)
+	}
+	app.applyCreditSettings()
+	_, token, err := app.CreateAccessKey(patchOf(t, "name", `"metered"`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	within(t, 5*time.Second, "a purchase", func() {
+		if _, err := app.Purchase(patchOf(t, "accountId", `"default"`, "amount", `"5"`), ""); err != nil {
+			t.Error(err)
+		}
+	})
+	auth := &Auth{app: app, logger: zap.NewNop()}
+	cr := &Credits{app: app, logger: zap.NewNop()}
+	g := &Gateway{app: app, MaxRequestBody: defaultMaxRequestBody, logger: zap.NewNop()}
+	chain := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		return auth.ServeHTTP(w, r, caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+			return cr.ServeHTTP(w, r, caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+				return g.ServeHTTP(w, r, nopHandler)
+			}))
+		}))
+	})
+	for i := 0; i < 3; i++ {
+		within(t, 10*time.Second, "a metered request", func() {
+			r := httptest.NewRequest("POST", "/v1/chat/completions",
+				strings.NewReader(`{"model":"openai:gpt-4o-mini","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}`))
+			r = r.WithContext(context.WithValue(r.Context(), caddyhttp.VarsCtxKey, map[string]any{}))
+			r.Header.Set("Authorization", "Bearer "+token)
+			w := httptest.NewRecorder()
+			if err := chain.ServeHTTP(w, r); err != nil || w.Code != http.StatusOK {
+				t.Errorf("metered request: %d %v %s", w.Code, err, w.Body)
+			}
+		})
+	}
+	b, err := app.CreditBalance(DefaultAccountID)
+	if err != nil || b.Balance >= 5_000_000_000 || b.Held != 0 {
+		t.Fatalf("the requests were not metered: %+v %v", b, err)
+	}
+	if err := app.Ledger().Verify(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDeleteAccountRefusedWithCredits: the balance check inside the
+// transaction still refuses an account with credits or holds.
+func TestDeleteAccountRefusedWithCredits(t *testing.T) {
+	app := creditsTestApp(t, "", CreditConfig{MinPurchase: "1"})
+	acct, _ := app.CreateAccount(patchOf(t, "name", `"rich"`))
+	if _, err := app.Purchase(patchOf(t, "accountId", `"`+acct.ID+`"`, "amount", `"5"`), ""); err != nil {
+		t.Fatal(err)
+	}
+	var conflict *ConflictError
+	if err := app.DeleteAccount(acct.ID); !errors.As(err, &conflict) || !strings.Contains(err.Error(), "5.00 USD") {
+		t.Fatalf("delete with credits: %v", err)
+	}
+	if _, err := app.Adjust(patchOf(t, "accountId", `"`+acct.ID+`"`, "amount", `"-5"`)); err != nil {
+		t.Fatal(err)
+	}
+	h, err := app.Ledger().Reserve(acct.ID, 0)
+	if err == nil {
+		h.Release()
+		t.Fatal("reserved on an empty account")
+	}
+	if err := app.DeleteAccount(acct.ID); err != nil {
+		t.Fatalf("delete of an emptied account: %v", err)
+	}
+	// a purchase racing the delete cannot land on the deleted account
+	if _, err := app.Ledger().Purchase(acct.ID, 5_000_000_000, "", ""); err == nil {
+		t.Fatal("credited a deleted account")
+	}
+}
