@@ -516,11 +516,16 @@ func (l *Ledger) Adjust(accountID string, typ EntryType, amount money.Nano, desc
 }
 
 // checkCredit refuses early a change of the in-memory balance that would
-// overflow it (the transaction checks the stored balance again).
+// overflow it, or its available part (balance − holds), which Reserve
+// computes unchecked (the transaction checks the stored balance again).
 func (a *account) checkCredit(amount money.Nano) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if _, ok := money.Add(a.balance, amount); !ok {
+	after, ok := money.Add(a.balance, amount)
+	if ok {
+		_, ok = money.Sub(after, a.held)
+	}
+	if !ok {
 		return ErrOverflow
 	}
 	return nil

@@ -252,3 +252,35 @@ func TestCreditNeedsTheAccount(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDebitKeepsAvailableInRange: with a hold in flight, a debit that
+// would take balance − holds below MinInt64 is refused (Reserve computes
+// it unchecked, and a wrapped value would read as plenty available).
+func TestDebitKeepsAvailableInRange(t *testing.T) {
+	const maxN = money.Nano(math.MaxInt64)
+	l, _, _ := newLedger(t, Config{})
+	if _, err := l.Purchase("acct", usd("10"), "", ""); err != nil {
+		t.Fatal(err)
+	}
+	h, err := l.Reserve("acct", usd("5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Release()
+	// balance 10 − (MaxInt64 nano + 10) = −MaxInt64 nano fits; minus the 5 held does not
+	if _, err := l.Adjust("acct", Adjustment, -maxN, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Adjust("acct", Adjustment, -usd("10"), ""); !errors.Is(err, ErrOverflow) {
+		t.Fatalf("debit past the available range: %v", err)
+	}
+	if _, err := l.Reserve("acct", 0); err == nil {
+		t.Fatal("reserved on a balance deep in debt")
+	}
+	if b, _ := l.Balance("acct"); b.Balance != usd("10")-maxN || b.Available >= 0 {
+		t.Fatalf("balance %+v", b)
+	}
+	if err := l.Verify(); err != nil {
+		t.Fatal(err)
+	}
+}
