@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test of caddy-ai-gateway: formatting, vet, unit and
-# integration tests (race detector on), and the official-SDK checks when
-# Node.js is available (set AI_GATEWAY_REQUIRE_SDK=1 to make them mandatory).
+# integration tests (race detector on), a few seconds of each fuzz target,
+# and the official-SDK checks when Node.js is available (set
+# AI_GATEWAY_REQUIRE_SDK=1 to make them mandatory).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -21,3 +22,16 @@ fi
 
 echo "== go test -race"
 go test -race -count=1 -timeout 15m ./...
+
+# A few seconds of each fuzz target (go test runs one -fuzz target per
+# invocation). Longer runs: AI_GATEWAY_FUZZTIME=5m ./test.sh
+echo "== go test -fuzz"
+fuzztime="${AI_GATEWAY_FUZZTIME:-5s}"
+for target in \
+	./internal/money:FuzzParseUSD \
+	./internal/money:FuzzNanoString \
+	./internal/usage:FuzzMeter \
+	./caddyaiGateway:FuzzReadRequest \
+	./caddyaiGateway:FuzzCaddyfile; do
+	go test "${target%%:*}" -run '^$' -fuzz "^${target##*:}\$" -fuzztime "$fuzztime"
+done
