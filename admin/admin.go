@@ -93,6 +93,9 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) error {
 
 func bearer(r *http.Request) (string, bool) {
 	const prefix = "bearer "
+	if len(r.Header.Values("Authorization")) != 1 {
+		return "", false // none, or ambiguous
+	}
 	v := r.Header.Get("Authorization")
 	if len(v) <= len(prefix) || !strings.EqualFold(v[:len(prefix)], prefix) {
 		return "", false

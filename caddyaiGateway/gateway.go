@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -217,8 +218,11 @@ func (g *Gateway) readRequest(w http.ResponseWriter, r *http.Request, ep *endpoi
 		}
 		return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, "reading request body: "+err.Error())
 	}
-	if err := checkMembers(body); err != nil {
-		return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, "request body is not a valid JSON object: "+err.Error())
+	if !utf8.Valid(body) {
+		return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, "request body is not valid UTF-8")
+	}
+	if err := checkMembers(body, ep.kind); err != nil {
+		return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, "invalid request body: "+err.Error())
 	}
 	var f requestFields
 	if err := json.Unmarshal(body, &f); err != nil {

@@ -2,6 +2,7 @@ package caddyaigateway
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -52,12 +53,22 @@ var ownedMembers = [...]string{"model", "models", "stream", "stream_options", "m
 // checkMembers refuses a body whose members the gateway and a provider
 // could read differently: a member given twice (parsers disagree on which
 // one wins), or a member the gateway reads spelled in another case
-// (encoding/json would match it, a provider would not).
-func checkMembers(body []byte) error {
+// (encoding/json would match it, a provider would not). It also refuses
+// the main input member of the wrong JSON type (messages that are not an
+// array…): no provider is called for a request every provider refuses.
+func checkMembers(body []byte, kind usage.Endpoint) error {
 	var seenBuf [32][]byte
 	seen := seenBuf[:0]
 	var problem error
-	err := jsonobj.EachKey(body, func(k []byte) bool {
+	var inputKind byte
+	inputMember := ""
+	switch kind {
+	case usage.ChatCompletions, usage.Messages, usage.CountTokens:
+		inputMember = "messages"
+	case usage.Responses, usage.Embeddings:
+		inputMember = "input"
+	}
+	err := jsonobj.EachMember(body, func(k, v []byte) bool {
 		for _, prev := range seen {
 			if bytes.Equal(prev, k) {
 				problem = fmt.Errorf("member %q is given twice", k)
@@ -72,12 +83,26 @@ func checkMembers(body []byte) error {
 				return false
 			}
 		}
+		if inputMember != "" && string(k) == inputMember {
+			inputKind = v[0]
+		}
 		return true
 	})
 	if err != nil {
 		return err
 	}
-	return problem
+	if problem != nil {
+		return problem
+	}
+	switch {
+	case inputMember == "messages" && inputKind != '[':
+		return errors.New("'messages' must be an array of messages")
+	case kind == usage.Responses && inputKind != 0 && inputKind != '"' && inputKind != '[':
+		return errors.New("'input' must be a string or an array of input items")
+	case kind == usage.Embeddings && inputKind != '"' && inputKind != '[':
+		return errors.New("'input' must be a string or an array")
+	}
+	return nil
 }
 
 // outputMembers are the raw output limit members of a body.

@@ -8,6 +8,7 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/catalog"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/jsonobj"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/usage"
 )
 
 func TestCheckMembers(t *testing.T) {
@@ -23,8 +24,10 @@ func TestCheckMembers(t *testing.T) {
 		{`{"model":"a","model":"b"}`, "twice"},
 		{`{"messages":[],"messages":[]}`, "twice"},
 		{`[1]`, "not a JSON object"},
+		{`{"model":"a","input":5}`, "'input' must be"},
+		{`{"model":"a","input":{}}`, "'input' must be"},
 	} {
-		err := checkMembers([]byte(tc.body))
+		err := checkMembers([]byte(tc.body), usage.Responses)
 		if (err == nil) != (tc.err == "") || (err != nil && !strings.Contains(err.Error(), tc.err)) {
 			t.Errorf("checkMembers(%s) = %v, want %q", tc.body, err, tc.err)
 		}

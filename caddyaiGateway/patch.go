@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/jsonobj"
 )
 
 // Patch is a management request body as a set of top-level fields. Create
@@ -20,6 +22,11 @@ func ParsePatch(body []byte) (Patch, error) {
 	p := Patch{}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return p, nil
+	}
+	// Strict first: valid UTF-8, an object (not null), no member twice at
+	// any depth (the last would silently win).
+	if err := jsonobj.CheckStrict(body); err != nil {
+		return nil, &InvalidError{Field: "body", Reason: "must be a JSON object: " + err.Error()}
 	}
 	if err := json.Unmarshal(body, &p); err != nil {
 		return nil, &InvalidError{Field: "body", Reason: "must be a JSON object: " + err.Error()}

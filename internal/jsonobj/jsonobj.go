@@ -10,6 +10,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"unicode/utf8"
 )
 
 // ErrNotObject is returned when the body is not a JSON object.
@@ -107,21 +109,100 @@ func Keys(obj []byte) ([]string, error) {
 // order, until fn returns false. The name aliases obj when it has no
 // escapes (so no allocation), and is only valid during the call.
 func EachKey(obj []byte, fn func(key []byte) bool) error {
+	return EachMember(obj, func(key, _ []byte) bool { return fn(key) })
+}
+
+// EachMember is EachKey with each member's raw value.
+func EachMember(obj []byte, fn func(key, value []byte) bool) error {
 	var kerr error
-	_, _, err := scan(obj, func(_ member, rawKey []byte) bool {
+	_, _, err := scan(obj, func(m member, rawKey []byte) bool {
 		inner := rawKey[1 : len(rawKey)-1]
 		if bytes.IndexByte(inner, '\\') < 0 {
-			return fn(inner)
+			return fn(inner, obj[m.valStart:m.valEnd])
 		}
 		var k string
 		if kerr = json.Unmarshal(rawKey, &k); kerr != nil {
 			return false
 		}
-		return fn([]byte(k))
+		return fn([]byte(k), obj[m.valStart:m.valEnd])
 	})
 	if err == nil {
 		err = kerr
 	}
+	return err
+}
+
+// CheckStrict reports whether b is one JSON object in valid UTF-8 with no
+// member given twice in any object, at any depth: a body whose reading
+// would depend on which duplicate a parser keeps is refused instead.
+func CheckStrict(b []byte) error {
+	if !utf8.Valid(b) {
+		return errors.New("not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return ErrNotObject
+	}
+	if err := checkObject(dec, 1); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("trailing data after JSON object")
+	}
+	return nil
+}
+
+const maxStrictDepth = 64
+
+func checkObject(dec *json.Decoder, depth int) error {
+	if depth > maxStrictDepth {
+		return fmt.Errorf("nested deeper than %d levels", maxStrictDepth)
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		k, _ := tok.(string)
+		if seen[k] {
+			return fmt.Errorf("member %q is given twice", k)
+		}
+		seen[k] = true
+		if err := checkValue(dec, depth); err != nil {
+			return err
+		}
+	}
+	_, err := dec.Token() // }
+	return err
+}
+
+func checkValue(dec *json.Decoder, depth int) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	d, ok := tok.(json.Delim)
+	if !ok {
+		return nil
+	}
+	if depth+1 > maxStrictDepth {
+		return fmt.Errorf("nested deeper than %d levels", maxStrictDepth)
+	}
+	if d == '{' {
+		return checkObject(dec, depth+1)
+	}
+	for dec.More() {
+		if err := checkValue(dec, depth+1); err != nil {
+			return err
+		}
+	}
+	_, err = dec.Token() // ]
 	return err
 }
 

@@ -150,3 +150,28 @@ func TestKeys(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckStrict(t *testing.T) {
+	deep := strings.Repeat(`{"a":`, 100) + "1" + strings.Repeat("}", 100)
+	for _, tc := range []struct {
+		in string
+		ok bool
+	}{
+		{`{"name":"a","metadata":{"x":"1"}}`, true},
+		{`{}`, true},
+		{`null`, false},
+		{`[]`, false},
+		{`"x"`, false},
+		{`{"name":"a","name":"b"}`, false},
+		{`{"access":{"models":{"allow":[]},"models":{}}}`, false},
+		{`{"list":[{"a":1},{"a":2,"a":3}]}`, false},
+		{"{\"name\":\"\xff\"}", false},
+		{`{"a":1} {}`, false},
+		{`{"a":1`, false},
+		{deep, false},
+	} {
+		if err := CheckStrict([]byte(tc.in)); (err == nil) != tc.ok {
+			t.Errorf("CheckStrict(%.40s) = %v, want ok %v", tc.in, err, tc.ok)
+		}
+	}
+}
