@@ -132,7 +132,7 @@ func managementCases(f mgFixtures) []mgCase {
 		{name: "body/member differing in case", method: "POST", path: "/ai/access-keys", body: `{"name":"a","NAME":"b"}`, status: 400, field: "NAME"},
 		{name: "body/100k nested arrays", method: "POST", path: "/ai/access-keys", body: `{"name":` + nested("[", "]", 100_000) + `}`, status: 400},
 		{name: "body/over 1 MiB", method: "POST", path: "/ai/access-keys", body: `{"name":"` + strings.Repeat("x", 1<<20) + `"}`, status: 413},
-		{name: "body/invalid UTF-8", method: "POST", path: "/ai/access-keys", body: "{\"name\":\"k\xff\xfe\"}", status: 400, field: "name"},
+		{name: "body/invalid UTF-8", method: "POST", path: "/ai/access-keys", body: "{\"name\":\"k\xff\xfe\"}", status: 400, field: "body"},
 		{name: "body/raw control character", method: "POST", path: "/ai/access-keys", body: "{\"name\":\"k\x01\"}", status: 400},
 		{name: "body/form-encoded", method: "POST", path: "/ai/access-keys", body: `name=k`, hdr: auth("Authorization", "Bearer "+adminKey, "Content-Type", "application/x-www-form-urlencoded"), status: 400},
 
