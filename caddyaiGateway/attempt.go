@@ -210,6 +210,8 @@ func retryAfter(h http.Header) time.Duration {
 func (g *Gateway) failed(c *call, a *attempt, ctx context.Context, err error) {
 	cause := context.Cause(ctx)
 	switch {
+	case shuttingDown(c.r.Context()):
+		a.outcome, a.errText = clientGone, errShutdown.Error()
 	case c.r.Context().Err() != nil:
 		a.outcome, a.errText = clientGone, "client closed the connection"
 	case errors.Is(cause, errAttemptTimeout), errors.Is(cause, errFirstToken), errors.Is(cause, errStalled):

@@ -65,6 +65,12 @@ func accessToken(r *http.Request) string {
 
 func (a *Auth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	requestID(w, r)
+	if aerr := a.app.ready(); aerr != nil {
+		r.Header.Del("Authorization")
+		r.Header.Del("X-Api-Key")
+		r.Header.Del("X-Goog-Api-Key")
+		return writeError(w, r, aerr)
+	}
 	token := accessToken(r)
 	// A credential header given twice is ambiguous (a proxy or provider
 	// might read the other one): refused.

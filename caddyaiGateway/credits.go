@@ -61,6 +61,9 @@ func walletFrom(r *http.Request) *wallet {
 
 func (cr *Credits) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	requestID(w, r)
+	if aerr := cr.app.ready(); aerr != nil {
+		return writeError(w, r, aerr)
+	}
 	caller := CallerFrom(r)
 	wl := &wallet{accountID: caller.AccountID()}
 	caddyhttp.SetVar(r.Context(), varWallet, wl)

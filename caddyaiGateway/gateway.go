@@ -171,6 +171,17 @@ type requestFields struct {
 
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	requestID(w, r)
+	if aerr := g.app.ready(); aerr != nil {
+		return writeError(w, r, aerr)
+	}
+	// The store closes only after every request in flight settled and
+	// recorded what it delivered; a shutdown cuts them through ctx.
+	ctx, leave, ok := g.app.shared.enter(r.Context())
+	if !ok {
+		return writeError(w, r, errGatewayStopping)
+	}
+	defer leave()
+	r = r.WithContext(ctx)
 	rest, ok := route(r.URL.Path)
 	if !ok {
 		return writeError(w, r, apierr.New(http.StatusNotFound, apierr.NotFound, "no such endpoint: "+r.URL.Path))

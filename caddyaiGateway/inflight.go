@@ -3,8 +3,11 @@ package caddyaigateway
 import (
 	"context"
 	"errors"
+	"net/http"
 	"sync"
 	"time"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
 )
 
 // errShutdown cancels the requests still in flight when the store closes
@@ -77,3 +80,13 @@ func (f *inflight) drain(timeout time.Duration) int {
 
 // shuttingDown reports whether ctx was cut by drain.
 func shuttingDown(ctx context.Context) bool { return errors.Is(context.Cause(ctx), errShutdown) }
+
+// ready makes sure the app's shared state (the store) is open: Caddy may
+// start the http app, and so route requests, before the ai app. It
+// answers 503 when the store cannot be opened.
+func (a *App) ready() *apierr.Error {
+	if _, err := a.sharedState(); err != nil {
+		return apierr.New(http.StatusServiceUnavailable, apierr.StorageUnavailable, "the gateway's store is not available: "+err.Error())
+	}
+	return nil
+}

@@ -71,6 +71,8 @@ type call struct {
 	failures   []apierr.Attempt
 	cost       money.Nano
 	bill       *bill // nil when the request does not draw on credits
+	// committed: an answer's status line went to the client.
+	committed bool
 	// pending are usage events waiting for the settlement to commit them.
 	pending []*store.UsageEvent
 	targets []Target
@@ -144,6 +146,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, ta
 				return nil
 			case clientGone:
 				g.record(c, a, actionAbandoned)
+				if shuttingDown(r.Context()) && !c.committed {
+					return writeError(w, r, errGatewayStopping) // the client is still there
+				}
 				return nil
 			case failFast:
 				g.record(c, a, actionFailFast)
@@ -309,6 +314,7 @@ func (c *call) charged() money.Nano {
 }
 
 func (g *Gateway) successHeaders(c *call, a *attempt) {
+	c.committed = true
 	h := c.w.Header()
 	if a.up != nil && len(a.up.removed) > 0 {
 		h.Set(hdrRemovedParams, strings.Join(a.up.removed, ", "))

@@ -1,6 +1,7 @@
 package caddyaigateway
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -61,65 +62,33 @@ type shared struct {
 	// settlement, a management call) must find a channel it can send to.
 	webhooks chan lowBalanceEvent
 
-	// active counts the metered requests in flight (enter/leave) and has
-	// activeClosing set once Destruct began; idle is closed when the last
-	// of them leaves after that.
-	active   atomic.Int64
-	idle     chan struct{}
-	idleOnce sync.Once
+	// inflight tracks the metered requests using the store (enter);
+	// Destruct cuts them and waits for them to settle before it closes.
+	inflight inflight
 }
-
-// activeClosing marks, in shared.active, that the store is closing.
-const activeClosing = 1 << 62
 
 // inflightWait bounds how long Destruct waits for requests in flight.
 var inflightWait = 15 * time.Second
 
-// errShuttingDown is the answer to a request that arrives while the store
-// closes (shared.enter reported ok=false).
-var errShuttingDown = apierr.New(http.StatusServiceUnavailable, "storage_unavailable", "the gateway is shutting down; retry the request")
+// errGatewayStopping is the answer to a request that arrives while the
+// store closes (shared.enter reported ok=false).
+var errGatewayStopping = apierr.New(http.StatusServiceUnavailable, apierr.StorageUnavailable, "the gateway is shutting down; retry the request")
 
 // enter registers a request that will use the store (reserve, settle,
 // record usage). ok=false once the store began closing: answer 503
-// (errShuttingDown) without using it. Otherwise call leave exactly once
-// when the request is done with the store, on every path: Destruct waits
-// for it before closing the usage writer and the database. leave is
-// idempotent.
-func (s *shared) enter() (leave func(), ok bool) {
-	for {
-		v := s.active.Load()
-		if v&activeClosing != 0 {
-			return func() {}, false
-		}
-		if s.active.CompareAndSwap(v, v+1) {
-			break
-		}
+// (errGatewayStopping) without using it. Otherwise use the returned ctx
+// for the request's upstream work (Destruct cuts it with errShutdown, see
+// shuttingDown) and call leave when the request is done with the store,
+// after it settled and recorded usage, on every path: Destruct waits for
+// it (at most inflightWait) before closing the usage writer and the
+// database. leave is idempotent.
+func (s *shared) enter(parent context.Context) (ctx context.Context, leave func(), ok bool) {
+	ctx, leave, ok = s.inflight.enter(parent)
+	if !ok {
+		return ctx, leave, false
 	}
-	var left atomic.Bool
-	return func() {
-		if left.Swap(true) {
-			return
-		}
-		if s.active.Add(-1) == activeClosing {
-			s.idleOnce.Do(func() { close(s.idle) })
-		}
-	}, true
-}
-
-// waitIdle refuses new requests and waits, at most max, for those in
-// flight to leave. It reports how many were still in flight.
-func (s *shared) waitIdle(max time.Duration) int64 {
-	if s.active.Or(activeClosing)&^activeClosing == 0 {
-		return 0
-	}
-	t := time.NewTimer(max)
-	defer t.Stop()
-	select {
-	case <-s.idle:
-		return 0
-	case <-t.C:
-		return s.active.Load() &^ activeClosing
-	}
+	var once sync.Once
+	return ctx, func() { once.Do(leave) }, true
 }
 
 const secretCheckMeta = "secret_key_check"
@@ -170,7 +139,7 @@ func openShared(path string, key secrets.Key, logger *zap.Logger) (*shared, erro
 	}
 
 	s := &shared{path: path, db: db, key: key, logger: logger.Named("store"),
-		stop: make(chan struct{}), stopped: make(chan struct{}), idle: make(chan struct{})}
+		stop: make(chan struct{}), stopped: make(chan struct{})}
 	s.usage = store.NewWriter(db, store.WriterOptions{OnError: func(err error, lost int) {
 		s.logger.Error("committing usage events", zap.Error(err), zap.Int("events", lost))
 	}})
@@ -209,13 +178,14 @@ func openShared(path string, key secrets.Key, logger *zap.Logger) (*shared, erro
 }
 
 // Destruct closes the store once no configuration uses it. At shutdown
-// Caddy's http app returns from Stop when its grace period ends, while
-// handlers are still unwinding (settling holds, recording usage): the
-// store closes only after they left, or after inflightWait.
+// Caddy's http app returns from Stop when its grace period ends, with
+// requests still running (it does not close their connections): those
+// that entered are cut now, and the store closes only after they settled
+// and left, or after inflightWait.
 func (s *shared) Destruct() error {
-	if n := s.waitIdle(inflightWait); n > 0 {
+	if n := s.inflight.drain(inflightWait); n > 0 {
 		s.logger.Error("closing the store with requests still in flight; their settlement and usage may be lost",
-			zap.Int64("requests", n), zap.Duration("waited", inflightWait))
+			zap.Int("requests", n), zap.Duration("waited", inflightWait))
 	}
 	close(s.stop)
 	<-s.stopped

@@ -289,7 +289,9 @@ func (g *Gateway) serveStream(c *call, a *attempt, ctx context.Context, cancel c
 		sw.seg.cancel(nil)
 		var cont *segment
 		reason := "no other provider could continue it"
-		if continueStalled {
+		if shuttingDown(c.r.Context()) {
+			reason = "the gateway is shutting down"
+		} else if continueStalled {
 			if ts := rl.translator(); ts != nil && ts.Text() != "" {
 				cont, reason = g.continueStream(c, ts, sw.seg.next)
 			}
@@ -344,6 +346,9 @@ func (g *Gateway) pump(c *call, sw *streamWriter, rl *relay, idle time.Duration)
 		ev, err := seg.rd.Next()
 		if err != nil {
 			switch {
+			case shuttingDown(c.r.Context()):
+				a.errText = errShutdown.Error()
+				return pumpInterrupted
 			case c.r.Context().Err() != nil:
 				return pumpClientGone
 			case err == io.EOF && sw.terminal:

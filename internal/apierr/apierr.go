@@ -37,6 +37,7 @@ const (
 	SelectionFailed      = "selection_failed"
 	InternalError        = "internal_error"
 	ServiceNotConfigured = "gateway_misconfigured"
+	StorageUnavailable   = "storage_unavailable"
 )
 
 // Error is a gateway error on its way to the client.
