@@ -271,21 +271,24 @@ func lifecycleEvent(n int) *store.UsageEvent {
 		ProviderID: "openai", Model: "gpt-4o", Status: 200, RetryAction: store.RetrySucceeded}
 }
 
-// Destruct waits for the requests in flight before it closes the usage
-// writer and the database: a stream cut at shutdown still settles and
-// records its usage. New requests are refused meanwhile.
+// Destruct cuts the requests in flight and waits for them to settle
+// before it closes the usage writer and the database: a stream cut at
+// shutdown still settles and records its usage. New requests are refused
+// meanwhile.
 func TestDestructWaitsForRequestsInFlight(t *testing.T) {
 	s, err := openShared(filepath.Join(t.TempDir(), "gw.db"), secrets.NewKey(), zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
-	leave, ok := s.enter()
+	ctx, leave, ok := s.enter(context.Background())
 	if !ok {
 		t.Fatal("enter refused before shutdown")
 	}
 	var writeErr error
-	var wrote atomic.Bool
+	var wrote, cut atomic.Bool
 	go func() {
+		<-ctx.Done() // a stream runs until the shutdown cuts it
+		cut.Store(shuttingDown(ctx))
 		time.Sleep(200 * time.Millisecond)
 		// what a settling handler does: a ledger write and a usage event
 		_, writeErr = s.ledger.Adjust(DefaultAccountID, credits.Adjustment, 1*money.USD, "late settle")
@@ -298,7 +301,7 @@ func TestDestructWaitsForRequestsInFlight(t *testing.T) {
 	destructed := make(chan error, 1)
 	go func() { destructed <- s.Destruct() }()
 	time.Sleep(50 * time.Millisecond)
-	if _, ok := s.enter(); ok {
+	if _, _, ok := s.enter(context.Background()); ok {
 		t.Fatal("enter admitted a request while the store closes")
 	}
 	if err := <-destructed; err != nil {
@@ -306,6 +309,9 @@ func TestDestructWaitsForRequestsInFlight(t *testing.T) {
 	}
 	if !wrote.Load() || writeErr != nil {
 		t.Fatalf("Destruct returned before the request left (wrote %v, err %v)", wrote.Load(), writeErr)
+	}
+	if !cut.Load() {
+		t.Fatal("the request in flight was not cut with errShutdown")
 	}
 	if d := time.Since(start); d < 200*time.Millisecond {
 		t.Fatalf("Destruct took %s", d)
@@ -332,8 +338,10 @@ func TestDestructGivesUpOnStuckRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _ = s.enter()
-	_, _ = s.enter()
+	_, leave1, _ := s.enter(context.Background())
+	_, leave2, _ := s.enter(context.Background())
+	defer leave1()
+	defer leave2()
 	start := time.Now()
 	if err := s.Destruct(); err != nil {
 		t.Fatal(err)

@@ -83,12 +83,12 @@ var errGatewayStopping = apierr.New(http.StatusServiceUnavailable, apierr.Storag
 // it (at most inflightWait) before closing the usage writer and the
 // database. leave is idempotent.
 func (s *shared) enter(parent context.Context) (ctx context.Context, leave func(), ok bool) {
-	ctx, leave, ok = s.inflight.enter(parent)
+	ctx, done, ok := s.inflight.enter(parent)
 	if !ok {
-		return ctx, leave, false
+		return ctx, done, false
 	}
 	var once sync.Once
-	return ctx, func() { once.Do(leave) }, true
+	return ctx, func() { once.Do(done) }, true
 }
 
 const secretCheckMeta = "secret_key_check"
