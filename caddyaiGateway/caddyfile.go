@@ -1,6 +1,7 @@
 package caddyaigateway
 
 import (
+	"math"
 	"strconv"
 
 	"github.com/caddyserver/caddy/v2"
@@ -288,7 +289,7 @@ func (g *Gateway) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 			n, err := humanize.ParseBytes(s)
-			if err != nil || n == 0 {
+			if err != nil || n == 0 || n > math.MaxInt64 {
 				return d.Errf("max_request_body: invalid size %q", s)
 			}
 			g.MaxRequestBody = int64(n)

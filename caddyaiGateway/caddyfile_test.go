@@ -57,6 +57,7 @@ func TestCaddyfileErrors(t *testing.T) {
 		"bad model number":        "{\n ai {\n  provider x {\n   model m {\n    context_window lots\n   }\n  }\n }\n}",
 		"ai_auth with args":       ":80 {\n ai_auth foo\n}",
 		"bad body size":           ":80 {\n ai_gateway {\n  max_request_body huge\n }\n}",
+		"body size past int64":    ":80 {\n ai_gateway {\n  max_request_body 10EB\n }\n}",
 		"bad timeout":             "{\n ai {\n  total_timeout soon\n }\n}",
 	}
 	for name, cf := range cases {

@@ -94,7 +94,10 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("loading ai app: %w", err)
 	}
 	g.app = app.(*App)
-	if g.MaxRequestBody <= 0 {
+	if g.MaxRequestBody < 0 {
+		return fmt.Errorf("max_request_body must not be negative (%d)", g.MaxRequestBody)
+	}
+	if g.MaxRequestBody == 0 {
 		g.MaxRequestBody = defaultMaxRequestBody
 	}
 	if g.MaxAutoCandidates <= 0 {
