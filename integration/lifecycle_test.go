@@ -234,6 +234,16 @@ func chatThroughDemo(t *testing.T, adminAddr, httpAddr, adminKey string) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("chat through the demo upstream: %d %s", resp.StatusCode, b)
 	}
+	req, _ = http.NewRequest("POST", "http://"+httpAddr+"/v1/chat/completions",
+		strings.NewReader(`{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+	req.Header.Set("Authorization", "Bearer "+k.Token)
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	b = readAll(t, resp)
+	if resp.StatusCode != 200 || !bytes.Contains(b, []byte("data: [DONE]")) {
+		t.Fatalf("stream through the demo upstream: %d %s", resp.StatusCode, b)
+	}
 }
 
 // TestValidateBesideRunningGateway: `caddy validate` with the config and
