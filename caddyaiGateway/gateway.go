@@ -1,6 +1,7 @@
 package caddyaigateway
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -148,6 +149,9 @@ type request struct {
 	// unmeasured: the body carries input its bytes do not bound (images,
 	// files, provider-kept state); the hold then covers the context window.
 	unmeasured bool
+	// tools: the body declares tools (the provider adds a system prompt
+	// for them).
+	tools bool
 	// metered: the request draws on credits (ai_credits ran), so every
 	// upstream body carries an output limit.
 	metered bool
@@ -243,7 +247,7 @@ func (g *Gateway) readRequest(w http.ResponseWriter, r *http.Request, ep *endpoi
 		return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, "request body is not valid JSON: "+err.Error())
 	}
 	req := &request{ep: ep, body: body, inputEstimate: usage.EstimateTokens(len(body)), metered: walletFrom(r) != nil,
-		unmeasured: hasUnmeasuredInput(body)}
+		unmeasured: hasUnmeasuredInput(body), tools: bytes.Contains(body, []byte(`"tools"`)) || bytes.Contains(body, []byte(`"functions"`))}
 	if len(f.Stream) > 0 && string(f.Stream) != "null" {
 		if err := json.Unmarshal(f.Stream, &req.stream); err != nil {
 			return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, "'stream' must be a boolean")

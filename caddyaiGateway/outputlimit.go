@@ -26,8 +26,13 @@ import (
 const defaultOutputReserve = 4096
 
 // framingTokens bounds what a provider adds to the input it bills beyond
-// the body's text: role markers, tool-use system prompts.
-const framingTokens = 2048
+// the body's bytes (which already outnumber the role markers of the
+// messages they frame); toolFramingTokens what it adds when the request
+// declares tools (Anthropic's tool-use system prompt is a few hundred).
+const (
+	framingTokens     = 16
+	toolFramingTokens = 1024
+)
 
 // unknownContextWindow stands in for the context window of a model the
 // catalog does not describe, when the input cannot be measured.
@@ -248,6 +253,9 @@ func hasUnmeasuredInput(body []byte) bool {
 // upstream body of bodyLen bytes.
 func inputBound(req *request, t Target, bodyLen int) int64 {
 	n := money.SatAddTokens(int64(max(bodyLen, len(req.body))), framingTokens)
+	if req.tools {
+		n = money.SatAddTokens(n, toolFramingTokens)
+	}
 	if req.unmeasured {
 		window := int64(unknownContextWindow)
 		if t.Model != nil && t.Model.ContextWindow > 0 {

@@ -167,10 +167,10 @@ func TestCreditsLifecycle(t *testing.T) {
 			t.Fatalf("purchase %s %s: %d %s", amount, key, resp.StatusCode, b)
 		}
 	}
-	purchase("0.00003", "order-1", 201)
-	purchase("0.00003", "order-1", 200) // retried: not double-counted
-	purchase("0.00009", "order-1", 409)
-	if bal, _, _ := e.balance(acct); bal != "0.00003" {
+	purchase("0.00007", "order-1", 201)
+	purchase("0.00007", "order-1", 200) // retried: not double-counted
+	purchase("0.0003", "order-1", 409)
+	if bal, _, _ := e.balance(acct); bal != "0.00007" {
 		t.Fatalf("after idempotent purchase: %s", bal)
 	}
 
@@ -192,8 +192,10 @@ func TestCreditsLifecycle(t *testing.T) {
 		served++
 	}
 	if served != 1 {
-		// 0.00003 pays for one 0.0000155 request; the worst case of the next
-		// (0.0000155) exceeds the 0.0000145 left
+		// 0.00007 pays for one 0.0000155 request; the worst case of the next
+		// (0.000066: its 86 bytes + 16 tokens of input and 10 of output at
+		// the 0.5 USD/1M fee, plus 10 output tokens at 1 USD/1M) exceeds the
+		// 0.0000545 left
 		t.Fatalf("served %d", served)
 	}
 	purchase("0.001", "order-2", 201)
@@ -213,11 +215,11 @@ func TestCreditsLifecycle(t *testing.T) {
 	for _, x := range txs.Transactions {
 		types = append(types, x.Type+":"+x.Amount)
 	}
-	want := "fee:-0.0000055,usage:-0.00001,purchase:0.001,fee:-0.0000055,usage:-0.00001,purchase:0.00003"
+	want := "fee:-0.0000055,usage:-0.00001,purchase:0.001,fee:-0.0000055,usage:-0.00001,purchase:0.00007"
 	if strings.Join(types, ",") != want {
 		t.Fatalf("transactions %s\nwant %s", strings.Join(types, ","), want)
 	}
-	if bal, _, _ := e.balance(acct); bal != "0.000999" || txs.Transactions[0].BalanceAfter != "0.000999" {
+	if bal, _, _ := e.balance(acct); bal != "0.001039" || txs.Transactions[0].BalanceAfter != "0.001039" {
 		t.Fatalf("balance %s, newest balanceAfter %s", bal, txs.Transactions[0].BalanceAfter)
 	}
 	// paging
@@ -319,7 +321,9 @@ func TestCreditsStreamsAndCache(t *testing.T) {
 	t.Run("cache tokens priced once", func(t *testing.T) {
 		e.fake.SetOptions(fakeprovider.Options{CacheReadTokens: 1000, CacheWriteTokens: 2000})
 		defer e.fake.SetOptions(fakeprovider.Options{})
-		resp := e.post("/v1/messages", `{"model":"meteredant:claude-cached","max_tokens":100,"messages":[{"role":"user","content":"hi"}]}`,
+		// a prompt long enough that its hold covers the cache tokens the
+		// fake reports (a charge never exceeds its hold)
+		resp := e.post("/v1/messages", `{"model":"meteredant:claude-cached","max_tokens":100,"messages":[{"role":"user","content":"`+strings.Repeat("hi ", 1500)+`"}]}`,
 			map[string]string{"x-api-key": token, "anthropic-version": "2023-06-01"})
 		b := readAll(t, resp)
 		var m struct {
@@ -410,7 +414,7 @@ func TestCreditsByokUnpricedAndLimits(t *testing.T) {
 			ok           int
 		}{
 			{"requestsPerMinute", `{"requestsPerMinute":2}`, 2},
-			{"tokensPerMinute", `{"tokensPerMinute":60}`, 2}, // each reserves 39 (input ≈ body/3 + 10 output) and settles 11
+			{"tokensPerMinute", `{"tokensPerMinute":130}`, 2}, // each reserves 112 (86 body bytes + 16 of input, 10 of output) and settles 11
 			{"spendPerDay", `{"spendPerDay":"0.00002"}`, 2},  // 0.00001 each
 		}
 		for _, c := range cases {
