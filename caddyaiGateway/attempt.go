@@ -84,7 +84,7 @@ func (g *Gateway) prepare(req *request, t Target, delivered []byte) (*upstreamCa
 	up := &upstreamCall{format: t.Provider.Format, translated: true}
 	if t.Provider.Format == catalog.Anthropic {
 		up.kind, up.path = usage.Messages, "/v1/messages"
-		up.body, up.removed, err = translate.ChatToMessages(body, translate.Options{Model: t.Name, DefaultMaxTokens: outputLimit(req, t), DropSampling: true})
+		up.body, up.removed, err = translate.ChatToMessages(body, translate.Options{Model: t.Name, DefaultMaxTokens: translatedMaxTokens(req, t), DropSampling: true})
 	} else {
 		up.kind, up.path = usage.ChatCompletions, "/chat/completions"
 		up.body, up.removed, err = translate.MessagesToChat(body, translate.Options{Model: t.Name, IncludeUsage: req.stream})

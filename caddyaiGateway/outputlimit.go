@@ -151,15 +151,24 @@ func parseOutputLimit(req *request, raw outputMembers) error {
 	return nil
 }
 
-// outputLimit is the canonical output limit of req on target t: the
-// client's, else the model's output limit, clamped to the model's output
-// limit and the gateway config's maxOutputTokens. A metered request whose
-// model's limit is unknown gets defaultOutputReserve. 0 means no limit
-// applies (an endpoint without output, or an unmetered request with
-// nothing known).
+// outputLimit is the canonical output limit of req on target t. For a
+// metered request: the client's, else the model's output limit (else
+// defaultOutputReserve), clamped to the model's output limit and the
+// gateway config's maxOutputTokens. For a request that reserves nothing:
+// the client's, capped by maxOutputTokens. 0 means no limit is written (an
+// endpoint without output, or an unmetered request that set none).
 func outputLimit(req *request, t Target) int64 {
 	if outputFields(req.ep.kind) == nil {
 		return 0
+	}
+	gatewayMax := req.st.gateway.MaxOutputTokens
+	if !req.metered {
+		// Nothing is reserved: the body passes as the client wrote it, but
+		// for the gateway config's cap.
+		if gatewayMax != nil && *gatewayMax > 0 && (req.maxTokens <= 0 || req.maxTokens > *gatewayMax) {
+			return *gatewayMax
+		}
+		return req.maxTokens
 	}
 	var modelMax int64
 	if t.Model != nil {
@@ -175,10 +184,24 @@ func outputLimit(req *request, t Target) int64 {
 	if modelMax > 0 && limit > modelMax {
 		limit = modelMax
 	}
-	if g := req.st.gateway.MaxOutputTokens; g != nil && *g > 0 && (limit <= 0 || limit > *g) {
-		limit = *g
+	if gatewayMax != nil && *gatewayMax > 0 && limit > *gatewayMax {
+		limit = *gatewayMax
 	}
 	return limit
+}
+
+// translatedMaxTokens is the max_tokens an Anthropic target gets for a
+// chat request: the canonical limit, else (a request that reserves
+// nothing and set none) the model's output limit; 0 leaves the
+// translator's default.
+func translatedMaxTokens(req *request, t Target) int64 {
+	if l := outputLimit(req, t); l > 0 {
+		return l
+	}
+	if t.Model != nil {
+		return t.Model.MaxOutputTokens
+	}
+	return 0
 }
 
 // outputReserve is the output a hold covers on t.

@@ -59,6 +59,9 @@ func TestOutputLimit(t *testing.T) {
 		{"unknown model, metered", testRequest("chat/completions", true, 0, nil), unknown, defaultOutputReserve},
 		{"unknown model, asked", testRequest("chat/completions", true, 1e9, nil), unknown, 1e9},
 		{"unknown model, unmetered", testRequest("chat/completions", false, 0, nil), unknown, 0},
+		{"unmetered: the client's as written", testRequest("messages", false, 2_000_000, nil), opus, 2_000_000},
+		{"unmetered: none, the model's not added", testRequest("messages", false, 0, nil), opus, 0},
+		{"unmetered: the gateway cap", testRequest("messages", false, 0, &cap1k), opus, 1000},
 		{"embeddings have no output", testRequest("embeddings", true, 0, nil), opus, 0},
 	} {
 		if got := outputLimit(tc.req, tc.t); got != tc.limit {
