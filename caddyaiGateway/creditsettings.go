@@ -168,7 +168,15 @@ var webhookBackoff = []time.Duration{time.Second, 2 * time.Second, 4 * time.Seco
 // deliverWebhooks posts queued low-balance events, retrying with backoff.
 func (s *shared) deliverWebhooks() {
 	client := &http.Client{Timeout: 10 * time.Second}
-	for ev := range s.webhooks {
+	for {
+		// The channel is never closed (a late settlement may still send):
+		// the store's stop ends delivery.
+		var ev lowBalanceEvent
+		select {
+		case <-s.stop:
+			return
+		case ev = <-s.webhooks:
+		}
 		body, _ := json.Marshal(ev)
 		for i := 0; ; i++ {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
