@@ -10,6 +10,10 @@ import (
 // limited (429), shared by all requests: a cooling key is tried only
 // after the healthy ones. Cooldowns double with each consecutive failure
 // (capped) and a success forgets them, so health decays back.
+//
+// Entries are keyed by key, not by model, so clients cannot mint them;
+// still, rotated and deleted keys never succeed again, so the map is
+// bounded by maxKeyStates (see forget).
 type keyHealth struct {
 	now func() time.Time
 	mu  sync.Mutex
@@ -38,6 +42,9 @@ const (
 	cooldownCap         = 10 * time.Minute
 )
 
+// maxKeyStates bounds how many keys keyHealth remembers.
+const maxKeyStates = 4096
+
 // failed starts or extends a key's cooldown; retryAfter (if any) is the
 // provider's own hint for a 429.
 func (h *keyHealth) failed(providerID, key string, status int, retryAfter time.Duration) {
@@ -47,9 +54,13 @@ func (h *keyHealth) failed(providerID, key string, status int, retryAfter time.D
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	now := h.now()
 	f := fingerprint(providerID, key)
 	st := h.m[f]
 	if st == nil {
+		if len(h.m) >= maxKeyStates {
+			h.forget(now)
+		}
 		st = &keyState{}
 		h.m[f] = st
 	}
@@ -59,7 +70,40 @@ func (h *keyHealth) failed(providerID, key string, status int, retryAfter time.D
 	if retryAfter > d {
 		d = min(retryAfter, cooldownCap)
 	}
-	st.until = h.now().Add(d)
+	st.until = now.Add(d)
+}
+
+// forget makes room for new keys: it drops the keys that cooled down more
+// than cooldownCap ago; if that is not enough, up to maxKeyStates/8 keys
+// that are not cooling now (their failure count is all they hold); and
+// if every key is cooling, the one whose cooldown ends first. h.mu is held.
+func (h *keyHealth) forget(now time.Time) {
+	for f, st := range h.m {
+		if now.Sub(st.until) > cooldownCap {
+			delete(h.m, f)
+		}
+	}
+	if len(h.m) < maxKeyStates {
+		return
+	}
+	dropped := 0
+	var first [16]byte
+	var firstUntil time.Time
+	for f, st := range h.m {
+		if !now.Before(st.until) {
+			delete(h.m, f)
+			if dropped++; dropped == maxKeyStates/8 {
+				return
+			}
+			continue
+		}
+		if firstUntil.IsZero() || st.until.Before(firstUntil) {
+			first, firstUntil = f, st.until
+		}
+	}
+	if dropped == 0 {
+		delete(h.m, first)
+	}
 }
 
 // succeeded forgets a key's failures.

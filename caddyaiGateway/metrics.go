@@ -3,22 +3,26 @@ package caddyaigateway
 import (
 	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 )
 
 // Prometheus metrics, exposed through Caddy's metrics (the admin
 // endpoint's /metrics, or the `metrics` handler). Labels carry provider,
-// model, endpoint, status and retry action only: never keys, tokens or
-// anything a client controls beyond catalog model names (unknown model
-// names are reported as "other" to bound cardinality).
+// model, endpoint, status, error code and retry action only: never keys,
+// tokens or anything a client controls beyond catalog model names and
+// known endpoints (unknown model names and paths are reported as "other"
+// to bound cardinality).
 var metrics = struct {
 	once      sync.Once
 	requests  *prometheus.CounterVec
+	errors    *prometheus.CounterVec
 	attempts  *prometheus.CounterVec
 	failovers *prometheus.CounterVec
 	tokens    *prometheus.CounterVec
@@ -32,8 +36,11 @@ func initMetrics(reg prometheus.Registerer) error {
 	metrics.once.Do(func() {
 		pm := []string{"provider", "model"}
 		metrics.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "requests_total",
-			Help: "Requests answered by ai_gateway, by endpoint, serving provider and model (none when no attempt served) and status code."},
+			Help: "Requests answered by ai_auth, ai_credits and ai_gateway, by endpoint, serving provider and model (none when no attempt served) and status code."},
 			[]string{"endpoint", "provider", "model", "code"})
+		metrics.errors = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "errors_total",
+			Help: "Error answers written by the gateway itself (refusals, all_providers_failed, timeouts; not provider errors passed through), by endpoint, status code and error code."},
+			[]string{"endpoint", "code", "error"})
 		metrics.attempts = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "attempts_total",
 			Help: "Upstream attempts by provider, model and what the gateway did next."}, []string{"provider", "model", "retry_action"})
 		metrics.failovers = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "failovers_total",
@@ -47,7 +54,7 @@ func initMetrics(reg prometheus.Registerer) error {
 		metrics.ttft = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "time_to_first_token_seconds",
 			Help: "Time to the first streamed event of successful streaming attempts.", Buckets: []float64{.05, .1, .25, .5, 1, 2, 5, 10, 30}}, pm)
 	})
-	for _, c := range []prometheus.Collector{metrics.requests, metrics.attempts, metrics.failovers, metrics.tokens, metrics.cost, metrics.latency, metrics.ttft} {
+	for _, c := range []prometheus.Collector{metrics.requests, metrics.errors, metrics.attempts, metrics.failovers, metrics.tokens, metrics.cost, metrics.latency, metrics.ttft} {
 		if err := reg.Register(c); err != nil {
 			var already prometheus.AlreadyRegisteredError
 			if !errors.As(err, &already) {
@@ -104,4 +111,45 @@ func observeRequest(endpoint string, served *attempt, status int) {
 		p, m = served.target.Provider.ID, modelLabel(served.target)
 	}
 	metrics.requests.WithLabelValues(endpoint, p, m, strconv.Itoa(status)).Inc()
+}
+
+// countedByAttemptLoop are the error answers the attempt loop counts in
+// requests_total itself, together with the attempt that ended the request
+// (proxy.go's observeRequest calls); observeError counts every other error
+// answer there.
+var countedByAttemptLoop = map[string]bool{
+	apierr.AllProvidersFailed: true,
+	apierr.TotalTimeout:       true,
+	apierr.ProviderAuthFailed: true,
+}
+
+// observeError records an error answer the gateway writes itself (every
+// one goes through writeError): always in errors_total, and in
+// requests_total unless the attempt loop counts it.
+func observeError(path string, e *apierr.Error) {
+	if metrics.requests == nil {
+		return
+	}
+	ep, code := endpointLabel(path), strconv.Itoa(e.Status)
+	metrics.errors.WithLabelValues(ep, code, e.Code).Inc()
+	if !countedByAttemptLoop[e.Code] {
+		metrics.requests.WithLabelValues(ep, "none", "none", code).Inc()
+	}
+}
+
+// endpointLabel names a request path's endpoint as usage events do
+// ("chat.completions", "messages", …), "models" for the model list, and
+// "other" for any other path, so a client cannot mint label values.
+func endpointLabel(path string) string {
+	rest, ok := route(path)
+	if !ok {
+		return "other"
+	}
+	if ep := endpoints[rest]; ep != nil {
+		return ep.name
+	}
+	if rest == "models" || strings.HasPrefix(rest, "models/") {
+		return "models"
+	}
+	return "other"
 }

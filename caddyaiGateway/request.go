@@ -96,8 +96,10 @@ func routeFormat(path string) apierr.Format {
 	return apierr.OpenAI
 }
 
-// writeError sends a gateway error in the route's shape.
+// writeError sends a gateway error in the route's shape and counts it in
+// the metrics (see observeError).
 func writeError(w http.ResponseWriter, r *http.Request, e *apierr.Error) error {
+	observeError(r.URL.Path, e)
 	apierr.Write(w, routeFormat(r.URL.Path), e)
 	return nil
 }

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"go.uber.org/zap"
 
@@ -19,8 +21,16 @@ func init() {
 }
 
 // strategyCache holds compiled strategies of access key configurations
-// (compiled once per source text, not per request).
-var strategyCache sync.Map // source → *selection.Strategy
+// (compiled once per source text, not per request). Every edit of a
+// configuration's modelSelection adds a text, so the cache is emptied when
+// it reaches maxCachedStrategies; the strategies in use compile again on
+// their next request.
+var (
+	strategyCache     sync.Map // source → *selection.Strategy
+	strategyCacheSize atomic.Int64
+)
+
+const maxCachedStrategies = 1024
 
 func compiledStrategies(srcs []string) ([]*selection.Strategy, error) {
 	out := make([]*selection.Strategy, 0, len(srcs))
@@ -33,7 +43,13 @@ func compiledStrategies(srcs []string) ([]*selection.Strategy, error) {
 		if err != nil {
 			return nil, err
 		}
-		strategyCache.Store(src, s)
+		if strategyCacheSize.Load() >= maxCachedStrategies {
+			strategyCache.Clear()
+			strategyCacheSize.Store(0)
+		}
+		if _, loaded := strategyCache.LoadOrStore(src, s); !loaded {
+			strategyCacheSize.Add(1)
+		}
 		out = append(out, s)
 	}
 	return out, nil
@@ -71,10 +87,13 @@ func (g *Gateway) selectTargets(req *request, targets []Target, auto bool, calle
 		cands[i].Metrics = g.app.shared.stats.metrics(t.Ref())
 		byRef[t.Ref()] = t
 	}
-	sreq := selection.Request{Model: req.model, Stream: req.stream, MaxTokens: req.maxTokens, InputTokens: req.inputEstimate}
+	// req.headers, ai.keys and key.metadata are built by the selection
+	// package only when a strategy reads them.
+	sreq := selection.Request{Model: req.model, Stream: req.stream, MaxTokens: req.maxTokens, InputTokens: req.inputEstimate,
+		ProviderKeysFunc: func() []selection.ProviderKey { return selectionKeys(req, targets) }}
 	var key selection.Key
 	if caller != nil && caller.AccessKey != nil {
-		key = selection.Key{ID: caller.AccessKey.ID, Name: caller.AccessKey.Name}
+		key = selection.Key{ID: caller.AccessKey.ID, Name: caller.AccessKey.Name, RawMetadata: caller.AccessKey.Metadata}
 	}
 	ordered, winner, err := selection.Select(strategies, cands, sreq, key)
 	if err != nil {
@@ -107,6 +126,22 @@ func (g *Gateway) selectTargets(req *request, targets []Target, auto bool, calle
 			zap.Strings("candidates", before), zap.Strings("selected", after))
 	}
 	return out, nil
+}
+
+// selectionKeys is ai.keys: the provider keys that may serve one of the
+// candidates, once each, as id (a stored key's; "" for managed keys),
+// provider and source. Never a key's value.
+func selectionKeys(req *request, targets []Target) []selection.ProviderKey {
+	out := []selection.ProviderKey{}
+	for _, t := range targets {
+		for _, k := range req.keys(t) {
+			pk := selection.ProviderKey{ID: k.id, ProviderID: t.Provider.ID, Source: k.source}
+			if !slices.Contains(out, pk) {
+				out = append(out, pk)
+			}
+		}
+	}
+	return out
 }
 
 // isAuto reports whether the request lets the gateway choose the model.

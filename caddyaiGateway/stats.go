@@ -14,6 +14,13 @@ const statsWindow = 5 * time.Minute
 // liveStats is this gateway's own rolling window of outcomes per
 // provider:model: what selection strategies (fastest, most_reliable, CEL
 // `m.metrics.*`) and /ai/models see.
+//
+// A client chooses the model name of a pass-through request
+// (`openai:<anything>`), so the map is bounded: at most maxTrackedModels
+// refs; a new ref beyond that first evicts those with the least evidence
+// (no sample inside the window, else the fewest samples). A model in
+// steady use keeps its window through a flood of made-up names, each of
+// which holds one sample.
 type liveStats struct {
 	now func() time.Time
 	mu  sync.Mutex
@@ -33,6 +40,13 @@ type modelStats struct {
 
 const maxSamples = 512
 
+// maxTrackedModels bounds how many provider:model refs have a window;
+// evictBatch is how many make room at once when it is reached.
+const (
+	maxTrackedModels = 1000
+	evictBatch       = maxTrackedModels / 8
+)
+
 func newLiveStats() *liveStats {
 	return &liveStats{now: time.Now, m: map[string]*modelStats{}}
 }
@@ -41,8 +55,12 @@ func newLiveStats() *liveStats {
 func (s *liveStats) observe(ref string, latency, ttft time.Duration, failed bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := s.now()
 	ms := s.m[ref]
 	if ms == nil {
+		if len(s.m) >= maxTrackedModels {
+			s.evict(now)
+		}
 		ms = &modelStats{}
 		s.m[ref] = ms
 	}
@@ -50,7 +68,36 @@ func (s *liveStats) observe(ref string, latency, ttft time.Duration, failed bool
 		copy(ms.samples, ms.samples[1:])
 		ms.samples = ms.samples[:maxSamples-1]
 	}
-	ms.samples = append(ms.samples, sample{at: s.now(), latency: latency, ttft: ttft, failed: failed})
+	ms.samples = append(ms.samples, sample{at: now, latency: latency, ttft: ttft, failed: failed})
+}
+
+// evict makes room for new refs: it drops every ref whose samples all
+// left the window, or else up to evictBatch of the refs with the fewest
+// samples (a made-up name holds one). Evicting in batches keeps a flood of
+// new names from scanning the map on every request. s.mu is held.
+func (s *liveStats) evict(now time.Time) {
+	cut := now.Add(-statsWindow)
+	fewest := maxSamples + 1
+	for ref, ms := range s.m {
+		n := len(ms.samples)
+		if n == 0 || !ms.samples[n-1].at.After(cut) {
+			delete(s.m, ref)
+			continue
+		}
+		fewest = min(fewest, n)
+	}
+	if len(s.m) < maxTrackedModels {
+		return
+	}
+	dropped := 0
+	for ref, ms := range s.m {
+		if len(ms.samples) == fewest {
+			delete(s.m, ref)
+			if dropped++; dropped == evictBatch {
+				return
+			}
+		}
+	}
 }
 
 // metrics summarises the window for ref.
@@ -104,6 +151,9 @@ func (s *liveStats) seed(ref string, n int, latency, ttft time.Duration, errorRa
 	defer s.mu.Unlock()
 	ms := &modelStats{}
 	now := s.now()
+	if _, ok := s.m[ref]; !ok && len(s.m) >= maxTrackedModels {
+		s.evict(now)
+	}
 	failures := int(float64(n) * errorRate)
 	for i := 0; i < n; i++ {
 		ms.samples = append(ms.samples, sample{at: now, latency: latency, ttft: ttft, failed: i < failures})

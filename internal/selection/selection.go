@@ -16,9 +16,23 @@
 //	    metrics.error_rate                                  double, 0..1
 //	    metrics.request_count                               int; 0 = no data, every metric reads 0
 //	                                                        and has(m.metrics) == false
-//	ai.keys    list(selection.ProviderKey): id, provider_id
-//	req        selection.Request: model, stream, max_tokens, input_tokens, headers
-//	key        selection.Key: id, name, metadata (the access key)
+//	ai.keys    list(selection.ProviderKey): the provider keys that may serve
+//	    the request, never their values:
+//	    id                  string: the stored provider key's id ("" for the
+//	                        operator's managed keys)
+//	    provider_id         string
+//	    source              string: "managed" or "user"
+//	req        selection.Request: model, stream, max_tokens, input_tokens, and
+//	    headers             map(string, string): the client's request headers,
+//	                        lower-case names, repeated values joined with ", ";
+//	                        credentials (Authorization, Proxy-Authorization,
+//	                        Cookie, X-Api-Key, X-Goog-Api-Key, Api-Key) left out
+//	key        selection.Key: id, name, and
+//	    metadata            map(string, string): the access key's metadata, a
+//	                        JSON object's members (see MetadataMap)
+//
+// req.headers, ai.keys and key.metadata are built the first time a strategy
+// reads them, so a request whose strategies do not pays nothing for them.
 //
 // and, besides standard CEL, these member functions on a list of models:
 // onlyProviders(list(string) or string), ignoreProviders(list(string) or
@@ -35,6 +49,7 @@ package selection
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"cel.dev/cel-go/cel"
@@ -98,23 +113,40 @@ type Request struct {
 	Stream      bool
 	MaxTokens   int64
 	InputTokens int64 // estimate
-	// Headers the strategy may read (req.headers), keyed by lower-case
-	// name. Keep secrets out.
-	Headers map[string]string
+
+	// Headers are req.headers, keyed by lower-case name. When nil, they
+	// are built from HTTPHeader (see HeaderMap, which leaves credentials
+	// out) the first time a strategy reads req.headers.
+	Headers    map[string]string
+	HTTPHeader http.Header
+
 	// ProviderKeys are the provider keys that may serve the request
-	// (ai.keys); may be empty.
-	ProviderKeys []ProviderKey
+	// (ai.keys); may be empty. When nil, ProviderKeysFunc (if set) supplies
+	// them the first time a strategy reads ai.keys.
+	ProviderKeys     []ProviderKey
+	ProviderKeysFunc func() []ProviderKey
+
+	// CEL views built on first use, for one Select call.
+	headersVal ref.Val
+	keysVal    ref.Val
 }
 
 // ProviderKey is one provider key as a strategy sees it: no secret.
 type ProviderKey struct {
-	ID, ProviderID string
+	ID         string // the stored provider key's id; "" for a managed key
+	ProviderID string
+	Source     string // "managed" (the operator's) or "user" (the customer's)
 }
 
 // Key is the access key the request came with.
 type Key struct {
 	ID, Name string
-	Metadata map[string]string
+	// Metadata is key.metadata. When nil, it is parsed from RawMetadata
+	// (see MetadataMap) the first time a strategy reads key.metadata.
+	Metadata    map[string]string
+	RawMetadata string
+
+	metadataVal ref.Val
 }
 
 // Strategy is one compiled model selection strategy. It is immutable and
@@ -227,7 +259,7 @@ func newActivation(cands []Candidate, req *Request, key *Key) *activation {
 		refs[i] = &vals[i]
 	}
 	return &activation{
-		ai:  &aiVal{models: types.NewRefValList(adapter, refs), keys: req.ProviderKeys},
+		ai:  &aiVal{models: types.NewRefValList(adapter, refs), req: req},
 		req: requestVal{req},
 		key: keyVal{key},
 	}

@@ -236,20 +236,30 @@ func (v metricsVal) Equal(other ref.Val) ref.Val {
 // provider keys.
 type aiVal struct {
 	models ref.Val
-	keys   []ProviderKey
+	req    *Request // ai.keys come from it
 }
 
 var aiObject = newObject(aiType,
 	field{name: "models", typ: modelListType, get: func(v any) ref.Val { return v.(*aiVal).models }},
-	field{name: "keys", typ: providerKeysType, get: func(v any) ref.Val {
-		keys := v.(*aiVal).keys
+	field{name: "keys", typ: providerKeysType, get: func(v any) ref.Val { return v.(*aiVal).req.keysView() }},
+)
+
+// keysView is ai.keys, built once per evaluation context: a strategy such
+// as `ai.models.filter(m, ai.keys.exists(...))` reads it once per model.
+func (r *Request) keysView() ref.Val {
+	if r.keysVal == nil {
+		if r.ProviderKeys == nil && r.ProviderKeysFunc != nil {
+			r.ProviderKeys = r.ProviderKeysFunc()
+		}
+		keys := r.ProviderKeys
 		vals := make([]ref.Val, len(keys))
 		for i := range keys {
 			vals[i] = providerKeyVal{&keys[i]}
 		}
-		return types.NewRefValList(adapter, vals)
-	}},
-)
+		r.keysVal = types.NewRefValList(adapter, vals)
+	}
+	return r.keysVal
+}
 
 func (v *aiVal) ConvertToNative(t reflect.Type) (any, error) { return convertToNative(aiObject, v, t) }
 func (v *aiVal) ConvertToType(t ref.Type) ref.Val            { return convertToType(aiObject, v, t) }
@@ -265,6 +275,7 @@ type providerKeyVal struct{ k *ProviderKey }
 var providerKeyObject = newObject(providerKeyType,
 	field{name: "id", typ: types.StringType, get: func(v any) ref.Val { return types.String(v.(providerKeyVal).k.ID) }},
 	field{name: "provider_id", typ: types.StringType, get: func(v any) ref.Val { return types.String(v.(providerKeyVal).k.ProviderID) }},
+	field{name: "source", typ: types.StringType, get: func(v any) ref.Val { return types.String(v.(providerKeyVal).k.Source) }},
 )
 
 func (v providerKeyVal) ConvertToNative(t reflect.Type) (any, error) {
@@ -290,8 +301,19 @@ var requestObject = newObject(requestType,
 	field{name: "stream", typ: types.BoolType, get: func(v any) ref.Val { return types.Bool(v.(requestVal).r.Stream) }},
 	field{name: "max_tokens", typ: types.IntType, get: func(v any) ref.Val { return types.Int(v.(requestVal).r.MaxTokens) }},
 	field{name: "input_tokens", typ: types.IntType, get: func(v any) ref.Val { return types.Int(v.(requestVal).r.InputTokens) }},
-	field{name: "headers", typ: stringMapType, get: func(v any) ref.Val { return types.NewStringStringMap(adapter, v.(requestVal).r.Headers) }},
+	field{name: "headers", typ: stringMapType, get: func(v any) ref.Val { return v.(requestVal).r.headersView() }},
 )
+
+// headersView is req.headers, built from HTTPHeader on first use.
+func (r *Request) headersView() ref.Val {
+	if r.headersVal == nil {
+		if r.Headers == nil && r.HTTPHeader != nil {
+			r.Headers = HeaderMap(r.HTTPHeader)
+		}
+		r.headersVal = types.NewStringStringMap(adapter, r.Headers)
+	}
+	return r.headersVal
+}
 
 func (v requestVal) ConvertToNative(t reflect.Type) (any, error) {
 	return convertToNative(requestObject, v, t)
@@ -312,8 +334,19 @@ type keyVal struct{ k *Key }
 var keyObject = newObject(keyType,
 	field{name: "id", typ: types.StringType, get: func(v any) ref.Val { return types.String(v.(keyVal).k.ID) }},
 	field{name: "name", typ: types.StringType, get: func(v any) ref.Val { return types.String(v.(keyVal).k.Name) }},
-	field{name: "metadata", typ: stringMapType, get: func(v any) ref.Val { return types.NewStringStringMap(adapter, v.(keyVal).k.Metadata) }},
+	field{name: "metadata", typ: stringMapType, get: func(v any) ref.Val { return v.(keyVal).k.metadataView() }},
 )
+
+// metadataView is key.metadata, parsed from RawMetadata on first use.
+func (k *Key) metadataView() ref.Val {
+	if k.metadataVal == nil {
+		if k.Metadata == nil && k.RawMetadata != "" {
+			k.Metadata = MetadataMap(k.RawMetadata)
+		}
+		k.metadataVal = types.NewStringStringMap(adapter, k.Metadata)
+	}
+	return k.metadataVal
+}
 
 func (v keyVal) ConvertToNative(t reflect.Type) (any, error) { return convertToNative(keyObject, v, t) }
 func (v keyVal) ConvertToType(t ref.Type) ref.Val            { return convertToType(keyObject, v, t) }
