@@ -16,6 +16,9 @@
 #   BENCH_REV          build this git revision (e.g. HEAD) instead of the
 #                      working tree; bench/ itself is always the working tree's
 #   BENCH_KEEP=1       keep the temp dir (binaries, logs, db, wrk output)
+#   BENCH_CREDITS=1    the gateway runs the full chain: ai_auth + ai_credits +
+#                      ai_gateway, on a funded account (every request reserves,
+#                      settles durably and journals its usage in one commit)
 #
 # Each target's measured time is cut into BENCH_ROUNDS slices that alternate
 # with the other target's (reverse_proxy, gateway, gateway, reverse_proxy,
@@ -139,6 +142,11 @@ export BENCH_ADMIN="127.0.0.1:$ADMIN_PORT"
 export BENCH_STORAGE="$TMP/ai-gateway.db"
 export BENCH_ADMIN_KEY="${BENCH_ADMIN_KEY:-bench-admin-$(randhex 16)}"
 export BENCH_SECRET_KEY="${BENCH_SECRET_KEY:-$(randhex 32)}"
+if [[ "${BENCH_CREDITS:-}" == 1 ]]; then
+	export BENCH_CREDITS_HANDLER=ai_credits
+else
+	export BENCH_CREDITS_HANDLER="vars bench_credits off" # a no-op in its place
+fi
 # Caddy's own data/config dirs: inside the temp dir, not in $HOME.
 export XDG_DATA_HOME="$TMP/data" XDG_CONFIG_HOME="$TMP/config"
 
@@ -180,6 +188,12 @@ key_json=$(curl -sS --fail-with-body -X POST "http://$BENCH_ADMIN/ai/access-keys
 	-d '{"name":"bench"}') || die "creating an access key failed: $key_json"
 TOKEN=$(printf '%s' "$key_json" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
 [[ -n "$TOKEN" ]] || die "no token in the access key response: $key_json"
+if [[ "${BENCH_CREDITS:-}" == 1 ]]; then
+	# the default account pays: far more than the run can spend
+	curl -sS --fail-with-body -o /dev/null -X POST "http://$BENCH_ADMIN/ai/credits/purchases" \
+		-H "Authorization: Bearer $BENCH_ADMIN_KEY" -H 'Content-Type: application/json' \
+		-d '{"accountId":"default","amount":"100000"}' || die "buying credits failed"
+fi
 # reverse_proxy gets a bearer header too, so both requests are the same size
 # (the fake accepts any key unless -require-key is set).
 RP_TOKEN="sk-bench-$(randhex 32)"
@@ -346,6 +360,11 @@ echo "- CPU time used by other processes during the measurement: ${OTHERS_PCT}% 
 echo "- $(go version)"
 echo "- code: $CODE_REV"
 echo "- $(wrk -v 2>&1 | head -1 | sed 's/ Copyright.*//')"
+if [[ "${BENCH_CREDITS:-}" == 1 ]]; then
+	echo "- gateway chain: ai_auth + ai_credits + ai_gateway (funded account, priced model: every request reserves and settles)"
+else
+	echo "- gateway chain: ai_auth + ai_gateway (no credits; BENCH_CREDITS=1 adds ai_credits)"
+fi
 echo "- load: $CONCURRENCY connections, $THREADS wrk threads; per scenario and target a ${WARMUP_S}s warm-up, then ${DURATION_S}s measured as $ROUNDS alternating ${SLICE_S}s slices; fake upstream (cmd/fakeprovider $FAKE_FLAGS) restarted every round"
 echo "- command: \`${BENCH_REV:+BENCH_REV=$BENCH_REV }BENCH_CONCURRENCY=$CONCURRENCY BENCH_DURATION=$DURATION BENCH_ROUNDS=$ROUNDS BENCH_WARMUP=$WARMUP BENCH_THREADS=$THREADS BENCH_FAKE_FLAGS='$FAKE_FLAGS' bench/load.sh\`"
 echo "- each slice: \`$shown\`"
