@@ -244,8 +244,8 @@ var aiObject = newObject(aiType,
 	field{name: "keys", typ: providerKeysType, get: func(v any) ref.Val { return v.(*aiVal).req.keysView() }},
 )
 
-// keysView is ai.keys, built once per evaluation context: a strategy such
-// as `ai.models.filter(m, ai.keys.exists(...))` reads it once per model.
+// keysView is ai.keys, built once per Select call: a strategy such as
+// `ai.models.filter(m, ai.keys.exists(...))` reads it once per model.
 func (r *Request) keysView() ref.Val {
 	if r.keysVal == nil {
 		if r.ProviderKeys == nil && r.ProviderKeysFunc != nil {
