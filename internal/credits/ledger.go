@@ -240,7 +240,7 @@ func (l *Ledger) Reserve(accountID string, amount money.Nano) (*Hold, error) {
 	l.expireIfDue(accountID, a)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	avail := a.balance - a.held
+	avail := money.SatSub(a.balance, a.held)
 	if avail <= 0 || amount > avail {
 		return nil, &InsufficientError{Available: max(avail, 0), Needed: amount}
 	}
@@ -277,7 +277,7 @@ func (h *Hold) Extend(amount money.Nano) error {
 	a := h.a
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	avail := a.balance - a.held
+	avail := money.SatSub(a.balance, a.held)
 	if avail <= 0 || amount > avail {
 		return &InsufficientError{Available: max(avail, 0), Needed: amount}
 	}

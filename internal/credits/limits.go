@@ -119,9 +119,9 @@ func (l *Limiter) Admit(keyID string, lim Limits, estTokens int64, worstCost mon
 		}
 		var used int64
 		for _, t := range u.tokens {
-			used += t.n
+			used = money.SatAddTokens(used, t.n)
 		}
-		if used+estTokens > lim.TokensPerMinute {
+		if money.SatAddTokens(used, estTokens) > lim.TokensPerMinute {
 			// retry when enough of the window has passed
 			free, wait := lim.TokensPerMinute-used, time.Minute
 			for _, t := range u.tokens {
@@ -135,7 +135,7 @@ func (l *Limiter) Admit(keyID string, lim Limits, estTokens int64, worstCost mon
 				Message: fmt.Sprintf("rate limited: %d tokens per minute", lim.TokensPerMinute)}
 		}
 	}
-	if lim.SpendPerDay > 0 && u.spent+u.held+worstCost > lim.SpendPerDay {
+	if lim.SpendPerDay > 0 && money.SatAdd(money.SatAdd(u.spent, u.held), worstCost) > lim.SpendPerDay {
 		midnight := now.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
 		return nil, &LimitError{Limit: "spendPerDay", RetryAfter: midnight.Sub(now),
 			Message: fmt.Sprintf("rate limited: the key's spend limit of %s USD per day is reached (spent %s, in flight %s, this request up to %s)", lim.SpendPerDay, u.spent, u.held, worstCost)}
