@@ -149,6 +149,9 @@ type request struct {
 	// unmeasured: the body carries input its bytes do not bound (images,
 	// files, provider-kept state); the hold then covers the context window.
 	unmeasured bool
+	// header is the client's request headers (req.headers in selection,
+	// credentials left out there).
+	header http.Header
 	// tools: the body declares tools (the provider adds a system prompt
 	// for them).
 	tools bool
@@ -246,7 +249,7 @@ func (g *Gateway) readRequest(w http.ResponseWriter, r *http.Request, ep *endpoi
 	if err := json.Unmarshal(body, &f); err != nil {
 		return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, "request body is not valid JSON: "+err.Error())
 	}
-	req := &request{ep: ep, body: body, inputEstimate: usage.EstimateTokens(len(body)), metered: walletFrom(r) != nil,
+	req := &request{ep: ep, body: body, header: r.Header, inputEstimate: usage.EstimateTokens(len(body)), metered: walletFrom(r) != nil,
 		unmeasured: hasUnmeasuredInput(body), tools: bytes.Contains(body, []byte(`"tools"`)) || bytes.Contains(body, []byte(`"functions"`))}
 	if len(f.Stream) > 0 && string(f.Stream) != "null" {
 		if err := json.Unmarshal(f.Stream, &req.stream); err != nil {

@@ -89,7 +89,7 @@ func (g *Gateway) selectTargets(req *request, targets []Target, auto bool, calle
 	}
 	// req.headers, ai.keys and key.metadata are built by the selection
 	// package only when a strategy reads them.
-	sreq := selection.Request{Model: req.model, Stream: req.stream, MaxTokens: req.maxTokens, InputTokens: req.inputEstimate,
+	sreq := selection.Request{Model: req.model, Stream: req.stream, MaxTokens: req.maxTokens, InputTokens: req.inputEstimate, HTTPHeader: req.header,
 		ProviderKeysFunc: func() []selection.ProviderKey { return selectionKeys(req, targets) }}
 	var key selection.Key
 	if caller != nil && caller.AccessKey != nil {

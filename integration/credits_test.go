@@ -415,7 +415,7 @@ func TestCreditsByokUnpricedAndLimits(t *testing.T) {
 		}{
 			{"requestsPerMinute", `{"requestsPerMinute":2}`, 2},
 			{"tokensPerMinute", `{"tokensPerMinute":130}`, 2}, // each reserves 112 (86 body bytes + 16 of input, 10 of output) and settles 11
-			{"spendPerDay", `{"spendPerDay":"0.00002"}`, 2},  // 0.00001 each
+			{"spendPerDay", `{"spendPerDay":"0.00002"}`, 2},   // 0.00001 each
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {

@@ -190,7 +190,6 @@ func TestSelectionInputs(t *testing.T) {
 	})
 
 	t.Run("req.headers", func(t *testing.T) {
-		t.Skip("pending: gateway.go must hand the client's headers to selection (request.header = r.Header; selection.go passes it as HTTPHeader)")
 		byHeader := []string{`"x-team" in req.headers && req.headers["x-team"] == "ml" ? ai.models.onlyProviders("lab") : ai.models.onlyProviders("openai")`}
 		hdr := keyFor(byHeader, "", "")
 		hdr["X-Team"] = "ml"
