@@ -73,6 +73,8 @@ type call struct {
 	bill       *bill // nil when the request does not draw on credits
 	// committed: an answer's status line went to the client.
 	committed bool
+	// counted: the answer is counted in requests_total.
+	counted bool
 	// pending are usage events waiting for the settlement to commit them.
 	pending []*store.UsageEvent
 	targets []Target
@@ -202,9 +204,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, ta
 	}
 	e := apierr.New(http.StatusBadGateway, apierr.AllProvidersFailed, msg)
 	e.Attempts = c.failures
-	if c.attempts == 0 {
-		observeRequest(c.req.ep.name, nil, http.StatusBadGateway)
-	}
+	c.countRequest(nil, http.StatusBadGateway)
 	return writeError(w, r, e)
 }
 
@@ -233,10 +233,10 @@ func describeFailure(f apierr.Attempt) string {
 // timedOut answers 504 once total_timeout has passed; last (the attempt
 // that used up the time, if any) is recorded as the request's end.
 func (g *Gateway) timedOut(c *call, last *attempt) error {
+	c.countRequest(last, http.StatusGatewayTimeout)
 	if last != nil && !last.recorded {
 		g.record(c, last, actionExhausted)
 	}
-	observeRequest(c.req.ep.name, nil, http.StatusGatewayTimeout)
 	if c.attempts > 0 {
 		c.w.Header().Set(hdrAttempts, strconv.Itoa(c.attempts))
 	}
@@ -302,6 +302,17 @@ func isTerminalEvent(name string, data []byte) bool {
 		return true
 	}
 	return string(data) == "[DONE]"
+}
+
+// countRequest counts the request's answer in requests_total, once
+// (error answers of the gateway's own count through writeError instead,
+// but those the attempt loop ends with: see countedByAttemptLoop).
+func (c *call) countRequest(a *attempt, status int) {
+	if c.counted {
+		return
+	}
+	c.counted = true
+	observeRequest(c.req.ep.name, a, status)
 }
 
 // charged is what the request cost the caller: the settled debit when it
@@ -397,15 +408,18 @@ func (g *Gateway) record(c *call, a *attempt, action string) {
 		g.app.shared.usage.RecordUsage(ev)
 	}
 	observeAttempt(a.target, ev, a.ttft)
-	if action != actionNextKey && action != actionNextBack {
+	switch action {
+	case actionSucceeded, actionAbandoned, actionFailFast, actionExhausted: // the request's last attempt
 		status := a.status
 		switch {
 		case action == actionAbandoned:
 			status = 499 // client closed the request
+		case c.committed:
+			status = http.StatusOK // a stream that ended early: the client got 200
 		case action == actionExhausted && c.attempts > 1, status == http.StatusUnauthorized, status == http.StatusForbidden:
 			status = http.StatusBadGateway // what the client was answered
 		}
-		observeRequest(c.req.ep.name, a, status)
+		c.countRequest(a, status)
 	}
 	if action != actionSucceeded {
 		if ce := g.logger.Check(zap.InfoLevel, "upstream attempt failed"); ce != nil {

@@ -178,3 +178,53 @@ func TestRefusalMetrics(t *testing.T) {
 		}
 	})
 }
+
+// requestsDelta sums requests_total over every series between two scrapes.
+func requestsDelta(before, after string) float64 {
+	var total float64
+	for _, line := range strings.Split(after, "\n") {
+		if strings.HasPrefix(line, "caddy_ai_gateway_requests_total{") {
+			series, _, _ := strings.Cut(line, " ")
+			total += metricValue(after, series) - metricValue(before, series)
+		}
+	}
+	return total
+}
+
+// TestEachRequestCountedOnce: requests whose attempt loop retries the same
+// key, runs out of time, or runs out of keys after a failure count once in
+// requests_total.
+func TestEachRequestCountedOnce(t *testing.T) {
+	e := start(t, cfgOpts{})
+	cf := failoverConfig(e, "ai_auth\n\tai_gateway")
+	cf = strings.Replace(strings.Replace(cf, "per_request_timeout 5s", "per_request_timeout 200ms", 1), "total_timeout 10s", "total_timeout 300ms", 1)
+	e.load(cf)
+	for _, tc := range []struct {
+		name, body string
+		hdr        map[string]string
+		status     int
+	}{
+		{"429 retried on the same key", `{"model":"openai:gpt-4o","messages":[{"role":"user","content":"hi"}]}`,
+			map[string]string{fakeprovider.HeaderStatus: "429", fakeprovider.HeaderRetryAfter: "0.1"}, 429},
+		{"failure, then a dead provider", `{"model":"openai:gpt-4o","models":["dead:dead-model"],"messages":[{"role":"user","content":"hi"}]}`,
+			map[string]string{fakeprovider.HeaderStatus: "503"}, 502},
+		{"total timeout", `{"model":"openai:gpt-4o","models":["spare:spare-model","other:gpt-4o"],"messages":[{"role":"user","content":"hi"}]}`,
+			map[string]string{fakeprovider.HeaderLatency: "1s"}, 504},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hdr := e.bearer()
+			for k, v := range tc.hdr {
+				hdr[k] = v
+			}
+			before := scrapeMetrics(t, e)
+			resp := e.post("/v1/chat/completions", tc.body, hdr)
+			b := readAll(t, resp)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("%d %s", resp.StatusCode, b)
+			}
+			if got := requestsDelta(before, scrapeMetrics(t, e)); got != 1 {
+				t.Fatalf("counted %v times in requests_total, want 1", got)
+			}
+		})
+	}
+}
