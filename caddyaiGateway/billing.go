@@ -213,10 +213,10 @@ func (b *bill) settle(c *call) {
 		}
 		res, err := b.hold.Settle(credits.Settlement{RequestID: c.id, AccessKeyID: b.accessKeyID, Charges: charges, Events: c.pending})
 		b.charged, b.settleErr = res.Charged, err
-		if !res.Journaled {
-			for _, ev := range c.pending {
-				b.g.app.shared.usage.RecordUsage(ev)
-			}
+		// Journaled with the debit or not (nothing to debit), the writer
+		// stores the events in full (and clears their journal entries).
+		for _, ev := range c.pending {
+			b.g.app.shared.usage.RecordUsage(ev)
 		}
 		c.pending = nil
 		b.admission.Settle(tokens, b.charged)

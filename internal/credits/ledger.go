@@ -312,8 +312,9 @@ type Settled struct {
 	// Uncovered is what the charges exceeded the hold by (a provider that
 	// reported more than its upper bound); it is not debited.
 	Uncovered money.Nano
-	// Journaled: the events were committed with the debit. When nothing
-	// was debited they were not, and the caller journals them.
+	// Journaled: the events were journaled in the debit's transaction
+	// (store.PutPendingUsage). Either way the caller hands them to the
+	// usage Writer, which stores them in full.
 	Journaled bool
 }
 
@@ -357,42 +358,12 @@ func (h *Hold) Settle(st Settlement) (Settled, error) {
 	}
 	l := h.l
 	now := l.now().UTC()
-	err := l.db.Batch(func(tx *store.Tx) error {
-		if tx.GetRaw(bucketSettled, st.RequestID) != nil {
-			return nil // already charged
-		}
-		rec, err := getAccount(tx, h.accountID)
-		if err != nil {
-			return err
-		}
-		lots, err := openLots(tx, h.accountID)
-		if err != nil {
-			return err
-		}
-		var entryIDs []string
-		for _, c := range kept {
-			e := Entry{ID: ids.New("txn"), AccountID: h.accountID, Type: c.Type, Amount: -c.Amount, RequestID: st.RequestID,
-				AccessKeyID: st.AccessKeyID, ProviderID: c.ProviderID, Model: c.Model, Tokens: c.Tokens, Description: c.Description, CreatedAt: now}
-			e.Draws = drawLots(lots, c.Amount)
-			rec.Balance -= c.Amount
-			e.BalanceAfter = rec.Balance
-			if err := putEntry(tx, &e); err != nil {
-				return err
-			}
-			entryIDs = append(entryIDs, e.ID)
-		}
-		if err := putLots(tx, lots); err != nil {
-			return err
-		}
-		rec.UpdatedAt = now
-		if err := tx.Put(bucketAccounts, h.accountID, rec); err != nil {
-			return err
-		}
-		if err := tx.PutUsage(st.Events); err != nil {
-			return fmt.Errorf("journaling usage events: %w", err)
-		}
-		return tx.PutRaw(bucketSettled, st.RequestID, []byte(strings.Join(entryIDs, ",")))
-	})
+	pending, err := store.EncodePending(st.Events)
+	if err == nil {
+		err = l.db.Batch(func(tx *store.Tx) error {
+			return h.commit(tx, st, kept, pending, now)
+		})
+	}
 	if err != nil {
 		// The debit did not reach the disk: undo it in memory so both agree.
 		a.mu.Lock()
@@ -404,6 +375,47 @@ func (h *Hold) Settle(st Settlement) (Settled, error) {
 	l.Settlements.Add(1)
 	l.crossed(h.accountID, before, after)
 	return out, nil
+}
+
+// commit writes a settlement: its entries, the lots they draw, the
+// account's balance, its usage events (journaled), and the request's
+// settled mark. It may run more than once (bbolt retries a failed batch
+// one function at a time); the settled mark makes that harmless.
+func (h *Hold) commit(tx *store.Tx, st Settlement, kept []Charge, pending store.PendingUsage, now time.Time) error {
+	if tx.GetRaw(bucketSettled, st.RequestID) != nil {
+		return nil // already charged
+	}
+	rec, err := getAccount(tx, h.accountID)
+	if err != nil {
+		return err
+	}
+	lots, err := openLots(tx, h.accountID)
+	if err != nil {
+		return err
+	}
+	var entryIDs []string
+	for _, c := range kept {
+		e := Entry{ID: ids.New("txn"), AccountID: h.accountID, Type: c.Type, Amount: -c.Amount, RequestID: st.RequestID,
+			AccessKeyID: st.AccessKeyID, ProviderID: c.ProviderID, Model: c.Model, Tokens: c.Tokens, Description: c.Description, CreatedAt: now}
+		e.Draws = drawLots(lots, c.Amount)
+		rec.Balance -= c.Amount
+		e.BalanceAfter = rec.Balance
+		if err := putEntry(tx, &e); err != nil {
+			return err
+		}
+		entryIDs = append(entryIDs, e.ID)
+	}
+	if err := putLots(tx, lots); err != nil {
+		return err
+	}
+	rec.UpdatedAt = now
+	if err := tx.Put(bucketAccounts, h.accountID, rec); err != nil {
+		return err
+	}
+	if err := tx.PutPendingUsage(pending); err != nil {
+		return fmt.Errorf("journaling usage events: %w", err)
+	}
+	return tx.PutRaw(bucketSettled, st.RequestID, []byte(strings.Join(entryIDs, ",")))
 }
 
 // crossed reports each threshold the balance went below.

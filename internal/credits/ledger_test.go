@@ -2,6 +2,7 @@ package credits
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -324,6 +325,11 @@ func TestAdjustments(t *testing.T) {
 // BenchmarkSettle measures settlement throughput through group commit
 // with concurrent settlers (entries/s = 2 entries per op × ops/s).
 func BenchmarkSettle(b *testing.B) {
+	b.Run("charges", func(b *testing.B) { benchmarkSettle(b, false) })
+	b.Run("charges+event", func(b *testing.B) { benchmarkSettle(b, true) })
+}
+
+func benchmarkSettle(b *testing.B, withEvent bool) {
 	l, _, _ := newLedger(b, Config{})
 	_, _ = l.Purchase("acct", usd("1000000"), "", "")
 	var n atomic.Int64
@@ -336,7 +342,13 @@ func BenchmarkSettle(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := h.Settle(Settlement{RequestID: "req_" + time.Now().Format(time.RFC3339Nano) + "_" + string(rune(i)), AccessKeyID: "ak", Charges: []Charge{{Type: Usage, Amount: 500}, {Type: Fee, Amount: 10}}}); err != nil {
+			st := Settlement{RequestID: fmt.Sprintf("req_%d", i), AccessKeyID: "ak", Charges: []Charge{{Type: Usage, Amount: 500}, {Type: Fee, Amount: 10}}}
+			if withEvent {
+				st.Events = []*store.UsageEvent{{ID: fmt.Sprintf("ue_%d", i), RequestID: st.RequestID, Timestamp: time.Now(), ProviderID: "openai",
+					Model: "gpt-4o-mini", Endpoint: "chat.completions", KeySource: "managed", Status: 200, InputTokens: 12, OutputTokens: 9,
+					Cost: 500, AccessKeyID: "ak", AccountID: "acct", RetryAction: "succeeded"}}
+			}
+			if _, err := h.Settle(st); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -57,7 +57,12 @@ func Open(path string) (*DB, error) {
 				return fmt.Errorf("creating bucket %s: %w", name, err)
 			}
 		}
-		return createResourceBuckets(tx)
+		if err := createResourceBuckets(tx); err != nil {
+			return err
+		}
+		// usage events journaled with settlements that a crash kept from
+		// the usage writer
+		return replayPending(tx)
 	})
 	if err != nil {
 		b.Close()

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -893,17 +894,102 @@ func (q *UsageOverviewQuery) rollup(ub *usageBuckets) *bolt.Bucket {
 	}
 }
 
-// PutUsage stores usage events, with their indexes and rollups, in tx: a
-// settlement commits its request's events in the transaction of its
-// ledger entries, so a crash never leaves a charge without its events.
-// Events already stored (by id) are skipped.
-func (tx *Tx) PutUsage(events []*UsageEvent) error {
-	if len(events) == 0 {
+// Usage events of a settlement are journaled in its transaction, so a
+// crash never leaves a charge without its events; but they are stored in
+// full (indexes, hourly rollups) by the group-commit Writer, which is many
+// times cheaper per event. The journal is the bucket usage_pending (event
+// id → JSON): the Writer deletes each entry in the transaction that stores
+// the event, and Open stores whatever a crash left there.
+
+var bucketUsagePending = []byte("usage_pending")
+
+// PendingUsage are events encoded for PutPendingUsage (outside the
+// transaction, which is then only a few puts).
+type PendingUsage []pendingEvent
+
+type pendingEvent struct{ id, data []byte }
+
+// EncodePending encodes events for PutPendingUsage.
+func EncodePending(events []*UsageEvent) (PendingUsage, error) {
+	out := make(PendingUsage, 0, len(events))
+	for _, e := range events {
+		b, err := json.Marshal(e)
+		if err != nil {
+			return nil, fmt.Errorf("encoding usage event %s: %w", e.ID, err)
+		}
+		out = append(out, pendingEvent{id: []byte(e.ID), data: b})
+	}
+	return out, nil
+}
+
+// PutPendingUsage journals encoded events in tx. Hand the same events to
+// the Writer once tx committed.
+func (tx *Tx) PutPendingUsage(p PendingUsage) error {
+	if len(p) == 0 {
 		return nil
 	}
-	ub, err := createUsage(tx.tx)
+	b, err := tx.tx.CreateBucketIfNotExists(bucketUsagePending)
 	if err != nil {
 		return err
 	}
-	return ub.put(events)
+	for _, e := range p {
+		if err := b.Put(e.id, e.data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deletePending removes the journal entries of events now stored in full.
+func deletePending(tx *bolt.Tx, events []*UsageEvent) error {
+	b := tx.Bucket(bucketUsagePending)
+	if b == nil || isEmpty(b) {
+		return nil
+	}
+	for _, e := range events {
+		if err := b.Delete([]byte(e.ID)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func isEmpty(b *bolt.Bucket) bool {
+	k, _ := b.Cursor().First()
+	return k == nil
+}
+
+// replayPending stores in full the journaled events a crash left behind
+// (at Open, before anything else runs).
+func replayPending(tx *bolt.Tx) error {
+	b := tx.Bucket(bucketUsagePending)
+	if b == nil || isEmpty(b) {
+		return nil
+	}
+	var events []*UsageEvent
+	var keys [][]byte
+	if err := b.ForEach(func(k, v []byte) error {
+		var e UsageEvent
+		if err := json.Unmarshal(v, &e); err != nil {
+			return fmt.Errorf("decoding journaled usage event %s: %w", k, err)
+		}
+		events = append(events, &e)
+		keys = append(keys, append([]byte(nil), k...))
+		return nil
+	}); err != nil {
+		return err
+	}
+	ub, err := createUsage(tx)
+	if err != nil {
+		return err
+	}
+	if err := ub.put(events); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -141,7 +141,10 @@ func (w *Writer) commit(batch []*UsageEvent) error {
 		if err != nil {
 			return err
 		}
-		return ub.put(batch)
+		if err := ub.put(batch); err != nil {
+			return err
+		}
+		return deletePending(tx, batch)
 	})
 	if err == nil && w.commits != nil {
 		w.commits(len(batch))
