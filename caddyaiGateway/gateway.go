@@ -249,8 +249,11 @@ func (g *Gateway) readRequest(w http.ResponseWriter, r *http.Request, ep *endpoi
 	if err := json.Unmarshal(body, &f); err != nil {
 		return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, "request body is not valid JSON: "+err.Error())
 	}
-	req := &request{ep: ep, body: body, header: r.Header, inputEstimate: usage.EstimateTokens(len(body)), metered: walletFrom(r) != nil,
-		unmeasured: hasUnmeasuredInput(body), tools: bytes.Contains(body, []byte(`"tools"`)) || bytes.Contains(body, []byte(`"functions"`))}
+	req := &request{ep: ep, body: body, header: r.Header, inputEstimate: usage.EstimateTokens(len(body)), metered: walletFrom(r) != nil}
+	if req.metered { // what bounds a hold; nothing to bound otherwise
+		req.unmeasured = hasUnmeasuredInput(body)
+		req.tools = bytes.Contains(body, []byte(`"tools"`)) || bytes.Contains(body, []byte(`"functions"`))
+	}
 	if len(f.Stream) > 0 && string(f.Stream) != "null" {
 		if err := json.Unmarshal(f.Stream, &req.stream); err != nil {
 			return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, "'stream' must be a boolean")

@@ -299,15 +299,23 @@ func syntaxErr(i int) error { return fmt.Errorf("invalid JSON at offset %d", i) 
 
 // skipString returns the index just past the string starting at b[i]=='"'.
 func skipString(b []byte, i int) (int, error) {
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			j++
-		case '"':
-			return j + 1, nil
+	// Jump from quote to quote (IndexByte is vectorised): a quote ends the
+	// string unless an odd number of backslashes escapes it.
+	for j := i + 1; ; {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			return 0, errors.New("unterminated string in JSON")
 		}
+		q := j + k
+		escapes := 0
+		for p := q - 1; p > i && b[p] == '\\'; p-- {
+			escapes++
+		}
+		if escapes%2 == 0 {
+			return q + 1, nil
+		}
+		j = q + 1
 	}
-	return 0, errors.New("unterminated string in JSON")
 }
 
 // skipValue returns the index just past the value starting at b[i].
