@@ -144,6 +144,9 @@ type request struct {
 	maxTokens      int64
 	maxTokensField string
 	outputMembers  int
+	// choices is chat completions' n (0: not set): the output limit holds
+	// for each choice.
+	choices int64
 	// inputEstimate is the estimated input tokens (≈ body bytes / 4).
 	inputEstimate int64
 	// unmeasured: the body carries input its bytes do not bound (images,
@@ -177,6 +180,7 @@ type requestFields struct {
 	MaxTokens           json.RawMessage `json:"max_tokens"`
 	MaxCompletionTokens json.RawMessage `json:"max_completion_tokens"`
 	MaxOutputTokens     json.RawMessage `json:"max_output_tokens"`
+	N                   json.RawMessage `json:"n"`
 }
 
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
@@ -259,6 +263,9 @@ func (g *Gateway) readRequest(w http.ResponseWriter, r *http.Request, ep *endpoi
 			return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, "'stream' must be a boolean")
 		}
 		req.stream = req.stream && ep.streams
+	}
+	if err := parseChoices(req, f.N); err != nil {
+		return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, err.Error())
 	}
 	if err := parseOutputLimit(req, outputMembers{f.MaxTokens, f.MaxCompletionTokens, f.MaxOutputTokens}); err != nil {
 		return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, err.Error())

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/jsonobj"
@@ -53,7 +54,7 @@ func outputFields(kind usage.Endpoint) []string {
 }
 
 // ownedMembers are the members the gateway reads from a request body.
-var ownedMembers = [...]string{"model", "models", "stream", "stream_options", "max_tokens", "max_completion_tokens", "max_output_tokens"}
+var ownedMembers = [...]string{"model", "models", "stream", "stream_options", "max_tokens", "max_completion_tokens", "max_output_tokens", "n"}
 
 // checkMembers refuses a body whose members the gateway and a provider
 // could read differently: a member given twice (parsers disagree on which
@@ -204,15 +205,42 @@ func translatedMaxTokens(req *request, t Target) int64 {
 	return 0
 }
 
-// outputReserve is the output a hold covers on t.
+// outputReserve is the output a hold covers on t: the output limit for
+// each of the choices the request asks for (chat completions' n).
 func outputReserve(req *request, t Target) int64 {
 	if outputFields(req.ep.kind) == nil {
 		return 0
 	}
-	if l := outputLimit(req, t); l > 0 {
-		return l
+	l := outputLimit(req, t)
+	if l <= 0 {
+		l = defaultOutputReserve
 	}
-	return defaultOutputReserve
+	if req.choices > 1 {
+		if l > math.MaxInt64/req.choices {
+			return math.MaxInt64
+		}
+		l *= req.choices
+	}
+	return l
+}
+
+// maxChoices is the most choices (n) a chat completion may ask for, as at
+// OpenAI.
+const maxChoices = 128
+
+// parseChoices reads chat completions' n: a positive integer up to
+// maxChoices (null counts as absent).
+func parseChoices(req *request, raw []byte) error {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" || req.ep.kind != usage.ChatCompletions {
+		return nil
+	}
+	n, err := strconv.ParseInt(string(raw), 10, 64)
+	if err != nil || n < 1 || n > maxChoices {
+		return fmt.Errorf("'n' must be an integer from 1 to %d", maxChoices)
+	}
+	req.choices = n
+	return nil
 }
 
 // withOutputLimit returns body (in the client's format) carrying exactly

@@ -179,3 +179,31 @@ func TestHasUnmeasuredInput(t *testing.T) {
 		}
 	}
 }
+
+// TestChoicesMultiplyTheHold: n choices may each produce the output limit.
+func TestChoicesMultiplyTheHold(t *testing.T) {
+	gpt := Target{Provider: &Provider{Provider: &catalog.Provider{ID: "openai"}}, Model: &catalog.Model{ID: "gpt-4o", MaxOutputTokens: 16384}, Name: "gpt-4o"}
+	req := testRequest("chat/completions", true, 100, nil)
+	for _, raw := range []string{`0`, `-1`, `129`, `1.5`, `"2"`} {
+		if err := parseChoices(req, []byte(raw)); err == nil {
+			t.Errorf("n %s accepted", raw)
+		}
+	}
+	if err := parseChoices(req, []byte(`128`)); err != nil {
+		t.Fatal(err)
+	}
+	if got := outputReserve(req, gpt); got != 100*128 {
+		t.Fatalf("reserve %d, want %d", got, 100*128)
+	}
+	req = testRequest("chat/completions", true, math.MaxInt64, nil)
+	req.choices = 128
+	if got := outputReserve(req, gpt); got != 16384*128 {
+		t.Fatalf("reserve %d", got)
+	}
+	unknown := Target{Provider: &Provider{Provider: &catalog.Provider{ID: "x"}}, Name: "y"}
+	req = testRequest("chat/completions", true, math.MaxInt64/2, nil)
+	req.choices = 3
+	if got := outputReserve(req, unknown); got != math.MaxInt64 {
+		t.Fatalf("reserve %d, want saturated", got)
+	}
+}
