@@ -6,6 +6,7 @@ package integration
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -212,6 +214,16 @@ func (e *env) post(path, body string, hdr map[string]string) *http.Response {
 		req.Header.Set(k, v)
 	}
 	resp, err := http.DefaultClient.Do(req)
+	if err != nil && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF)) {
+		// A connection accepted by a server a reload was closing: retried
+		// once, as the official SDKs do.
+		req, _ = http.NewRequest(http.MethodPost, "http://"+e.httpAddr+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err = http.DefaultClient.Do(req)
+	}
 	if err != nil {
 		e.t.Fatalf("POST %s: %v", path, err)
 	}
