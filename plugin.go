@@ -1,7 +1,8 @@
 // Package gateway registers every module of caddy-ai-gateway, so that
 // `xcaddy build --with github.com/caddy-ai-gateway/caddy-ai-gateway`
-// builds a Caddy with the whole gateway: the `ai` app, the `ai_auth` and
-// `ai_gateway` handlers and the `admin.api.ai` management API.
+// builds a Caddy with the whole gateway: the `ai` app, the `ai_auth`,
+// `ai_credits` and `ai_gateway` handlers (http.handlers.*) and the
+// `admin.api.ai` management API.
 package gateway
 
 import (

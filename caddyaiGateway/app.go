@@ -1,6 +1,9 @@
 // Package caddyaigateway is an AI gateway that runs inside Caddy: the `ai`
 // app (shared state: bbolt store, secret key, providers and their managed
-// keys, model catalog) and the HTTP handlers `ai_auth` and `ai_gateway`.
+// keys, model catalog, credit ledger, usage journal) and the HTTP handlers
+// `ai_auth` (access keys), `ai_credits` (prepaid balances) and `ai_gateway`
+// (routing, failover, streaming, metering). The management API module
+// `admin.api.ai` lives in the admin package.
 package caddyaigateway
 
 import (
