@@ -10,14 +10,12 @@ import (
 )
 
 func init() {
-	register(
-		route{http.MethodPost, "/ai/access-keys", createAccessKey},
-		route{http.MethodGet, "/ai/access-keys", listAccessKeys},
-		route{http.MethodGet, "/ai/access-keys/{id}", getAccessKey},
-		route{http.MethodPatch, "/ai/access-keys/{id}", updateAccessKey},
-		route{http.MethodDelete, "/ai/access-keys/{id}", deleteAccessKey},
-		route{http.MethodPost, "/ai/access-keys/{id}/rotate", rotateAccessKey},
-	)
+	handle("POST /ai/access-keys", createAccessKey)
+	handle("GET /ai/access-keys", listAccessKeys)
+	handle("GET /ai/access-keys/{id}", getAccessKey)
+	handle("PATCH /ai/access-keys/{id}", updateAccessKey)
+	handle("DELETE /ai/access-keys/{id}", deleteAccessKey)
+	handle("POST /ai/access-keys/{id}/rotate", rotateAccessKey)
 }
 
 // accessKey is an access key as the API shows it (ngrok.ai field names).
@@ -55,7 +53,7 @@ func viewAccessKey(k *store.AccessKey) accessKey {
 	return v
 }
 
-func createAccessKey(app *caddyaigateway.App, w http.ResponseWriter, r *http.Request, _ []string) error {
+func createAccessKey(app *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
 	p, err := readPatch(r)
 	if err != nil {
 		return err
@@ -69,20 +67,20 @@ func createAccessKey(app *caddyaigateway.App, w http.ResponseWriter, r *http.Req
 	return writeJSON(w, http.StatusCreated, v)
 }
 
-func getAccessKey(app *caddyaigateway.App, w http.ResponseWriter, _ *http.Request, p []string) error {
-	k, err := app.AccessKey(p[0])
+func getAccessKey(app *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
+	k, err := app.AccessKey(r.PathValue("id"))
 	if err != nil {
 		return storeError(err)
 	}
 	return writeJSON(w, http.StatusOK, viewAccessKey(k))
 }
 
-func updateAccessKey(app *caddyaigateway.App, w http.ResponseWriter, r *http.Request, params []string) error {
+func updateAccessKey(app *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
 	p, err := readPatch(r)
 	if err != nil {
 		return err
 	}
-	k, err := app.UpdateAccessKey(params[0], p)
+	k, err := app.UpdateAccessKey(r.PathValue("id"), p)
 	if err != nil {
 		return storeError(err)
 	}
@@ -91,7 +89,7 @@ func updateAccessKey(app *caddyaigateway.App, w http.ResponseWriter, r *http.Req
 
 // rotateAccessKey issues a new token; body {"gracePeriod":"1h"} keeps the
 // old one valid that long (default 0: it stops at once).
-func rotateAccessKey(app *caddyaigateway.App, w http.ResponseWriter, r *http.Request, params []string) error {
+func rotateAccessKey(app *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
 	p, err := readPatch(r)
 	if err != nil {
 		return err
@@ -100,7 +98,7 @@ func rotateAccessKey(app *caddyaigateway.App, w http.ResponseWriter, r *http.Req
 	if err := errors.Join(caddyaigateway.Field(p, "gracePeriod", &grace), p.Done()); err != nil {
 		return storeError(err)
 	}
-	k, token, err := app.RotateAccessKey(params[0], time.Duration(grace))
+	k, token, err := app.RotateAccessKey(r.PathValue("id"), time.Duration(grace))
 	if err != nil {
 		return storeError(err)
 	}
@@ -109,15 +107,15 @@ func rotateAccessKey(app *caddyaigateway.App, w http.ResponseWriter, r *http.Req
 	return writeJSON(w, http.StatusOK, v)
 }
 
-func deleteAccessKey(app *caddyaigateway.App, w http.ResponseWriter, _ *http.Request, p []string) error {
-	if err := app.DeleteAccessKey(p[0]); err != nil {
+func deleteAccessKey(app *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
+	if err := app.DeleteAccessKey(r.PathValue("id")); err != nil {
 		return storeError(err)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-func listAccessKeys(app *caddyaigateway.App, w http.ResponseWriter, r *http.Request, _ []string) error {
+func listAccessKeys(app *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
 	all, err := app.AccessKeys()
 	if err != nil {
 		return storeError(err)

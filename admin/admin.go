@@ -6,6 +6,8 @@
 package admin
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,48 +50,97 @@ func (a *API) Routes() []caddy.AdminRoute {
 	return []caddy.AdminRoute{{Pattern: "/ai/", Handler: caddy.AdminHandlerFunc(a.serve)}}
 }
 
-// route is one management route: a method and a path pattern whose {id}
-// segments are captured.
-type route struct {
-	method  string
-	pattern string
-	handle  func(app *caddyaigateway.App, w http.ResponseWriter, r *http.Request, params []string) error
+// handler serves one management route; r.PathValue gives the {wildcards}
+// of its pattern.
+type handler func(app *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error
+
+var (
+	// mux routes authenticated calls by method and path.
+	mux = http.NewServeMux()
+	// patterns lists every registered route ("GET /ai/access-keys/{id}"),
+	// so openapi_test.go can hold them against the document.
+	patterns []string
+)
+
+// handle registers a route; each resource's file registers its own in init.
+// A GET route also answers HEAD.
+func handle(pattern string, h handler) {
+	patterns = append(patterns, pattern)
+	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		c := r.Context().Value(callKey{}).(*call)
+		c.err = h(c.app, w, r)
+	})
 }
 
-// routes is every management route; each resource's file registers its
-// own in init.
-var routes []route
+// call carries the app into a route's handler and its error back out,
+// which an http.Handler has no room for.
+type call struct {
+	app *caddyaigateway.App
+	err error
+}
 
-func register(rs ...route) { routes = append(routes, rs...) }
+type callKey struct{}
 
 func (a *API) serve(w http.ResponseWriter, r *http.Request) error {
 	app := caddyaigateway.Current()
 	if app == nil {
 		return apiError(http.StatusServiceUnavailable, "the ai app is not running: add the ai_gateway directive or an `ai {}` global option to the config")
 	}
+	// before routing: without a key, unknown paths are 401 too
 	token, ok := bearer(r)
 	if !ok || !app.CheckManagementKey(token) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="caddy-ai-gateway"`)
 		return apiError(http.StatusUnauthorized, "a valid management API key is required: Authorization: Bearer <key>")
 	}
-	path := strings.TrimSuffix(r.URL.Path, "/")
-	pathMatched := false
-	for _, rt := range routes {
-		params, ok := match(rt.pattern, path)
-		if !ok {
-			continue
-		}
-		pathMatched = true
-		if rt.method != r.Method {
-			continue
-		}
-		return rt.handle(app, w, r, params)
-	}
-	if pathMatched {
-		return apiError(http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s", r.Method, r.URL.Path))
-	}
-	return apiError(http.StatusNotFound, "no such resource: "+r.URL.Path)
+	return dispatch(app, w, r)
 }
+
+// dispatch hands an authenticated call to its route. The mux answers a
+// miss in plain text, so misses are answered here in the API's error
+// shape: 405 with the Allow header the mux worked out, else 404.
+func dispatch(app *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
+	routed := trimSlash(r)
+	h, pattern := mux.Handler(routed)
+	if pattern == "" { // no route; Caddy's own mux has already cleaned the path
+		miss := missRecorder{header: http.Header{}}
+		h.ServeHTTP(&miss, routed)
+		if miss.status == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", miss.header.Get("Allow"))
+			return apiError(http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s", r.Method, r.URL.Path))
+		}
+		return apiError(http.StatusNotFound, "no such resource: "+r.URL.Path)
+	}
+	c := &call{app: app}
+	mux.ServeHTTP(w, routed.WithContext(context.WithValue(routed.Context(), callKey{}, c)))
+	return c.err
+}
+
+// trimSlash drops one trailing slash, so /ai/access-keys/ is
+// /ai/access-keys. An escaped one (%2F) is part of an id and stays.
+func trimSlash(r *http.Request) *http.Request {
+	p := r.URL.EscapedPath()
+	if !strings.HasSuffix(p, "/") {
+		return r
+	}
+	r2 := new(http.Request)
+	*r2 = *r
+	u := *r.URL
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	u.RawPath = strings.TrimSuffix(u.RawPath, "/")
+	r2.URL = &u
+	return r2
+}
+
+// missRecorder keeps the status and headers of the mux's answer to a call
+// no route takes, and drops its plain-text body.
+type missRecorder struct {
+	header http.Header
+	status int
+}
+
+func (m *missRecorder) Header() http.Header         { return m.header }
+func (m *missRecorder) WriteHeader(status int)      { m.status = status }
+func (m *missRecorder) Write(b []byte) (int, error) { return len(b), nil }
 
 func bearer(r *http.Request) (string, bool) {
 	const prefix = "bearer "
@@ -101,26 +152,6 @@ func bearer(r *http.Request) (string, bool) {
 		return "", false
 	}
 	return strings.TrimSpace(v[len(prefix):]), true
-}
-
-// match matches a path against a pattern with {name} segments.
-func match(pattern, path string) ([]string, bool) {
-	ps, xs := strings.Split(pattern, "/"), strings.Split(path, "/")
-	if len(ps) != len(xs) {
-		return nil, false
-	}
-	var params []string
-	for i, p := range ps {
-		if strings.HasPrefix(p, "{") {
-			if xs[i] == "" {
-				return nil, false
-			}
-			params = append(params, xs[i])
-		} else if p != xs[i] {
-			return nil, false
-		}
-	}
-	return params, true
 }
 
 func apiError(status int, msg string) error {
@@ -160,10 +191,19 @@ func readPatch(r *http.Request) (caddyaigateway.Patch, error) {
 	return p, nil
 }
 
+// writeJSON writes v as the response. Text comes back as it was sent: no
+// \u003c for <, >, & (the API is not HTML).
 func writeJSON(w http.ResponseWriter, status int, v any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("encoding response: %w", err)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	return json.NewEncoder(w).Encode(v)
+	_, err := w.Write(buf.Bytes())
+	return err
 }
 
 // Interface guards

@@ -11,12 +11,10 @@ import (
 )
 
 func init() {
-	register(
-		route{http.MethodPost, "/ai/credits/purchases", createPurchase},
-		route{http.MethodPost, "/ai/credits/adjustments", createAdjustment},
-		route{http.MethodGet, "/ai/credits/balance", getBalance},
-		route{http.MethodGet, "/ai/credits/transactions", listTransactions},
-	)
+	handle("POST /ai/credits/purchases", createPurchase)
+	handle("POST /ai/credits/adjustments", createAdjustment)
+	handle("GET /ai/credits/balance", getBalance)
+	handle("GET /ai/credits/transactions", listTransactions)
 }
 
 // purchase is a committed purchase.
@@ -34,7 +32,7 @@ type purchase struct {
 
 // createPurchase buys credits; the Idempotency-Key header makes a retry
 // return the first purchase (200) instead of buying again (201).
-func createPurchase(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request, _ []string) error {
+func createPurchase(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
 	p, err := readPatch(r)
 	if err != nil {
 		return err
@@ -53,7 +51,7 @@ func createPurchase(a *caddyaigateway.App, w http.ResponseWriter, r *http.Reques
 		LotID: res.Lot.ID, ExpiresAt: res.Lot.ExpiresAt, Description: e.Description, CreatedAt: e.CreatedAt, Balance: e.BalanceAfter})
 }
 
-func createAdjustment(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request, _ []string) error {
+func createAdjustment(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
 	p, err := readPatch(r)
 	if err != nil {
 		return err
@@ -69,7 +67,7 @@ func transactionsURI(accountID string) string {
 	return "/ai/credits/transactions?accountId=" + accountID
 }
 
-func getBalance(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request, _ []string) error {
+func getBalance(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
 	accountID := r.URL.Query().Get("accountId")
 	b, err := a.CreditBalance(accountID)
 	if err != nil {
@@ -91,7 +89,7 @@ type entry struct {
 func viewEntry(e credits.Entry) entry { return entry{Entry: e, URI: transactionsURI(e.AccountID)} }
 
 // listTransactions lists an account's ledger entries, newest first.
-func listTransactions(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request, _ []string) error {
+func listTransactions(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
 	limit, beforeID, err := paging(r)
 	if err != nil {
 		return err

@@ -14,10 +14,10 @@ import (
 var openAPI []byte
 
 func init() {
-	register(route{http.MethodGet, "/ai/openapi.json", serveOpenAPI})
+	handle("GET /ai/openapi.json", serveOpenAPI)
 }
 
-func serveOpenAPI(_ *caddyaigateway.App, w http.ResponseWriter, _ *http.Request, _ []string) error {
+func serveOpenAPI(_ *caddyaigateway.App, w http.ResponseWriter, _ *http.Request) error {
 	w.Header().Set("Content-Type", "application/json")
 	_, err := w.Write(openAPI)
 	return err

@@ -10,49 +10,47 @@ import (
 )
 
 func init() {
-	register(
-		route{http.MethodGet, "/ai/providers", listProviders},
-		route{http.MethodGet, "/ai/providers/{id}", getProvider},
-		route{http.MethodPost, "/ai/providers", create(func(a *caddyaigateway.App, p caddyaigateway.Patch) (any, error) {
-			cp, err := a.CreateCustomProvider(p)
-			return viewCustomProvider(cp), err
-		})},
-		route{http.MethodPatch, "/ai/providers/{id}", update(func(a *caddyaigateway.App, id string, p caddyaigateway.Patch) (any, error) {
-			cp, err := a.UpdateCustomProvider(id, p)
-			return viewCustomProvider(cp), err
-		})},
-		route{http.MethodDelete, "/ai/providers/{id}", remove((*caddyaigateway.App).DeleteCustomProvider)},
+	handle("GET /ai/providers", listProviders)
+	handle("GET /ai/providers/{id}", getProvider)
+	handle("POST /ai/providers", create(func(a *caddyaigateway.App, p caddyaigateway.Patch) (any, error) {
+		cp, err := a.CreateCustomProvider(p)
+		return viewCustomProvider(cp), err
+	}))
+	handle("PATCH /ai/providers/{id}", update(func(a *caddyaigateway.App, id string, p caddyaigateway.Patch) (any, error) {
+		cp, err := a.UpdateCustomProvider(id, p)
+		return viewCustomProvider(cp), err
+	}))
+	handle("DELETE /ai/providers/{id}", remove((*caddyaigateway.App).DeleteCustomProvider))
 
-		route{http.MethodPost, "/ai/provider-keys", create(func(a *caddyaigateway.App, p caddyaigateway.Patch) (any, error) {
-			k, err := a.CreateProviderKey(p)
-			return viewProviderKey(k), err
-		})},
-		route{http.MethodGet, "/ai/provider-keys", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request, _ []string) error {
-			return listPage(w, r, "providerKeys", "/ai/provider-keys", mapViews(a.ProviderKeys(), viewProviderKey), func(v providerKey) string { return v.ID })
-		}},
-		route{http.MethodGet, "/ai/provider-keys/{id}", get(func(a *caddyaigateway.App, id string) (any, error) {
-			k, err := a.ProviderKey(id)
-			return viewProviderKey(k), err
-		})},
-		route{http.MethodPatch, "/ai/provider-keys/{id}", update(func(a *caddyaigateway.App, id string, p caddyaigateway.Patch) (any, error) {
-			k, err := a.UpdateProviderKey(id, p)
-			return viewProviderKey(k), err
-		})},
-		route{http.MethodPost, "/ai/provider-keys/{id}/rotate", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request, params []string) error {
-			p, err := readPatch(r)
-			if err != nil {
-				return err
-			}
-			k, err := a.RotateProviderKey(params[0], p)
-			if err != nil {
-				return storeError(err)
-			}
-			return writeJSON(w, http.StatusOK, viewProviderKey(k))
-		}},
-		route{http.MethodDelete, "/ai/provider-keys/{id}", remove((*caddyaigateway.App).DeleteProviderKey)},
+	handle("POST /ai/provider-keys", create(func(a *caddyaigateway.App, p caddyaigateway.Patch) (any, error) {
+		k, err := a.CreateProviderKey(p)
+		return viewProviderKey(k), err
+	}))
+	handle("GET /ai/provider-keys", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
+		return listPage(w, r, "providerKeys", "/ai/provider-keys", mapViews(a.ProviderKeys(), viewProviderKey), func(v providerKey) string { return v.ID })
+	})
+	handle("GET /ai/provider-keys/{id}", get(func(a *caddyaigateway.App, id string) (any, error) {
+		k, err := a.ProviderKey(id)
+		return viewProviderKey(k), err
+	}))
+	handle("PATCH /ai/provider-keys/{id}", update(func(a *caddyaigateway.App, id string, p caddyaigateway.Patch) (any, error) {
+		k, err := a.UpdateProviderKey(id, p)
+		return viewProviderKey(k), err
+	}))
+	handle("POST /ai/provider-keys/{id}/rotate", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
+		p, err := readPatch(r)
+		if err != nil {
+			return err
+		}
+		k, err := a.RotateProviderKey(r.PathValue("id"), p)
+		if err != nil {
+			return storeError(err)
+		}
+		return writeJSON(w, http.StatusOK, viewProviderKey(k))
+	})
+	handle("DELETE /ai/provider-keys/{id}", remove((*caddyaigateway.App).DeleteProviderKey))
 
-		route{http.MethodGet, "/ai/models", listModels},
-	)
+	handle("GET /ai/models", listModels)
 }
 
 // providerKey never carries the secret: only keyRedacted.
@@ -126,7 +124,7 @@ func configuredProviders(a *caddyaigateway.App) []provider {
 
 // listProviders lists built-in and Caddyfile providers first (in lookup
 // order), then API ones; not paged beyond ?limit on the API ones.
-func listProviders(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request, _ []string) error {
+func listProviders(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
 	out := configuredProviders(a)
 	for _, cp := range a.CustomProviders() {
 		out = append(out, viewCustomProvider(cp))
@@ -134,8 +132,8 @@ func listProviders(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request
 	return writeJSON(w, http.StatusOK, map[string]any{"providers": out, "uri": "/ai/providers", "nextPageUri": nil})
 }
 
-func getProvider(a *caddyaigateway.App, w http.ResponseWriter, _ *http.Request, params []string) error {
-	id := params[0]
+func getProvider(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
 	for _, p := range configuredProviders(a) {
 		if strings.EqualFold(p.ID, id) {
 			return writeJSON(w, http.StatusOK, p)
@@ -163,7 +161,7 @@ type model struct {
 
 // listModels lists every model of every provider (catalog, Caddyfile
 // overrides, API providers) with prices and limits.
-func listModels(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request, _ []string) error {
+func listModels(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
 	var out []model
 	for _, p := range a.AllProviders() {
 		for _, m := range p.Models {

@@ -10,105 +10,103 @@ import (
 // The simple resources: accounts, access key configurations, API keys and
 // virtual models. Each is shown as stored plus its `uri`.
 func init() {
-	register(
-		route{http.MethodPost, "/ai/accounts", create(func(a *caddyaigateway.App, p caddyaigateway.Patch) (any, error) {
-			v, err := a.CreateAccount(p)
-			return viewAccount(v), err
-		})},
-		route{http.MethodGet, "/ai/accounts", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request, _ []string) error {
-			return listPage(w, r, "accounts", "/ai/accounts", mapViews(a.Accounts(), viewAccount), idOf[account])
-		}},
-		route{http.MethodGet, "/ai/accounts/{id}", get(func(a *caddyaigateway.App, id string) (any, error) {
-			v, err := a.Account(id)
-			return viewAccount(v), err
-		})},
-		route{http.MethodPatch, "/ai/accounts/{id}", update(func(a *caddyaigateway.App, id string, p caddyaigateway.Patch) (any, error) {
-			v, err := a.UpdateAccount(id, p)
-			return viewAccount(v), err
-		})},
-		route{http.MethodDelete, "/ai/accounts/{id}", remove((*caddyaigateway.App).DeleteAccount)},
+	handle("POST /ai/accounts", create(func(a *caddyaigateway.App, p caddyaigateway.Patch) (any, error) {
+		v, err := a.CreateAccount(p)
+		return viewAccount(v), err
+	}))
+	handle("GET /ai/accounts", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
+		return listPage(w, r, "accounts", "/ai/accounts", mapViews(a.Accounts(), viewAccount), idOf[account])
+	})
+	handle("GET /ai/accounts/{id}", get(func(a *caddyaigateway.App, id string) (any, error) {
+		v, err := a.Account(id)
+		return viewAccount(v), err
+	}))
+	handle("PATCH /ai/accounts/{id}", update(func(a *caddyaigateway.App, id string, p caddyaigateway.Patch) (any, error) {
+		v, err := a.UpdateAccount(id, p)
+		return viewAccount(v), err
+	}))
+	handle("DELETE /ai/accounts/{id}", remove((*caddyaigateway.App).DeleteAccount))
 
-		route{http.MethodPost, "/ai/access-key-configurations", create(func(a *caddyaigateway.App, p caddyaigateway.Patch) (any, error) {
-			v, err := a.CreateConfiguration(p)
-			return viewConfiguration(v), err
-		})},
-		route{http.MethodGet, "/ai/access-key-configurations", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request, _ []string) error {
-			return listPage(w, r, "accessKeyConfigurations", "/ai/access-key-configurations", mapViews(a.Configurations(), viewConfiguration), idOf[configuration])
-		}},
-		route{http.MethodGet, "/ai/access-key-configurations/{id}", get(func(a *caddyaigateway.App, id string) (any, error) {
-			v, err := a.Configuration(id)
-			return viewConfiguration(v), err
-		})},
-		route{http.MethodPatch, "/ai/access-key-configurations/{id}", update(func(a *caddyaigateway.App, id string, p caddyaigateway.Patch) (any, error) {
-			v, err := a.UpdateConfiguration(id, p)
-			return viewConfiguration(v), err
-		})},
-		route{http.MethodDelete, "/ai/access-key-configurations/{id}", remove((*caddyaigateway.App).DeleteConfiguration)},
+	handle("POST /ai/access-key-configurations", create(func(a *caddyaigateway.App, p caddyaigateway.Patch) (any, error) {
+		v, err := a.CreateConfiguration(p)
+		return viewConfiguration(v), err
+	}))
+	handle("GET /ai/access-key-configurations", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
+		return listPage(w, r, "accessKeyConfigurations", "/ai/access-key-configurations", mapViews(a.Configurations(), viewConfiguration), idOf[configuration])
+	})
+	handle("GET /ai/access-key-configurations/{id}", get(func(a *caddyaigateway.App, id string) (any, error) {
+		v, err := a.Configuration(id)
+		return viewConfiguration(v), err
+	}))
+	handle("PATCH /ai/access-key-configurations/{id}", update(func(a *caddyaigateway.App, id string, p caddyaigateway.Patch) (any, error) {
+		v, err := a.UpdateConfiguration(id, p)
+		return viewConfiguration(v), err
+	}))
+	handle("DELETE /ai/access-key-configurations/{id}", remove((*caddyaigateway.App).DeleteConfiguration))
 
-		route{http.MethodPost, "/ai/api-keys", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request, _ []string) error {
-			p, err := readPatch(r)
-			if err != nil {
-				return err
-			}
-			k, token, err := a.CreateAPIKey(p)
-			if err != nil {
-				return storeError(err)
-			}
-			v := viewAPIKey(k)
-			v.Token = token
-			return writeJSON(w, http.StatusCreated, v)
-		}},
-		route{http.MethodGet, "/ai/api-keys", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request, _ []string) error {
-			return listPage(w, r, "apiKeys", "/ai/api-keys", mapViews(a.APIKeys(), viewAPIKey), func(v apiKey) string { return v.ID })
-		}},
-		route{http.MethodGet, "/ai/api-keys/{id}", get(func(a *caddyaigateway.App, id string) (any, error) {
-			k, err := a.APIKey(id)
-			return viewAPIKey(k), err
-		})},
-		route{http.MethodPatch, "/ai/api-keys/{id}", update(func(a *caddyaigateway.App, id string, p caddyaigateway.Patch) (any, error) {
-			k, err := a.UpdateAPIKey(id, p)
-			return viewAPIKey(k), err
-		})},
-		route{http.MethodDelete, "/ai/api-keys/{id}", remove((*caddyaigateway.App).DeleteAPIKey)},
+	handle("POST /ai/api-keys", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
+		p, err := readPatch(r)
+		if err != nil {
+			return err
+		}
+		k, token, err := a.CreateAPIKey(p)
+		if err != nil {
+			return storeError(err)
+		}
+		v := viewAPIKey(k)
+		v.Token = token
+		return writeJSON(w, http.StatusCreated, v)
+	})
+	handle("GET /ai/api-keys", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
+		return listPage(w, r, "apiKeys", "/ai/api-keys", mapViews(a.APIKeys(), viewAPIKey), func(v apiKey) string { return v.ID })
+	})
+	handle("GET /ai/api-keys/{id}", get(func(a *caddyaigateway.App, id string) (any, error) {
+		k, err := a.APIKey(id)
+		return viewAPIKey(k), err
+	}))
+	handle("PATCH /ai/api-keys/{id}", update(func(a *caddyaigateway.App, id string, p caddyaigateway.Patch) (any, error) {
+		k, err := a.UpdateAPIKey(id, p)
+		return viewAPIKey(k), err
+	}))
+	handle("DELETE /ai/api-keys/{id}", remove((*caddyaigateway.App).DeleteAPIKey))
 
-		route{http.MethodPost, "/ai/virtual-models", create(func(a *caddyaigateway.App, p caddyaigateway.Patch) (any, error) {
-			v, err := a.CreateVirtualModel(p)
-			return viewVirtualModel(v), err
-		})},
-		route{http.MethodGet, "/ai/virtual-models", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request, _ []string) error {
-			return listPage(w, r, "virtualModels", "/ai/virtual-models", mapViews(a.VirtualModels(), viewVirtualModel), idOf[virtualModel])
-		}},
-		route{http.MethodGet, "/ai/virtual-models/{id}", get(func(a *caddyaigateway.App, id string) (any, error) {
-			v, err := a.VirtualModel(id)
-			return viewVirtualModel(v), err
-		})},
-		route{http.MethodPatch, "/ai/virtual-models/{id}", update(func(a *caddyaigateway.App, id string, p caddyaigateway.Patch) (any, error) {
-			v, err := a.UpdateVirtualModel(id, p)
-			return viewVirtualModel(v), err
-		})},
-		route{http.MethodDelete, "/ai/virtual-models/{id}", remove((*caddyaigateway.App).DeleteVirtualModel)},
+	handle("POST /ai/virtual-models", create(func(a *caddyaigateway.App, p caddyaigateway.Patch) (any, error) {
+		v, err := a.CreateVirtualModel(p)
+		return viewVirtualModel(v), err
+	}))
+	handle("GET /ai/virtual-models", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
+		return listPage(w, r, "virtualModels", "/ai/virtual-models", mapViews(a.VirtualModels(), viewVirtualModel), idOf[virtualModel])
+	})
+	handle("GET /ai/virtual-models/{id}", get(func(a *caddyaigateway.App, id string) (any, error) {
+		v, err := a.VirtualModel(id)
+		return viewVirtualModel(v), err
+	}))
+	handle("PATCH /ai/virtual-models/{id}", update(func(a *caddyaigateway.App, id string, p caddyaigateway.Patch) (any, error) {
+		v, err := a.UpdateVirtualModel(id, p)
+		return viewVirtualModel(v), err
+	}))
+	handle("DELETE /ai/virtual-models/{id}", remove((*caddyaigateway.App).DeleteVirtualModel))
 
-		route{http.MethodGet, "/ai/gateway-config", func(a *caddyaigateway.App, w http.ResponseWriter, _ *http.Request, _ []string) error {
-			return writeJSON(w, http.StatusOK, viewGatewayConfig(a, a.GatewayConfig()))
-		}},
-		route{http.MethodPatch, "/ai/gateway-config", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request, _ []string) error {
-			p, err := readPatch(r)
-			if err != nil {
-				return err
-			}
-			c, err := a.UpdateGatewayConfig(p)
-			if err != nil {
-				return storeError(err)
-			}
-			return writeJSON(w, http.StatusOK, viewGatewayConfig(a, c))
-		}},
-	)
+	handle("GET /ai/gateway-config", func(a *caddyaigateway.App, w http.ResponseWriter, _ *http.Request) error {
+		return writeJSON(w, http.StatusOK, viewGatewayConfig(a, a.GatewayConfig()))
+	})
+	handle("PATCH /ai/gateway-config", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
+		p, err := readPatch(r)
+		if err != nil {
+			return err
+		}
+		c, err := a.UpdateGatewayConfig(p)
+		if err != nil {
+			return storeError(err)
+		}
+		return writeJSON(w, http.StatusOK, viewGatewayConfig(a, c))
+	})
 }
 
 // Generic handlers: each takes the domain call and renders its result.
 
-func create(fn func(*caddyaigateway.App, caddyaigateway.Patch) (any, error)) func(*caddyaigateway.App, http.ResponseWriter, *http.Request, []string) error {
-	return func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request, _ []string) error {
+func create(fn func(*caddyaigateway.App, caddyaigateway.Patch) (any, error)) handler {
+	return func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
 		p, err := readPatch(r)
 		if err != nil {
 			return err
@@ -121,9 +119,9 @@ func create(fn func(*caddyaigateway.App, caddyaigateway.Patch) (any, error)) fun
 	}
 }
 
-func get(fn func(*caddyaigateway.App, string) (any, error)) func(*caddyaigateway.App, http.ResponseWriter, *http.Request, []string) error {
-	return func(a *caddyaigateway.App, w http.ResponseWriter, _ *http.Request, params []string) error {
-		v, err := fn(a, params[0])
+func get(fn func(*caddyaigateway.App, string) (any, error)) handler {
+	return func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
+		v, err := fn(a, r.PathValue("id"))
 		if err != nil {
 			return storeError(err)
 		}
@@ -131,13 +129,13 @@ func get(fn func(*caddyaigateway.App, string) (any, error)) func(*caddyaigateway
 	}
 }
 
-func update(fn func(*caddyaigateway.App, string, caddyaigateway.Patch) (any, error)) func(*caddyaigateway.App, http.ResponseWriter, *http.Request, []string) error {
-	return func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request, params []string) error {
+func update(fn func(*caddyaigateway.App, string, caddyaigateway.Patch) (any, error)) handler {
+	return func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
 		p, err := readPatch(r)
 		if err != nil {
 			return err
 		}
-		v, err := fn(a, params[0], p)
+		v, err := fn(a, r.PathValue("id"), p)
 		if err != nil {
 			return storeError(err)
 		}
@@ -145,9 +143,9 @@ func update(fn func(*caddyaigateway.App, string, caddyaigateway.Patch) (any, err
 	}
 }
 
-func remove(fn func(*caddyaigateway.App, string) error) func(*caddyaigateway.App, http.ResponseWriter, *http.Request, []string) error {
-	return func(a *caddyaigateway.App, w http.ResponseWriter, _ *http.Request, params []string) error {
-		if err := fn(a, params[0]); err != nil {
+func remove(fn func(*caddyaigateway.App, string) error) handler {
+	return func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
+		if err := fn(a, r.PathValue("id")); err != nil {
 			return storeError(err)
 		}
 		w.WriteHeader(http.StatusNoContent)

@@ -16,11 +16,9 @@ import (
 )
 
 func init() {
-	register(
-		route{http.MethodGet, "/ai/usage", listUsage},
-		route{http.MethodGet, "/ai/usage/overview", usageOverview},
-		route{http.MethodGet, "/ai/usage/requests/{requestId}", requestUsage},
-	)
+	handle("GET /ai/usage", listUsage)
+	handle("GET /ai/usage/overview", usageOverview)
+	handle("GET /ai/usage/requests/{requestId}", requestUsage)
 }
 
 // usageEvent is a usage event as the API shows it: the stored fields
@@ -174,7 +172,7 @@ var usageFilterParams = []string{"from", "to", "accessKeyId", "accountId", "prov
 
 // listUsage: GET /ai/usage — events newest first, by default only each
 // request's final attempt; ?includeRetries=true lists every attempt.
-func listUsage(app *caddyaigateway.App, w http.ResponseWriter, r *http.Request, _ []string) error {
+func listUsage(app *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
 	q, err := usageQuery(r, slices.Concat(usageFilterParams, []string{"includeRetries", "limit", "beforeId"})...)
 	if err != nil {
 		return err
@@ -214,7 +212,7 @@ func listUsage(app *caddyaigateway.App, w http.ResponseWriter, r *http.Request, 
 // usageOverview: GET /ai/usage/overview — usage summed per UTC hour or
 // day (?bucket=, default day), optionally per ?groupBy= dimension, with
 // the totals of the range.
-func usageOverview(app *caddyaigateway.App, w http.ResponseWriter, r *http.Request, _ []string) error {
+func usageOverview(app *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
 	q, err := usageQuery(r, slices.Concat(usageFilterParams, []string{"bucket", "groupBy"})...)
 	if err != nil {
 		return err
@@ -259,11 +257,12 @@ func usageOverview(app *caddyaigateway.App, w http.ResponseWriter, r *http.Reque
 // requestUsage: GET /ai/usage/requests/{requestId} — the request's
 // attempts in order; each one's retryAction says why the gateway moved
 // on, and the last one's how the request ended.
-func requestUsage(app *caddyaigateway.App, w http.ResponseWriter, r *http.Request, p []string) error {
+func requestUsage(app *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
 	if _, err := usageQuery(r); err != nil {
 		return err
 	}
-	evs, err := app.RequestUsage(p[0])
+	id := r.PathValue("requestId")
+	evs, err := app.RequestUsage(id)
 	if err != nil {
 		return storeError(err)
 	}
@@ -276,6 +275,6 @@ func requestUsage(app *caddyaigateway.App, w http.ResponseWriter, r *http.Reques
 			outcome = &action
 		}
 	}
-	return writeJSON(w, http.StatusOK, requestUsageView{RequestID: p[0], URI: requestUsageURI(p[0]), Outcome: outcome,
+	return writeJSON(w, http.StatusOK, requestUsageView{RequestID: id, URI: requestUsageURI(id), Outcome: outcome,
 		Cost: cost, Attempts: viewUsageEvents(evs)})
 }
