@@ -133,10 +133,13 @@ func (a *App) Provision(ctx caddy.Context) error {
 	a.life = new(lifecycle)
 	repl := caddy.NewReplacer()
 
-	if a.PerRequestTimeout <= 0 {
+	if a.PerRequestTimeout < 0 || a.TotalTimeout < 0 {
+		return errors.New("per_request_timeout and total_timeout must be positive")
+	}
+	if a.PerRequestTimeout == 0 {
 		a.PerRequestTimeout = caddy.Duration(120 * time.Second)
 	}
-	if a.TotalTimeout <= 0 {
+	if a.TotalTimeout == 0 {
 		a.TotalTimeout = caddy.Duration(300 * time.Second)
 	}
 

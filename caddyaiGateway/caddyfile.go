@@ -90,6 +90,9 @@ func parseGlobalAI(d *caddyfile.Dispenser, existing any) (any, error) {
 			if err != nil {
 				return nil, d.Errf("%s: %v", opt, err)
 			}
+			if dur <= 0 {
+				return nil, d.Errf("%s: must be positive, got %s", opt, s)
+			}
 			if opt == "total_timeout" {
 				app.TotalTimeout = caddy.Duration(dur)
 			} else {
@@ -121,6 +124,9 @@ func parseGlobalAI(d *caddyfile.Dispenser, existing any) (any, error) {
 			dur, err := caddy.ParseDuration(s)
 			if err != nil {
 				return nil, d.Errf("credit_lifetime: %v", err)
+			}
+			if dur <= 0 {
+				return nil, d.Errf("credit_lifetime: must be positive, got %s", s)
 			}
 			app.CreditLifetime = caddy.Duration(dur)
 		case "low_balance_thresholds":
@@ -218,8 +224,8 @@ func parseModel(d *caddyfile.Dispenser) (*ModelConfig, error) {
 			m.ReasoningPrice = v
 		case "context_window", "max_output_tokens":
 			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || n < 0 {
-				return nil, d.Errf("%s: expected a number of tokens, got %q", opt, v)
+			if err != nil || n <= 0 {
+				return nil, d.Errf("%s: expected a positive number of tokens, got %q", opt, v)
 			}
 			if opt == "context_window" {
 				m.ContextWindow = n
@@ -294,10 +300,11 @@ func (g *Gateway) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			g.MaxRequestBody = int64(n)
 		case "model_selection":
-			g.ModelSelection = append(g.ModelSelection, d.RemainingArgs()...)
-			if len(g.ModelSelection) == 0 {
+			args := d.RemainingArgs()
+			if len(args) == 0 {
 				return d.ArgErr()
 			}
+			g.ModelSelection = append(g.ModelSelection, args...)
 		case "max_auto_candidates":
 			var s string
 			if !d.AllArgs(&s) {

@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -83,12 +86,23 @@ func (c *CreditConfig) parse() (creditSettings, error) {
 	if c.CreditLifetime > 0 {
 		s.lifetime = time.Duration(c.CreditLifetime)
 	}
+	if c.CreditLifetime < 0 {
+		return s, fmt.Errorf("credit_lifetime: must be positive")
+	}
 	for _, t := range c.LowBalanceThresholds {
-		v, err := money.ParseUSD(t)
-		if err != nil {
-			return s, fmt.Errorf("low_balance_thresholds: %w", err)
+		v, err := money.ParseUnsignedUSD(t)
+		if err != nil || v <= 0 {
+			return s, fmt.Errorf("low_balance_thresholds: %q is not a positive USD amount", t)
+		}
+		if slices.Contains(s.thresholds, v) {
+			return s, fmt.Errorf("low_balance_thresholds: %s is given twice", v)
 		}
 		s.thresholds = append(s.thresholds, v)
+	}
+	if w := c.LowBalanceWebhook; w != "" && !strings.Contains(w, "{") { // placeholders resolve later
+		if u, err := url.Parse(w); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return s, fmt.Errorf("low_balance_webhook: %q is not an http(s) URL", w)
+		}
 	}
 	s.webhook = c.LowBalanceWebhook
 	return s, nil

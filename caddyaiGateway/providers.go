@@ -135,11 +135,16 @@ func buildRegistry(cfgs []*ProviderConfig, repl *caddy.Replacer, demo *demoUpstr
 		r.providers = append(r.providers, p)
 		r.byID[p.ID] = p
 	}
+	configured := map[string]bool{}
 	for _, pc := range cfgs {
 		id := strings.ToLower(strings.TrimSpace(pc.ID))
 		if id == "" || strings.ContainsAny(id, ": \t/") {
 			return nil, fmt.Errorf("provider %q: id must be non-empty without ':', '/' or spaces", pc.ID)
 		}
+		if configured[id] {
+			return nil, fmt.Errorf("provider %s is configured twice (ids are case-insensitive)", id)
+		}
+		configured[id] = true
 		p := r.byID[id]
 		if p == nil {
 			if pc.Format == "" || pc.BaseURL == "" {
