@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -13,8 +14,8 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/catalog"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/jsonobj"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/provider"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/translate"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/usage"
 )
@@ -26,19 +27,12 @@ const maxShortRetryAfter = 2 * time.Second
 // upstreamCall is how a request reaches one target: its path, body and
 // format, translated when the provider speaks the other format.
 type upstreamCall struct {
-	format     catalog.Format
-	kind       usage.Endpoint // how usage is read from the provider's answer
+	format     provider.Format // the provider's
+	kind       usage.Endpoint  // how usage is read from the provider's answer
 	path       string
 	body       []byte
 	translated bool
 	removed    []string // members the target could not take
-}
-
-func wireFormat(f catalog.Format) translate.Format {
-	if f == catalog.Anthropic {
-		return translate.Anthropic
-	}
-	return translate.OpenAI
 }
 
 // prepare builds the upstream request for target t. delivered, when not
@@ -46,13 +40,18 @@ func wireFormat(f catalog.Format) translate.Format {
 // client: the request then asks t to continue it.
 func (g *Gateway) prepare(req *request, t Target, delivered []byte) (*upstreamCall, error) {
 	ep := req.ep
+	to := provider.For(t.Provider.Format)
+	if to == nil {
+		return nil, fmt.Errorf("provider %s: unknown format %q", t.Provider.ID, t.Provider.Format)
+	}
 	if t.Provider.Format == ep.format && delivered == nil {
 		body, err := g.bodyFor(req, t)
 		if err != nil {
 			return nil, err
 		}
-		return &upstreamCall{format: t.Provider.Format, kind: ep.kind, path: ep.upstream, body: body}, nil
+		return &upstreamCall{format: to, kind: ep.kind, path: ep.upstream, body: body}, nil
 	}
+	from := ep.client()
 	// Translation (or continuation) starts from the client's body with the
 	// gateway's limits applied, in the client's format.
 	body, err := withOutputLimit(req.clientBody, req, t)
@@ -60,12 +59,7 @@ func (g *Gateway) prepare(req *request, t Target, delivered []byte) (*upstreamCa
 		return nil, err
 	}
 	if delivered != nil {
-		if ep.format == catalog.Anthropic {
-			body, err = translate.ContinueMessages(body, string(delivered))
-		} else {
-			body, err = translate.ContinueChat(body, string(delivered))
-		}
-		if err != nil {
+		if body, err = from.Continue(body, string(delivered)); err != nil {
 			return nil, err
 		}
 	}
@@ -79,16 +73,16 @@ func (g *Gateway) prepare(req *request, t Target, delivered []byte) (*upstreamCa
 				return nil, err
 			}
 		}
-		return &upstreamCall{format: t.Provider.Format, kind: ep.kind, path: ep.upstream, body: body}, nil
+		return &upstreamCall{format: to, kind: ep.kind, path: ep.upstream, body: body}, nil
 	}
-	up := &upstreamCall{format: t.Provider.Format, translated: true}
-	if t.Provider.Format == catalog.Anthropic {
-		up.kind, up.path = usage.Messages, "/v1/messages"
-		up.body, up.removed, err = translate.ChatToMessages(body, translate.Options{Model: t.Name, DefaultMaxTokens: translatedMaxTokens(req, t), DropSampling: true})
-	} else {
-		up.kind, up.path = usage.ChatCompletions, "/chat/completions"
-		up.body, up.removed, err = translate.MessagesToChat(body, translate.Options{Model: t.Name, IncludeUsage: req.stream})
-	}
+	up := &upstreamCall{format: to, translated: true}
+	up.path, up.kind = to.Chat()
+	up.body, up.removed, err = to.TranslateRequest(from, body, translate.Options{
+		Model:            t.Name,
+		DefaultMaxTokens: translatedMaxTokens(req, t),
+		DropSampling:     true,
+		IncludeUsage:     req.stream,
+	})
 	return up, err
 }
 
@@ -137,22 +131,7 @@ func (g *Gateway) send(c *call, a *attempt, ctx context.Context) (*http.Response
 	req.URL.RawQuery = c.r.URL.RawQuery
 	req.Header = upstreamHeaders(c.r.Header)
 	req.Header.Set("Content-Type", "application/json")
-	if t.Provider.Format == catalog.Anthropic {
-		if key != "" {
-			req.Header.Set("X-Api-Key", key)
-		}
-		if req.Header.Get("Anthropic-Version") == "" || up.translated {
-			req.Header.Set("Anthropic-Version", "2023-06-01")
-		}
-	} else {
-		if key != "" {
-			req.Header.Set("Authorization", "Bearer "+key)
-		}
-		if up.translated {
-			req.Header.Del("Anthropic-Version")
-			req.Header.Del("Anthropic-Beta")
-		}
-	}
+	up.format.Authenticate(req.Header, key, up.translated)
 	if ce := g.logger.Check(zap.DebugLevel, "upstream attempt"); ce != nil {
 		ce.Write(zap.String("request_id", c.id), zap.Int("attempt", a.n), zap.String("provider", t.Provider.ID),
 			zap.String("model", t.Name), zap.Bool("translated", up.translated))
@@ -236,12 +215,7 @@ func (g *Gateway) serveBody(c *call, a *attempt, ctx context.Context, resp *http
 		a.estimated = c.req.ep.kind != usage.CountTokens
 	}
 	if a.up.translated {
-		if c.req.ep.format == catalog.Anthropic {
-			body, err = translate.ChatResponseToMessages(body, a.target.Name)
-		} else {
-			body, err = translate.MessagesResponseToChat(body, a.target.Name)
-		}
-		if err != nil {
+		if body, err = a.up.format.TranslateResponse(c.req.ep.client(), body, a.target.Name); err != nil {
 			a.status, a.outcome, a.errText = http.StatusBadGateway, nextTarget, "translating the provider's answer: "+err.Error()
 			return
 		}
@@ -260,14 +234,6 @@ func (g *Gateway) serveBody(c *call, a *attempt, ctx context.Context, resp *http
 	c.w.WriteHeader(resp.StatusCode)
 	_, _ = c.w.Write(body)
 	a.outcome = served
-}
-
-// translateError renders a provider's error body in the client's format.
-func translateError(client catalog.Format, status int, body []byte) []byte {
-	if client == catalog.Anthropic {
-		return translate.ErrorToMessages(status, body)
-	}
-	return translate.ErrorToChat(status, body)
 }
 
 // bodyFor is the upstream body for a target of the client's format: the

@@ -12,6 +12,7 @@ import (
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/catalog"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/fakeprovider"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/provider"
 )
 
 // demoUpstream is the fake provider that answers inside this process for
@@ -68,11 +69,14 @@ func (d *demoUpstream) route(t *http.Transport) {
 	}
 }
 
+// baseURL is the demo's base URL for a provider of format f: the fake
+// provider serves every format's API at its usual root.
 func (d *demoUpstream) baseURL(f catalog.Format) string {
-	if f == catalog.Anthropic {
-		return "http://" + d.addr
+	base := "http://" + d.addr
+	if pf := provider.For(f); pf != nil {
+		base += pf.BasePath()
 	}
-	return "http://" + d.addr + "/v1"
+	return base
 }
 
 func (d *demoUpstream) close() {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/catalog"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/provider"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/usage"
 )
 
@@ -27,6 +28,9 @@ var endpoints = map[string]*endpoint{
 	"messages":              {name: "messages", kind: usage.Messages, format: catalog.Anthropic, method: http.MethodPost, upstream: "/v1/messages", streams: true},
 	"messages/count_tokens": {name: "messages.count_tokens", kind: usage.CountTokens, format: catalog.Anthropic, method: http.MethodPost, upstream: "/v1/messages/count_tokens"},
 }
+
+// client is the client's wire format.
+func (ep *endpoint) client() provider.Format { return provider.For(ep.format) }
 
 // route splits a request path into the part after the last "/v1/" (so the
 // gateway also works under a path prefix such as `handle_path /llm/*`).

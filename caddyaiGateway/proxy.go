@@ -260,7 +260,7 @@ func (g *Gateway) passError(c *call, a *attempt) error {
 	}
 	body := a.errBody
 	if a.up != nil && a.up.translated {
-		body = translateError(c.req.ep.format, a.status, body)
+		body = c.req.ep.client().ErrorBody(a.status, body)
 	}
 	copyResponseHeaders(h, a.errHeader, a.key)
 	h.Del("Content-Encoding")

@@ -3,13 +3,12 @@ package caddyaigateway
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"time"
 
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/catalog"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/provider"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/sse"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/translate"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/usage"
@@ -90,8 +89,8 @@ type relay struct {
 	ts           translate.Stream
 	replay       []byte
 	tooLong      bool
-	upstream     translate.Format
-	client       translate.Format
+	upstream     provider.Format
+	client       provider.Format
 	includeUsage bool
 }
 
@@ -115,7 +114,7 @@ func (rl *relay) translator() translate.Stream {
 	if rl.ts != nil || rl.tooLong {
 		return rl.ts
 	}
-	rl.ts = translate.NewStream(rl.upstream, rl.client, "", rl.includeUsage)
+	rl.ts = rl.upstream.TranslateStream(rl.client, "", rl.includeUsage)
 	rd := sse.NewReader(bytes.NewReader(rl.replay))
 	discard := func(string, []byte) error { return nil }
 	for {
@@ -147,13 +146,7 @@ func (sw *streamWriter) flush() error {
 // errorEvent ends a stream that cannot be completed with a well-formed
 // error event in the client's format.
 func (sw *streamWriter) errorEvent(msg string) {
-	if sw.c.req.ep.format == catalog.Anthropic {
-		b, _ := json.Marshal(map[string]any{"type": "error", "error": map[string]string{"type": "api_error", "message": msg}})
-		_ = sw.emit("error", b)
-	} else {
-		b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": msg, "type": "server_error", "code": "stream_interrupted"}})
-		_ = sw.emit("", b)
-	}
+	_ = sw.emit(sw.c.req.ep.client().StreamError(msg))
 	_ = sw.flush()
 }
 
@@ -172,9 +165,11 @@ func (g *Gateway) failoverConfig() (firstToken, idle time.Duration, continueStal
 }
 
 // hides reports whether an upstream event is the usage-only chunk the
-// gateway asked an OpenAI provider for and the OpenAI client did not.
+// gateway asked an OpenAI provider for and the OpenAI client did not. Only
+// an OpenAI chat stream has usage-only chunks (usage.Meter.Observe); a
+// translated one's translator consumes them itself.
 func (c *call) hides(seg *segment, usageOnly bool) bool {
-	return usageOnly && !c.req.clientUsage && seg.a.up.format == catalog.OpenAI && c.req.ep.format == catalog.OpenAI
+	return usageOnly && !c.req.clientUsage && !seg.a.up.translated
 }
 
 // serveStream relays a streaming answer event by event, translated into
@@ -187,9 +182,9 @@ func (c *call) hides(seg *segment, usageOnly bool) bool {
 func (g *Gateway) serveStream(c *call, a *attempt, ctx context.Context, cancel context.CancelCauseFunc, timer *time.Timer, resp *http.Response, next int) {
 	firstToken, idle, continueStalled := g.failoverConfig()
 	seg := &segment{a: a, ctx: ctx, cancel: cancel, resp: resp, rd: sse.NewReader(resp.Body), meter: usage.NewMeter(a.up.kind), next: next}
-	rl := &relay{upstream: wireFormat(a.up.format), client: wireFormat(c.req.ep.format), includeUsage: c.req.clientUsage}
+	rl := &relay{upstream: a.up.format, client: c.req.ep.client(), includeUsage: c.req.clientUsage}
 	if a.up.translated {
-		rl.ts = translate.NewStream(rl.upstream, rl.client, a.target.Name, c.req.clientUsage)
+		rl.ts = rl.upstream.TranslateStream(rl.client, a.target.Name, c.req.clientUsage)
 	}
 	sw := &streamWriter{g: g, c: c, seg: seg, rc: http.NewResponseController(c.w)}
 
@@ -207,7 +202,6 @@ func (g *Gateway) serveStream(c *call, a *attempt, ctx context.Context, cancel c
 	holder.hold = func(name string, data, raw []byte) {
 		held = append(held, heldEvent{name: name, data: bytes.Clone(data), raw: bytes.Clone(raw)})
 	}
-	upFmt := wireFormat(a.up.format)
 	for !seg.meter.FirstContent() {
 		ev, err := seg.rd.Next()
 		if err != nil {
@@ -226,7 +220,7 @@ func (g *Gateway) serveStream(c *call, a *attempt, ctx context.Context, cancel c
 			return
 		}
 		usageOnly := seg.meter.Observe(ev.Name, ev.Data)
-		if translate.IsErrorEvent(upFmt, ev.Name, ev.Data) {
+		if a.up.format.IsStreamError(ev.Name, ev.Data) {
 			a.status, a.outcome, a.errText = http.StatusBadGateway, nextTarget, "provider stream error: "+truncate(string(scrubSecret(ev.Data, a.key)), 300)
 			return
 		}
@@ -336,7 +330,6 @@ const (
 func (g *Gateway) pump(c *call, sw *streamWriter, rl *relay, idle time.Duration) pumpResult {
 	seg := sw.seg
 	a := seg.a
-	upFmt := wireFormat(a.up.format)
 	stall := time.AfterFunc(idle, func() { seg.cancel(errStalled) })
 	defer stall.Stop()
 	for {
@@ -364,7 +357,7 @@ func (g *Gateway) pump(c *call, sw *streamWriter, rl *relay, idle time.Duration)
 		}
 		stall.Reset(idle)
 		usageOnly := seg.meter.Observe(ev.Name, ev.Data)
-		if translate.IsErrorEvent(upFmt, ev.Name, ev.Data) {
+		if a.up.format.IsStreamError(ev.Name, ev.Data) {
 			a.errText = "provider stream error: " + truncate(string(scrubSecret(ev.Data, a.key)), 300)
 			return pumpInterrupted
 		}
@@ -438,7 +431,7 @@ func (g *Gateway) continueStream(c *call, ts translate.Stream, from int) (*segme
 			}
 			a.outcome = served
 			a.ttft = time.Since(a.start)
-			ts.Resume(wireFormat(up.format))
+			ts.Resume(up.format.Wire())
 			c.bill.streaming()
 			return &segment{a: a, ctx: ctx, cancel: cancel, resp: resp, rd: sse.NewReader(resp.Body), meter: usage.NewMeter(up.kind), next: ti + 1}, ""
 		}
