@@ -315,3 +315,21 @@ func TestContinue(t *testing.T) {
 		}
 	}
 }
+
+// What the gateway asks a Format for every request or stream event
+// allocates nothing.
+func TestHotPathAllocations(t *testing.T) {
+	chunk := []byte(`{"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"Hi"}}]}`)
+	delta := []byte(`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}`)
+	n := testing.AllocsPerRun(100, func() {
+		o, a := For(catalog.OpenAI), For(catalog.Anthropic)
+		_, _ = o.Chat()
+		_ = o.Wire()
+		if o.IsStreamError("", chunk) || a.IsStreamError("content_block_delta", delta) {
+			t.Fatal("a content event is an error")
+		}
+	})
+	if n != 0 {
+		t.Errorf("%v allocations", n)
+	}
+}
