@@ -92,7 +92,8 @@ func (g *Gateway) try(c *call, t Target, kc keyChoice, up *upstreamCall, next in
 	a := g.newAttempt(c, t, kc, up)
 	ctx, cancel := context.WithCancelCause(c.r.Context())
 	defer cancel(nil)
-	timer := time.AfterFunc(min(c.perRequest, time.Until(c.deadline)), func() { cancel(errAttemptTimeout) })
+	d, cause := c.limitBy(c.perRequest, errAttemptTimeout)
+	timer := time.AfterFunc(d, func() { cancel(cause) })
 	defer timer.Stop()
 
 	resp, ok := g.send(c, a, ctx)
@@ -193,7 +194,7 @@ func (g *Gateway) failed(c *call, a *attempt, ctx context.Context, err error) {
 		a.outcome, a.errText = clientGone, errShutdown.Error()
 	case c.r.Context().Err() != nil:
 		a.outcome, a.errText = clientGone, "client closed the connection"
-	case errors.Is(cause, errAttemptTimeout), errors.Is(cause, errFirstToken), errors.Is(cause, errStalled):
+	case errors.Is(cause, errAttemptTimeout), errors.Is(cause, errFirstToken), errors.Is(cause, errStalled), errors.Is(cause, errTotalDeadline):
 		a.outcome, a.errText = nextTarget, cause.Error()
 	default:
 		a.outcome, a.errText = nextTarget, "connection failed: "+redactURLError(err, a.key)

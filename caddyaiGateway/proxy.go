@@ -44,6 +44,7 @@ var (
 	errAttemptTimeout = errors.New("no answer within per_request_timeout")
 	errFirstToken     = errors.New("no first token within first_token_timeout")
 	errStalled        = errors.New("stream stalled (stream_idle_timeout)")
+	errTotalDeadline  = errors.New("no answer within total_timeout")
 )
 
 // outcome is how an attempt ended, which decides what happens next.
@@ -184,6 +185,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, ta
 			break
 		}
 	}
+	if !time.Now().Before(c.deadline) {
+		return g.timedOut(c, last) // the last candidate used up total_timeout
+	}
 	// Everything failed. A lone provider error answer passes through as
 	// the provider said it (an SDK's retry logic reads its status and
 	// Retry-After), also when the same key was retried once; anything
@@ -206,6 +210,16 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, ta
 	e.Attempts = c.failures
 	c.countRequest(nil, http.StatusBadGateway)
 	return writeError(w, r, e)
+}
+
+// limitBy returns how long an attempt may wait under its own limit d and
+// the request's total deadline, and the cause to cancel it with: the
+// deadline's when that is the nearer one.
+func (c *call) limitBy(d time.Duration, own error) (time.Duration, error) {
+	if left := time.Until(c.deadline); left < d {
+		return left, errTotalDeadline
+	}
+	return d, own
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) bool {

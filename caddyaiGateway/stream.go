@@ -187,11 +187,20 @@ func (g *Gateway) serveStream(c *call, a *attempt, ctx context.Context, cancel c
 		rl.ts = rl.upstream.TranslateStream(rl.client, a.target.Name, c.req.clientUsage)
 	}
 	sw := &streamWriter{g: g, c: c, seg: seg, rc: http.NewResponseController(c.w)}
+	// A continuation's response is this function's to close (try closes
+	// the first segment's).
+	defer func() {
+		if sw.seg != seg {
+			sw.seg.cancel(nil)
+			sw.seg.resp.Body.Close()
+		}
+	}()
 
 	// Until the first content: hold events back.
 	if firstToken > 0 {
 		timer.Stop()
-		ft := time.AfterFunc(min(firstToken, time.Until(c.deadline)), func() { cancel(errFirstToken) })
+		d, cause := c.limitBy(firstToken, errFirstToken)
+		ft := time.AfterFunc(d, func() { cancel(cause) })
 		defer ft.Stop()
 		timer = ft
 	}
@@ -281,6 +290,9 @@ func (g *Gateway) serveStream(c *call, a *attempt, ctx context.Context, cancel c
 		// stalled, cut or an upstream error after content reached the client
 		g.finishUsage(c, cur, sw.seg.meter)
 		sw.seg.cancel(nil)
+		if sw.seg != seg {
+			sw.seg.resp.Body.Close()
+		}
 		var cont *segment
 		reason := "no other provider could continue it"
 		if shuttingDown(c.r.Context()) {
@@ -410,6 +422,8 @@ func (g *Gateway) continueStream(c *call, ts translate.Stream, from int) (*segme
 			}
 			a := g.newAttempt(c, t, kc, up)
 			ctx, cancel := context.WithCancelCause(c.r.Context())
+			// per_request_timeout alone: a long stream may continue past
+			// total_timeout, which bounds the time to its first content.
 			timer := time.AfterFunc(c.perRequest, func() { cancel(errAttemptTimeout) })
 			resp, ok := g.send(c, a, ctx)
 			timer.Stop()

@@ -73,3 +73,25 @@ func TestTimeoutsAndStallBeforeFirstEvent(t *testing.T) {
 		}
 	})
 }
+
+// TestTotalTimeoutOnTheLastCandidate: when the last candidate uses up
+// total_timeout, the answer is 504 total_timeout, and its attempt says that
+// limit cut it — not per_request_timeout, which was longer.
+func TestTotalTimeoutOnTheLastCandidate(t *testing.T) {
+	e := start(t, cfgOpts{})
+	cf := strings.Replace(e.caddyfile(cfgOpts{}), "total_timeout 10s", "total_timeout 300ms", 1)
+	e.load(strings.Replace(cf, "per_request_timeout 5s", "per_request_timeout 200ms", 1))
+	for _, stream := range []bool{false, true} {
+		hdr := e.bearer()
+		hdr[fakeprovider.HeaderLatency] = "2s"
+		resp := e.post("/v1/chat/completions", `{"model":"openai:gpt-4o","stream":`+map[bool]string{false: "false", true: "true"}[stream]+`,"models":["anthropic:claude-haiku-4-5"],"messages":[{"role":"user","content":"hi"}]}`, hdr)
+		b := readAll(t, resp)
+		if resp.StatusCode != 504 || !strings.Contains(string(b), `"total_timeout"`) {
+			t.Fatalf("stream=%v: %d %s", stream, resp.StatusCode, b)
+		}
+		evs := e.usageFor(resp.Header.Get("AI-Gateway-Request-Id"), 2)
+		if evs[0].Error != "no answer within per_request_timeout" || evs[1].Error != "no answer within total_timeout" {
+			t.Fatalf("stream=%v: attempt errors %q, %q", stream, evs[0].Error, evs[1].Error)
+		}
+	}
+}
