@@ -4,13 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/testports"
 )
 
 const testAdminKey = "admin-test-key-0123456789"
@@ -20,12 +21,7 @@ const testAdminKey = "admin-test-key-0123456789"
 // through Caddy's admin handler.
 func startCaddy(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := testports.Free(t, testports.Admin)
 	cfg, err := json.Marshal(map[string]any{
 		"admin":   map[string]any{"listen": addr},
 		"logging": map[string]any{"logs": map[string]any{"default": map[string]any{"writer": map[string]any{"output": "discard"}}}},

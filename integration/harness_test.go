@@ -28,6 +28,7 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/fakeprovider"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/testports"
 )
 
 const adminKey = "test-admin-key-0123456789"
@@ -59,12 +60,7 @@ type env struct {
 
 func freePort(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return testports.Free(t, testports.Integration)
 }
 
 // caddyfile renders the standard test config; extraAI goes inside the ai
