@@ -295,9 +295,7 @@ func (g *Gateway) serveStream(c *call, a *attempt, ctx context.Context, cancel c
 		}
 		var cont *segment
 		reason := "no other provider could continue it"
-		if shuttingDown(c.r.Context()) {
-			reason = "the gateway is shutting down"
-		} else if continueStalled {
+		if continueStalled && !shuttingDown(c.r.Context()) {
 			if ts := rl.translator(); ts != nil && ts.Text() != "" {
 				cont, reason = g.continueStream(c, ts, sw.seg.next)
 			}
@@ -306,7 +304,11 @@ func (g *Gateway) serveStream(c *call, a *attempt, ctx context.Context, cancel c
 			cur.errText = firstNonEmpty(cur.errText, "stream interrupted")
 			g.record(c, cur, actionExhausted)
 			if !sw.broken {
-				sw.errorEvent("the provider's stream was interrupted and " + reason + ": " + cur.errText)
+				msg := "the provider's stream was interrupted and " + reason + ": " + cur.errText
+				if shuttingDown(c.r.Context()) {
+					msg = errShutdown.Error() + "; the answer is cut here and only what was delivered is charged"
+				}
+				sw.errorEvent(msg)
 			}
 			return
 		}
