@@ -1,3 +1,7 @@
+// attempt.go: one try of one target with one key: prepare (the upstream
+// body, translated or continuing), try, send (the upstream request and its
+// refusals), failed (why no answer came) and serveBody (a complete answer).
+
 package caddyaigateway
 
 import (
@@ -7,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,6 +20,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/jsonobj"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/provider"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/translate"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/usage"
@@ -23,6 +29,50 @@ import (
 // maxShortRetryAfter is the longest Retry-After the gateway waits out to
 // retry the same key once.
 const maxShortRetryAfter = 2 * time.Second
+
+// Limits on what the gateway buffers from a provider.
+const (
+	maxErrorBody    = 1 << 20
+	maxResponseBody = 256 << 20
+)
+
+// Why an attempt's context was cancelled.
+var (
+	errAttemptTimeout = errors.New("no answer within per_request_timeout")
+	errFirstToken     = errors.New("no first token within first_token_timeout")
+	errStalled        = errors.New("stream stalled (stream_idle_timeout)")
+	errTotalDeadline  = errors.New("no answer within total_timeout")
+)
+
+// attempt is one upstream try.
+type attempt struct {
+	n       int
+	target  Target
+	key     string
+	source  string
+	keyID   string
+	start   time.Time
+	ttft    time.Duration
+	status  int
+	outcome outcome
+	errText string
+	// for a failFast/last failure, what to pass back
+	errBody   []byte
+	errHeader http.Header
+	usage     usage.Usage
+	estimated bool
+	stop      string
+	streaming bool
+	metered   bool
+	cost      money.Nano // provider cost at catalog prices
+	fee       money.Nano // processing or BYOK fee charged
+	// retryAfter is a 429's Retry-After, when short enough to wait for.
+	retryAfter time.Duration
+	// up is how the attempt reached its provider.
+	up *upstreamCall
+	// recorded: its usage event is written (each attempt once).
+	recorded bool
+}
 
 // upstreamCall is how a request reaches one target: its path, body and
 // format, translated when the provider speaks the other format.
@@ -86,6 +136,25 @@ func (g *Gateway) prepare(req *request, t Target, delivered []byte) (*upstreamCa
 	return up, err
 }
 
+// bodyFor is the upstream body for a target of the client's format: the
+// provider's model id and the canonical output limit.
+func (g *Gateway) bodyFor(req *request, t Target) ([]byte, error) {
+	body := req.upstreamBody
+	if t.Name != req.model {
+		quoted, _ := json.Marshal(t.Name)
+		b, err := jsonobj.Set(body, "model", quoted)
+		if err != nil {
+			return nil, err
+		}
+		body = b
+	}
+	return withOutputLimit(body, req, t)
+}
+
+func setMember(body []byte, key string, value []byte) ([]byte, error) {
+	return jsonobj.Set(body, key, value)
+}
+
 // try makes one attempt and, when the provider answers, serves it. next
 // is the index of the target after this one (for stream continuation).
 func (g *Gateway) try(c *call, t Target, kc keyChoice, up *upstreamCall, next int) *attempt {
@@ -96,15 +165,15 @@ func (g *Gateway) try(c *call, t Target, kc keyChoice, up *upstreamCall, next in
 	timer := time.AfterFunc(d, func() { cancel(cause) })
 	defer timer.Stop()
 
-	resp, ok := g.send(c, a, ctx)
+	resp, ok := g.send(ctx, c, a)
 	if !ok {
 		return a
 	}
 	defer resp.Body.Close()
 	if c.req.stream && isEventStream(resp.Header) {
-		g.serveStream(c, a, ctx, cancel, timer, resp, next)
+		g.serveStream(ctx, c, a, cancel, timer, resp, next)
 	} else {
-		g.serveBody(c, a, ctx, resp)
+		g.serveBody(ctx, c, a, resp)
 	}
 	return a
 }
@@ -122,7 +191,7 @@ func (g *Gateway) newAttempt(c *call, t Target, kc keyChoice, up *upstreamCall) 
 // send makes the upstream request. It returns the response when the
 // provider accepted the request (2xx); otherwise the attempt says why not
 // and what to do next.
-func (g *Gateway) send(c *call, a *attempt, ctx context.Context) (*http.Response, bool) {
+func (g *Gateway) send(ctx context.Context, c *call, a *attempt) (*http.Response, bool) {
 	t, up, key := a.target, a.up, a.key
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.Provider.BaseURL+up.path, bytes.NewReader(up.body))
 	if err != nil {
@@ -139,7 +208,7 @@ func (g *Gateway) send(c *call, a *attempt, ctx context.Context) (*http.Response
 	}
 	resp, err := g.app.transport.RoundTrip(req)
 	if err != nil {
-		g.failed(c, a, ctx, err)
+		g.failed(ctx, c, a, err)
 		return nil, false
 	}
 	a.status = resp.StatusCode
@@ -187,7 +256,7 @@ func retryAfter(h http.Header) time.Duration {
 }
 
 // failed classifies an error that left no answer to serve.
-func (g *Gateway) failed(c *call, a *attempt, ctx context.Context, err error) {
+func (g *Gateway) failed(ctx context.Context, c *call, a *attempt, err error) {
 	cause := context.Cause(ctx)
 	switch {
 	case shuttingDown(c.r.Context()):
@@ -202,10 +271,10 @@ func (g *Gateway) failed(c *call, a *attempt, ctx context.Context, err error) {
 }
 
 // serveBody serves a complete (non-streaming) answer.
-func (g *Gateway) serveBody(c *call, a *attempt, ctx context.Context, resp *http.Response) {
+func (g *Gateway) serveBody(ctx context.Context, c *call, a *attempt, resp *http.Response) {
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
 	if err != nil {
-		g.failed(c, a, ctx, err)
+		g.failed(ctx, c, a, err)
 		return
 	}
 	u, stop, ok := usage.FromBody(a.up.kind, body)
@@ -237,21 +306,33 @@ func (g *Gateway) serveBody(c *call, a *attempt, ctx context.Context, resp *http
 	a.outcome = served
 }
 
-// bodyFor is the upstream body for a target of the client's format: the
-// provider's model id and the canonical output limit.
-func (g *Gateway) bodyFor(req *request, t Target) ([]byte, error) {
-	body := req.upstreamBody
-	if t.Name != req.model {
-		quoted, _ := json.Marshal(t.Name)
-		b, err := jsonobj.Set(body, "model", quoted)
-		if err != nil {
-			return nil, err
-		}
-		body = b
-	}
-	return withOutputLimit(body, req, t)
+func isEventStream(h http.Header) bool {
+	mt, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
+	return mt == "text/event-stream"
 }
 
-func setMember(body []byte, key string, value []byte) ([]byte, error) {
-	return jsonobj.Set(body, key, value)
+// redactURLError renders a transport error without any secret in it.
+func redactURLError(err error, key string) string {
+	return string(scrubSecret([]byte(err.Error()), key))
+}
+
+// providerErrorMessage pulls the message out of an OpenAI- or
+// Anthropic-shaped error body, for logs and attempt lists.
+func providerErrorMessage(body []byte) string {
+	var v struct {
+		Error struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &v) == nil && v.Error.Message != "" {
+		return truncate(v.Error.Message, 300)
+	}
+	return truncate(strings.TrimSpace(string(body)), 300)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }

@@ -1,23 +1,26 @@
+// gateway.go: the ai_gateway handler. The module and its config, ServeHTTP
+// (endpoint, body, candidates) and the attempt loop (serve) that tries the
+// candidates in order. One try is in attempt.go, streaming in stream.go,
+// what an attempt comes to in outcome.go.
+
 package caddyaigateway
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
+	"context"
 	"fmt"
-	"io"
 	"net/http"
+	"strconv"
 	"strings"
-	"unicode/utf8"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/jsonobj"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/selection"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/usage"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 )
 
 func init() {
@@ -119,70 +122,6 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 	return nil
 }
 
-// request is what the gateway needs to know of a client request; the body
-// itself is forwarded as sent, apart from the members the gateway owns.
-type request struct {
-	ep   *endpoint
-	body []byte
-	// model and fallbacks as the client named them.
-	model     string
-	fallbacks []string
-	stream    bool
-	// clientUsage: the client asked for usage in its stream (OpenAI
-	// stream_options.include_usage); when false the usage chunk the
-	// gateway asked for is hidden from it.
-	clientUsage bool
-	// upstreamBody is body with `models` removed and stream usage asked
-	// for; only `model` (and a capped output limit) change per target.
-	upstreamBody []byte
-	// clientBody is body with `models` removed: what translation and
-	// continuation start from.
-	clientBody []byte
-	// maxTokens is the output limit the client asked for (0: none),
-	// maxTokensField the member it used and outputMembers how many output
-	// limit members the body has (chat completions accept two).
-	maxTokens      int64
-	maxTokensField string
-	outputMembers  int
-	// choices is chat completions' n (0: not set): the output limit holds
-	// for each choice.
-	choices int64
-	// inputEstimate is the estimated input tokens (≈ body bytes / 4).
-	inputEstimate int64
-	// unmeasured: the body carries input its bytes do not bound (images,
-	// files, provider-kept state); the hold then covers the context window.
-	unmeasured bool
-	// header is the client's request headers (req.headers in selection,
-	// credentials left out there).
-	header http.Header
-	// tools: the body declares tools (the provider adds a system prompt
-	// for them).
-	tools bool
-	// metered: the request draws on credits (ai_credits ran), so every
-	// upstream body carries an output limit.
-	metered bool
-	// st is the management snapshot the request is served with, cfg the
-	// caller's access key configuration (nil: unrestricted).
-	st  *state
-	cfg *AccessKeyConfiguration
-	// rejected lists requested models the configuration refused.
-	rejected []string
-	keyCache map[targetKey][]keyChoice
-}
-
-// requestFields is decoded from the body; unknown members are ignored.
-// checkMembers has made sure each member appears once, spelled as here.
-type requestFields struct {
-	Model               json.RawMessage `json:"model"`
-	Models              json.RawMessage `json:"models"`
-	Stream              json.RawMessage `json:"stream"`
-	StreamOptions       json.RawMessage `json:"stream_options"`
-	MaxTokens           json.RawMessage `json:"max_tokens"`
-	MaxCompletionTokens json.RawMessage `json:"max_completion_tokens"`
-	MaxOutputTokens     json.RawMessage `json:"max_output_tokens"`
-	N                   json.RawMessage `json:"n"`
-}
-
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	requestID(w, r)
 	if aerr := g.app.ready(); aerr != nil {
@@ -231,199 +170,160 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	return g.serve(w, r, req, targets)
 }
 
-// readRequest reads and checks the body and prepares what every attempt
-// forwards.
-func (g *Gateway) readRequest(w http.ResponseWriter, r *http.Request, ep *endpoint) (*request, *apierr.Error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.MaxRequestBody))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return nil, apierr.New(http.StatusRequestEntityTooLarge, apierr.InputTooLarge,
-				fmt.Sprintf("request body exceeds the gateway's limit of %d bytes", g.MaxRequestBody))
-		}
-		return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, "reading request body: "+err.Error())
-	}
-	if !utf8.Valid(body) {
-		return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, "request body is not valid UTF-8")
-	}
-	if err := checkMembers(body, ep.kind); err != nil {
-		return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, "invalid request body: "+err.Error())
-	}
-	var f requestFields
-	if err := json.Unmarshal(body, &f); err != nil {
-		return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, "request body is not valid JSON: "+err.Error())
-	}
-	req := &request{ep: ep, body: body, header: r.Header, inputEstimate: usage.EstimateTokens(len(body)), metered: walletFrom(r) != nil}
-	if req.metered { // what bounds a hold; nothing to bound otherwise
-		req.unmeasured = hasUnmeasuredInput(body)
-		req.tools = bytes.Contains(body, []byte(`"tools"`)) || bytes.Contains(body, []byte(`"functions"`))
-	}
-	if len(f.Stream) > 0 && string(f.Stream) != "null" {
-		if err := json.Unmarshal(f.Stream, &req.stream); err != nil {
-			return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, "'stream' must be a boolean")
-		}
-		req.stream = req.stream && ep.streams
-	}
-	if err := parseChoices(req, f.N); err != nil {
-		return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, err.Error())
-	}
-	if err := parseOutputLimit(req, outputMembers{f.MaxTokens, f.MaxCompletionTokens, f.MaxOutputTokens}); err != nil {
-		return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, err.Error())
-	}
-	if len(f.Model) > 0 && string(f.Model) != "null" {
-		if err := json.Unmarshal(f.Model, &req.model); err != nil {
-			return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, "'model' must be a string")
-		}
-	}
-	if req.model == "" && (ep.kind == usage.CountTokens || ep.kind == usage.Embeddings) {
-		return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, "'model' is required")
-	}
-	up := body
-	if len(f.Models) > 0 {
-		if string(f.Models) != "null" {
-			if err := json.Unmarshal(f.Models, &req.fallbacks); err != nil {
-				return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, "'models' must be an array of model names")
-			}
-		}
-		if up, err = jsonobj.Delete(up, "models"); err != nil {
-			return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, err.Error())
-		}
-	}
-	req.clientBody = up
-	if req.stream && ep.kind == usage.ChatCompletions {
-		var so struct {
-			IncludeUsage bool `json:"include_usage"`
-		}
-		if len(f.StreamOptions) > 0 && string(f.StreamOptions) != "null" {
-			if err := json.Unmarshal(f.StreamOptions, &so); err != nil {
-				return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, "'stream_options' must be an object with a boolean include_usage")
-			}
-		}
-		req.clientUsage = so.IncludeUsage
-		if !req.clientUsage {
-			opts := []byte(`{"include_usage":true}`)
-			if raw, ok, _ := jsonobj.Get(up, "stream_options"); ok && len(raw) > 0 && raw[0] == '{' {
-				if merged, err := jsonobj.Set(raw, "include_usage", []byte("true")); err == nil {
-					opts = merged
-				}
-			}
-			if up, err = jsonobj.Set(up, "stream_options", opts); err != nil {
-				return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, err.Error())
-			}
-		}
-	}
-	req.upstreamBody = up
-	return req, nil
+// call is one client request on its way through the attempt loop.
+type call struct {
+	w          http.ResponseWriter
+	r          *http.Request
+	req        *request
+	id         string
+	caller     *Caller
+	perRequest time.Duration
+	deadline   time.Time
+	attempts   int
+	all        []*attempt
+	failures   []apierr.Attempt
+	cost       money.Nano
+	bill       *bill // nil when the request does not draw on credits
+	// committed: an answer's status line went to the client.
+	committed bool
+	// counted: the answer is counted in requests_total.
+	counted bool
+	// pending are usage events waiting for the settlement to commit them.
+	pending []*store.UsageEvent
+	targets []Target
 }
 
-// canServe reports whether provider p can serve endpoint ep: in its own
-// format, or by translation between OpenAI chat completions and Anthropic
-// messages.
-func canServe(ep *endpoint, p *Provider) bool {
-	if p.Format == ep.format {
+// serve runs the attempt loop: each target in order; within a target each
+// key (the healthy ones first) while the provider refuses the key; the
+// next target when the provider fails. Nothing is written to the client
+// until an attempt has an answer to serve.
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, targets []Target) error {
+	perRequest, total := g.app.timeouts(req.st)
+	c := &call{w: w, r: r, req: req, id: requestID(w, r), caller: CallerFrom(r), targets: targets,
+		perRequest: perRequest, deadline: time.Now().Add(total)}
+	b, aerr := g.beginBilling(c, targets)
+	if aerr != nil {
+		return writeError(w, r, aerr)
+	}
+	c.bill = b
+	defer b.settle(c) // failures and abandoned streams; answers settle before their last bytes
+	var last *attempt
+	for ti, t := range targets {
+		keys := g.app.shared.health.order(t.Provider.ID, t.Provider.rotateManaged(b.usable(t, req.keys(t))))
+		if len(keys) == 0 {
+			c.failures = append(c.failures, apierr.Attempt{Provider: t.Provider.ID, Model: t.Name, Error: "no provider key available (configure an api_key or a routing rule)"})
+			continue
+		}
+		up, err := g.prepare(req, t, nil)
+		if err != nil {
+			return writeError(w, r, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, err.Error()))
+		}
+		retried := false
+		for ki := 0; ki < len(keys); ki++ {
+			if !time.Now().Before(c.deadline) {
+				return g.timedOut(c, last)
+			}
+			a := g.try(c, t, keys[ki], up, ti+1)
+			last = a
+			switch a.outcome {
+			case served:
+				g.record(c, a, actionSucceeded)
+				return nil
+			case clientGone:
+				g.record(c, a, actionAbandoned)
+				if shuttingDown(r.Context()) && !c.committed {
+					return writeError(w, r, errGatewayStopping) // the client is still there
+				}
+				return nil
+			case failFast:
+				g.record(c, a, actionFailFast)
+				return g.passError(c, a)
+			}
+			// A 429 with a short Retry-After: wait and try the same key once.
+			if a.retryAfter > 0 && !retried && time.Until(c.deadline) > a.retryAfter {
+				retried = true
+				g.record(c, a, actionSameBackend)
+				if !sleepCtx(r.Context(), a.retryAfter) {
+					return nil
+				}
+				ki--
+				continue
+			}
+			retried = false
+			c.failures = append(c.failures, apierr.Attempt{Provider: t.Provider.ID, Model: t.Name, Status: a.status, Error: a.errText})
+			moreKeys, moreTargets := ki < len(keys)-1, ti < len(targets)-1
+			if !time.Now().Before(c.deadline) && (moreKeys || moreTargets) {
+				return g.timedOut(c, a)
+			}
+			switch {
+			case a.outcome == nextKey && moreKeys:
+				g.record(c, a, actionNextKey)
+				continue
+			case moreTargets:
+				g.record(c, a, actionNextBack)
+			default:
+				g.record(c, a, actionExhausted)
+			}
+			break
+		}
+	}
+	if !time.Now().Before(c.deadline) {
+		return g.timedOut(c, last) // the last candidate used up total_timeout
+	}
+	// Everything failed. A lone provider error answer passes through as
+	// the provider said it (an SDK's retry logic reads its status and
+	// Retry-After), also when the same key was retried once; anything
+	// else (several failures, or an attempt that ended without an error
+	// answer: a stream cut before content, a timeout) is summarised. Never
+	// an empty success.
+	if len(c.failures) == 1 && last != nil && last.status >= 400 && last.errBody != nil {
+		return g.passError(c, last)
+	}
+	w.Header().Set(hdrAttempts, strconv.Itoa(c.attempts))
+	msg := "no provider could serve the request"
+	if len(c.failures) > 0 {
+		parts := make([]string, len(c.failures))
+		for i, f := range c.failures {
+			parts[i] = f.Provider + ":" + f.Model + " (" + describeFailure(f) + ")"
+		}
+		msg += ": " + strings.Join(parts, "; ")
+	}
+	e := apierr.New(http.StatusBadGateway, apierr.AllProvidersFailed, msg)
+	e.Attempts = c.failures
+	c.countRequest(nil, http.StatusBadGateway)
+	return writeError(w, r, e)
+}
+
+// limitBy returns how long an attempt may wait under its own limit d and
+// the request's total deadline, and the cause to cancel it with: the
+// deadline's when that is the nearer one.
+func (c *call) limitBy(d time.Duration, own error) (time.Duration, error) {
+	if left := time.Until(c.deadline); left < d {
+		return left, errTotalDeadline
+	}
+	return d, own
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
 		return true
 	}
-	return ep.kind == usage.ChatCompletions || ep.kind == usage.Messages
 }
 
-// candidates resolves the requested model and its fallbacks (virtual
-// models expanded; every usable model for `auto` or no model) to the
-// targets that can serve the route and that the caller's configuration
-// allows, then lets the selection strategies order them.
-func (g *Gateway) candidates(req *request, caller *Caller) ([]Target, *apierr.Error) {
-	reg := g.app.registryFor(req.st)
-	auto := isAuto(req.model)
-	var out []Target
-	var wrongFormat []string
-	refusal := ""
-	seen := map[string]bool{}
-	add := func(t Target) {
-		if seen[t.Ref()] {
-			return
-		}
-		seen[t.Ref()] = true
-		if !canServe(req.ep, t.Provider) {
-			wrongFormat = append(wrongFormat, t.Ref())
-			return
-		}
-		if code := accessRefusal(req.cfg, t); code != "" {
-			req.rejected = append(req.rejected, t.Ref())
-			if refusal == "" {
-				refusal = code
-			}
-			return
-		}
-		out = append(out, t)
-	}
-	if auto {
-		wantEmbedding := req.ep.kind == usage.Embeddings
-		for _, p := range reg.Providers() {
-			for _, m := range p.Models {
-				t := Target{Provider: p, Model: m, Name: m.ID}
-				if m.IsEmbedding() != wantEmbedding || !canServe(req.ep, p) || accessRefusal(req.cfg, t) != "" ||
-					len(req.keys(t)) == 0 {
-					continue
-				}
-				add(t)
-			}
-		}
-		for _, ref := range expandVirtual(req.st, req.fallbacks) {
-			for _, t := range reg.Resolve(ref) {
-				add(t)
-			}
-		}
-	} else {
-		for _, ref := range expandVirtual(req.st, append([]string{req.model}, req.fallbacks...)) {
-			for _, t := range reg.Resolve(ref) {
-				add(t)
-			}
-		}
-	}
+func describeFailure(f apierr.Attempt) string {
 	switch {
-	case len(out) > 0:
-		out, aerr := g.selectTargets(req, out, auto, caller)
-		if aerr != nil {
-			return nil, aerr
-		}
-		if auto && len(out) > g.MaxAutoCandidates {
-			out = out[:g.MaxAutoCandidates]
-		}
-		return g.healthOrder(req, out), nil
-	case refusal == apierr.ProviderNotAllowed:
-		return nil, apierr.New(http.StatusForbidden, refusal, fmt.Sprintf(
-			"this access key may not use the provider of %s", strings.Join(req.rejected, ", ")))
-	case refusal != "":
-		return nil, apierr.New(http.StatusForbidden, refusal, fmt.Sprintf(
-			"this access key may not use %s", strings.Join(req.rejected, ", ")))
-	case len(wrongFormat) > 0:
-		return nil, apierr.New(http.StatusUnprocessableEntity, apierr.NoMatchingModels, fmt.Sprintf(
-			"%s cannot serve %s requests", strings.Join(wrongFormat, ", "), req.ep.name))
-	case auto:
-		return nil, apierr.New(http.StatusUnprocessableEntity, apierr.NoMatchingModels, "no model is available to this access key for "+req.ep.name)
+	case f.Status != 0 && f.Error != "":
+		return strconv.Itoa(f.Status) + ": " + f.Error
+	case f.Status != 0:
+		return strconv.Itoa(f.Status)
+	default:
+		return f.Error
 	}
-	return nil, apierr.New(http.StatusUnprocessableEntity, apierr.NoMatchingModels, fmt.Sprintf(
-		"no provider serves model %q; use a catalog model or name the provider explicitly (provider:model)", req.model))
-}
-
-// healthOrder moves targets whose every key is cooling down (refused or
-// rate limited recently, by any request) after the others.
-func (g *Gateway) healthOrder(req *request, targets []Target) []Target {
-	h := g.app.shared.health
-	var cooling []Target
-	out := targets[:0:0]
-	for _, t := range targets {
-		keys := req.keys(t)
-		all := len(keys) > 0
-		for _, k := range keys {
-			all = all && h.cooling(t.Provider.ID, k.value)
-		}
-		if all {
-			cooling = append(cooling, t)
-		} else {
-			out = append(out, t)
-		}
-	}
-	return append(out, cooling...)
 }
 
 // Interface guards

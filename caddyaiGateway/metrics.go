@@ -115,7 +115,7 @@ func observeRequest(endpoint string, served *attempt, status int) {
 
 // countedByAttemptLoop are the error answers the attempt loop counts in
 // requests_total itself, together with the attempt that ended the request
-// (proxy.go's observeRequest calls); observeError counts every other error
+// (countRequest in outcome.go calls observeRequest); observeError counts every other error
 // answer there.
 var countedByAttemptLoop = map[string]bool{
 	apierr.AllProvidersFailed: true,

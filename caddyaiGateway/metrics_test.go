@@ -116,7 +116,7 @@ func TestEndpointLabel(t *testing.T) {
 // TestWriteErrorCounts: every error answer the gateway writes itself is
 // counted once: refusals in requests_total and errors_total; the attempt
 // loop's own answers (all_providers_failed, total_timeout,
-// provider_auth_failed), which proxy.go already counts in requests_total,
+// provider_auth_failed), which outcome.go already counts in requests_total,
 // only in errors_total.
 func TestWriteErrorCounts(t *testing.T) {
 	reg := testRegistry(t)

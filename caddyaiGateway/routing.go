@@ -1,9 +1,17 @@
+// routing.go: candidate resolution (candidates: the requested models and
+// fallbacks, virtual models expanded, to the targets the route and the
+// caller's configuration allow) and key routing (the credentials each
+// target is tried with).
+
 package caddyaigateway
 
 import (
+	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/usage"
 )
 
 // Key sources recorded on usage events.
@@ -17,6 +25,95 @@ type keyChoice struct {
 	value  string // never logged
 	source string // managed | user
 	id     string // the provider key id of a user key
+}
+
+// candidates resolves the requested model and its fallbacks (virtual
+// models expanded; every usable model for `auto` or no model) to the
+// targets that can serve the route and that the caller's configuration
+// allows, then lets the selection strategies order them.
+func (g *Gateway) candidates(req *request, caller *Caller) ([]Target, *apierr.Error) {
+	reg := g.app.registryFor(req.st)
+	auto := isAuto(req.model)
+	var out []Target
+	var wrongFormat []string
+	refusal := ""
+	seen := map[string]bool{}
+	add := func(t Target) {
+		if seen[t.Ref()] {
+			return
+		}
+		seen[t.Ref()] = true
+		if !canServe(req.ep, t.Provider) {
+			wrongFormat = append(wrongFormat, t.Ref())
+			return
+		}
+		if code := accessRefusal(req.cfg, t); code != "" {
+			req.rejected = append(req.rejected, t.Ref())
+			if refusal == "" {
+				refusal = code
+			}
+			return
+		}
+		out = append(out, t)
+	}
+	if auto {
+		wantEmbedding := req.ep.kind == usage.Embeddings
+		for _, p := range reg.Providers() {
+			for _, m := range p.Models {
+				t := Target{Provider: p, Model: m, Name: m.ID}
+				if m.IsEmbedding() != wantEmbedding || !canServe(req.ep, p) || accessRefusal(req.cfg, t) != "" ||
+					len(req.keys(t)) == 0 {
+					continue
+				}
+				add(t)
+			}
+		}
+		for _, ref := range expandVirtual(req.st, req.fallbacks) {
+			for _, t := range reg.Resolve(ref) {
+				add(t)
+			}
+		}
+	} else {
+		for _, ref := range expandVirtual(req.st, append([]string{req.model}, req.fallbacks...)) {
+			for _, t := range reg.Resolve(ref) {
+				add(t)
+			}
+		}
+	}
+	switch {
+	case len(out) > 0:
+		out, aerr := g.selectTargets(req, out, auto, caller)
+		if aerr != nil {
+			return nil, aerr
+		}
+		if auto && len(out) > g.MaxAutoCandidates {
+			out = out[:g.MaxAutoCandidates]
+		}
+		return g.healthOrder(req, out), nil
+	case refusal == apierr.ProviderNotAllowed:
+		return nil, apierr.New(http.StatusForbidden, refusal, fmt.Sprintf(
+			"this access key may not use the provider of %s", strings.Join(req.rejected, ", ")))
+	case refusal != "":
+		return nil, apierr.New(http.StatusForbidden, refusal, fmt.Sprintf(
+			"this access key may not use %s", strings.Join(req.rejected, ", ")))
+	case len(wrongFormat) > 0:
+		return nil, apierr.New(http.StatusUnprocessableEntity, apierr.NoMatchingModels, fmt.Sprintf(
+			"%s cannot serve %s requests", strings.Join(wrongFormat, ", "), req.ep.name))
+	case auto:
+		return nil, apierr.New(http.StatusUnprocessableEntity, apierr.NoMatchingModels, "no model is available to this access key for "+req.ep.name)
+	}
+	return nil, apierr.New(http.StatusUnprocessableEntity, apierr.NoMatchingModels, fmt.Sprintf(
+		"no provider serves model %q; use a catalog model or name the provider explicitly (provider:model)", req.model))
+}
+
+// canServe reports whether provider p can serve endpoint ep: in its own
+// format, or by translation between OpenAI chat completions and Anthropic
+// messages.
+func canServe(ep *endpoint, p *Provider) bool {
+	if p.Format == ep.format {
+		return true
+	}
+	return ep.kind == usage.ChatCompletions || ep.kind == usage.Messages
 }
 
 // configFor returns the caller's access key configuration, or nil (no

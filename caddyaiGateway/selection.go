@@ -1,3 +1,6 @@
+// selection.go: ordering the candidates: the selection strategies
+// (compiled once and cached), then key health (healthOrder).
+
 package caddyaigateway
 
 import (
@@ -126,6 +129,27 @@ func (g *Gateway) selectTargets(req *request, targets []Target, auto bool, calle
 			zap.Strings("candidates", before), zap.Strings("selected", after))
 	}
 	return out, nil
+}
+
+// healthOrder moves targets whose every key is cooling down (refused or
+// rate limited recently, by any request) after the others.
+func (g *Gateway) healthOrder(req *request, targets []Target) []Target {
+	h := g.app.shared.health
+	var cooling []Target
+	out := targets[:0:0]
+	for _, t := range targets {
+		keys := req.keys(t)
+		all := len(keys) > 0
+		for _, k := range keys {
+			all = all && h.cooling(t.Provider.ID, k.value)
+		}
+		if all {
+			cooling = append(cooling, t)
+		} else {
+			out = append(out, t)
+		}
+	}
+	return append(out, cooling...)
 }
 
 // selectionKeys is ai.keys: the provider keys that may serve one of the
