@@ -6,6 +6,7 @@ import (
 	"time"
 
 	caddyaigateway "github.com/caddy-ai-gateway/caddy-ai-gateway/caddyaiGateway"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 )
 
@@ -58,7 +59,7 @@ func createAccessKey(app *caddyaigateway.App, w http.ResponseWriter, r *http.Req
 	if err != nil {
 		return err
 	}
-	k, token, err := app.CreateAccessKey(p)
+	k, token, err := app.Manage().CreateAccessKey(p)
 	if err != nil {
 		return storeError(err)
 	}
@@ -68,7 +69,7 @@ func createAccessKey(app *caddyaigateway.App, w http.ResponseWriter, r *http.Req
 }
 
 func getAccessKey(app *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
-	k, err := app.AccessKey(r.PathValue("id"))
+	k, err := app.Manage().AccessKey(r.PathValue("id"))
 	if err != nil {
 		return storeError(err)
 	}
@@ -80,7 +81,7 @@ func updateAccessKey(app *caddyaigateway.App, w http.ResponseWriter, r *http.Req
 	if err != nil {
 		return err
 	}
-	k, err := app.UpdateAccessKey(r.PathValue("id"), p)
+	k, err := app.Manage().UpdateAccessKey(r.PathValue("id"), p)
 	if err != nil {
 		return storeError(err)
 	}
@@ -94,11 +95,11 @@ func rotateAccessKey(app *caddyaigateway.App, w http.ResponseWriter, r *http.Req
 	if err != nil {
 		return err
 	}
-	var grace caddyaigateway.Duration
-	if err := errors.Join(caddyaigateway.Field(p, "gracePeriod", &grace), p.Done()); err != nil {
+	var grace manage.Duration
+	if err := errors.Join(manage.Field(p, "gracePeriod", &grace), p.Done()); err != nil {
 		return storeError(err)
 	}
-	k, token, err := app.RotateAccessKey(r.PathValue("id"), time.Duration(grace))
+	k, token, err := app.Manage().RotateAccessKey(r.PathValue("id"), time.Duration(grace))
 	if err != nil {
 		return storeError(err)
 	}
@@ -108,7 +109,7 @@ func rotateAccessKey(app *caddyaigateway.App, w http.ResponseWriter, r *http.Req
 }
 
 func deleteAccessKey(app *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
-	if err := app.DeleteAccessKey(r.PathValue("id")); err != nil {
+	if err := app.Manage().DeleteAccessKey(r.PathValue("id")); err != nil {
 		return storeError(err)
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -116,7 +117,7 @@ func deleteAccessKey(app *caddyaigateway.App, w http.ResponseWriter, r *http.Req
 }
 
 func listAccessKeys(app *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
-	all, err := app.AccessKeys()
+	all, err := app.Manage().AccessKeys()
 	if err != nil {
 		return storeError(err)
 	}

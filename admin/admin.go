@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	caddyaigateway "github.com/caddy-ai-gateway/caddy-ai-gateway/caddyaiGateway"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
 )
 
 func init() {
@@ -161,10 +162,10 @@ func apiError(status int, msg string) error {
 // storeError maps domain errors to API errors: 404 not found, 400 with
 // the field for invalid input, 409 naming the referrer for conflicts.
 func storeError(err error) error {
-	var inv *caddyaigateway.InvalidError
-	var conflict *caddyaigateway.ConflictError
+	var inv *manage.InvalidError
+	var conflict *manage.ConflictError
 	switch {
-	case errors.Is(err, caddyaigateway.ErrNotFound):
+	case errors.Is(err, manage.ErrNotFound):
 		return apiError(http.StatusNotFound, "not found")
 	case errors.As(err, &inv):
 		return apiError(http.StatusBadRequest, inv.Error())
@@ -175,8 +176,8 @@ func storeError(err error) error {
 	}
 }
 
-// readPatch reads a JSON object body (≤1 MiB) as a Patch.
-func readPatch(r *http.Request) (caddyaigateway.Patch, error) {
+// readPatch reads a JSON object body (≤1 MiB) as a manage.Patch.
+func readPatch(r *http.Request) (manage.Patch, error) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20+1))
 	if err != nil {
 		return nil, apiError(http.StatusBadRequest, "reading body: "+err.Error())
@@ -184,7 +185,7 @@ func readPatch(r *http.Request) (caddyaigateway.Patch, error) {
 	if len(body) > 1<<20 {
 		return nil, apiError(http.StatusRequestEntityTooLarge, "body larger than 1 MiB")
 	}
-	p, err := caddyaigateway.ParsePatch(body)
+	p, err := manage.ParsePatch(body)
 	if err != nil {
 		return nil, storeError(err)
 	}

@@ -37,7 +37,7 @@ func createPurchase(a *caddyaigateway.App, w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return err
 	}
-	res, err := a.Purchase(p, r.Header.Get("Idempotency-Key"))
+	res, err := a.Manage().Purchase(p, r.Header.Get("Idempotency-Key"))
 	if err != nil {
 		return storeError(err)
 	}
@@ -56,7 +56,7 @@ func createAdjustment(a *caddyaigateway.App, w http.ResponseWriter, r *http.Requ
 	if err != nil {
 		return err
 	}
-	e, err := a.Adjust(p)
+	e, err := a.Manage().Adjust(p)
 	if err != nil {
 		return storeError(err)
 	}
@@ -69,7 +69,7 @@ func transactionsURI(accountID string) string {
 
 func getBalance(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
 	accountID := r.URL.Query().Get("accountId")
-	b, err := a.CreditBalance(accountID)
+	b, err := a.Manage().CreditBalance(accountID)
 	if err != nil {
 		return storeError(err)
 	}
@@ -95,7 +95,7 @@ func listTransactions(a *caddyaigateway.App, w http.ResponseWriter, r *http.Requ
 		return err
 	}
 	accountID := r.URL.Query().Get("accountId")
-	entries, err := a.CreditTransactions(accountID, limit+1, beforeID)
+	entries, err := a.Manage().CreditTransactions(accountID, limit+1, beforeID)
 	if err != nil {
 		return storeError(err)
 	}

@@ -7,34 +7,35 @@ import (
 
 	caddyaigateway "github.com/caddy-ai-gateway/caddy-ai-gateway/caddyaiGateway"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/catalog"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
 )
 
 func init() {
 	handle("GET /ai/providers", listProviders)
 	handle("GET /ai/providers/{id}", getProvider)
-	handle("POST /ai/providers", create(func(a *caddyaigateway.App, p caddyaigateway.Patch) (any, error) {
-		cp, err := a.CreateCustomProvider(p)
+	handle("POST /ai/providers", create(func(a *caddyaigateway.App, p manage.Patch) (any, error) {
+		cp, err := a.Manage().CreateCustomProvider(p)
 		return viewCustomProvider(cp), err
 	}))
-	handle("PATCH /ai/providers/{id}", update(func(a *caddyaigateway.App, id string, p caddyaigateway.Patch) (any, error) {
-		cp, err := a.UpdateCustomProvider(id, p)
+	handle("PATCH /ai/providers/{id}", update(func(a *caddyaigateway.App, id string, p manage.Patch) (any, error) {
+		cp, err := a.Manage().UpdateCustomProvider(id, p)
 		return viewCustomProvider(cp), err
 	}))
-	handle("DELETE /ai/providers/{id}", remove((*caddyaigateway.App).DeleteCustomProvider))
+	handle("DELETE /ai/providers/{id}", remove((*manage.Service).DeleteCustomProvider))
 
-	handle("POST /ai/provider-keys", create(func(a *caddyaigateway.App, p caddyaigateway.Patch) (any, error) {
-		k, err := a.CreateProviderKey(p)
+	handle("POST /ai/provider-keys", create(func(a *caddyaigateway.App, p manage.Patch) (any, error) {
+		k, err := a.Manage().CreateProviderKey(p)
 		return viewProviderKey(k), err
 	}))
 	handle("GET /ai/provider-keys", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
-		return listPage(w, r, "providerKeys", "/ai/provider-keys", mapViews(a.ProviderKeys(), viewProviderKey), func(v providerKey) string { return v.ID })
+		return listPage(w, r, "providerKeys", "/ai/provider-keys", mapViews(a.Manage().ProviderKeys(), viewProviderKey), func(v providerKey) string { return v.ID })
 	})
 	handle("GET /ai/provider-keys/{id}", get(func(a *caddyaigateway.App, id string) (any, error) {
-		k, err := a.ProviderKey(id)
+		k, err := a.Manage().ProviderKey(id)
 		return viewProviderKey(k), err
 	}))
-	handle("PATCH /ai/provider-keys/{id}", update(func(a *caddyaigateway.App, id string, p caddyaigateway.Patch) (any, error) {
-		k, err := a.UpdateProviderKey(id, p)
+	handle("PATCH /ai/provider-keys/{id}", update(func(a *caddyaigateway.App, id string, p manage.Patch) (any, error) {
+		k, err := a.Manage().UpdateProviderKey(id, p)
 		return viewProviderKey(k), err
 	}))
 	handle("POST /ai/provider-keys/{id}/rotate", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
@@ -42,13 +43,13 @@ func init() {
 		if err != nil {
 			return err
 		}
-		k, err := a.RotateProviderKey(r.PathValue("id"), p)
+		k, err := a.Manage().RotateProviderKey(r.PathValue("id"), p)
 		if err != nil {
 			return storeError(err)
 		}
 		return writeJSON(w, http.StatusOK, viewProviderKey(k))
 	})
-	handle("DELETE /ai/provider-keys/{id}", remove((*caddyaigateway.App).DeleteProviderKey))
+	handle("DELETE /ai/provider-keys/{id}", remove((*manage.Service).DeleteProviderKey))
 
 	handle("GET /ai/models", listModels)
 }
@@ -67,7 +68,7 @@ type providerKey struct {
 	UpdatedAt   time.Time  `json:"updatedAt"`
 }
 
-func viewProviderKey(k *caddyaigateway.ProviderKey) providerKey {
+func viewProviderKey(k *manage.ProviderKey) providerKey {
 	if k == nil {
 		return providerKey{}
 	}
@@ -93,7 +94,7 @@ type provider struct {
 	UpdatedAt   *time.Time       `json:"updatedAt,omitempty"`
 }
 
-func viewCustomProvider(cp *caddyaigateway.CustomProvider) provider {
+func viewCustomProvider(cp *manage.CustomProvider) provider {
 	if cp == nil {
 		return provider{}
 	}
@@ -126,7 +127,7 @@ func configuredProviders(a *caddyaigateway.App) []provider {
 // order), then API ones; not paged beyond ?limit on the API ones.
 func listProviders(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
 	out := configuredProviders(a)
-	for _, cp := range a.CustomProviders() {
+	for _, cp := range a.Manage().CustomProviders() {
 		out = append(out, viewCustomProvider(cp))
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"providers": out, "uri": "/ai/providers", "nextPageUri": nil})
@@ -139,7 +140,7 @@ func getProvider(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) 
 			return writeJSON(w, http.StatusOK, p)
 		}
 	}
-	if cp := a.CustomProvider(id); cp != nil {
+	if cp := a.Manage().CustomProvider(id); cp != nil {
 		return writeJSON(w, http.StatusOK, viewCustomProvider(cp))
 	}
 	return apiError(http.StatusNotFound, "not found")

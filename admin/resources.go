@@ -5,51 +5,52 @@ import (
 	"time"
 
 	caddyaigateway "github.com/caddy-ai-gateway/caddy-ai-gateway/caddyaiGateway"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
 )
 
 // The simple resources: accounts, access key configurations, API keys and
 // virtual models. Each is shown as stored plus its `uri`.
 func init() {
-	handle("POST /ai/accounts", create(func(a *caddyaigateway.App, p caddyaigateway.Patch) (any, error) {
-		v, err := a.CreateAccount(p)
+	handle("POST /ai/accounts", create(func(a *caddyaigateway.App, p manage.Patch) (any, error) {
+		v, err := a.Manage().CreateAccount(p)
 		return viewAccount(v), err
 	}))
 	handle("GET /ai/accounts", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
-		return listPage(w, r, "accounts", "/ai/accounts", mapViews(a.Accounts(), viewAccount), idOf[account])
+		return listPage(w, r, "accounts", "/ai/accounts", mapViews(a.Manage().Accounts(), viewAccount), idOf[account])
 	})
 	handle("GET /ai/accounts/{id}", get(func(a *caddyaigateway.App, id string) (any, error) {
-		v, err := a.Account(id)
+		v, err := a.Manage().Account(id)
 		return viewAccount(v), err
 	}))
-	handle("PATCH /ai/accounts/{id}", update(func(a *caddyaigateway.App, id string, p caddyaigateway.Patch) (any, error) {
-		v, err := a.UpdateAccount(id, p)
+	handle("PATCH /ai/accounts/{id}", update(func(a *caddyaigateway.App, id string, p manage.Patch) (any, error) {
+		v, err := a.Manage().UpdateAccount(id, p)
 		return viewAccount(v), err
 	}))
-	handle("DELETE /ai/accounts/{id}", remove((*caddyaigateway.App).DeleteAccount))
+	handle("DELETE /ai/accounts/{id}", remove((*manage.Service).DeleteAccount))
 
-	handle("POST /ai/access-key-configurations", create(func(a *caddyaigateway.App, p caddyaigateway.Patch) (any, error) {
-		v, err := a.CreateConfiguration(p)
+	handle("POST /ai/access-key-configurations", create(func(a *caddyaigateway.App, p manage.Patch) (any, error) {
+		v, err := a.Manage().CreateConfiguration(p)
 		return viewConfiguration(v), err
 	}))
 	handle("GET /ai/access-key-configurations", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
-		return listPage(w, r, "accessKeyConfigurations", "/ai/access-key-configurations", mapViews(a.Configurations(), viewConfiguration), idOf[configuration])
+		return listPage(w, r, "accessKeyConfigurations", "/ai/access-key-configurations", mapViews(a.Manage().Configurations(), viewConfiguration), idOf[configuration])
 	})
 	handle("GET /ai/access-key-configurations/{id}", get(func(a *caddyaigateway.App, id string) (any, error) {
-		v, err := a.Configuration(id)
+		v, err := a.Manage().Configuration(id)
 		return viewConfiguration(v), err
 	}))
-	handle("PATCH /ai/access-key-configurations/{id}", update(func(a *caddyaigateway.App, id string, p caddyaigateway.Patch) (any, error) {
-		v, err := a.UpdateConfiguration(id, p)
+	handle("PATCH /ai/access-key-configurations/{id}", update(func(a *caddyaigateway.App, id string, p manage.Patch) (any, error) {
+		v, err := a.Manage().UpdateConfiguration(id, p)
 		return viewConfiguration(v), err
 	}))
-	handle("DELETE /ai/access-key-configurations/{id}", remove((*caddyaigateway.App).DeleteConfiguration))
+	handle("DELETE /ai/access-key-configurations/{id}", remove((*manage.Service).DeleteConfiguration))
 
 	handle("POST /ai/api-keys", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
 		p, err := readPatch(r)
 		if err != nil {
 			return err
 		}
-		k, token, err := a.CreateAPIKey(p)
+		k, token, err := a.Manage().CreateAPIKey(p)
 		if err != nil {
 			return storeError(err)
 		}
@@ -58,44 +59,44 @@ func init() {
 		return writeJSON(w, http.StatusCreated, v)
 	})
 	handle("GET /ai/api-keys", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
-		return listPage(w, r, "apiKeys", "/ai/api-keys", mapViews(a.APIKeys(), viewAPIKey), func(v apiKey) string { return v.ID })
+		return listPage(w, r, "apiKeys", "/ai/api-keys", mapViews(a.Manage().APIKeys(), viewAPIKey), func(v apiKey) string { return v.ID })
 	})
 	handle("GET /ai/api-keys/{id}", get(func(a *caddyaigateway.App, id string) (any, error) {
-		k, err := a.APIKey(id)
+		k, err := a.Manage().APIKey(id)
 		return viewAPIKey(k), err
 	}))
-	handle("PATCH /ai/api-keys/{id}", update(func(a *caddyaigateway.App, id string, p caddyaigateway.Patch) (any, error) {
-		k, err := a.UpdateAPIKey(id, p)
+	handle("PATCH /ai/api-keys/{id}", update(func(a *caddyaigateway.App, id string, p manage.Patch) (any, error) {
+		k, err := a.Manage().UpdateAPIKey(id, p)
 		return viewAPIKey(k), err
 	}))
-	handle("DELETE /ai/api-keys/{id}", remove((*caddyaigateway.App).DeleteAPIKey))
+	handle("DELETE /ai/api-keys/{id}", remove((*manage.Service).DeleteAPIKey))
 
-	handle("POST /ai/virtual-models", create(func(a *caddyaigateway.App, p caddyaigateway.Patch) (any, error) {
-		v, err := a.CreateVirtualModel(p)
+	handle("POST /ai/virtual-models", create(func(a *caddyaigateway.App, p manage.Patch) (any, error) {
+		v, err := a.Manage().CreateVirtualModel(p)
 		return viewVirtualModel(v), err
 	}))
 	handle("GET /ai/virtual-models", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
-		return listPage(w, r, "virtualModels", "/ai/virtual-models", mapViews(a.VirtualModels(), viewVirtualModel), idOf[virtualModel])
+		return listPage(w, r, "virtualModels", "/ai/virtual-models", mapViews(a.Manage().VirtualModels(), viewVirtualModel), idOf[virtualModel])
 	})
 	handle("GET /ai/virtual-models/{id}", get(func(a *caddyaigateway.App, id string) (any, error) {
-		v, err := a.VirtualModel(id)
+		v, err := a.Manage().VirtualModel(id)
 		return viewVirtualModel(v), err
 	}))
-	handle("PATCH /ai/virtual-models/{id}", update(func(a *caddyaigateway.App, id string, p caddyaigateway.Patch) (any, error) {
-		v, err := a.UpdateVirtualModel(id, p)
+	handle("PATCH /ai/virtual-models/{id}", update(func(a *caddyaigateway.App, id string, p manage.Patch) (any, error) {
+		v, err := a.Manage().UpdateVirtualModel(id, p)
 		return viewVirtualModel(v), err
 	}))
-	handle("DELETE /ai/virtual-models/{id}", remove((*caddyaigateway.App).DeleteVirtualModel))
+	handle("DELETE /ai/virtual-models/{id}", remove((*manage.Service).DeleteVirtualModel))
 
 	handle("GET /ai/gateway-config", func(a *caddyaigateway.App, w http.ResponseWriter, _ *http.Request) error {
-		return writeJSON(w, http.StatusOK, viewGatewayConfig(a, a.GatewayConfig()))
+		return writeJSON(w, http.StatusOK, viewGatewayConfig(a, a.Manage().GatewayConfig()))
 	})
 	handle("PATCH /ai/gateway-config", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
 		p, err := readPatch(r)
 		if err != nil {
 			return err
 		}
-		c, err := a.UpdateGatewayConfig(p)
+		c, err := a.Manage().UpdateGatewayConfig(p)
 		if err != nil {
 			return storeError(err)
 		}
@@ -105,7 +106,7 @@ func init() {
 
 // Generic handlers: each takes the domain call and renders its result.
 
-func create(fn func(*caddyaigateway.App, caddyaigateway.Patch) (any, error)) handler {
+func create(fn func(*caddyaigateway.App, manage.Patch) (any, error)) handler {
 	return func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
 		p, err := readPatch(r)
 		if err != nil {
@@ -129,7 +130,7 @@ func get(fn func(*caddyaigateway.App, string) (any, error)) handler {
 	}
 }
 
-func update(fn func(*caddyaigateway.App, string, caddyaigateway.Patch) (any, error)) handler {
+func update(fn func(*caddyaigateway.App, string, manage.Patch) (any, error)) handler {
 	return func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
 		p, err := readPatch(r)
 		if err != nil {
@@ -143,9 +144,9 @@ func update(fn func(*caddyaigateway.App, string, caddyaigateway.Patch) (any, err
 	}
 }
 
-func remove(fn func(*caddyaigateway.App, string) error) handler {
+func remove(fn func(*manage.Service, string) error) handler {
 	return func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
-		if err := fn(a, r.PathValue("id")); err != nil {
+		if err := fn(a.Manage(), r.PathValue("id")); err != nil {
 			return storeError(err)
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -168,12 +169,12 @@ func idOf[T identified](v T) string { return v.getID() }
 
 type account struct {
 	URI string `json:"uri"`
-	*caddyaigateway.Account
+	*manage.Account
 }
 
 func (v account) getID() string { return v.ID }
 
-func viewAccount(a *caddyaigateway.Account) account {
+func viewAccount(a *manage.Account) account {
 	if a == nil {
 		return account{}
 	}
@@ -182,12 +183,12 @@ func viewAccount(a *caddyaigateway.Account) account {
 
 type configuration struct {
 	URI string `json:"uri"`
-	*caddyaigateway.AccessKeyConfiguration
+	*manage.AccessKeyConfiguration
 }
 
 func (v configuration) getID() string { return v.ID }
 
-func viewConfiguration(c *caddyaigateway.AccessKeyConfiguration) configuration {
+func viewConfiguration(c *manage.AccessKeyConfiguration) configuration {
 	if c == nil {
 		return configuration{}
 	}
@@ -201,12 +202,12 @@ func viewConfiguration(c *caddyaigateway.AccessKeyConfiguration) configuration {
 
 type virtualModel struct {
 	URI string `json:"uri"`
-	*caddyaigateway.VirtualModel
+	*manage.VirtualModel
 }
 
 func (v virtualModel) getID() string { return v.ID }
 
-func viewVirtualModel(vm *caddyaigateway.VirtualModel) virtualModel {
+func viewVirtualModel(vm *manage.VirtualModel) virtualModel {
 	if vm == nil {
 		return virtualModel{}
 	}
@@ -226,7 +227,7 @@ type apiKey struct {
 	Token       string     `json:"token,omitempty"`
 }
 
-func viewAPIKey(k *caddyaigateway.APIKey) apiKey {
+func viewAPIKey(k *manage.APIKey) apiKey {
 	if k == nil {
 		return apiKey{}
 	}
@@ -237,13 +238,13 @@ func viewAPIKey(k *caddyaigateway.APIKey) apiKey {
 // gatewayConfig shows the stored settings and what is in effect.
 type gatewayConfig struct {
 	URI string `json:"uri"`
-	caddyaigateway.GatewayConfig
+	manage.GatewayConfig
 	Effective map[string]any `json:"effective"`
 }
 
-func viewGatewayConfig(a *caddyaigateway.App, c caddyaigateway.GatewayConfig) gatewayConfig {
+func viewGatewayConfig(a *caddyaigateway.App, c manage.GatewayConfig) gatewayConfig {
 	per, total := a.EffectiveTimeouts()
 	return gatewayConfig{URI: "/ai/gateway-config", GatewayConfig: c, Effective: map[string]any{
-		"perRequestTimeout": caddyaigateway.Duration(per), "totalTimeout": caddyaigateway.Duration(total),
+		"perRequestTimeout": manage.Duration(per), "totalTimeout": manage.Duration(total),
 	}}
 }

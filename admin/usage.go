@@ -191,7 +191,7 @@ func listUsage(app *caddyaigateway.App, w http.ResponseWriter, r *http.Request) 
 			return apiError(http.StatusBadRequest, "includeRetries: must be true or false")
 		}
 	}
-	evs, more, err := app.ListUsage(list)
+	evs, more, err := app.Manage().ListUsage(list)
 	if err != nil {
 		return storeError(err)
 	}
@@ -229,7 +229,7 @@ func usageOverview(app *caddyaigateway.App, w http.ResponseWriter, r *http.Reque
 	default:
 		return apiError(http.StatusBadRequest, "bucket: must be hour or day")
 	}
-	o, err := app.UsageOverview(oq)
+	o, err := app.Manage().UsageOverview(oq)
 	if err != nil {
 		return storeError(err)
 	}
@@ -247,7 +247,7 @@ func usageOverview(app *caddyaigateway.App, w http.ResponseWriter, r *http.Reque
 		Bucket: string(oq.Bucket), GroupBy: groupBy, Buckets: buckets, Totals: viewUsageTotals(o.Totals)}
 	if f.AccountID != "" {
 		// the account's credits now, beside what the range spent
-		if b, err := app.CreditBalance(f.AccountID); err == nil {
+		if b, err := app.Manage().CreditBalance(f.AccountID); err == nil {
 			view.Credits = &creditsView{Balance: b.Balance, Held: b.Held, Available: b.Available}
 		}
 	}
@@ -262,7 +262,7 @@ func requestUsage(app *caddyaigateway.App, w http.ResponseWriter, r *http.Reques
 		return err
 	}
 	id := r.PathValue("requestId")
-	evs, err := app.RequestUsage(id)
+	evs, err := app.Manage().RequestUsage(id)
 	if err != nil {
 		return storeError(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/fakeprovider"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
 )
 
 // creditsTestApp is a testApp with the default credit settings applied, as
@@ -49,9 +50,9 @@ func within(t *testing.T, d time.Duration, what string, f func()) {
 	}
 }
 
-func patchOf(t *testing.T, kv ...string) Patch {
+func patchOf(t *testing.T, kv ...string) manage.Patch {
 	t.Helper()
-	p := Patch{}
+	p := manage.Patch{}
 	for i := 0; i < len(kv); i += 2 {
 		p[kv[i]] = []byte(kv[i+1])
 	}
@@ -67,21 +68,21 @@ func TestDeleteAccountAfterExpiryDoesNotDeadlock(t *testing.T) {
 	srv := httptest.NewServer(fakeprovider.New(fakeprovider.Options{}))
 	defer srv.Close()
 	app := creditsTestApp(t, srv.URL, CreditConfig{MinPurchase: "1", CreditLifetime: 1})
-	acct, err := app.CreateAccount(patchOf(t, "name", `"short-lived"`))
+	acct, err := app.Manage().CreateAccount(patchOf(t, "name", `"short-lived"`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := app.Purchase(patchOf(t, "accountId", `"`+acct.ID+`"`, "amount", `"5"`), ""); err != nil {
+	if _, err := app.Manage().Purchase(patchOf(t, "accountId", `"`+acct.ID+`"`, "amount", `"5"`), ""); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(5 * time.Millisecond) // the lot (lifetime 1ns) is due, not yet expired
 
 	within(t, 5*time.Second, "DeleteAccount", func() {
-		if err := app.DeleteAccount(acct.ID); err != nil {
+		if err := app.Manage().DeleteAccount(acct.ID); err != nil {
 			t.Errorf("delete: %v", err)
 		}
 	})
-	if _, err := app.Account(acct.ID); !errors.Is(err, ErrNotFound) {
+	if _, err := app.Manage().Account(acct.ID); !errors.Is(err, manage.ErrNotFound) {
 		t.Fatalf("account still there: %v", err)
 	}
 
@@ -91,12 +92,12 @@ func TestDeleteAccountAfterExpiryDoesNotDeadlock(t *testing.T) {
 		t.Fatal(err)
 	}
 	app.applyCreditSettings()
-	_, token, err := app.CreateAccessKey(patchOf(t, "name", `"metered"`))
+	_, token, err := app.Manage().CreateAccessKey(patchOf(t, "name", `"metered"`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	within(t, 5*time.Second, "a purchase", func() {
-		if _, err := app.Purchase(patchOf(t, "accountId", `"default"`, "amount", `"5"`), ""); err != nil {
+		if _, err := app.Manage().Purchase(patchOf(t, "accountId", `"default"`, "amount", `"5"`), ""); err != nil {
 			t.Error(err)
 		}
 	})
@@ -122,11 +123,11 @@ func TestDeleteAccountAfterExpiryDoesNotDeadlock(t *testing.T) {
 			}
 		})
 	}
-	b, err := app.CreditBalance(DefaultAccountID)
+	b, err := app.Manage().CreditBalance(manage.DefaultAccountID)
 	if err != nil || b.Balance >= 5_000_000_000 || b.Held != 0 {
 		t.Fatalf("the requests were not metered: %+v %v", b, err)
 	}
-	if err := app.Ledger().Verify(); err != nil {
+	if err := app.Manage().Ledger().Verify(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -135,27 +136,27 @@ func TestDeleteAccountAfterExpiryDoesNotDeadlock(t *testing.T) {
 // transaction still refuses an account with credits or holds.
 func TestDeleteAccountRefusedWithCredits(t *testing.T) {
 	app := creditsTestApp(t, "", CreditConfig{MinPurchase: "1"})
-	acct, _ := app.CreateAccount(patchOf(t, "name", `"rich"`))
-	if _, err := app.Purchase(patchOf(t, "accountId", `"`+acct.ID+`"`, "amount", `"5"`), ""); err != nil {
+	acct, _ := app.Manage().CreateAccount(patchOf(t, "name", `"rich"`))
+	if _, err := app.Manage().Purchase(patchOf(t, "accountId", `"`+acct.ID+`"`, "amount", `"5"`), ""); err != nil {
 		t.Fatal(err)
 	}
-	var conflict *ConflictError
-	if err := app.DeleteAccount(acct.ID); !errors.As(err, &conflict) || !strings.Contains(err.Error(), "5.00 USD") {
+	var conflict *manage.ConflictError
+	if err := app.Manage().DeleteAccount(acct.ID); !errors.As(err, &conflict) || !strings.Contains(err.Error(), "5.00 USD") {
 		t.Fatalf("delete with credits: %v", err)
 	}
-	if _, err := app.Adjust(patchOf(t, "accountId", `"`+acct.ID+`"`, "amount", `"-5"`)); err != nil {
+	if _, err := app.Manage().Adjust(patchOf(t, "accountId", `"`+acct.ID+`"`, "amount", `"-5"`)); err != nil {
 		t.Fatal(err)
 	}
-	h, err := app.Ledger().Reserve(acct.ID, 0)
+	h, err := app.Manage().Ledger().Reserve(acct.ID, 0)
 	if err == nil {
 		h.Release()
 		t.Fatal("reserved on an empty account")
 	}
-	if err := app.DeleteAccount(acct.ID); err != nil {
+	if err := app.Manage().DeleteAccount(acct.ID); err != nil {
 		t.Fatalf("delete of an emptied account: %v", err)
 	}
 	// a purchase racing the delete cannot land on the deleted account
-	if _, err := app.Ledger().Purchase(acct.ID, 5_000_000_000, "", ""); err == nil {
+	if _, err := app.Manage().Ledger().Purchase(acct.ID, 5_000_000_000, "", ""); err == nil {
 		t.Fatal("credited a deleted account")
 	}
 }

@@ -349,7 +349,7 @@ func (a *App) CheckManagementKey(token string) bool {
 	if subtle.ConstantTimeCompare(h[:], a.adminKeyHash[:]) == 1 {
 		return true
 	}
-	_, ok := sh.snapshot().apiKeys[h]
+	_, ok := sh.manage.Snapshot().APIKeys[h]
 	return ok
 }
 

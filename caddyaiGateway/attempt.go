@@ -183,7 +183,7 @@ func (g *Gateway) newAttempt(c *call, t Target, kc keyChoice, up *upstreamCall) 
 	a := &attempt{n: c.attempts, target: t, key: kc.value, source: kc.source, keyID: kc.id, start: time.Now(), streaming: c.req.stream, up: up}
 	c.all = append(c.all, a)
 	if kc.id != "" {
-		g.app.shared.touch(kc.id, a.start)
+		g.app.shared.manage.Touch(kc.id, a.start)
 	}
 	return a
 }

@@ -88,7 +88,7 @@ func (a *Auth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.
 			"missing access key: send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'"))
 	}
 	now := time.Now()
-	k := a.app.shared.lookupKey(secrets.HashToken(token), now)
+	k := a.app.shared.manage.LookupKey(secrets.HashToken(token), now)
 	switch {
 	case k == nil:
 		return writeError(w, r, apierr.New(http.StatusUnauthorized, apierr.InvalidAccessKey, "invalid access key"))
@@ -97,7 +97,7 @@ func (a *Auth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.
 	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
 		return writeError(w, r, apierr.New(http.StatusUnauthorized, apierr.InvalidAccessKey, "access key has expired"))
 	}
-	a.app.shared.touch(k.ID, now)
+	a.app.shared.manage.Touch(k.ID, now)
 	return next.ServeHTTP(w, withCaller(r, &Caller{AccessKey: k}))
 }
 

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/fakeprovider"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/secrets"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/sse"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/usage"
@@ -46,15 +47,14 @@ var nopHandler = caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) 
 func BenchmarkAuthLookup(b *testing.B) {
 	app := testApp(b, "")
 	for i := 0; i < 1000; i++ { // a realistic number of keys
-		if _, _, err := app.CreateAccessKey(Patch{"name": []byte(`"k"`)}); err != nil {
+		if _, _, err := app.Manage().CreateAccessKey(manage.Patch{"name": []byte(`"k"`)}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	_, token, _ := app.CreateAccessKey(Patch{"name": []byte(`"bench"`)})
+	_, token, _ := app.Manage().CreateAccessKey(manage.Patch{"name": []byte(`"bench"`)})
 	auth := &Auth{app: app, logger: zap.NewNop()}
 	w := httptest.NewRecorder()
 	r := httptest.NewRequest("POST", "/v1/chat/completions", nil)
-	_ = app.shared.ensureDefaultAccount()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -82,7 +82,7 @@ func BenchmarkReadRequest(b *testing.B) {
 		if aerr != nil {
 			b.Fatal(aerr)
 		}
-		req.st = g.app.shared.snapshot()
+		req.st = g.app.shared.manage.Snapshot()
 		if _, aerr := g.candidates(req, nil); aerr != nil {
 			b.Fatal(aerr)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/credits"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
 )
 
 func init() {
@@ -70,7 +71,7 @@ func (cr *Credits) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyh
 	// Refuse early when nothing could pay. A configuration with customer
 	// (BYOK) keys may still be served at zero balance, so it is left to the
 	// gateway's reservation.
-	st := cr.app.shared.snapshot()
+	st := cr.app.shared.manage.Snapshot()
 	if !hasUserSteps(configFor(st, caller)) {
 		if avail := cr.app.shared.ledger.Available(wl.accountID); avail <= 0 {
 			return writeError(w, r, apierr.New(http.StatusPaymentRequired, apierr.InsufficientCredits,
@@ -80,7 +81,7 @@ func (cr *Credits) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyh
 	return next.ServeHTTP(w, r)
 }
 
-func hasUserSteps(cfg *AccessKeyConfiguration) bool {
+func hasUserSteps(cfg *manage.AccessKeyConfiguration) bool {
 	if cfg == nil {
 		return false
 	}
@@ -95,7 +96,7 @@ func hasUserSteps(cfg *AccessKeyConfiguration) bool {
 }
 
 // creditLimits converts a configuration's limits.
-func creditLimits(cfg *AccessKeyConfiguration) credits.Limits {
+func creditLimits(cfg *manage.AccessKeyConfiguration) credits.Limits {
 	if cfg == nil || cfg.Limits == nil {
 		return credits.Limits{}
 	}

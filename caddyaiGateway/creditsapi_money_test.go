@@ -5,13 +5,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
 )
 
 // wantInvalid checks that err is a 400 naming field.
 func wantInvalid(t *testing.T, what string, err error, field, contains string) {
 	t.Helper()
-	var inv *InvalidError
+	var inv *manage.InvalidError
 	if !errors.As(err, &inv) || inv.Field != field || !strings.Contains(inv.Error(), contains) {
 		t.Fatalf("%s: got %v, want a 400 on %s containing %q", what, err, field, contains)
 	}
@@ -23,7 +24,7 @@ func wantInvalid(t *testing.T, what string, err error, field, contains string) {
 func TestPurchaseAmountIsStrict(t *testing.T) {
 	app := creditsTestApp(t, "", CreditConfig{MinPurchase: "1"})
 	buy := func(amountJSON string) error {
-		_, err := app.Purchase(patchOf(t, "accountId", `"default"`, "amount", amountJSON), "")
+		_, err := app.Manage().Purchase(patchOf(t, "accountId", `"default"`, "amount", amountJSON), "")
 		return err
 	}
 	if err := buy(`"20.30"`); err != nil {
@@ -42,15 +43,15 @@ func TestPurchaseAmountIsStrict(t *testing.T) {
 	}
 
 	// with no practical maximum, the ledger's overflow check answers
-	if _, err := app.UpdateGatewayConfig(patchOf(t, "maxPurchase", `"9223372036.854775807"`)); err != nil {
+	if _, err := app.Manage().UpdateGatewayConfig(patchOf(t, "maxPurchase", `"9223372036.854775807"`)); err != nil {
 		t.Fatal(err)
 	}
 	wantInvalid(t, "purchase that wraps the balance", buy(`"9223372036.00"`), "amount", "beyond")
-	b, _ := app.CreditBalance(DefaultAccountID)
+	b, _ := app.Manage().CreditBalance(manage.DefaultAccountID)
 	if b.Balance != money.Nano(100_020_300_000_000) {
 		t.Fatalf("balance %s after refused purchases", b.Balance)
 	}
-	if err := app.Ledger().Verify(); err != nil {
+	if err := app.Manage().Ledger().Verify(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -58,7 +59,7 @@ func TestPurchaseAmountIsStrict(t *testing.T) {
 func TestAdjustmentBounds(t *testing.T) {
 	app := creditsTestApp(t, "", CreditConfig{MaxPurchase: "1000"})
 	adjust := func(amountJSON string) error {
-		_, err := app.Adjust(patchOf(t, "accountId", `"default"`, "amount", amountJSON))
+		_, err := app.Manage().Adjust(patchOf(t, "accountId", `"default"`, "amount", amountJSON))
 		return err
 	}
 	if err := adjust(`"+10"`); err != nil { // a sign is how an adjustment says which way
@@ -69,7 +70,7 @@ func TestAdjustmentBounds(t *testing.T) {
 	}
 	wantInvalid(t, "credit above the maximum", adjust(`"1000.01"`), "amount", "maximum")
 	wantInvalid(t, "debit above the maximum", adjust(`"-1000.01"`), "amount", "maximum")
-	if _, err := app.UpdateGatewayConfig(patchOf(t, "maxPurchase", `"9223372036.854775807"`)); err != nil {
+	if _, err := app.Manage().UpdateGatewayConfig(patchOf(t, "maxPurchase", `"9223372036.854775807"`)); err != nil {
 		t.Fatal(err)
 	}
 	wantInvalid(t, "credit that wraps", adjust(`"9223372036.854775807"`), "amount", "beyond")
@@ -77,7 +78,7 @@ func TestAdjustmentBounds(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantInvalid(t, "debit that wraps", adjust(`"-10.000000002"`), "amount", "beyond")
-	if err := app.Ledger().Verify(); err != nil {
+	if err := app.Manage().Ledger().Verify(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -93,7 +94,7 @@ func TestGatewayConfigMaxPurchase(t *testing.T) {
 		`100`:      "maxPurchase",
 		`"100000"`: "",
 	} {
-		_, err := app.UpdateGatewayConfig(patchOf(t, "maxPurchase", body))
+		_, err := app.Manage().UpdateGatewayConfig(patchOf(t, "maxPurchase", body))
 		if field == "" {
 			if err != nil {
 				t.Fatalf("maxPurchase %s: %v", body, err)
@@ -102,26 +103,26 @@ func TestGatewayConfigMaxPurchase(t *testing.T) {
 		}
 		wantInvalid(t, "maxPurchase "+body, err, field, "")
 	}
-	if _, err := app.UpdateGatewayConfig(patchOf(t, "maxPurchase", `"50"`)); err != nil {
+	if _, err := app.Manage().UpdateGatewayConfig(patchOf(t, "maxPurchase", `"50"`)); err != nil {
 		t.Fatal(err)
 	}
 	wantInvalid(t, "minPurchase above maxPurchase", func() error {
-		_, err := app.UpdateGatewayConfig(patchOf(t, "minPurchase", `"60"`))
+		_, err := app.Manage().UpdateGatewayConfig(patchOf(t, "minPurchase", `"60"`))
 		return err
 	}(), "minPurchase", "50.00")
-	_, err := app.Purchase(patchOf(t, "accountId", `"default"`, "amount", `"60"`), "")
+	_, err := app.Manage().Purchase(patchOf(t, "accountId", `"default"`, "amount", `"60"`), "")
 	wantInvalid(t, "purchase above the configured maximum", err, "amount", "50.00 USD")
-	if got := app.GatewayConfig().MaxPurchase; got == nil || *got != 50*money.USD {
+	if got := app.Manage().GatewayConfig().MaxPurchase; got == nil || *got != 50*money.USD {
 		t.Fatalf("stored maxPurchase %v", got)
 	}
 	// null: back to the Caddyfile's (default 100000)
-	if _, err := app.UpdateGatewayConfig(patchOf(t, "maxPurchase", `null`)); err != nil {
+	if _, err := app.Manage().UpdateGatewayConfig(patchOf(t, "maxPurchase", `null`)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := app.Purchase(patchOf(t, "accountId", `"default"`, "amount", `"60"`), ""); err != nil {
+	if _, err := app.Manage().Purchase(patchOf(t, "accountId", `"default"`, "amount", `"60"`), ""); err != nil {
 		t.Fatal(err)
 	}
-	if got := app.Ledger().Config().MaxPurchase; got != 100_000*money.USD {
+	if got := app.Manage().Ledger().Config().MaxPurchase; got != 100_000*money.USD {
 		t.Fatalf("ledger maxPurchase %s", got)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/credits"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 )
@@ -109,9 +110,9 @@ func (c *CreditConfig) parse() (creditSettings, error) {
 }
 
 // effectiveCredits overlays the gateway config on the Caddyfile settings.
-func (a *App) effectiveCredits(st *state) creditSettings {
+func (a *App) effectiveCredits(st *manage.Snapshot) creditSettings {
 	s := a.credits
-	g := st.gateway
+	g := st.Gateway
 	if g.ProcessingFee != nil {
 		s.fees.processing = *g.ProcessingFee
 	}
@@ -136,11 +137,11 @@ func (a *App) effectiveCredits(st *state) creditSettings {
 	return s
 }
 
-func (a *App) feeRates(st *state) feeRates { return a.effectiveCredits(st).fees }
+func (a *App) feeRates(st *manage.Snapshot) feeRates { return a.effectiveCredits(st).fees }
 
 // applyCreditSettings hands the effective settings to the shared ledger.
 func (a *App) applyCreditSettings() {
-	s := a.effectiveCredits(a.shared.snapshot())
+	s := a.effectiveCredits(a.shared.manage.Snapshot())
 	sh := a.shared
 	sh.webhook.Store(&s.webhook)
 	sh.ledger.SetConfig(credits.Config{MinPurchase: s.minPurchase, MaxPurchase: s.maxPurchase, Lifetime: s.lifetime,

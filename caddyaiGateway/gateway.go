@@ -154,9 +154,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	if aerr != nil {
 		return writeError(w, r, aerr)
 	}
-	req.st = g.app.shared.snapshot()
+	req.st = g.app.shared.manage.Snapshot()
 	req.cfg = configFor(req.st, CallerFrom(r))
-	if limit := req.st.gateway.MaxInputTokens; limit != nil && req.inputEstimate > *limit {
+	if limit := req.st.Gateway.MaxInputTokens; limit != nil && req.inputEstimate > *limit {
 		return writeError(w, r, apierr.New(http.StatusRequestEntityTooLarge, apierr.InputTooLarge,
 			fmt.Sprintf("the request's estimated %d input tokens exceed the gateway's maxInputTokens (%d)", req.inputEstimate, *limit)))
 	}

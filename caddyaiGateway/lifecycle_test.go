@@ -18,6 +18,7 @@ import (
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/credits"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/ids"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/secrets"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
@@ -291,7 +292,7 @@ func TestDestructWaitsForRequestsInFlight(t *testing.T) {
 		cut.Store(shuttingDown(ctx))
 		time.Sleep(200 * time.Millisecond)
 		// what a settling handler does: a ledger write and a usage event
-		_, writeErr = s.ledger.Adjust(DefaultAccountID, credits.Adjustment, 1*money.USD, "late settle")
+		_, writeErr = s.ledger.Adjust(manage.DefaultAccountID, credits.Adjustment, 1*money.USD, "late settle")
 		s.usage.RecordUsage(lifecycleEvent(0))
 		wrote.Store(true)
 		leave()
@@ -369,7 +370,7 @@ func TestLateEventsAfterDestruct(t *testing.T) {
 	if err := s.Destruct(); err != nil {
 		t.Fatal(err)
 	}
-	s.lowBalance(DefaultAccountID, 1*money.USD, 2*money.USD)
+	s.lowBalance(manage.DefaultAccountID, 1*money.USD, 2*money.USD)
 	s.usage.RecordUsage(lifecycleEvent(1))
 	if len(logs.FilterMessageSnippet("committing usage events").All()) != 1 {
 		t.Fatalf("late usage event not reported: %v", logs.All())

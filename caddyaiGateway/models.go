@@ -3,10 +3,12 @@ package caddyaigateway
 import (
 	"encoding/json"
 	"net/http"
+	"sort"
 	"strconv"
 	"time"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
 )
 
 // modelEntry is one model as listed by GET /v1/models. The OpenAI shape
@@ -39,7 +41,7 @@ type anthropicModel struct {
 // `provider:model` (the form that always resolves to exactly that
 // model), then the virtual models with at least one such member.
 func (g *Gateway) listModels(r *http.Request) []modelEntry {
-	st := g.app.shared.snapshot()
+	st := g.app.shared.manage.Snapshot()
 	cfg := configFor(st, CallerFrom(r))
 	reg := g.app.registryFor(st)
 	var out []modelEntry
@@ -62,7 +64,12 @@ func (g *Gateway) listModels(r *http.Request) []modelEntry {
 			})
 		}
 	}
-	for _, vm := range sortedByID(st.virtualModels, func(v *VirtualModel) string { return v.Name }) {
+	vms := make([]*manage.VirtualModel, 0, len(st.VirtualModels))
+	for _, vm := range st.VirtualModels {
+		vms = append(vms, vm)
+	}
+	sort.Slice(vms, func(i, j int) bool { return vms[i].Name < vms[j].Name })
+	for _, vm := range vms {
 		for _, ref := range vm.Models {
 			if ts := reg.Resolve(ref); len(ts) > 0 && usable(ts[0]) {
 				out = append(out, modelEntry{ID: vm.Name, Object: "model", OwnedBy: "virtual", Provider: "virtual", Type: "virtual"})
@@ -85,7 +92,7 @@ func (g *Gateway) serveModels(w http.ResponseWriter, r *http.Request, id string)
 	all := g.listModels(r)
 	if id != "" {
 		ref := id
-		if ts := g.app.registryFor(g.app.shared.snapshot()).Resolve(id); len(ts) > 0 {
+		if ts := g.app.registryFor(g.app.shared.manage.Snapshot()).Resolve(id); len(ts) > 0 {
 			ref = ts[0].Ref()
 		}
 		for _, m := range all {

@@ -162,7 +162,7 @@ func outputLimit(req *request, t Target) int64 {
 	if outputFields(req.ep.kind) == nil {
 		return 0
 	}
-	gatewayMax := req.st.gateway.MaxOutputTokens
+	gatewayMax := req.st.Gateway.MaxOutputTokens
 	if !req.metered {
 		// Nothing is reserved: the body passes as the client wrote it, but
 		// for the gateway config's cap.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/catalog"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/jsonobj"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/usage"
 )
@@ -35,8 +36,8 @@ func TestCheckMembers(t *testing.T) {
 }
 
 func testRequest(kind string, metered bool, maxTokens int64, gatewayMax *int64) *request {
-	st := &state{}
-	st.gateway.MaxOutputTokens = gatewayMax
+	st := &manage.Snapshot{}
+	st.Gateway.MaxOutputTokens = gatewayMax
 	return &request{ep: endpoints[kind], st: st, metered: metered, maxTokens: maxTokens}
 }
 

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/catalog"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
 )
 
@@ -240,7 +241,7 @@ func (mc *ModelConfig) toModel() (*catalog.Model, error) {
 
 // withCustom returns a registry with the providers added through the
 // management API appended; a Caddyfile provider of the same id wins.
-func (r *Registry) withCustom(cps []*CustomProvider) *Registry {
+func (r *Registry) withCustom(cps []*manage.CustomProvider) *Registry {
 	out := &Registry{providers: slices.Clone(r.providers), byID: maps.Clone(r.byID)}
 	for _, cp := range cps {
 		if out.byID[cp.ProviderID] != nil {
@@ -264,17 +265,23 @@ type effectiveRegistry struct {
 	reg     *Registry
 }
 
+// AllProviders returns every provider requests can use right now: built-ins,
+// Caddyfile providers and those added through the API.
+func (a *App) AllProviders() []*Provider {
+	return a.registryFor(a.shared.manage.Snapshot()).Providers()
+}
+
 // registryFor returns the Caddyfile's providers plus those of the
 // management API in snapshot st.
-func (a *App) registryFor(st *state) *Registry {
-	if len(st.providers) == 0 {
+func (a *App) registryFor(st *manage.Snapshot) *Registry {
+	if len(st.Providers) == 0 {
 		return a.registry
 	}
-	if e := a.eff.Load(); e != nil && e.version == st.version {
+	if e := a.eff.Load(); e != nil && e.version == st.Version {
 		return e.reg
 	}
-	reg := a.registry.withCustom(st.providers)
-	a.eff.Store(&effectiveRegistry{version: st.version, reg: reg})
+	reg := a.registry.withCustom(st.Providers)
+	a.eff.Store(&effectiveRegistry{version: st.Version, reg: reg})
 	return reg
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/ids"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/jsonobj"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/usage"
 )
@@ -47,10 +48,6 @@ const (
 	varProvider    = "ai.provider"
 	varModel       = "ai.model"
 )
-
-// DefaultAccountID is the account access keys belong to unless told
-// otherwise.
-const DefaultAccountID = "default"
 
 // request is what the gateway needs to know of a client request; the body
 // itself is forwarded as sent, apart from the members the gateway owns.
@@ -96,8 +93,8 @@ type request struct {
 	metered bool
 	// st is the management snapshot the request is served with, cfg the
 	// caller's access key configuration (nil: unrestricted).
-	st  *state
-	cfg *AccessKeyConfiguration
+	st  *manage.Snapshot
+	cfg *manage.AccessKeyConfiguration
 	// rejected lists requested models the configuration refused.
 	rejected []string
 	keyCache map[targetKey][]keyChoice
@@ -209,7 +206,7 @@ type Caller struct {
 // AccountID is the account the caller draws on.
 func (c *Caller) AccountID() string {
 	if c == nil || c.AccessKey == nil || c.AccessKey.AccountID == "" {
-		return DefaultAccountID
+		return manage.DefaultAccountID
 	}
 	return c.AccessKey.AccountID
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/usage"
 )
 
@@ -118,20 +119,20 @@ func canServe(ep *endpoint, p *Provider) bool {
 
 // configFor returns the caller's access key configuration, or nil (no
 // restrictions, managed keys).
-func configFor(st *state, c *Caller) *AccessKeyConfiguration {
+func configFor(st *manage.Snapshot, c *Caller) *manage.AccessKeyConfiguration {
 	if c == nil || c.AccessKey == nil || c.AccessKey.AccessKeyConfigurationID == "" {
 		return nil
 	}
-	return st.configs[c.AccessKey.AccessKeyConfigurationID]
+	return st.Configs[c.AccessKey.AccessKeyConfigurationID]
 }
 
 // matchRule finds the routing rule for a target: a model rule beats a
 // provider rule.
-func matchRule(cfg *AccessKeyConfiguration, t Target) *RouterRule {
+func matchRule(cfg *manage.AccessKeyConfiguration, t Target) *manage.RouterRule {
 	if cfg == nil {
 		return nil
 	}
-	var providerRule *RouterRule
+	var providerRule *manage.RouterRule
 	for i := range cfg.Router.Rules {
 		r := &cfg.Router.Rules[i]
 		if r.Model != "" {
@@ -159,7 +160,7 @@ func modelMatches(ref string, t Target) bool {
 // keyChoices lists the credentials for a target in failover order: each
 // key of a routing step, then the next step. Without a rule the
 // operator's managed keys are used.
-func keyChoices(st *state, cfg *AccessKeyConfiguration, t Target) []keyChoice {
+func keyChoices(st *manage.Snapshot, cfg *manage.AccessKeyConfiguration, t Target) []keyChoice {
 	managed := func() []keyChoice {
 		keys := t.Provider.managedKeys()
 		out := make([]keyChoice, len(keys))
@@ -179,8 +180,8 @@ func keyChoices(st *state, cfg *AccessKeyConfiguration, t Target) []keyChoice {
 			out = append(out, managed()...)
 		case "user":
 			for _, sk := range step.Keys {
-				if pk := st.providerKeys[sk.ID]; pk != nil && pk.ProviderID == t.Provider.ID {
-					out = append(out, keyChoice{value: pk.value, source: sourceUser, id: pk.ID})
+				if pk := st.ProviderKeys[sk.ID]; pk != nil && pk.ProviderID == t.Provider.ID {
+					out = append(out, keyChoice{value: pk.Value(), source: sourceUser, id: pk.ID})
 				}
 			}
 		}
@@ -211,7 +212,7 @@ type targetKey struct {
 
 // accessRefusal returns the error code for a target the configuration
 // does not allow, or "".
-func accessRefusal(cfg *AccessKeyConfiguration, t Target) string {
+func accessRefusal(cfg *manage.AccessKeyConfiguration, t Target) string {
 	if cfg == nil {
 		return ""
 	}
@@ -237,13 +238,13 @@ func accessRefusal(cfg *AccessKeyConfiguration, t Target) string {
 
 // expandVirtual replaces virtual model names by their models (one level:
 // a virtual model naming another is not expanded again).
-func expandVirtual(st *state, refs []string) []string {
-	if len(st.virtualModels) == 0 {
+func expandVirtual(st *manage.Snapshot, refs []string) []string {
+	if len(st.VirtualModels) == 0 {
 		return refs
 	}
 	out := make([]string, 0, len(refs))
 	for _, r := range refs {
-		if vm := st.virtualModels[strings.ToLower(r)]; vm != nil {
+		if vm := st.VirtualModels[strings.ToLower(r)]; vm != nil {
 			out = append(out, vm.Models...)
 			continue
 		}

@@ -18,11 +18,6 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/selection"
 )
 
-func init() {
-	// access key configurations validate their strategies when written
-	validateModelSelection = selection.Validate
-}
-
 // strategyCache holds compiled strategies of access key configurations
 // (compiled once per source text, not per request). Every edit of a
 // configuration's modelSelection adds a text, so the cache is emptied when

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/credits"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/secrets"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 )
@@ -25,7 +25,7 @@ import (
 var pool = caddy.NewUsagePool()
 
 // shared is the state that outlives a config: the open store, the usage
-// writer and the in-memory access key index.
+// writer and the management state (resources, access key index).
 type shared struct {
 	path   string
 	db     *store.DB
@@ -33,21 +33,11 @@ type shared struct {
 	key    secrets.Key
 	logger *zap.Logger
 
-	// keys maps token hashes to access keys. Readers load the map without
-	// locking; writers (the management API) copy it under keysMu.
-	keys   atomic.Pointer[map[secrets.Hash]*store.AccessKey]
-	keysMu sync.Mutex
-
-	// state is the snapshot of the other management resources; mu
-	// serialises their changes.
-	state atomic.Pointer[state]
-	mu    sync.Mutex
-
-	// lastUsed collects access key use (id → unix nanos) and is flushed to
-	// the store every few seconds: no write per request.
-	lastUsed sync.Map
-	stop     chan struct{}
-	stopped  chan struct{}
+	// manage holds the management resources' snapshot and the access key
+	// index; key use is flushed to the store every few seconds.
+	manage  *manage.State
+	stop    chan struct{}
+	stopped chan struct{}
 
 	// stats is the rolling window of outcomes per model; health the
 	// cooldowns of refused or rate-limited provider keys.
@@ -143,13 +133,7 @@ func openShared(path string, key secrets.Key, logger *zap.Logger) (*shared, erro
 	s.usage = store.NewWriter(db, store.WriterOptions{OnError: func(err error, lost int) {
 		s.logger.Error("committing usage events", zap.Error(err), zap.Int("events", lost))
 	}})
-	err = s.ensureDefaultAccount()
-	if err == nil {
-		err = s.reloadState()
-	}
-	if err == nil {
-		err = s.reloadKeys()
-	}
+	s.manage, err = manage.Open(db, key, s.logger)
 	if err == nil {
 		s.ledger, err = credits.Open(db, credits.Config{}, nil)
 	}
@@ -191,7 +175,7 @@ func (s *shared) Destruct() error {
 	<-s.stopped
 	s.stopWebhooks()
 	s.usage.Close()
-	s.flushLastUsed()
+	s.manage.FlushLastUsed()
 	return s.db.Close()
 }
 
@@ -224,128 +208,12 @@ func (s *shared) flushLoop(every time.Duration) {
 		case <-s.stop:
 			return
 		case <-t.C:
-			s.flushLastUsed()
+			s.manage.FlushLastUsed()
 			if err := s.ledger.ExpireDue(); err != nil {
 				s.logger.Error("expiring credits", zap.Error(err))
 			}
 		}
 	}
 }
-
-// flushLastUsed writes the last use of access keys (and forgets it: the
-// store has it) and of provider keys (kept in memory too: the snapshot
-// is not reloaded for it).
-func (s *shared) flushLastUsed() {
-	keys, providerKeys := map[string]time.Time{}, map[string]time.Time{}
-	s.lastUsed.Range(func(k, v any) bool {
-		id, t := k.(string), time.Unix(0, v.(int64))
-		if strings.HasPrefix(id, "pk_") {
-			providerKeys[id] = t
-		} else {
-			keys[id] = t
-			s.lastUsed.CompareAndDelete(k, v)
-		}
-		return true
-	})
-	if err := s.db.TouchAccessKeys(keys); err != nil {
-		s.logger.Error("recording access key last use", zap.Error(err))
-	}
-	if len(providerKeys) == 0 {
-		return
-	}
-	err := s.db.Update(func(tx *store.Tx) error {
-		for id, t := range providerKeys {
-			var pk ProviderKey
-			if err := tx.Get(store.ProviderKeys, id, &pk); err != nil {
-				continue // deleted meanwhile
-			}
-			if pk.LastUsed != nil && !t.After(*pk.LastUsed) {
-				continue
-			}
-			t := t.UTC()
-			pk.LastUsed = &t
-			if err := tx.Put(store.ProviderKeys, id, &pk); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		s.logger.Error("recording provider key last use", zap.Error(err))
-	}
-}
-
-// reloadKeys rebuilds the in-memory access key index from the store.
-func (s *shared) reloadKeys() error {
-	all, err := s.db.AccessKeys()
-	if err != nil {
-		return fmt.Errorf("loading access keys: %w", err)
-	}
-	m := make(map[secrets.Hash]*store.AccessKey, len(all))
-	for _, k := range all {
-		if err := indexKey(m, k); err != nil {
-			return err
-		}
-	}
-	s.keysMu.Lock()
-	s.keys.Store(&m)
-	s.keysMu.Unlock()
-	return nil
-}
-
-// indexKey adds k to an index under its token hash and, during a
-// rotation's grace period, its previous token's hash.
-func indexKey(m map[secrets.Hash]*store.AccessKey, k *store.AccessKey) error {
-	h, err := k.Hash()
-	if err != nil {
-		return err
-	}
-	m[h] = k
-	if ph, ok := k.PreviousHash(); ok {
-		m[ph] = k
-	}
-	return nil
-}
-
-// unindexKey removes every hash of k from an index.
-func unindexKey(m map[secrets.Hash]*store.AccessKey, k *store.AccessKey) {
-	if h, err := k.Hash(); err == nil {
-		delete(m, h)
-	}
-	if ph, ok := k.PreviousHash(); ok {
-		delete(m, ph)
-	}
-}
-
-// lookupKey finds the access key for a token hash. A previous token
-// (replaced by a rotation) is valid until its grace period ends.
-func (s *shared) lookupKey(h secrets.Hash, now time.Time) *store.AccessKey {
-	k := (*s.keys.Load())[h]
-	if k == nil {
-		return nil
-	}
-	if ph, ok := k.PreviousHash(); ok && ph == h {
-		if k.PreviousValidUntil == nil || !now.Before(*k.PreviousValidUntil) {
-			return nil
-		}
-	}
-	return k
-}
-
-// updateKeys applies change to a copy of the index and publishes it. It
-// runs after the store committed, so memory never runs ahead of disk.
-func (s *shared) updateKeys(change func(m map[secrets.Hash]*store.AccessKey)) {
-	s.keysMu.Lock()
-	defer s.keysMu.Unlock()
-	old := *s.keys.Load()
-	m := make(map[secrets.Hash]*store.AccessKey, len(old)+1)
-	for k, v := range old {
-		m[k] = v
-	}
-	change(m)
-	s.keys.Store(&m)
-}
-
-func (s *shared) touch(id string, t time.Time) { s.lastUsed.Store(id, t.UnixNano()) }
 
 var _ caddy.Destructor = (*shared)(nil)

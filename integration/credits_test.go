@@ -66,7 +66,7 @@ func (e *env) buy(accountID, amount string) {
 
 func verifyLedger(t *testing.T) {
 	t.Helper()
-	if err := caddyaigateway.Current().Ledger().Verify(); err != nil {
+	if err := caddyaigateway.Current().Manage().Ledger().Verify(); err != nil {
 		t.Fatalf("ledger invariant: %v", err)
 	}
 }

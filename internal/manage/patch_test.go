@@ -1,4 +1,4 @@
-package caddyaigateway
+package manage
 
 import (
 	"errors"

@@ -1,4 +1,4 @@
-package caddyaigateway
+package manage
 
 import (
 	"encoding/hex"
@@ -10,14 +10,6 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/secrets"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 )
-
-// ErrNotFound is returned for resources that do not exist.
-var ErrNotFound = store.ErrNotFound
-
-// InvalidError is a management request the caller must fix (HTTP 400).
-type InvalidError struct{ Field, Reason string }
-
-func (e *InvalidError) Error() string { return e.Field + ": " + e.Reason }
 
 // applyAccessKeyPatch applies the client-settable fields.
 func applyAccessKeyPatch(p Patch, k *store.AccessKey) error {
@@ -52,7 +44,7 @@ func validateAccessKey(tx *store.Tx, k *store.AccessKey, expiresChanged bool) er
 // CreateAccessKey stores a new access key from a create body and returns
 // it with its token. The token is not kept anywhere: this is the only time
 // it exists.
-func (a *App) CreateAccessKey(p Patch) (*store.AccessKey, string, error) {
+func (s *Service) CreateAccessKey(p Patch) (*store.AccessKey, string, error) {
 	k := &store.AccessKey{AccountID: DefaultAccountID}
 	if err := applyAccessKeyPatch(p, k); err != nil {
 		return nil, "", err
@@ -67,7 +59,7 @@ func (a *App) CreateAccessKey(p Patch) (*store.AccessKey, string, error) {
 	k.TokenHash = hex.EncodeToString(h[:])
 	k.KeyRedacted = secrets.Redact(token)
 	k.CreatedAt, k.UpdatedAt = now, now
-	err := a.shared.writeAccessKey(func(tx *store.Tx) (*store.AccessKey, *store.AccessKey, error) {
+	err := s.writeAccessKey(func(tx *store.Tx) (*store.AccessKey, *store.AccessKey, error) {
 		if err := validateAccessKey(tx, k, true); err != nil {
 			return nil, nil, err
 		}
@@ -80,9 +72,9 @@ func (a *App) CreateAccessKey(p Patch) (*store.AccessKey, string, error) {
 }
 
 // UpdateAccessKey applies a PATCH body.
-func (a *App) UpdateAccessKey(id string, p Patch) (*store.AccessKey, error) {
+func (s *Service) UpdateAccessKey(id string, p Patch) (*store.AccessKey, error) {
 	var out *store.AccessKey
-	err := a.shared.writeAccessKey(func(tx *store.Tx) (*store.AccessKey, *store.AccessKey, error) {
+	err := s.writeAccessKey(func(tx *store.Tx) (*store.AccessKey, *store.AccessKey, error) {
 		var old store.AccessKey
 		if err := tx.Get(store.AccessKeysBucket, id, &old); err != nil {
 			return nil, nil, err
@@ -104,20 +96,20 @@ func (a *App) UpdateAccessKey(id string, p Patch) (*store.AccessKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.withPendingLastUsed(out)
+	s.withPendingLastUsed(out)
 	return out, nil
 }
 
 // RotateAccessKey issues a new token for the key. The old token keeps
 // working for grace (0: it stops at once).
-func (a *App) RotateAccessKey(id string, grace time.Duration) (*store.AccessKey, string, error) {
+func (s *Service) RotateAccessKey(id string, grace time.Duration) (*store.AccessKey, string, error) {
 	if grace < 0 || grace > 30*24*time.Hour {
 		return nil, "", &InvalidError{"gracePeriod", "must be between 0 and 720h"}
 	}
 	token := secrets.NewToken(secrets.AccessKeyPrefix)
 	h := secrets.HashToken(token)
 	var out *store.AccessKey
-	err := a.shared.writeAccessKey(func(tx *store.Tx) (*store.AccessKey, *store.AccessKey, error) {
+	err := s.writeAccessKey(func(tx *store.Tx) (*store.AccessKey, *store.AccessKey, error) {
 		var old store.AccessKey
 		if err := tx.Get(store.AccessKeysBucket, id, &old); err != nil {
 			return nil, nil, err
@@ -142,30 +134,30 @@ func (a *App) RotateAccessKey(id string, grace time.Duration) (*store.AccessKey,
 }
 
 // AccessKey returns one access key, with its latest use.
-func (a *App) AccessKey(id string) (*store.AccessKey, error) {
-	k, err := a.shared.db.AccessKey(id)
+func (s *Service) AccessKey(id string) (*store.AccessKey, error) {
+	k, err := s.db.AccessKey(id)
 	if err != nil {
 		return nil, err
 	}
-	a.withPendingLastUsed(k)
+	s.withPendingLastUsed(k)
 	return k, nil
 }
 
 // AccessKeys lists access keys in creation order.
-func (a *App) AccessKeys() ([]*store.AccessKey, error) {
-	all, err := a.shared.db.AccessKeys()
+func (s *Service) AccessKeys() ([]*store.AccessKey, error) {
+	all, err := s.db.AccessKeys()
 	if err != nil {
 		return nil, err
 	}
 	for _, k := range all {
-		a.withPendingLastUsed(k)
+		s.withPendingLastUsed(k)
 	}
 	return all, nil
 }
 
 // DeleteAccessKey deletes an access key; its token stops working at once.
-func (a *App) DeleteAccessKey(id string) error {
-	err := a.shared.writeAccessKey(func(tx *store.Tx) (*store.AccessKey, *store.AccessKey, error) {
+func (s *Service) DeleteAccessKey(id string) error {
+	err := s.writeAccessKey(func(tx *store.Tx) (*store.AccessKey, *store.AccessKey, error) {
 		var old store.AccessKey
 		if err := tx.Get(store.AccessKeysBucket, id, &old); err != nil {
 			return nil, nil, err
@@ -175,13 +167,13 @@ func (a *App) DeleteAccessKey(id string) error {
 	if err != nil {
 		return err
 	}
-	a.shared.lastUsed.Delete(id)
+	s.lastUsed.Delete(id)
 	return nil
 }
 
 // writeAccessKey runs change in a transaction and then moves the key in
 // the in-memory index from its old hashes to its new ones (nil: none).
-func (s *shared) writeAccessKey(change func(tx *store.Tx) (old, updated *store.AccessKey, err error)) error {
+func (s *State) writeAccessKey(change func(tx *store.Tx) (old, updated *store.AccessKey, err error)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var old, updated *store.AccessKey
@@ -206,8 +198,8 @@ func (s *shared) writeAccessKey(change func(tx *store.Tx) (old, updated *store.A
 }
 
 // withPendingLastUsed folds in a use not yet flushed to the store.
-func (a *App) withPendingLastUsed(k *store.AccessKey) {
-	if v, ok := a.shared.lastUsed.Load(k.ID); ok {
+func (s *Service) withPendingLastUsed(k *store.AccessKey) {
+	if v, ok := s.lastUsed.Load(k.ID); ok {
 		t := time.Unix(0, v.(int64)).UTC()
 		if k.LastUsed == nil || t.After(*k.LastUsed) {
 			k.LastUsed = &t

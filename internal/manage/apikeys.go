@@ -1,4 +1,4 @@
-package caddyaigateway
+package manage
 
 import (
 	"encoding/hex"
@@ -20,7 +20,7 @@ func applyAPIKeyPatch(p Patch, k *APIKey) error {
 
 // CreateAPIKey adds a management API key and returns its token (shown
 // once; only its hash is stored).
-func (a *App) CreateAPIKey(p Patch) (*APIKey, string, error) {
+func (s *Service) CreateAPIKey(p Patch) (*APIKey, string, error) {
 	k := &APIKey{}
 	if err := applyAPIKeyPatch(p, k); err != nil {
 		return nil, "", err
@@ -29,16 +29,16 @@ func (a *App) CreateAPIKey(p Patch) (*APIKey, string, error) {
 	h := secrets.HashToken(token)
 	now := time.Now().UTC()
 	k.ID, k.TokenHash, k.KeyRedacted, k.CreatedAt, k.UpdatedAt = ids.New("apik"), hex.EncodeToString(h[:]), secrets.Redact(token), now, now
-	if err := a.shared.mutate(func(tx *store.Tx, _ *state) error { return tx.Put(store.APIKeys, k.ID, k) }); err != nil {
+	if err := s.mutate(func(tx *store.Tx, _ *Snapshot) error { return tx.Put(store.APIKeys, k.ID, k) }); err != nil {
 		return nil, "", err
 	}
 	return k, token, nil
 }
 
 // UpdateAPIKey applies a PATCH body.
-func (a *App) UpdateAPIKey(id string, p Patch) (*APIKey, error) {
+func (s *Service) UpdateAPIKey(id string, p Patch) (*APIKey, error) {
 	var out APIKey
-	return &out, a.shared.mutate(func(tx *store.Tx, _ *state) error {
+	return &out, s.mutate(func(tx *store.Tx, _ *Snapshot) error {
 		if err := tx.Get(store.APIKeys, id, &out); err != nil {
 			return err
 		}
@@ -51,17 +51,17 @@ func (a *App) UpdateAPIKey(id string, p Patch) (*APIKey, error) {
 }
 
 // APIKeys lists management API keys by id.
-func (a *App) APIKeys() []*APIKey {
+func (s *Service) APIKeys() []*APIKey {
 	m := map[string]*APIKey{}
-	for _, k := range a.shared.snapshot().apiKeys {
+	for _, k := range s.Snapshot().APIKeys {
 		m[k.ID] = k
 	}
 	return sortedByID(m, func(x *APIKey) string { return x.ID })
 }
 
 // APIKey returns one management API key.
-func (a *App) APIKey(id string) (*APIKey, error) {
-	for _, k := range a.shared.snapshot().apiKeys {
+func (s *Service) APIKey(id string) (*APIKey, error) {
+	for _, k := range s.Snapshot().APIKeys {
 		if k.ID == id {
 			return k, nil
 		}
@@ -70,6 +70,6 @@ func (a *App) APIKey(id string) (*APIKey, error) {
 }
 
 // DeleteAPIKey revokes a management API key at once.
-func (a *App) DeleteAPIKey(id string) error {
-	return a.shared.mutate(func(tx *store.Tx, _ *state) error { return tx.Delete(store.APIKeys, id) })
+func (s *Service) DeleteAPIKey(id string) error {
+	return s.mutate(func(tx *store.Tx, _ *Snapshot) error { return tx.Delete(store.APIKeys, id) })
 }

@@ -1,4 +1,4 @@
-package caddyaigateway
+package manage
 
 import (
 	"errors"
@@ -12,8 +12,8 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 )
 
-func findCustomProvider(st *state, idOrProviderID string) *CustomProvider {
-	for _, p := range st.providers {
+func findCustomProvider(st *Snapshot, idOrProviderID string) *CustomProvider {
+	for _, p := range st.Providers {
 		if p.ID == idOrProviderID || strings.EqualFold(p.ProviderID, idOrProviderID) {
 			return p
 		}
@@ -21,7 +21,7 @@ func findCustomProvider(st *state, idOrProviderID string) *CustomProvider {
 	return nil
 }
 
-func (a *App) applyCustomProviderPatch(p Patch, cp *CustomProvider, creating bool) error {
+func (s *Service) applyCustomProviderPatch(p Patch, cp *CustomProvider, creating bool) error {
 	errs := []error{Field(p, "name", &cp.Name), Field(p, "description", &cp.Description), Field(p, "baseUrl", &cp.BaseURL),
 		Field(p, "format", &cp.Format), Field(p, "models", &cp.Models)}
 	if creating {
@@ -40,7 +40,7 @@ func (a *App) applyCustomProviderPatch(p Patch, cp *CustomProvider, creating boo
 	if cp.ProviderID == "" || strings.ContainsAny(cp.ProviderID, ": \t/") {
 		return &InvalidError{"providerId", "required, without ':', '/' or spaces"}
 	}
-	if creating && a.registry.Provider(cp.ProviderID) != nil {
+	if creating && s.env.ConfiguredProvider(cp.ProviderID) {
 		what := "a built-in provider"
 		if !catalog.IsBuiltIn(cp.ProviderID) {
 			what = "a provider of the Caddyfile"
@@ -75,9 +75,9 @@ func (a *App) applyCustomProviderPatch(p Patch, cp *CustomProvider, creating boo
 }
 
 // CreateCustomProvider registers a provider at runtime.
-func (a *App) CreateCustomProvider(p Patch) (*CustomProvider, error) {
+func (s *Service) CreateCustomProvider(p Patch) (*CustomProvider, error) {
 	cp := &CustomProvider{}
-	if err := a.applyCustomProviderPatch(p, cp, true); err != nil {
+	if err := s.applyCustomProviderPatch(p, cp, true); err != nil {
 		return nil, err
 	}
 	if cp.Name == "" {
@@ -85,7 +85,7 @@ func (a *App) CreateCustomProvider(p Patch) (*CustomProvider, error) {
 	}
 	now := time.Now().UTC()
 	cp.ID, cp.CreatedAt, cp.UpdatedAt = ids.New("prov"), now, now
-	return cp, a.shared.mutate(func(tx *store.Tx, st *state) error {
+	return cp, s.mutate(func(tx *store.Tx, st *Snapshot) error {
 		if findCustomProvider(st, cp.ProviderID) != nil {
 			return &ConflictError{fmt.Sprintf("provider %q exists", cp.ProviderID)}
 		}
@@ -94,12 +94,12 @@ func (a *App) CreateCustomProvider(p Patch) (*CustomProvider, error) {
 }
 
 // UpdateCustomProvider applies a PATCH body; models[] is replaced whole.
-func (a *App) UpdateCustomProvider(idOrProviderID string, p Patch) (*CustomProvider, error) {
+func (s *Service) UpdateCustomProvider(idOrProviderID string, p Patch) (*CustomProvider, error) {
 	var out CustomProvider
-	return &out, a.shared.mutate(func(tx *store.Tx, st *state) error {
+	return &out, s.mutate(func(tx *store.Tx, st *Snapshot) error {
 		cur := findCustomProvider(st, idOrProviderID)
 		if cur == nil {
-			if a.registry.Provider(idOrProviderID) != nil {
+			if s.env.ConfiguredProvider(idOrProviderID) {
 				return &InvalidError{"providerId", "built-in and Caddyfile providers are read-only here"}
 			}
 			return ErrNotFound
@@ -107,7 +107,7 @@ func (a *App) UpdateCustomProvider(idOrProviderID string, p Patch) (*CustomProvi
 		if err := tx.Get(store.CustomProviders, cur.ID, &out); err != nil {
 			return err
 		}
-		if err := a.applyCustomProviderPatch(p, &out, false); err != nil {
+		if err := s.applyCustomProviderPatch(p, &out, false); err != nil {
 			return err
 		}
 		out.UpdatedAt = time.Now().UTC()
@@ -116,21 +116,21 @@ func (a *App) UpdateCustomProvider(idOrProviderID string, p Patch) (*CustomProvi
 }
 
 // DeleteCustomProvider removes a provider nothing refers to.
-func (a *App) DeleteCustomProvider(idOrProviderID string) error {
-	return a.shared.mutate(func(tx *store.Tx, st *state) error {
+func (s *Service) DeleteCustomProvider(idOrProviderID string) error {
+	return s.mutate(func(tx *store.Tx, st *Snapshot) error {
 		cp := findCustomProvider(st, idOrProviderID)
 		if cp == nil {
-			if a.registry.Provider(idOrProviderID) != nil {
+			if s.env.ConfiguredProvider(idOrProviderID) {
 				return &ConflictError{"built-in and Caddyfile providers cannot be deleted"}
 			}
 			return ErrNotFound
 		}
-		for _, pk := range sortedByID(st.providerKeys, func(x *ProviderKey) string { return x.ID }) {
+		for _, pk := range sortedByID(st.ProviderKeys, func(x *ProviderKey) string { return x.ID }) {
 			if pk.ProviderID == cp.ProviderID {
 				return &ConflictError{fmt.Sprintf("provider %s is used by provider key %s", cp.ProviderID, pk.ID)}
 			}
 		}
-		for _, c := range sortedByID(st.configs, func(x *AccessKeyConfiguration) string { return x.ID }) {
+		for _, c := range sortedByID(st.Configs, func(x *AccessKeyConfiguration) string { return x.ID }) {
 			if configReferencesProvider(c, cp.ProviderID) {
 				return &ConflictError{fmt.Sprintf("provider %s is used by access key configuration %s", cp.ProviderID, c.ID)}
 			}
@@ -156,13 +156,9 @@ func configReferencesProvider(c *AccessKeyConfiguration, providerID string) bool
 }
 
 // CustomProviders lists providers added through the API.
-func (a *App) CustomProviders() []*CustomProvider { return a.shared.snapshot().providers }
+func (s *Service) CustomProviders() []*CustomProvider { return s.Snapshot().Providers }
 
 // CustomProvider finds one by id or providerId.
-func (a *App) CustomProvider(idOrProviderID string) *CustomProvider {
-	return findCustomProvider(a.shared.snapshot(), idOrProviderID)
+func (s *Service) CustomProvider(idOrProviderID string) *CustomProvider {
+	return findCustomProvider(s.Snapshot(), idOrProviderID)
 }
-
-// AllProviders returns every provider requests can use right now: built-ins,
-// Caddyfile providers and those added through the API.
-func (a *App) AllProviders() []*Provider { return a.registryFor(a.shared.snapshot()).Providers() }

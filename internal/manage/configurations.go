@@ -1,4 +1,4 @@
-package caddyaigateway
+package manage
 
 import (
 	"errors"
@@ -7,14 +7,11 @@ import (
 	"time"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/ids"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/selection"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 )
 
-// validateModelSelection checks strategies at write time. It is set by
-// the selection code (CEL); nil accepts only named strategies.
-var validateModelSelection func(src string) error
-
-func (a *App) applyConfigurationPatch(p Patch, c *AccessKeyConfiguration, st *state) error {
+func (s *Service) applyConfigurationPatch(p Patch, c *AccessKeyConfiguration, st *Snapshot) error {
 	if err := errors.Join(
 		Field(p, "name", &c.Name), Field(p, "description", &c.Description), Field(p, "metadata", &c.Metadata),
 		Field(p, "access", &c.Access), Field(p, "router", &c.Router), Field(p, "modelSelection", &c.ModelSelection),
@@ -25,10 +22,9 @@ func (a *App) applyConfigurationPatch(p Patch, c *AccessKeyConfiguration, st *st
 	if err := validateText(c.Name, c.Description, c.Metadata); err != nil {
 		return err
 	}
-	reg := a.registryFor(st)
 	if c.Access.Providers != nil && c.Access.Providers.Allow != nil {
 		for i, pid := range *c.Access.Providers.Allow {
-			if reg.Provider(pid) == nil {
+			if !s.env.Provider(st, pid) {
 				return &InvalidError{fmt.Sprintf("access.providers.allow[%d]", i), fmt.Sprintf("unknown provider %q", pid)}
 			}
 		}
@@ -45,7 +41,7 @@ func (a *App) applyConfigurationPatch(p Patch, c *AccessKeyConfiguration, st *st
 		if r.Provider == "" && r.Model == "" {
 			return &InvalidError{field, "needs a provider, a model or both"}
 		}
-		if r.Provider != "" && reg.Provider(r.Provider) == nil {
+		if r.Provider != "" && !s.env.Provider(st, r.Provider) {
 			return &InvalidError{field + ".provider", fmt.Sprintf("unknown provider %q", r.Provider)}
 		}
 		if len(r.Steps) == 0 {
@@ -53,7 +49,7 @@ func (a *App) applyConfigurationPatch(p Patch, c *AccessKeyConfiguration, st *st
 		}
 		ruleProvider := strings.ToLower(r.Provider)
 		if ruleProvider == "" {
-			if pid, _, ok := strings.Cut(r.Model, ":"); ok && reg.Provider(pid) != nil {
+			if pid, _, ok := strings.Cut(r.Model, ":"); ok && s.env.Provider(st, pid) {
 				ruleProvider = strings.ToLower(pid)
 			}
 		}
@@ -72,7 +68,7 @@ func (a *App) applyConfigurationPatch(p Patch, c *AccessKeyConfiguration, st *st
 					return &InvalidError{sf + ".keys", "a user step needs at least one provider key"}
 				}
 				for k, sk := range s.Keys {
-					pk := st.providerKeys[sk.ID]
+					pk := st.ProviderKeys[sk.ID]
 					if pk == nil {
 						return &InvalidError{fmt.Sprintf("%s.keys[%d]", sf, k), fmt.Sprintf("no provider key %q", sk.ID)}
 					}
@@ -86,13 +82,7 @@ func (a *App) applyConfigurationPatch(p Patch, c *AccessKeyConfiguration, st *st
 		}
 	}
 	for i, src := range c.ModelSelection {
-		var err error
-		if validateModelSelection != nil {
-			err = validateModelSelection(src)
-		} else if !isNamedStrategy(src) {
-			err = fmt.Errorf("unknown strategy %q", src)
-		}
-		if err != nil {
+		if err := selection.Validate(src); err != nil {
 			return &InvalidError{fmt.Sprintf("modelSelection[%d]", i), err.Error()}
 		}
 	}
@@ -104,15 +94,11 @@ func (a *App) applyConfigurationPatch(p Patch, c *AccessKeyConfiguration, st *st
 	return nil
 }
 
-func isNamedStrategy(s string) bool {
-	return s == "cheapest" || s == "fastest" || s == "most_reliable"
-}
-
 // CreateConfiguration adds an access key configuration.
-func (a *App) CreateConfiguration(p Patch) (*AccessKeyConfiguration, error) {
+func (s *Service) CreateConfiguration(p Patch) (*AccessKeyConfiguration, error) {
 	c := &AccessKeyConfiguration{}
-	err := a.shared.mutate(func(tx *store.Tx, st *state) error {
-		if err := a.applyConfigurationPatch(p, c, st); err != nil {
+	err := s.mutate(func(tx *store.Tx, st *Snapshot) error {
+		if err := s.applyConfigurationPatch(p, c, st); err != nil {
 			return err
 		}
 		now := time.Now().UTC()
@@ -123,13 +109,13 @@ func (a *App) CreateConfiguration(p Patch) (*AccessKeyConfiguration, error) {
 }
 
 // UpdateConfiguration applies a PATCH body.
-func (a *App) UpdateConfiguration(id string, p Patch) (*AccessKeyConfiguration, error) {
+func (s *Service) UpdateConfiguration(id string, p Patch) (*AccessKeyConfiguration, error) {
 	var out AccessKeyConfiguration
-	return &out, a.shared.mutate(func(tx *store.Tx, st *state) error {
+	return &out, s.mutate(func(tx *store.Tx, st *Snapshot) error {
 		if err := tx.Get(store.Configurations, id, &out); err != nil {
 			return err
 		}
-		if err := a.applyConfigurationPatch(p, &out, st); err != nil {
+		if err := s.applyConfigurationPatch(p, &out, st); err != nil {
 			return err
 		}
 		out.UpdatedAt = time.Now().UTC()
@@ -138,21 +124,21 @@ func (a *App) UpdateConfiguration(id string, p Patch) (*AccessKeyConfiguration, 
 }
 
 // Configurations lists access key configurations by id.
-func (a *App) Configurations() []*AccessKeyConfiguration {
-	return sortedByID(a.shared.snapshot().configs, func(x *AccessKeyConfiguration) string { return x.ID })
+func (s *Service) Configurations() []*AccessKeyConfiguration {
+	return sortedByID(s.Snapshot().Configs, func(x *AccessKeyConfiguration) string { return x.ID })
 }
 
 // Configuration returns one.
-func (a *App) Configuration(id string) (*AccessKeyConfiguration, error) {
-	if c := a.shared.snapshot().configs[id]; c != nil {
+func (s *Service) Configuration(id string) (*AccessKeyConfiguration, error) {
+	if c := s.Snapshot().Configs[id]; c != nil {
 		return c, nil
 	}
 	return nil, ErrNotFound
 }
 
 // DeleteConfiguration deletes a configuration no access key uses.
-func (a *App) DeleteConfiguration(id string) error {
-	return a.shared.mutate(func(tx *store.Tx, _ *state) error {
+func (s *Service) DeleteConfiguration(id string) error {
+	return s.mutate(func(tx *store.Tx, _ *Snapshot) error {
 		if !tx.Exists(store.Configurations, id) {
 			return ErrNotFound
 		}

@@ -1,4 +1,4 @@
-package caddyaigateway
+package manage
 
 import (
 	"errors"
@@ -17,7 +17,7 @@ type providerKeyInput struct {
 	hasValue bool
 }
 
-func (a *App) applyProviderKeyPatch(p Patch, k *ProviderKey, creating bool) (providerKeyInput, error) {
+func (s *Service) applyProviderKeyPatch(p Patch, k *ProviderKey, creating bool) (providerKeyInput, error) {
 	var in providerKeyInput
 	in.hasValue = p.Has("value")
 	errs := []error{Field(p, "name", &k.Name), Field(p, "description", &k.Description), Field(p, "value", &in.value)}
@@ -40,7 +40,7 @@ func (a *App) applyProviderKeyPatch(p Patch, k *ProviderKey, creating bool) (pro
 		if k.ProviderID == "" {
 			return in, &InvalidError{"providerId", "required"}
 		}
-		if a.registry.Provider(k.ProviderID) == nil && findCustomProvider(a.shared.snapshot(), k.ProviderID) == nil {
+		if !s.env.ConfiguredProvider(k.ProviderID) && findCustomProvider(s.Snapshot(), k.ProviderID) == nil {
 			return in, &InvalidError{"providerId", fmt.Sprintf("unknown provider %q", k.ProviderID)}
 		}
 		if strings.TrimSpace(in.value) == "" {
@@ -50,8 +50,8 @@ func (a *App) applyProviderKeyPatch(p Patch, k *ProviderKey, creating bool) (pro
 	return in, nil
 }
 
-func (a *App) seal(k *ProviderKey, value string) error {
-	sealed, err := a.shared.key.Seal([]byte(value), []byte(k.ID))
+func (s *Service) seal(k *ProviderKey, value string) error {
+	sealed, err := s.key.Seal([]byte(value), []byte(k.ID))
 	if err != nil {
 		return fmt.Errorf("encrypting provider key: %w", err)
 	}
@@ -61,9 +61,9 @@ func (a *App) seal(k *ProviderKey, value string) error {
 }
 
 // CreateProviderKey stores a provider key, encrypted under the secret key.
-func (a *App) CreateProviderKey(p Patch) (*ProviderKey, error) {
+func (s *Service) CreateProviderKey(p Patch) (*ProviderKey, error) {
 	k := &ProviderKey{AccountID: DefaultAccountID}
-	in, err := a.applyProviderKeyPatch(p, k, true)
+	in, err := s.applyProviderKeyPatch(p, k, true)
 	if err != nil {
 		return nil, err
 	}
@@ -72,10 +72,10 @@ func (a *App) CreateProviderKey(p Patch) (*ProviderKey, error) {
 	}
 	now := time.Now().UTC()
 	k.ID, k.CreatedAt, k.UpdatedAt = ids.New("pk"), now, now
-	if err := a.seal(k, strings.TrimSpace(in.value)); err != nil {
+	if err := s.seal(k, strings.TrimSpace(in.value)); err != nil {
 		return nil, err
 	}
-	return k, a.shared.mutate(func(tx *store.Tx, _ *state) error {
+	return k, s.mutate(func(tx *store.Tx, _ *Snapshot) error {
 		if !tx.Exists(store.Accounts, k.AccountID) {
 			return &InvalidError{"accountId", fmt.Sprintf("no account %q", k.AccountID)}
 		}
@@ -84,13 +84,13 @@ func (a *App) CreateProviderKey(p Patch) (*ProviderKey, error) {
 }
 
 // UpdateProviderKey applies a PATCH body (name, description).
-func (a *App) UpdateProviderKey(id string, p Patch) (*ProviderKey, error) {
+func (s *Service) UpdateProviderKey(id string, p Patch) (*ProviderKey, error) {
 	var out ProviderKey
-	return &out, a.shared.mutate(func(tx *store.Tx, _ *state) error {
+	return &out, s.mutate(func(tx *store.Tx, _ *Snapshot) error {
 		if err := tx.Get(store.ProviderKeys, id, &out); err != nil {
 			return err
 		}
-		if _, err := a.applyProviderKeyPatch(p, &out, false); err != nil {
+		if _, err := s.applyProviderKeyPatch(p, &out, false); err != nil {
 			return err
 		}
 		out.UpdatedAt = time.Now().UTC()
@@ -100,7 +100,7 @@ func (a *App) UpdateProviderKey(id string, p Patch) (*ProviderKey, error) {
 
 // RotateProviderKey replaces the secret and keeps the id, so routing
 // rules that name it keep working.
-func (a *App) RotateProviderKey(id string, p Patch) (*ProviderKey, error) {
+func (s *Service) RotateProviderKey(id string, p Patch) (*ProviderKey, error) {
 	var value string
 	if err := errors.Join(Field(p, "value", &value), p.Done()); err != nil {
 		return nil, err
@@ -109,11 +109,11 @@ func (a *App) RotateProviderKey(id string, p Patch) (*ProviderKey, error) {
 		return nil, &InvalidError{"value", "required"}
 	}
 	var out ProviderKey
-	return &out, a.shared.mutate(func(tx *store.Tx, _ *state) error {
+	return &out, s.mutate(func(tx *store.Tx, _ *Snapshot) error {
 		if err := tx.Get(store.ProviderKeys, id, &out); err != nil {
 			return err
 		}
-		if err := a.seal(&out, strings.TrimSpace(value)); err != nil {
+		if err := s.seal(&out, strings.TrimSpace(value)); err != nil {
 			return err
 		}
 		out.UpdatedAt = time.Now().UTC()
@@ -122,24 +122,24 @@ func (a *App) RotateProviderKey(id string, p Patch) (*ProviderKey, error) {
 }
 
 // ProviderKeys lists provider keys by id.
-func (a *App) ProviderKeys() []*ProviderKey {
-	keys := sortedByID(a.shared.snapshot().providerKeys, func(x *ProviderKey) string { return x.ID })
+func (s *Service) ProviderKeys() []*ProviderKey {
+	keys := sortedByID(s.Snapshot().ProviderKeys, func(x *ProviderKey) string { return x.ID })
 	for i, k := range keys {
-		keys[i] = a.withProviderKeyLastUsed(k)
+		keys[i] = s.withProviderKeyLastUsed(k)
 	}
 	return keys
 }
 
 // ProviderKey returns one provider key.
-func (a *App) ProviderKey(id string) (*ProviderKey, error) {
-	if k := a.shared.snapshot().providerKeys[id]; k != nil {
-		return a.withProviderKeyLastUsed(k), nil
+func (s *Service) ProviderKey(id string) (*ProviderKey, error) {
+	if k := s.Snapshot().ProviderKeys[id]; k != nil {
+		return s.withProviderKeyLastUsed(k), nil
 	}
 	return nil, ErrNotFound
 }
 
-func (a *App) withProviderKeyLastUsed(k *ProviderKey) *ProviderKey {
-	if v, ok := a.shared.lastUsed.Load(k.ID); ok {
+func (s *Service) withProviderKeyLastUsed(k *ProviderKey) *ProviderKey {
+	if v, ok := s.lastUsed.Load(k.ID); ok {
 		c := *k
 		t := time.Unix(0, v.(int64)).UTC()
 		c.LastUsed = &t
@@ -149,12 +149,12 @@ func (a *App) withProviderKeyLastUsed(k *ProviderKey) *ProviderKey {
 }
 
 // DeleteProviderKey deletes a provider key no routing rule names.
-func (a *App) DeleteProviderKey(id string) error {
-	return a.shared.mutate(func(tx *store.Tx, st *state) error {
+func (s *Service) DeleteProviderKey(id string) error {
+	return s.mutate(func(tx *store.Tx, st *Snapshot) error {
 		if !tx.Exists(store.ProviderKeys, id) {
 			return ErrNotFound
 		}
-		for _, c := range sortedByID(st.configs, func(x *AccessKeyConfiguration) string { return x.ID }) {
+		for _, c := range sortedByID(st.Configs, func(x *AccessKeyConfiguration) string { return x.ID }) {
 			for _, r := range c.Router.Rules {
 				for _, s := range r.Steps {
 					for _, sk := range s.Keys {

@@ -1,4 +1,4 @@
-package caddyaigateway
+package manage
 
 import (
 	"errors"
@@ -12,7 +12,7 @@ import (
 
 const maxVirtualModels = 10
 
-func (a *App) applyVirtualModelPatch(p Patch, vm *VirtualModel) error {
+func (s *Service) applyVirtualModelPatch(p Patch, vm *VirtualModel) error {
 	if err := errors.Join(Field(p, "name", &vm.Name), Field(p, "description", &vm.Description), Field(p, "models", &vm.Models), p.Done()); err != nil {
 		return err
 	}
@@ -25,7 +25,7 @@ func (a *App) applyVirtualModelPatch(p Patch, vm *VirtualModel) error {
 		return &InvalidError{"name", "required"}
 	case strings.Contains(vm.Name, ":"):
 		return &InvalidError{"name", "cannot contain ':' (reserved for provider:model)"}
-	case len(a.registry.Resolve(vm.Name)) > 0:
+	case s.env.CatalogModel(vm.Name):
 		return &InvalidError{"name", fmt.Sprintf("%q is already a catalog model", vm.Name)}
 	case len(vm.Models) == 0 || len(vm.Models) > maxVirtualModels:
 		return &InvalidError{"models", fmt.Sprintf("must list 1 to %d models", maxVirtualModels)}
@@ -39,15 +39,15 @@ func (a *App) applyVirtualModelPatch(p Patch, vm *VirtualModel) error {
 }
 
 // CreateVirtualModel names an ordered list of models.
-func (a *App) CreateVirtualModel(p Patch) (*VirtualModel, error) {
+func (s *Service) CreateVirtualModel(p Patch) (*VirtualModel, error) {
 	vm := &VirtualModel{}
-	if err := a.applyVirtualModelPatch(p, vm); err != nil {
+	if err := s.applyVirtualModelPatch(p, vm); err != nil {
 		return nil, err
 	}
 	now := time.Now().UTC()
 	vm.ID, vm.CreatedAt, vm.UpdatedAt = ids.New("vm"), now, now
-	return vm, a.shared.mutate(func(tx *store.Tx, st *state) error {
-		if st.virtualModels[strings.ToLower(vm.Name)] != nil {
+	return vm, s.mutate(func(tx *store.Tx, st *Snapshot) error {
+		if st.VirtualModels[strings.ToLower(vm.Name)] != nil {
 			return &ConflictError{fmt.Sprintf("virtual model %q exists", vm.Name)}
 		}
 		return tx.Put(store.VirtualModels, vm.ID, vm)
@@ -55,17 +55,17 @@ func (a *App) CreateVirtualModel(p Patch) (*VirtualModel, error) {
 }
 
 // UpdateVirtualModel applies a PATCH body.
-func (a *App) UpdateVirtualModel(id string, p Patch) (*VirtualModel, error) {
+func (s *Service) UpdateVirtualModel(id string, p Patch) (*VirtualModel, error) {
 	var out VirtualModel
-	return &out, a.shared.mutate(func(tx *store.Tx, st *state) error {
+	return &out, s.mutate(func(tx *store.Tx, st *Snapshot) error {
 		if err := tx.Get(store.VirtualModels, id, &out); err != nil {
 			return err
 		}
 		old := strings.ToLower(out.Name)
-		if err := a.applyVirtualModelPatch(p, &out); err != nil {
+		if err := s.applyVirtualModelPatch(p, &out); err != nil {
 			return err
 		}
-		if n := strings.ToLower(out.Name); n != old && st.virtualModels[n] != nil {
+		if n := strings.ToLower(out.Name); n != old && st.VirtualModels[n] != nil {
 			return &ConflictError{fmt.Sprintf("virtual model %q exists", out.Name)}
 		}
 		out.UpdatedAt = time.Now().UTC()
@@ -74,21 +74,21 @@ func (a *App) UpdateVirtualModel(id string, p Patch) (*VirtualModel, error) {
 }
 
 // VirtualModels lists virtual models by id.
-func (a *App) VirtualModels() []*VirtualModel {
+func (s *Service) VirtualModels() []*VirtualModel {
 	m := map[string]*VirtualModel{}
-	for _, vm := range a.shared.snapshot().virtualModels {
+	for _, vm := range s.Snapshot().VirtualModels {
 		m[vm.ID] = vm
 	}
 	return sortedByID(m, func(x *VirtualModel) string { return x.ID })
 }
 
 // VirtualModel returns one by id or name.
-func (a *App) VirtualModel(idOrName string) (*VirtualModel, error) {
-	st := a.shared.snapshot()
-	if vm := st.virtualModels[strings.ToLower(idOrName)]; vm != nil {
+func (s *Service) VirtualModel(idOrName string) (*VirtualModel, error) {
+	st := s.Snapshot()
+	if vm := st.VirtualModels[strings.ToLower(idOrName)]; vm != nil {
 		return vm, nil
 	}
-	for _, vm := range st.virtualModels {
+	for _, vm := range st.VirtualModels {
 		if vm.ID == idOrName {
 			return vm, nil
 		}
@@ -97,6 +97,6 @@ func (a *App) VirtualModel(idOrName string) (*VirtualModel, error) {
 }
 
 // DeleteVirtualModel deletes one.
-func (a *App) DeleteVirtualModel(id string) error {
-	return a.shared.mutate(func(tx *store.Tx, _ *state) error { return tx.Delete(store.VirtualModels, id) })
+func (s *Service) DeleteVirtualModel(id string) error {
+	return s.mutate(func(tx *store.Tx, _ *Snapshot) error { return tx.Delete(store.VirtualModels, id) })
 }

@@ -1,4 +1,4 @@
-package caddyaigateway
+package manage
 
 import (
 	"bytes"
@@ -88,8 +88,3 @@ func decodeReason(err error) string {
 	}
 	return strings.TrimPrefix(msg, "json: ")
 }
-
-// ConflictError is a change refused because of another resource (HTTP 409).
-type ConflictError struct{ Reason string }
-
-func (e *ConflictError) Error() string { return e.Reason }

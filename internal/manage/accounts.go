@@ -1,4 +1,4 @@
-package caddyaigateway
+package manage
 
 import (
 	"errors"
@@ -8,6 +8,10 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/ids"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 )
+
+// DefaultAccountID is the account access keys belong to unless told
+// otherwise.
+const DefaultAccountID = "default"
 
 func applyAccountPatch(p Patch, a *Account) error {
 	err := errors.Join(Field(p, "name", &a.Name), Field(p, "description", &a.Description), Field(p, "metadata", &a.Metadata), p.Done())
@@ -31,20 +35,20 @@ func validateText(name, description, metadata string) error {
 }
 
 // CreateAccount adds an account.
-func (a *App) CreateAccount(p Patch) (*Account, error) {
+func (s *Service) CreateAccount(p Patch) (*Account, error) {
 	acct := &Account{}
 	if err := applyAccountPatch(p, acct); err != nil {
 		return nil, err
 	}
 	now := time.Now().UTC()
 	acct.ID, acct.CreatedAt, acct.UpdatedAt = ids.New("acct"), now, now
-	return acct, a.shared.mutate(func(tx *store.Tx, _ *state) error { return tx.Put(store.Accounts, acct.ID, acct) })
+	return acct, s.mutate(func(tx *store.Tx, _ *Snapshot) error { return tx.Put(store.Accounts, acct.ID, acct) })
 }
 
 // UpdateAccount applies a PATCH body.
-func (a *App) UpdateAccount(id string, p Patch) (*Account, error) {
+func (s *Service) UpdateAccount(id string, p Patch) (*Account, error) {
 	var out Account
-	return &out, a.shared.mutate(func(tx *store.Tx, _ *state) error {
+	return &out, s.mutate(func(tx *store.Tx, _ *Snapshot) error {
 		if err := tx.Get(store.Accounts, id, &out); err != nil {
 			return err
 		}
@@ -57,13 +61,13 @@ func (a *App) UpdateAccount(id string, p Patch) (*Account, error) {
 }
 
 // Accounts lists accounts by id.
-func (a *App) Accounts() []*Account {
-	return sortedByID(a.shared.snapshot().accounts, func(x *Account) string { return x.ID })
+func (s *Service) Accounts() []*Account {
+	return sortedByID(s.Snapshot().Accounts, func(x *Account) string { return x.ID })
 }
 
 // Account returns one account.
-func (a *App) Account(id string) (*Account, error) {
-	if acct := a.shared.snapshot().accounts[id]; acct != nil {
+func (s *Service) Account(id string) (*Account, error) {
+	if acct := s.Snapshot().Accounts[id]; acct != nil {
 		return acct, nil
 	}
 	return nil, ErrNotFound
@@ -71,20 +75,20 @@ func (a *App) Account(id string) (*Account, error) {
 
 // DeleteAccount deletes an account nothing refers to and that holds no
 // credits.
-func (a *App) DeleteAccount(id string) error {
+func (s *Service) DeleteAccount(id string) error {
 	if id == DefaultAccountID {
 		return &ConflictError{"the default account cannot be deleted"}
 	}
 	// Expiry writes in its own transaction, so it runs first: nothing
 	// inside mutate's callback may open another (bbolt would deadlock,
 	// and with it every metered request).
-	ledger := a.shared.ledger
-	if a.shared.snapshot().accounts[id] != nil {
+	ledger := s.ledger
+	if s.Snapshot().Accounts[id] != nil {
 		if err := ledger.ExpireIfDue(id); err != nil {
 			return err
 		}
 	}
-	return a.shared.mutate(func(tx *store.Tx, st *state) error {
+	return s.mutate(func(tx *store.Tx, st *Snapshot) error {
 		if !tx.Exists(store.Accounts, id) {
 			return ErrNotFound
 		}
@@ -97,7 +101,7 @@ func (a *App) DeleteAccount(id string) error {
 				return &ConflictError{fmt.Sprintf("account %s is used by access key %s", id, k.ID)}
 			}
 		}
-		for _, pk := range sortedByID(st.providerKeys, func(x *ProviderKey) string { return x.ID }) {
+		for _, pk := range sortedByID(st.ProviderKeys, func(x *ProviderKey) string { return x.ID }) {
 			if pk.AccountID == id {
 				return &ConflictError{fmt.Sprintf("account %s is used by provider key %s", id, pk.ID)}
 			}

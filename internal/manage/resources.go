@@ -1,4 +1,4 @@
-package caddyaigateway
+package manage
 
 import (
 	"bytes"
@@ -115,6 +115,9 @@ type ProviderKey struct {
 
 	value string // decrypted, in memory only
 }
+
+// Value returns the decrypted secret (in memory only, never shown).
+func (k *ProviderKey) Value() string { return k.value }
 
 // APIKey is a management API key (cagm_…), stored as a hash.
 type APIKey struct {

@@ -1,4 +1,4 @@
-package caddyaigateway
+package manage
 
 import (
 	"fmt"
@@ -10,28 +10,29 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 )
 
-// state is an immutable snapshot of the management resources (everything
-// but access keys, which have their own index). Every committed change
-// publishes a new snapshot, so the next request sees it without a reload.
-type state struct {
-	version       uint64
-	accounts      map[string]*Account
-	configs       map[string]*AccessKeyConfiguration
-	providers     []*CustomProvider // by id
-	providerKeys  map[string]*ProviderKey
-	apiKeys       map[secrets.Hash]*APIKey
-	gateway       GatewayConfig
-	virtualModels map[string]*VirtualModel // by lower-case name
+// Snapshot is an immutable snapshot of the management resources
+// (everything but access keys, which have their own index). Every
+// committed change publishes a new snapshot, so the next request sees it
+// without a reload. Readers must not modify it.
+type Snapshot struct {
+	Version       uint64
+	Accounts      map[string]*Account
+	Configs       map[string]*AccessKeyConfiguration
+	Providers     []*CustomProvider // by id
+	ProviderKeys  map[string]*ProviderKey
+	APIKeys       map[secrets.Hash]*APIKey
+	Gateway       GatewayConfig
+	VirtualModels map[string]*VirtualModel // by lower-case name
 }
 
 const gatewayConfigKey = "gateway"
 
 // loadState reads every resource bucket into a new snapshot.
-func (s *shared) loadState() (*state, error) {
-	st := &state{
-		accounts: map[string]*Account{}, configs: map[string]*AccessKeyConfiguration{},
-		providerKeys: map[string]*ProviderKey{}, apiKeys: map[secrets.Hash]*APIKey{},
-		virtualModels: map[string]*VirtualModel{},
+func (s *State) loadState() (*Snapshot, error) {
+	st := &Snapshot{
+		Accounts: map[string]*Account{}, Configs: map[string]*AccessKeyConfiguration{},
+		ProviderKeys: map[string]*ProviderKey{}, APIKeys: map[secrets.Hash]*APIKey{},
+		VirtualModels: map[string]*VirtualModel{},
 	}
 	err := s.db.View(func(tx *store.Tx) error {
 		accounts, err := store.All[Account](tx, store.Accounts)
@@ -39,16 +40,16 @@ func (s *shared) loadState() (*state, error) {
 			return err
 		}
 		for _, a := range accounts {
-			st.accounts[a.ID] = a
+			st.Accounts[a.ID] = a
 		}
 		configs, err := store.All[AccessKeyConfiguration](tx, store.Configurations)
 		if err != nil {
 			return err
 		}
 		for _, c := range configs {
-			st.configs[c.ID] = c
+			st.Configs[c.ID] = c
 		}
-		if st.providers, err = store.All[CustomProvider](tx, store.CustomProviders); err != nil {
+		if st.Providers, err = store.All[CustomProvider](tx, store.CustomProviders); err != nil {
 			return err
 		}
 		pks, err := store.All[ProviderKey](tx, store.ProviderKeys)
@@ -61,7 +62,7 @@ func (s *shared) loadState() (*state, error) {
 				return fmt.Errorf("provider key %s: %w", pk.ID, err)
 			}
 			pk.value = string(v)
-			st.providerKeys[pk.ID] = pk
+			st.ProviderKeys[pk.ID] = pk
 		}
 		apiKeys, err := store.All[APIKey](tx, store.APIKeys)
 		if err != nil {
@@ -72,16 +73,16 @@ func (s *shared) loadState() (*state, error) {
 			if err != nil {
 				return err
 			}
-			st.apiKeys[h] = k
+			st.APIKeys[h] = k
 		}
 		vms, err := store.All[VirtualModel](tx, store.VirtualModels)
 		if err != nil {
 			return err
 		}
 		for _, vm := range vms {
-			st.virtualModels[strings.ToLower(vm.Name)] = vm
+			st.VirtualModels[strings.ToLower(vm.Name)] = vm
 		}
-		if err := tx.Get(store.Settings, gatewayConfigKey, &st.gateway); err != nil && err != store.ErrNotFound {
+		if err := tx.Get(store.Settings, gatewayConfigKey, &st.Gateway); err != nil && err != store.ErrNotFound {
 			return err
 		}
 		return nil
@@ -90,27 +91,27 @@ func (s *shared) loadState() (*state, error) {
 }
 
 // reloadState publishes a fresh snapshot; callers hold s.mu.
-func (s *shared) reloadState() error {
+func (s *State) reloadState() error {
 	st, err := s.loadState()
 	if err != nil {
 		return fmt.Errorf("loading management resources: %w", err)
 	}
-	if old := s.state.Load(); old != nil {
-		st.version = old.version + 1
+	if old := s.snap.Load(); old != nil {
+		st.Version = old.Version + 1
 	}
-	s.state.Store(st)
+	s.snap.Store(st)
 	return nil
 }
 
-// snapshot returns the current resources.
-func (s *shared) snapshot() *state { return s.state.Load() }
+// Snapshot returns the current resources.
+func (s *State) Snapshot() *Snapshot { return s.snap.Load() }
 
 // mutate runs change in one bbolt transaction with the current snapshot
 // for reference, then publishes the new snapshot. Changes are serialised.
-func (s *shared) mutate(change func(tx *store.Tx, st *state) error) error {
+func (s *State) mutate(change func(tx *store.Tx, st *Snapshot) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := s.state.Load()
+	st := s.snap.Load()
 	if err := s.db.Update(func(tx *store.Tx) error { return change(tx, st) }); err != nil {
 		return err
 	}
@@ -118,7 +119,7 @@ func (s *shared) mutate(change func(tx *store.Tx, st *state) error) error {
 }
 
 // ensureDefaultAccount creates the `default` account on first start.
-func (s *shared) ensureDefaultAccount() error {
+func (s *State) ensureDefaultAccount() error {
 	return s.db.Update(func(tx *store.Tx) error {
 		if tx.Exists(store.Accounts, DefaultAccountID) {
 			return nil

@@ -1,4 +1,4 @@
-package caddyaigateway
+package manage
 
 import (
 	"errors"
@@ -18,17 +18,17 @@ const (
 
 // UsageEvents returns recorded usage events in the order they were
 // recorded; for tests and tools (the management API uses ListUsage).
-func (a *App) UsageEvents(q store.UsageQuery) ([]*store.UsageEvent, error) {
-	return a.shared.db.Usage(q)
+func (s *Service) UsageEvents(q store.UsageQuery) ([]*store.UsageEvent, error) {
+	return s.db.Usage(q)
 }
 
 // ListUsage returns a page of usage events, newest first, and whether
 // more follow.
-func (a *App) ListUsage(q store.UsageList) ([]*store.UsageEvent, bool, error) {
+func (s *Service) ListUsage(q store.UsageList) ([]*store.UsageEvent, bool, error) {
 	if err := checkUsageRange(q.From, q.To); err != nil {
 		return nil, false, err
 	}
-	evs, more, err := a.shared.db.ListUsage(q)
+	evs, more, err := s.db.ListUsage(q)
 	if errors.Is(err, store.ErrUnknownCursor) {
 		return nil, false, &InvalidError{"beforeId", fmt.Sprintf("no usage event %q", q.BeforeID)}
 	}
@@ -40,7 +40,7 @@ func (a *App) ListUsage(q store.UsageList) ([]*store.UsageEvent, bool, error) {
 
 // UsageOverview sums usage per UTC hour or day, optionally per provider,
 // model, access key or account.
-func (a *App) UsageOverview(q store.UsageOverviewQuery) (*store.UsageOverview, error) {
+func (s *Service) UsageOverview(q store.UsageOverviewQuery) (*store.UsageOverview, error) {
 	if err := checkUsageRange(q.From, q.To); err != nil {
 		return nil, err
 	}
@@ -57,7 +57,7 @@ func (a *App) UsageOverview(q store.UsageOverviewQuery) (*store.UsageOverview, e
 	case q.Bucket != store.BucketHour && q.Bucket != store.BucketDay:
 		return nil, &InvalidError{"bucket", "must be hour or day"}
 	}
-	o, err := a.shared.db.UsageOverview(q)
+	o, err := s.db.UsageOverview(q)
 	if err != nil {
 		return nil, fmt.Errorf("summing usage: %w", err)
 	}
@@ -70,8 +70,8 @@ func (a *App) UsageOverview(q store.UsageOverviewQuery) (*store.UsageOverview, e
 
 // RequestUsage returns a request's attempts in order; ErrNotFound when
 // none is recorded.
-func (a *App) RequestUsage(requestID string) ([]*store.UsageEvent, error) {
-	evs, err := a.shared.db.RequestUsage(requestID)
+func (s *Service) RequestUsage(requestID string) ([]*store.UsageEvent, error) {
+	evs, err := s.db.RequestUsage(requestID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("reading usage of request %s: %w", requestID, err)
 	}

@@ -1,0 +1,130 @@
+package manage
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/secrets"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
+)
+
+// FlushLastUsed writes the last use of access keys (and forgets it: the
+// store has it) and of provider keys (kept in memory too: the snapshot
+// is not reloaded for it).
+func (s *State) FlushLastUsed() {
+	keys, providerKeys := map[string]time.Time{}, map[string]time.Time{}
+	s.lastUsed.Range(func(k, v any) bool {
+		id, t := k.(string), time.Unix(0, v.(int64))
+		if strings.HasPrefix(id, "pk_") {
+			providerKeys[id] = t
+		} else {
+			keys[id] = t
+			s.lastUsed.CompareAndDelete(k, v)
+		}
+		return true
+	})
+	if err := s.db.TouchAccessKeys(keys); err != nil {
+		s.logger.Error("recording access key last use", zap.Error(err))
+	}
+	if len(providerKeys) == 0 {
+		return
+	}
+	err := s.db.Update(func(tx *store.Tx) error {
+		for id, t := range providerKeys {
+			var pk ProviderKey
+			if err := tx.Get(store.ProviderKeys, id, &pk); err != nil {
+				continue // deleted meanwhile
+			}
+			if pk.LastUsed != nil && !t.After(*pk.LastUsed) {
+				continue
+			}
+			t := t.UTC()
+			pk.LastUsed = &t
+			if err := tx.Put(store.ProviderKeys, id, &pk); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		s.logger.Error("recording provider key last use", zap.Error(err))
+	}
+}
+
+// reloadKeys rebuilds the in-memory access key index from the store.
+func (s *State) reloadKeys() error {
+	all, err := s.db.AccessKeys()
+	if err != nil {
+		return fmt.Errorf("loading access keys: %w", err)
+	}
+	m := make(map[secrets.Hash]*store.AccessKey, len(all))
+	for _, k := range all {
+		if err := indexKey(m, k); err != nil {
+			return err
+		}
+	}
+	s.keysMu.Lock()
+	s.keys.Store(&m)
+	s.keysMu.Unlock()
+	return nil
+}
+
+// indexKey adds k to an index under its token hash and, during a
+// rotation's grace period, its previous token's hash.
+func indexKey(m map[secrets.Hash]*store.AccessKey, k *store.AccessKey) error {
+	h, err := k.Hash()
+	if err != nil {
+		return err
+	}
+	m[h] = k
+	if ph, ok := k.PreviousHash(); ok {
+		m[ph] = k
+	}
+	return nil
+}
+
+// unindexKey removes every hash of k from an index.
+func unindexKey(m map[secrets.Hash]*store.AccessKey, k *store.AccessKey) {
+	if h, err := k.Hash(); err == nil {
+		delete(m, h)
+	}
+	if ph, ok := k.PreviousHash(); ok {
+		delete(m, ph)
+	}
+}
+
+// LookupKey finds the access key for a token hash. A previous token
+// (replaced by a rotation) is valid until its grace period ends.
+func (s *State) LookupKey(h secrets.Hash, now time.Time) *store.AccessKey {
+	k := (*s.keys.Load())[h]
+	if k == nil {
+		return nil
+	}
+	if ph, ok := k.PreviousHash(); ok && ph == h {
+		if k.PreviousValidUntil == nil || !now.Before(*k.PreviousValidUntil) {
+			return nil
+		}
+	}
+	return k
+}
+
+// updateKeys applies change to a copy of the index and publishes it. It
+// runs after the store committed, so memory never runs ahead of disk.
+func (s *State) updateKeys(change func(m map[secrets.Hash]*store.AccessKey)) {
+	s.keysMu.Lock()
+	defer s.keysMu.Unlock()
+	old := *s.keys.Load()
+	m := make(map[secrets.Hash]*store.AccessKey, len(old)+1)
+	for k, v := range old {
+		m[k] = v
+	}
+	change(m)
+	s.keys.Store(&m)
+}
+
+// Touch records a use of an access or provider key, written by
+// FlushLastUsed.
+func (s *State) Touch(id string, t time.Time) { s.lastUsed.Store(id, t.UnixNano()) }
