@@ -13,29 +13,29 @@ import (
 func init() {
 	handle("GET /ai/providers", listProviders)
 	handle("GET /ai/providers/{id}", getProvider)
-	handle("POST /ai/providers", create(func(a *caddyaigateway.App, p manage.Patch) (any, error) {
-		cp, err := a.Manage().CreateCustomProvider(p)
+	handle("POST /ai/providers", create(func(s *manage.Service, p manage.Patch) (any, error) {
+		cp, err := s.CreateCustomProvider(p)
 		return viewCustomProvider(cp), err
 	}))
-	handle("PATCH /ai/providers/{id}", update(func(a *caddyaigateway.App, id string, p manage.Patch) (any, error) {
-		cp, err := a.Manage().UpdateCustomProvider(id, p)
+	handle("PATCH /ai/providers/{id}", update(func(s *manage.Service, id string, p manage.Patch) (any, error) {
+		cp, err := s.UpdateCustomProvider(id, p)
 		return viewCustomProvider(cp), err
 	}))
 	handle("DELETE /ai/providers/{id}", remove((*manage.Service).DeleteCustomProvider))
 
-	handle("POST /ai/provider-keys", create(func(a *caddyaigateway.App, p manage.Patch) (any, error) {
-		k, err := a.Manage().CreateProviderKey(p)
+	handle("POST /ai/provider-keys", create(func(s *manage.Service, p manage.Patch) (any, error) {
+		k, err := s.CreateProviderKey(p)
 		return viewProviderKey(k), err
 	}))
 	handle("GET /ai/provider-keys", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
 		return listPage(w, r, "providerKeys", "/ai/provider-keys", mapViews(a.Manage().ProviderKeys(), viewProviderKey), func(v providerKey) string { return v.ID })
 	})
-	handle("GET /ai/provider-keys/{id}", get(func(a *caddyaigateway.App, id string) (any, error) {
-		k, err := a.Manage().ProviderKey(id)
+	handle("GET /ai/provider-keys/{id}", get(func(s *manage.Service, id string) (any, error) {
+		k, err := s.ProviderKey(id)
 		return viewProviderKey(k), err
 	}))
-	handle("PATCH /ai/provider-keys/{id}", update(func(a *caddyaigateway.App, id string, p manage.Patch) (any, error) {
-		k, err := a.Manage().UpdateProviderKey(id, p)
+	handle("PATCH /ai/provider-keys/{id}", update(func(s *manage.Service, id string, p manage.Patch) (any, error) {
+		k, err := s.UpdateProviderKey(id, p)
 		return viewProviderKey(k), err
 	}))
 	handle("POST /ai/provider-keys/{id}/rotate", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {

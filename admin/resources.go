@@ -11,36 +11,36 @@ import (
 // The simple resources: accounts, access key configurations, API keys and
 // virtual models. Each is shown as stored plus its `uri`.
 func init() {
-	handle("POST /ai/accounts", create(func(a *caddyaigateway.App, p manage.Patch) (any, error) {
-		v, err := a.Manage().CreateAccount(p)
+	handle("POST /ai/accounts", create(func(s *manage.Service, p manage.Patch) (any, error) {
+		v, err := s.CreateAccount(p)
 		return viewAccount(v), err
 	}))
 	handle("GET /ai/accounts", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
 		return listPage(w, r, "accounts", "/ai/accounts", mapViews(a.Manage().Accounts(), viewAccount), idOf[account])
 	})
-	handle("GET /ai/accounts/{id}", get(func(a *caddyaigateway.App, id string) (any, error) {
-		v, err := a.Manage().Account(id)
+	handle("GET /ai/accounts/{id}", get(func(s *manage.Service, id string) (any, error) {
+		v, err := s.Account(id)
 		return viewAccount(v), err
 	}))
-	handle("PATCH /ai/accounts/{id}", update(func(a *caddyaigateway.App, id string, p manage.Patch) (any, error) {
-		v, err := a.Manage().UpdateAccount(id, p)
+	handle("PATCH /ai/accounts/{id}", update(func(s *manage.Service, id string, p manage.Patch) (any, error) {
+		v, err := s.UpdateAccount(id, p)
 		return viewAccount(v), err
 	}))
 	handle("DELETE /ai/accounts/{id}", remove((*manage.Service).DeleteAccount))
 
-	handle("POST /ai/access-key-configurations", create(func(a *caddyaigateway.App, p manage.Patch) (any, error) {
-		v, err := a.Manage().CreateConfiguration(p)
+	handle("POST /ai/access-key-configurations", create(func(s *manage.Service, p manage.Patch) (any, error) {
+		v, err := s.CreateConfiguration(p)
 		return viewConfiguration(v), err
 	}))
 	handle("GET /ai/access-key-configurations", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
 		return listPage(w, r, "accessKeyConfigurations", "/ai/access-key-configurations", mapViews(a.Manage().Configurations(), viewConfiguration), idOf[configuration])
 	})
-	handle("GET /ai/access-key-configurations/{id}", get(func(a *caddyaigateway.App, id string) (any, error) {
-		v, err := a.Manage().Configuration(id)
+	handle("GET /ai/access-key-configurations/{id}", get(func(s *manage.Service, id string) (any, error) {
+		v, err := s.Configuration(id)
 		return viewConfiguration(v), err
 	}))
-	handle("PATCH /ai/access-key-configurations/{id}", update(func(a *caddyaigateway.App, id string, p manage.Patch) (any, error) {
-		v, err := a.Manage().UpdateConfiguration(id, p)
+	handle("PATCH /ai/access-key-configurations/{id}", update(func(s *manage.Service, id string, p manage.Patch) (any, error) {
+		v, err := s.UpdateConfiguration(id, p)
 		return viewConfiguration(v), err
 	}))
 	handle("DELETE /ai/access-key-configurations/{id}", remove((*manage.Service).DeleteConfiguration))
@@ -61,29 +61,29 @@ func init() {
 	handle("GET /ai/api-keys", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
 		return listPage(w, r, "apiKeys", "/ai/api-keys", mapViews(a.Manage().APIKeys(), viewAPIKey), func(v apiKey) string { return v.ID })
 	})
-	handle("GET /ai/api-keys/{id}", get(func(a *caddyaigateway.App, id string) (any, error) {
-		k, err := a.Manage().APIKey(id)
+	handle("GET /ai/api-keys/{id}", get(func(s *manage.Service, id string) (any, error) {
+		k, err := s.APIKey(id)
 		return viewAPIKey(k), err
 	}))
-	handle("PATCH /ai/api-keys/{id}", update(func(a *caddyaigateway.App, id string, p manage.Patch) (any, error) {
-		k, err := a.Manage().UpdateAPIKey(id, p)
+	handle("PATCH /ai/api-keys/{id}", update(func(s *manage.Service, id string, p manage.Patch) (any, error) {
+		k, err := s.UpdateAPIKey(id, p)
 		return viewAPIKey(k), err
 	}))
 	handle("DELETE /ai/api-keys/{id}", remove((*manage.Service).DeleteAPIKey))
 
-	handle("POST /ai/virtual-models", create(func(a *caddyaigateway.App, p manage.Patch) (any, error) {
-		v, err := a.Manage().CreateVirtualModel(p)
+	handle("POST /ai/virtual-models", create(func(s *manage.Service, p manage.Patch) (any, error) {
+		v, err := s.CreateVirtualModel(p)
 		return viewVirtualModel(v), err
 	}))
 	handle("GET /ai/virtual-models", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
 		return listPage(w, r, "virtualModels", "/ai/virtual-models", mapViews(a.Manage().VirtualModels(), viewVirtualModel), idOf[virtualModel])
 	})
-	handle("GET /ai/virtual-models/{id}", get(func(a *caddyaigateway.App, id string) (any, error) {
-		v, err := a.Manage().VirtualModel(id)
+	handle("GET /ai/virtual-models/{id}", get(func(s *manage.Service, id string) (any, error) {
+		v, err := s.VirtualModel(id)
 		return viewVirtualModel(v), err
 	}))
-	handle("PATCH /ai/virtual-models/{id}", update(func(a *caddyaigateway.App, id string, p manage.Patch) (any, error) {
-		v, err := a.Manage().UpdateVirtualModel(id, p)
+	handle("PATCH /ai/virtual-models/{id}", update(func(s *manage.Service, id string, p manage.Patch) (any, error) {
+		v, err := s.UpdateVirtualModel(id, p)
 		return viewVirtualModel(v), err
 	}))
 	handle("DELETE /ai/virtual-models/{id}", remove((*manage.Service).DeleteVirtualModel))
@@ -106,13 +106,13 @@ func init() {
 
 // Generic handlers: each takes the domain call and renders its result.
 
-func create(fn func(*caddyaigateway.App, manage.Patch) (any, error)) handler {
+func create(fn func(*manage.Service, manage.Patch) (any, error)) handler {
 	return func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
 		p, err := readPatch(r)
 		if err != nil {
 			return err
 		}
-		v, err := fn(a, p)
+		v, err := fn(a.Manage(), p)
 		if err != nil {
 			return storeError(err)
 		}
@@ -120,9 +120,9 @@ func create(fn func(*caddyaigateway.App, manage.Patch) (any, error)) handler {
 	}
 }
 
-func get(fn func(*caddyaigateway.App, string) (any, error)) handler {
+func get(fn func(*manage.Service, string) (any, error)) handler {
 	return func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
-		v, err := fn(a, r.PathValue("id"))
+		v, err := fn(a.Manage(), r.PathValue("id"))
 		if err != nil {
 			return storeError(err)
 		}
@@ -130,13 +130,13 @@ func get(fn func(*caddyaigateway.App, string) (any, error)) handler {
 	}
 }
 
-func update(fn func(*caddyaigateway.App, string, manage.Patch) (any, error)) handler {
+func update(fn func(*manage.Service, string, manage.Patch) (any, error)) handler {
 	return func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
 		p, err := readPatch(r)
 		if err != nil {
 			return err
 		}
-		v, err := fn(a, r.PathValue("id"), p)
+		v, err := fn(a.Manage(), r.PathValue("id"), p)
 		if err != nil {
 			return storeError(err)
 		}
