@@ -220,7 +220,7 @@ func (g *Gateway) send(ctx context.Context, c *call, a *attempt) (*http.Response
 	a.errBody = scrubSecret(b, key)
 	a.errHeader = resp.Header
 	a.errText = providerErrorMessage(a.errBody)
-	health := g.app.shared.health
+	kh := g.app.shared.health
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
 		a.outcome = nextKey
@@ -228,10 +228,10 @@ func (g *Gateway) send(ctx context.Context, c *call, a *attempt) (*http.Response
 		if ra > 0 && ra <= maxShortRetryAfter {
 			a.retryAfter = ra
 		}
-		health.failed(t.Provider.ID, key, resp.StatusCode, ra)
+		kh.Failed(t.Provider.ID, key, resp.StatusCode, ra)
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		a.outcome = nextKey
-		health.failed(t.Provider.ID, key, resp.StatusCode, 0)
+		kh.Failed(t.Provider.ID, key, resp.StatusCode, 0)
 	case resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode >= 500:
 		a.outcome = nextTarget
 	default:

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/health"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/sse"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/translate"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/usage"
@@ -36,7 +37,7 @@ func (g *Gateway) continueStream(c *call, ts translate.Stream, from int) (*segme
 	delivered := []byte(ts.Text())
 	for ti := from; ti < len(c.targets); ti++ {
 		t := c.targets[ti]
-		keys := g.app.shared.health.order(t.Provider.ID, c.bill.usable(t, c.req.keys(t)))
+		keys := health.Order(g.app.shared.health, t.Provider.ID, c.bill.usable(t, c.req.keys(t)), keyChoice.secret)
 		if len(keys) == 0 {
 			continue
 		}

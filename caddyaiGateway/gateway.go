@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/health"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/selection"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
@@ -209,7 +210,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, ta
 	defer b.settle(c) // failures and abandoned streams; answers settle before their last bytes
 	var last *attempt
 	for ti, t := range targets {
-		keys := g.app.shared.health.order(t.Provider.ID, t.Provider.rotateManaged(b.usable(t, req.keys(t))))
+		keys := health.Order(g.app.shared.health, t.Provider.ID, t.Provider.rotateManaged(b.usable(t, req.keys(t))), keyChoice.secret)
 		if len(keys) == 0 {
 			c.failures = append(c.failures, apierr.Attempt{Provider: t.Provider.ID, Model: t.Name, Error: "no provider key available (configure an api_key or a routing rule)"})
 			continue

@@ -56,11 +56,11 @@ func (g *Gateway) record(c *call, a *attempt, action string) {
 	ref := a.target.Ref()
 	switch action {
 	case actionSucceeded:
-		g.app.shared.stats.observe(ref, now.Sub(a.start), a.ttft, false)
-		g.app.shared.health.succeeded(a.target.Provider.ID, a.key)
+		g.app.shared.stats.Observe(ref, now.Sub(a.start), a.ttft, false)
+		g.app.shared.health.Succeeded(a.target.Provider.ID, a.key)
 	case actionNextKey, actionNextBack, actionExhausted, actionSameBackend:
 		if a.status != http.StatusUnauthorized && a.status != http.StatusForbidden {
-			g.app.shared.stats.observe(ref, now.Sub(a.start), 0, true)
+			g.app.shared.stats.Observe(ref, now.Sub(a.start), 0, true)
 		}
 	}
 	ev := &store.UsageEvent{

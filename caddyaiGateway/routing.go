@@ -28,6 +28,9 @@ type keyChoice struct {
 	id     string // the provider key id of a user key
 }
 
+// secret is the key's value, for health.Order.
+func (k keyChoice) secret() string { return k.value }
+
 // candidates resolves the requested model and its fallbacks (virtual
 // models expanded; every usable model for `auto` or no model) to the
 // targets that can serve the route and that the caller's configuration

@@ -82,7 +82,7 @@ func (g *Gateway) selectTargets(req *request, targets []Target, auto bool, calle
 		} else {
 			cands[i] = selection.Candidate{ID: t.Name, ProviderID: t.Provider.ID, AuthorID: t.Provider.ID}
 		}
-		cands[i].Metrics = g.app.shared.stats.metrics(t.Ref())
+		cands[i].Metrics = g.app.shared.stats.Metrics(t.Ref())
 		byRef[t.Ref()] = t
 	}
 	// req.headers, ai.keys and key.metadata are built by the selection
@@ -136,7 +136,7 @@ func (g *Gateway) healthOrder(req *request, targets []Target) []Target {
 		keys := req.keys(t)
 		all := len(keys) > 0
 		for _, k := range keys {
-			all = all && h.cooling(t.Provider.ID, k.value)
+			all = all && h.Cooling(t.Provider.ID, k.value)
 		}
 		if all {
 			cooling = append(cooling, t)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/credits"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/health"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/secrets"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
@@ -41,8 +42,8 @@ type shared struct {
 
 	// stats is the rolling window of outcomes per model; health the
 	// cooldowns of refused or rate-limited provider keys.
-	stats  *liveStats
-	health *keyHealth
+	stats  *health.LiveStats
+	health *health.KeyHealth
 
 	// ledger holds the credit balances; limiter the per-key limits.
 	ledger  *credits.Ledger
@@ -151,7 +152,7 @@ func openShared(path string, key secrets.Key, logger *zap.Logger) (*shared, erro
 	} else {
 		logger.Error("reading today's spend for spendPerDay limits", zap.Error(err))
 	}
-	s.stats, s.health = newLiveStats(), newKeyHealth()
+	s.stats, s.health = health.NewLiveStats(), health.NewKeyHealth()
 	empty := ""
 	s.webhook.Store(&empty)
 	s.webhooks = make(chan lowBalanceEvent, 1024)

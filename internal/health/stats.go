@@ -1,4 +1,4 @@
-package caddyaigateway
+package health
 
 import (
 	"sort"
@@ -11,7 +11,7 @@ import (
 // statsWindow is how far back the live metrics look.
 const statsWindow = 5 * time.Minute
 
-// liveStats is this gateway's own rolling window of outcomes per
+// LiveStats is this gateway's own rolling window of outcomes per
 // provider:model: what selection strategies (fastest, most_reliable, CEL
 // `m.metrics.*`) and /ai/models see.
 //
@@ -21,7 +21,7 @@ const statsWindow = 5 * time.Minute
 // (no sample inside the window, else the fewest samples). A model in
 // steady use keeps its window through a flood of made-up names, each of
 // which holds one sample.
-type liveStats struct {
+type LiveStats struct {
 	now func() time.Time
 	mu  sync.Mutex
 	m   map[string]*modelStats
@@ -47,12 +47,12 @@ const (
 	evictBatch       = maxTrackedModels / 8
 )
 
-func newLiveStats() *liveStats {
-	return &liveStats{now: time.Now, m: map[string]*modelStats{}}
+func NewLiveStats() *LiveStats {
+	return &LiveStats{now: time.Now, m: map[string]*modelStats{}}
 }
 
-// observe records one attempt's outcome for ref (provider:model).
-func (s *liveStats) observe(ref string, latency, ttft time.Duration, failed bool) {
+// Observe records one attempt's outcome for ref (provider:model).
+func (s *LiveStats) Observe(ref string, latency, ttft time.Duration, failed bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
@@ -75,7 +75,7 @@ func (s *liveStats) observe(ref string, latency, ttft time.Duration, failed bool
 // left the window, or else up to evictBatch of the refs with the fewest
 // samples (a made-up name holds one). Evicting in batches keeps a flood of
 // new names from scanning the map on every request. s.mu is held.
-func (s *liveStats) evict(now time.Time) {
+func (s *LiveStats) evict(now time.Time) {
 	cut := now.Add(-statsWindow)
 	fewest := maxSamples + 1
 	for ref, ms := range s.m {
@@ -100,8 +100,8 @@ func (s *liveStats) evict(now time.Time) {
 	}
 }
 
-// metrics summarises the window for ref.
-func (s *liveStats) metrics(ref string) selection.Metrics {
+// Metrics summarises the window for ref.
+func (s *LiveStats) Metrics(ref string) selection.Metrics {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ms := s.m[ref]
@@ -145,8 +145,8 @@ func (s *liveStats) metrics(ref string) selection.Metrics {
 	return out
 }
 
-// seed replaces ref's window with n identical samples (tests and demos).
-func (s *liveStats) seed(ref string, n int, latency, ttft time.Duration, errorRate float64) {
+// Seed replaces ref's window with n identical samples (tests and demos).
+func (s *LiveStats) Seed(ref string, n int, latency, ttft time.Duration, errorRate float64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ms := &modelStats{}

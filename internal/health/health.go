@@ -1,4 +1,8 @@
-package caddyaigateway
+// Package health keeps what the gateway learns from its own traffic: a
+// rolling window of outcomes per model (LiveStats) and the cooldowns of
+// refused or rate-limited provider keys (KeyHealth). Both are shared by all
+// requests and bounded, since clients choose pass-through model names.
+package health
 
 import (
 	"crypto/sha256"
@@ -6,7 +10,7 @@ import (
 	"time"
 )
 
-// keyHealth remembers provider keys that were refused (401/403) or rate
+// KeyHealth remembers provider keys that were refused (401/403) or rate
 // limited (429), shared by all requests: a cooling key is tried only
 // after the healthy ones. Cooldowns double with each consecutive failure
 // (capped) and a success forgets them, so health decays back.
@@ -14,7 +18,7 @@ import (
 // Entries are keyed by key, not by model, so clients cannot mint them;
 // still, rotated and deleted keys never succeed again, so the map is
 // bounded by maxKeyStates (see forget).
-type keyHealth struct {
+type KeyHealth struct {
 	now func() time.Time
 	mu  sync.Mutex
 	m   map[[16]byte]*keyState
@@ -25,7 +29,7 @@ type keyState struct {
 	failures int
 }
 
-func newKeyHealth() *keyHealth { return &keyHealth{now: time.Now, m: map[[16]byte]*keyState{}} }
+func NewKeyHealth() *KeyHealth { return &KeyHealth{now: time.Now, m: map[[16]byte]*keyState{}} }
 
 // fingerprint identifies a key without keeping it.
 func fingerprint(providerID, key string) [16]byte {
@@ -42,12 +46,12 @@ const (
 	cooldownCap         = 10 * time.Minute
 )
 
-// maxKeyStates bounds how many keys keyHealth remembers.
+// maxKeyStates bounds how many keys KeyHealth remembers.
 const maxKeyStates = 4096
 
-// failed starts or extends a key's cooldown; retryAfter (if any) is the
+// Failed starts or extends a key's cooldown; retryAfter (if any) is the
 // provider's own hint for a 429.
-func (h *keyHealth) failed(providerID, key string, status int, retryAfter time.Duration) {
+func (h *KeyHealth) Failed(providerID, key string, status int, retryAfter time.Duration) {
 	base := cooldownRateLimited
 	if status == 401 || status == 403 {
 		base = cooldownRefused
@@ -77,7 +81,7 @@ func (h *keyHealth) failed(providerID, key string, status int, retryAfter time.D
 // than cooldownCap ago; if that is not enough, up to maxKeyStates/8 keys
 // that are not cooling now (their failure count is all they hold); and
 // if every key is cooling, the one whose cooldown ends first. h.mu is held.
-func (h *keyHealth) forget(now time.Time) {
+func (h *KeyHealth) forget(now time.Time) {
 	for f, st := range h.m {
 		if now.Sub(st.until) > cooldownCap {
 			delete(h.m, f)
@@ -106,31 +110,31 @@ func (h *keyHealth) forget(now time.Time) {
 	}
 }
 
-// succeeded forgets a key's failures.
-func (h *keyHealth) succeeded(providerID, key string) {
+// Succeeded forgets a key's failures.
+func (h *KeyHealth) Succeeded(providerID, key string) {
 	h.mu.Lock()
 	delete(h.m, fingerprint(providerID, key))
 	h.mu.Unlock()
 }
 
-// cooling reports whether a key is in its cooldown.
-func (h *keyHealth) cooling(providerID, key string) bool {
+// Cooling reports whether a key is in its cooldown.
+func (h *KeyHealth) Cooling(providerID, key string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	st := h.m[fingerprint(providerID, key)]
 	return st != nil && h.now().Before(st.until)
 }
 
-// order moves cooling keys after healthy ones, keeping the order within
-// each group.
-func (h *keyHealth) order(providerID string, keys []keyChoice) []keyChoice {
+// Order moves cooling keys after healthy ones, keeping the order within
+// each group; secret gives a key's value. It returns a new slice.
+func Order[K any](h *KeyHealth, providerID string, keys []K, secret func(K) string) []K {
 	if len(keys) < 2 {
 		return keys
 	}
-	healthy := make([]keyChoice, 0, len(keys))
-	var cooling []keyChoice
+	healthy := make([]K, 0, len(keys))
+	var cooling []K
 	for _, k := range keys {
-		if h.cooling(providerID, k.value) {
+		if h.Cooling(providerID, secret(k)) {
 			cooling = append(cooling, k)
 		} else {
 			healthy = append(healthy, k)
