@@ -10,6 +10,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 	"net"
 	"net/http"
 	"os"
@@ -78,7 +79,7 @@ type App struct {
 	// request of a handler that runs before Start); read it through
 	// sharedState, or after Start.
 	shared       *shared
-	registry     *Registry
+	registry     *registry.Registry
 	eff          *atomic.Pointer[effectiveRegistry] // set in Provision (App is copied by CaddyModule)
 	adminKeyHash secrets.Hash
 	transport    *http.Transport
@@ -354,7 +355,7 @@ func (a *App) CheckManagementKey(token string) bool {
 }
 
 // Registry returns the provider registry of this config.
-func (a *App) Registry() *Registry { return a.registry }
+func (a *App) Registry() *registry.Registry { return a.registry }
 
 func newTransport() *http.Transport {
 	return &http.Transport{

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 	"io"
 	"mime"
 	"net/http"
@@ -47,7 +48,7 @@ var (
 // attempt is one upstream try.
 type attempt struct {
 	n       int
-	target  Target
+	target  registry.Target
 	key     string
 	source  string
 	keyID   string
@@ -88,7 +89,7 @@ type upstreamCall struct {
 // prepare builds the upstream request for target t. delivered, when not
 // empty, is the text of an answer a stalled stream already gave the
 // client: the request then asks t to continue it.
-func (g *Gateway) prepare(req *request, t Target, delivered []byte) (*upstreamCall, error) {
+func (g *Gateway) prepare(req *request, t registry.Target, delivered []byte) (*upstreamCall, error) {
 	ep := req.ep
 	to := provider.For(t.Provider.Format)
 	if to == nil {
@@ -138,7 +139,7 @@ func (g *Gateway) prepare(req *request, t Target, delivered []byte) (*upstreamCa
 
 // bodyFor is the upstream body for a target of the client's format: the
 // provider's model id and the canonical output limit.
-func (g *Gateway) bodyFor(req *request, t Target) ([]byte, error) {
+func (g *Gateway) bodyFor(req *request, t registry.Target) ([]byte, error) {
 	body := req.upstreamBody
 	if t.Name != req.model {
 		quoted, _ := json.Marshal(t.Name)
@@ -157,7 +158,7 @@ func setMember(body []byte, key string, value []byte) ([]byte, error) {
 
 // try makes one attempt and, when the provider answers, serves it. next
 // is the index of the target after this one (for stream continuation).
-func (g *Gateway) try(c *call, t Target, kc keyChoice, up *upstreamCall, next int) *attempt {
+func (g *Gateway) try(c *call, t registry.Target, kc keyChoice, up *upstreamCall, next int) *attempt {
 	a := g.newAttempt(c, t, kc, up)
 	ctx, cancel := context.WithCancelCause(c.r.Context())
 	defer cancel(nil)
@@ -178,7 +179,7 @@ func (g *Gateway) try(c *call, t Target, kc keyChoice, up *upstreamCall, next in
 	return a
 }
 
-func (g *Gateway) newAttempt(c *call, t Target, kc keyChoice, up *upstreamCall) *attempt {
+func (g *Gateway) newAttempt(c *call, t registry.Target, kc keyChoice, up *upstreamCall) *attempt {
 	c.attempts++
 	a := &attempt{n: c.attempts, target: t, key: kc.value, source: kc.source, keyID: kc.id, start: time.Now(), streaming: c.req.stream, up: up}
 	c.all = append(c.all, a)

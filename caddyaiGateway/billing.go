@@ -3,6 +3,7 @@ package caddyaigateway
 import (
 	"errors"
 	"fmt"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 	"net/http"
 	"strings"
 	"sync"
@@ -46,13 +47,13 @@ type feeRates struct {
 // its canonical output limit at the target's highest input and output
 // prices (when priced is set: managed keys pay the provider's price), plus
 // fee on those tokens. Every step saturates: a hold never wraps.
-func worstCase(req *request, t Target, fee money.PerMillion, priced bool) money.Nano {
+func worstCase(req *request, t registry.Target, fee money.PerMillion, priced bool) money.Nano {
 	return worstCaseFor(req, t, fee, priced, len(req.body))
 }
 
 // worstCaseFor is worstCase for an upstream body of bodyLen bytes (a
 // continuation carries the text already delivered).
-func worstCaseFor(req *request, t Target, fee money.PerMillion, priced bool, bodyLen int) money.Nano {
+func worstCaseFor(req *request, t registry.Target, fee money.PerMillion, priced bool, bodyLen int) money.Nano {
 	in, out := inputBound(req, t, bodyLen), outputReserve(req, t)
 	cost := fee.Cost(money.SatAddTokens(in, out))
 	if priced && t.Model != nil && t.Model.Pricing.Priced() {
@@ -71,7 +72,7 @@ func worstCaseFor(req *request, t Target, fee money.PerMillion, priced bool, bod
 
 // worstTokens is the most tokens a request can use on target (for the
 // tokens-per-minute limit).
-func worstTokens(req *request, t Target) int64 {
+func worstTokens(req *request, t registry.Target) int64 {
 	return money.SatAddTokens(inputBound(req, t, len(req.body)), outputReserve(req, t))
 }
 
@@ -79,7 +80,7 @@ func worstTokens(req *request, t Target) int64 {
 // called: against the balance for the operator's (managed) keys, at the
 // BYOK fee for customer keys. It returns nil when the request does not
 // draw on credits (no ai_credits).
-func (g *Gateway) beginBilling(c *call, targets []Target) (*bill, *apierr.Error) {
+func (g *Gateway) beginBilling(c *call, targets []registry.Target) (*bill, *apierr.Error) {
 	wl := walletFrom(c.r)
 	if wl == nil {
 		return nil, nil
@@ -162,7 +163,7 @@ func (g *Gateway) beginBilling(c *call, targets []Target) (*bill, *apierr.Error)
 }
 
 // usable filters a target's key choices to those the reservation covers.
-func (b *bill) usable(t Target, keys []keyChoice) []keyChoice {
+func (b *bill) usable(t registry.Target, keys []keyChoice) []keyChoice {
 	if b == nil {
 		return keys
 	}
@@ -241,7 +242,7 @@ func (b *bill) streaming() {
 
 // extend reserves what a continuation on t with key kc can cost, before it
 // starts. body is the continuation's upstream body.
-func (b *bill) extend(c *call, t Target, kc keyChoice, bodyLen int) error {
+func (b *bill) extend(c *call, t registry.Target, kc keyChoice, bodyLen int) error {
 	if b == nil {
 		return nil
 	}

@@ -8,6 +8,7 @@ package caddyaigateway
 import (
 	"context"
 	"fmt"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 	"net/http"
 	"strconv"
 	"strings"
@@ -191,14 +192,14 @@ type call struct {
 	counted bool
 	// pending are usage events waiting for the settlement to commit them.
 	pending []*store.UsageEvent
-	targets []Target
+	targets []registry.Target
 }
 
 // serve runs the attempt loop: each target in order; within a target each
 // key (the healthy ones first) while the provider refuses the key; the
 // next target when the provider fails. Nothing is written to the client
 // until an attempt has an answer to serve.
-func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, targets []Target) error {
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, targets []registry.Target) error {
 	perRequest, total := g.app.timeouts(req.st)
 	c := &call{w: w, r: r, req: req, id: requestID(w, r), caller: CallerFrom(r), targets: targets,
 		perRequest: perRequest, deadline: time.Now().Add(total)}
@@ -210,7 +211,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, ta
 	defer b.settle(c) // failures and abandoned streams; answers settle before their last bytes
 	var last *attempt
 	for ti, t := range targets {
-		keys := health.Order(g.app.shared.health, t.Provider.ID, t.Provider.rotateManaged(b.usable(t, req.keys(t))), keyChoice.secret)
+		keys := health.Order(g.app.shared.health, t.Provider.ID, registry.RotateManaged(t.Provider, b.usable(t, req.keys(t)), keyChoice.managed), keyChoice.secret)
 		if len(keys) == 0 {
 			c.failures = append(c.failures, apierr.Attempt{Provider: t.Provider.ID, Model: t.Name, Error: "no provider key available (configure an api_key or a routing rule)"})
 			continue

@@ -2,6 +2,7 @@ package caddyaigateway
 
 import (
 	"errors"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 	"strconv"
 	"strings"
 	"sync"
@@ -67,7 +68,7 @@ func initMetrics(reg prometheus.Registerer) error {
 
 // modelLabel bounds the label's cardinality: catalog models by name,
 // anything else (pass-through names a client made up) as "other".
-func modelLabel(t Target) string {
+func modelLabel(t registry.Target) string {
 	if t.Model == nil {
 		return "other"
 	}
@@ -75,7 +76,7 @@ func modelLabel(t Target) string {
 }
 
 // observeAttempt records one attempt's metrics.
-func observeAttempt(t Target, ev *store.UsageEvent, ttft time.Duration) {
+func observeAttempt(t registry.Target, ev *store.UsageEvent, ttft time.Duration) {
 	if metrics.attempts == nil {
 		return
 	}

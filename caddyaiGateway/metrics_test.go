@@ -2,6 +2,7 @@ package caddyaigateway
 
 import (
 	"fmt"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -70,13 +71,13 @@ func counter(t *testing.T, reg *prometheus.Registry, name string, labels map[str
 // names (pass-through) and paths leave every label set bounded.
 func TestMetricLabelsBounded(t *testing.T) {
 	reg := testRegistry(t)
-	p := &Provider{Provider: &catalog.Provider{ID: "openai"}}
-	known := Target{Provider: p, Model: &catalog.Model{ID: "gpt-4o"}, Name: "gpt-4o"}
+	p := &registry.Provider{Provider: &catalog.Provider{ID: "openai"}}
+	known := registry.Target{Provider: p, Model: &catalog.Model{ID: "gpt-4o"}, Name: "gpt-4o"}
 	observeAttempt(known, &store.UsageEvent{RetryAction: actionSucceeded, InputTokens: 1, OutputTokens: 1, Cost: 1}, 1)
 	before := series(t, reg)
 	for i := range 10_000 {
 		name := fmt.Sprintf("made-up-%d-%x", i, rand.Uint64())
-		tg := Target{Provider: p, Name: name}
+		tg := registry.Target{Provider: p, Name: name}
 		ev := &store.UsageEvent{RetryAction: []string{actionSucceeded, actionNextBack, actionExhausted}[i%3], InputTokens: 3, OutputTokens: 5, Cost: 7, LatencyMs: 12}
 		observeAttempt(tg, ev, 1)
 		observeRequest("chat.completions", &attempt{target: tg}, 200)

@@ -2,6 +2,7 @@ package caddyaigateway
 
 import (
 	"encoding/json"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 	"net/http"
 	"sort"
 	"strconv"
@@ -45,12 +46,12 @@ func (g *Gateway) listModels(r *http.Request) []modelEntry {
 	cfg := configFor(st, CallerFrom(r))
 	reg := g.app.registryFor(st)
 	var out []modelEntry
-	usable := func(t Target) bool {
+	usable := func(t registry.Target) bool {
 		return accessRefusal(cfg, t) == "" && len(keyChoices(st, cfg, t)) > 0
 	}
 	for _, p := range reg.Providers() {
 		for _, m := range p.Models {
-			if !usable(Target{Provider: p, Model: m, Name: m.ID}) {
+			if !usable(registry.Target{Provider: p, Model: m, Name: m.ID}) {
 				continue
 			}
 			typ := m.Type

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 	"math"
 	"strconv"
 
@@ -158,7 +159,7 @@ func parseOutputLimit(req *request, raw outputMembers) error {
 // gateway config's maxOutputTokens. For a request that reserves nothing:
 // the client's, capped by maxOutputTokens. 0 means no limit is written (an
 // endpoint without output, or an unmetered request that set none).
-func outputLimit(req *request, t Target) int64 {
+func outputLimit(req *request, t registry.Target) int64 {
 	if outputFields(req.ep.kind) == nil {
 		return 0
 	}
@@ -195,7 +196,7 @@ func outputLimit(req *request, t Target) int64 {
 // chat request: the canonical limit, else (a request that reserves
 // nothing and set none) the model's output limit; 0 leaves the
 // translator's default.
-func translatedMaxTokens(req *request, t Target) int64 {
+func translatedMaxTokens(req *request, t registry.Target) int64 {
 	if l := outputLimit(req, t); l > 0 {
 		return l
 	}
@@ -207,7 +208,7 @@ func translatedMaxTokens(req *request, t Target) int64 {
 
 // outputReserve is the output a hold covers on t: the output limit for
 // each of the choices the request asks for (chat completions' n).
-func outputReserve(req *request, t Target) int64 {
+func outputReserve(req *request, t registry.Target) int64 {
 	if outputFields(req.ep.kind) == nil {
 		return 0
 	}
@@ -245,7 +246,7 @@ func parseChoices(req *request, raw []byte) error {
 
 // withOutputLimit returns body (in the client's format) carrying exactly
 // the canonical output limit for t in one member.
-func withOutputLimit(body []byte, req *request, t Target) ([]byte, error) {
+func withOutputLimit(body []byte, req *request, t registry.Target) ([]byte, error) {
 	limit := outputLimit(req, t)
 	if limit <= 0 || (limit == req.maxTokens && req.outputMembers == 1) {
 		return body, nil // already exact
@@ -302,7 +303,7 @@ func hasUnmeasuredInput(body []byte) bool {
 
 // inputBound is the most input tokens req can be billed for on t, for an
 // upstream body of bodyLen bytes.
-func inputBound(req *request, t Target, bodyLen int) int64 {
+func inputBound(req *request, t registry.Target, bodyLen int) int64 {
 	n := money.SatAddTokens(int64(max(bodyLen, len(req.body))), framingTokens)
 	if req.tools {
 		n = money.SatAddTokens(n, toolFramingTokens)

@@ -1,6 +1,7 @@
 package caddyaigateway
 
 import (
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 	"math"
 	"strings"
 	"testing"
@@ -42,13 +43,13 @@ func testRequest(kind string, metered bool, maxTokens int64, gatewayMax *int64) 
 }
 
 func TestOutputLimit(t *testing.T) {
-	opus := Target{Provider: &Provider{Provider: &catalog.Provider{ID: "anthropic"}}, Model: &catalog.Model{ID: "claude-opus-4-6", MaxOutputTokens: 128000}, Name: "claude-opus-4-6"}
-	unknown := Target{Provider: &Provider{Provider: &catalog.Provider{ID: "ollama"}}, Name: "llama"}
+	opus := registry.Target{Provider: &registry.Provider{Provider: &catalog.Provider{ID: "anthropic"}}, Model: &catalog.Model{ID: "claude-opus-4-6", MaxOutputTokens: 128000}, Name: "claude-opus-4-6"}
+	unknown := registry.Target{Provider: &registry.Provider{Provider: &catalog.Provider{ID: "ollama"}}, Name: "llama"}
 	cap1k := int64(1000)
 	for _, tc := range []struct {
 		name  string
 		req   *request
-		t     Target
+		t     registry.Target
 		limit int64
 	}{
 		{"asked within the model's", testRequest("messages", true, 100, nil), opus, 100},
@@ -72,11 +73,11 @@ func TestOutputLimit(t *testing.T) {
 }
 
 func TestWithOutputLimitWritesTheCanonicalValue(t *testing.T) {
-	gpt := Target{Provider: &Provider{Provider: &catalog.Provider{ID: "openai"}}, Model: &catalog.Model{ID: "gpt-4o", MaxOutputTokens: 16384}, Name: "gpt-4o"}
-	other := Target{Provider: &Provider{Provider: &catalog.Provider{ID: "deepseek"}}, Model: &catalog.Model{ID: "x", MaxOutputTokens: 8192}, Name: "x"}
+	gpt := registry.Target{Provider: &registry.Provider{Provider: &catalog.Provider{ID: "openai"}}, Model: &catalog.Model{ID: "gpt-4o", MaxOutputTokens: 16384}, Name: "gpt-4o"}
+	other := registry.Target{Provider: &registry.Provider{Provider: &catalog.Provider{ID: "deepseek"}}, Model: &catalog.Model{ID: "x", MaxOutputTokens: 8192}, Name: "x"}
 	for _, tc := range []struct {
 		name, kind, body string
-		t                Target
+		t                registry.Target
 		want             map[string]string // member → value ("" = absent)
 	}{
 		{"clamped in place", "chat/completions", `{"max_tokens":100000}`, gpt, map[string]string{"max_tokens": "16384", "max_completion_tokens": ""}},
@@ -143,7 +144,7 @@ func TestWorstCaseNeverWraps(t *testing.T) {
 		{"all extreme", math.MaxInt64, 1 << 30, huge, huge},
 	} {
 		model := &catalog.Model{ID: "m", Pricing: catalog.Pricing{Input: p(tc.price), Output: p(tc.price)}}
-		target := Target{Provider: &Provider{Provider: &catalog.Provider{ID: "x"}}, Model: model, Name: "m"}
+		target := registry.Target{Provider: &registry.Provider{Provider: &catalog.Provider{ID: "x"}}, Model: model, Name: "m"}
 		req := testRequest("messages", true, tc.maxTokens, nil)
 		req.body = make([]byte, 10)
 		got := worstCaseFor(req, target, tc.fee, true, tc.bodyLen)
@@ -160,7 +161,7 @@ func TestWorstCaseNeverWraps(t *testing.T) {
 	req := testRequest("messages", true, 10, nil)
 	req.body, req.unmeasured = []byte(`{"messages":[{"content":[{"type":"image"}]}]}`), true
 	model := &catalog.Model{ID: "m", ContextWindow: 200000, Pricing: catalog.Pricing{Input: p(money.PerMillion(money.USD)), Output: p(0)}}
-	if got := worstCase(req, Target{Provider: &Provider{Provider: &catalog.Provider{ID: "x"}}, Model: model, Name: "m"}, 0, true); got != money.USD/5 {
+	if got := worstCase(req, registry.Target{Provider: &registry.Provider{Provider: &catalog.Provider{ID: "x"}}, Model: model, Name: "m"}, 0, true); got != money.USD/5 {
 		t.Errorf("image input: worst case %s, want the context window's 0.20", got)
 	}
 }
@@ -183,7 +184,7 @@ func TestHasUnmeasuredInput(t *testing.T) {
 
 // TestChoicesMultiplyTheHold: n choices may each produce the output limit.
 func TestChoicesMultiplyTheHold(t *testing.T) {
-	gpt := Target{Provider: &Provider{Provider: &catalog.Provider{ID: "openai"}}, Model: &catalog.Model{ID: "gpt-4o", MaxOutputTokens: 16384}, Name: "gpt-4o"}
+	gpt := registry.Target{Provider: &registry.Provider{Provider: &catalog.Provider{ID: "openai"}}, Model: &catalog.Model{ID: "gpt-4o", MaxOutputTokens: 16384}, Name: "gpt-4o"}
 	req := testRequest("chat/completions", true, 100, nil)
 	for _, raw := range []string{`0`, `-1`, `129`, `1.5`, `"2"`} {
 		if err := parseChoices(req, []byte(raw)); err == nil {
@@ -201,7 +202,7 @@ func TestChoicesMultiplyTheHold(t *testing.T) {
 	if got := outputReserve(req, gpt); got != 16384*128 {
 		t.Fatalf("reserve %d", got)
 	}
-	unknown := Target{Provider: &Provider{Provider: &catalog.Provider{ID: "x"}}, Name: "y"}
+	unknown := registry.Target{Provider: &registry.Provider{Provider: &catalog.Provider{ID: "x"}}, Name: "y"}
 	req = testRequest("chat/completions", true, math.MaxInt64/2, nil)
 	req.choices = 3
 	if got := outputReserve(req, unknown); got != math.MaxInt64 {

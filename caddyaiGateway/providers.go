@@ -1,19 +1,12 @@
 package caddyaigateway
 
 import (
-	"fmt"
-	"maps"
-	"net/url"
-	"slices"
-	"strings"
-	"sync/atomic"
-
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/catalog"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 )
 
 // ProviderConfig configures one provider in the `ai` app: a built-in
@@ -63,144 +56,31 @@ type ModelConfig struct {
 	MaxOutputTokens int64 `json:"max_output_tokens,omitempty"`
 }
 
-// Provider is a configured provider ready to serve.
-type Provider struct {
-	*catalog.Provider
-	keys []string // managed keys; never logged
-	next atomic.Uint32
-	demo bool // answered by the demo upstream
-	// keyless: a custom provider with no api_key (a local Ollama, vLLM…):
-	// requests go out without a credential.
-	keyless bool
-}
-
-// HasManagedKeys reports whether requests can use the operator's side:
-// configured keys, or a keyless custom provider.
-func (p *Provider) HasManagedKeys() bool { return len(p.keys) > 0 || p.keyless }
-
-var noCredential = []string{""}
-
-// managedKeys returns the managed keys in configured order.
-func (p *Provider) managedKeys() []string {
-	if len(p.keys) == 0 && p.keyless {
-		return noCredential
-	}
-	return p.keys
-}
-
-// rotateManaged starts the managed keys among choices at a rotating
-// offset, so load spreads over several keys. Called once per request.
-func (p *Provider) rotateManaged(choices []keyChoice) []keyChoice {
-	n := len(p.keys)
-	if n <= 1 {
-		return choices
-	}
-	start := int(p.next.Add(1)-1) % n
-	out := make([]keyChoice, 0, len(choices))
-	for i := 0; i < len(choices); i++ {
-		if choices[i].source != sourceManaged || i+n > len(choices) {
-			out = append(out, choices[i])
-			continue
-		}
-		run := choices[i : i+n]
-		out = append(out, run[start:]...)
-		out = append(out, run[:start]...)
-		i += n - 1
-	}
-	return out
-}
-
-// Registry is the set of providers of one configuration, in lookup order:
-// built-ins first (catalog order), then custom providers in config order.
-type Registry struct {
-	providers []*Provider
-	byID      map[string]*Provider
-}
-
-// Providers returns the providers in lookup order.
-func (r *Registry) Providers() []*Provider { return r.providers }
-
-// Provider returns a provider by id.
-func (r *Registry) Provider(id string) *Provider { return r.byID[strings.ToLower(id)] }
-
-func buildRegistry(cfgs []*ProviderConfig, repl *caddy.Replacer, demo *demoUpstream, logger *zap.Logger) (*Registry, error) {
+// buildRegistry applies the configured providers to the built-ins,
+// resolving placeholders with repl, and points the built-ins without keys
+// at the demo upstream if there is one.
+func buildRegistry(cfgs []*ProviderConfig, repl *caddy.Replacer, demo *demoUpstream, logger *zap.Logger) (*registry.Registry, error) {
 	if repl == nil {
 		repl = caddy.NewEmptyReplacer()
 	}
 	if logger == nil {
 		logger = zap.NewNop()
 	}
-	r := &Registry{byID: map[string]*Provider{}}
-	for _, cp := range catalog.BuiltIns() {
-		p := &Provider{Provider: cp}
-		r.providers = append(r.providers, p)
-		r.byID[p.ID] = p
-	}
-	configured := map[string]bool{}
-	for _, pc := range cfgs {
-		id := strings.ToLower(strings.TrimSpace(pc.ID))
-		if id == "" || strings.ContainsAny(id, ": \t/") {
-			return nil, fmt.Errorf("provider %q: id must be non-empty without ':', '/' or spaces", pc.ID)
-		}
-		if configured[id] {
-			return nil, fmt.Errorf("provider %s is configured twice (ids are case-insensitive)", id)
-		}
-		configured[id] = true
-		p := r.byID[id]
-		if p == nil {
-			if pc.Format == "" || pc.BaseURL == "" {
-				return nil, fmt.Errorf("provider %s: custom providers need format and base_url", id)
-			}
-			p = &Provider{Provider: &catalog.Provider{ID: id, Name: id}}
-			r.providers = append(r.providers, p)
-			r.byID[id] = p
-		} else if pc.Format != "" && catalog.Format(pc.Format) != p.Format {
-			return nil, fmt.Errorf("provider %s: the format of a built-in provider is %s", id, p.Format)
-		}
-		if pc.Format != "" {
-			if !catalog.Format(pc.Format).Valid() {
-				return nil, fmt.Errorf("provider %s: format must be openai or anthropic, not %q", id, pc.Format)
-			}
-			p.Format = catalog.Format(pc.Format)
-		}
-		if pc.Name != "" {
-			p.Name = pc.Name
-		}
-		if pc.BaseURL != "" {
-			base := repl.ReplaceAll(pc.BaseURL, "")
-			u, err := url.Parse(base)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return nil, fmt.Errorf("provider %s: base_url must be an http(s) URL, got %q", id, base)
-			}
-			p.BaseURL = strings.TrimRight(base, "/")
-		}
-		for _, k := range pc.APIKeys {
-			if v := strings.TrimSpace(repl.ReplaceAll(k, "")); v != "" {
-				p.keys = append(p.keys, v)
-			}
-		}
+	rcs := make([]*registry.Config, len(cfgs))
+	for i, pc := range cfgs {
+		rc := &registry.Config{ID: pc.ID, Name: pc.Name, Format: pc.Format, BaseURL: pc.BaseURL, APIKeys: pc.APIKeys}
 		for _, mc := range pc.Models {
-			m, err := mc.toModel()
-			if err != nil {
-				return nil, fmt.Errorf("provider %s: %w", id, err)
-			}
-			p.Upsert(m)
+			m := registry.Model(*mc) // the same fields, without the JSON tags
+			rc.Models = append(rc.Models, &m)
 		}
+		rcs[i] = rc
 	}
-	for _, p := range r.providers {
-		p.keyless = !p.BuiltIn && len(p.keys) == 0
+	r, err := registry.Build(rcs, func(s string) string { return repl.ReplaceAll(s, "") })
+	if err != nil {
+		return nil, err
 	}
 	if demo != nil {
-		var names []string
-		for _, p := range r.providers {
-			if p.BuiltIn && len(p.keys) == 0 {
-				p.demo = true
-				p.keys = []string{"demo-upstream-key"}
-				p.BaseURL = demo.baseURL(p.Format)
-				names = append(names, p.ID)
-			}
-		}
-		if len(names) > 0 {
+		if names := r.UseDemo(demo.baseURL); len(names) > 0 {
 			logger.Warn("demo_upstream: these providers have no api_key and are answered by the built-in fake provider",
 				zap.Strings("providers", names), zap.String("address", demo.addr))
 		}
@@ -208,121 +88,30 @@ func buildRegistry(cfgs []*ProviderConfig, repl *caddy.Replacer, demo *demoUpstr
 	return r, nil
 }
 
-func (mc *ModelConfig) toModel() (*catalog.Model, error) {
-	if strings.TrimSpace(mc.ID) == "" {
-		return nil, fmt.Errorf("model without id")
-	}
-	m := &catalog.Model{ID: mc.ID, Type: mc.Type, ContextWindow: mc.ContextWindow, MaxOutputTokens: mc.MaxOutputTokens}
-	if m.Type != "" && m.Type != "chat" && m.Type != "embedding" {
-		return nil, fmt.Errorf("model %s: type must be chat or embedding", mc.ID)
-	}
-	for _, f := range []struct {
-		name string
-		src  string
-		dst  *catalog.Price
-	}{
-		{"input_price", mc.InputPrice, &m.Pricing.Input},
-		{"output_price", mc.OutputPrice, &m.Pricing.Output},
-		{"cache_read_price", mc.CacheReadPrice, &m.Pricing.CacheRead},
-		{"cache_write_price", mc.CacheWritePrice, &m.Pricing.CacheWrite},
-		{"reasoning_price", mc.ReasoningPrice, &m.Pricing.Reasoning},
-	} {
-		if f.src == "" {
-			continue
-		}
-		p, err := money.ParsePerMillion(f.src)
-		if err != nil {
-			return nil, fmt.Errorf("model %s: %s: %w", mc.ID, f.name, err)
-		}
-		*f.dst = &p
-	}
-	return m, nil
-}
-
-// withCustom returns a registry with the providers added through the
-// management API appended; a Caddyfile provider of the same id wins.
-func (r *Registry) withCustom(cps []*manage.CustomProvider) *Registry {
-	out := &Registry{providers: slices.Clone(r.providers), byID: maps.Clone(r.byID)}
-	for _, cp := range cps {
-		if out.byID[cp.ProviderID] != nil {
-			continue
-		}
-		models := make([]*catalog.Model, len(cp.Models))
-		for i, m := range cp.Models {
-			mc := *m
-			models[i] = &mc
-		}
-		p := &Provider{Provider: &catalog.Provider{ID: cp.ProviderID, Name: cp.Name, Format: cp.Format, BaseURL: cp.BaseURL, Models: models}, keyless: true}
-		out.providers = append(out.providers, p)
-		out.byID[p.ID] = p
-	}
-	return out
-}
-
 // effectiveRegistry caches the registry of one snapshot version.
 type effectiveRegistry struct {
 	version uint64
-	reg     *Registry
+	reg     *registry.Registry
 }
 
 // AllProviders returns every provider requests can use right now: built-ins,
 // Caddyfile providers and those added through the API.
-func (a *App) AllProviders() []*Provider {
+func (a *App) AllProviders() []*registry.Provider {
 	return a.registryFor(a.shared.manage.Snapshot()).Providers()
 }
 
 // registryFor returns the Caddyfile's providers plus those of the
 // management API in snapshot st.
-func (a *App) registryFor(st *manage.Snapshot) *Registry {
+func (a *App) registryFor(st *manage.Snapshot) *registry.Registry {
 	if len(st.Providers) == 0 {
 		return a.registry
 	}
 	if e := a.eff.Load(); e != nil && e.version == st.Version {
 		return e.reg
 	}
-	reg := a.registry.withCustom(st.Providers)
+	reg := a.registry.WithCustom(st.Providers)
 	a.eff.Store(&effectiveRegistry{version: st.Version, reg: reg})
 	return reg
-}
-
-// Target is one (provider, model) pair a request may be served by.
-type Target struct {
-	Provider *Provider
-	// Model is the catalog entry; nil for a model the catalog does not know
-	// that was named with an explicit provider (passed through unpriced).
-	Model *catalog.Model
-	// Name is the model id sent upstream.
-	Name string
-}
-
-// Ref is how the target is named in headers and usage: provider:model.
-func (t Target) Ref() string { return t.Provider.ID + ":" + t.Name }
-
-// Resolve turns a model reference from a request into targets:
-// `gpt-4o` (every provider whose catalog has it, in registry order),
-// `openai:gpt-4o` (that provider; an unknown model passes through),
-// `ollama:llama3.2`. Names are case-insensitive. A prefix that is not a
-// provider id is part of the model name (`llama3.2:latest`).
-func (r *Registry) Resolve(ref string) []Target {
-	ref = strings.TrimSpace(ref)
-	if ref == "" {
-		return nil
-	}
-	if pid, name, ok := strings.Cut(ref, ":"); ok {
-		if p := r.Provider(pid); p != nil && name != "" {
-			if m := p.Model(name); m != nil {
-				return []Target{{Provider: p, Model: m, Name: m.ID}}
-			}
-			return []Target{{Provider: p, Name: name}}
-		}
-	}
-	var out []Target
-	for _, p := range r.providers {
-		if m := p.Model(ref); m != nil {
-			out = append(out, Target{Provider: p, Model: m, Name: m.ID})
-		}
-	}
-	return out
 }
 
 // formatPrice renders an optional price for listings.

@@ -7,6 +7,7 @@ package caddyaigateway
 
 import (
 	"fmt"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 	"net/http"
 	"strings"
 
@@ -31,18 +32,21 @@ type keyChoice struct {
 // secret is the key's value, for health.Order.
 func (k keyChoice) secret() string { return k.value }
 
+// managed reports whether the key is the operator's, for registry.RotateManaged.
+func (k keyChoice) managed() bool { return k.source == sourceManaged }
+
 // candidates resolves the requested model and its fallbacks (virtual
 // models expanded; every usable model for `auto` or no model) to the
 // targets that can serve the route and that the caller's configuration
 // allows, then lets the selection strategies order them.
-func (g *Gateway) candidates(req *request, caller *Caller) ([]Target, *apierr.Error) {
+func (g *Gateway) candidates(req *request, caller *Caller) ([]registry.Target, *apierr.Error) {
 	reg := g.app.registryFor(req.st)
 	auto := isAuto(req.model)
-	var out []Target
+	var out []registry.Target
 	var wrongFormat []string
 	refusal := ""
 	seen := map[string]bool{}
-	add := func(t Target) {
+	add := func(t registry.Target) {
 		if seen[t.Ref()] {
 			return
 		}
@@ -64,7 +68,7 @@ func (g *Gateway) candidates(req *request, caller *Caller) ([]Target, *apierr.Er
 		wantEmbedding := req.ep.kind == usage.Embeddings
 		for _, p := range reg.Providers() {
 			for _, m := range p.Models {
-				t := Target{Provider: p, Model: m, Name: m.ID}
+				t := registry.Target{Provider: p, Model: m, Name: m.ID}
 				if m.IsEmbedding() != wantEmbedding || !canServe(req.ep, p) || accessRefusal(req.cfg, t) != "" ||
 					len(req.keys(t)) == 0 {
 					continue
@@ -113,7 +117,7 @@ func (g *Gateway) candidates(req *request, caller *Caller) ([]Target, *apierr.Er
 // canServe reports whether provider p can serve endpoint ep: in its own
 // format, or by translation between OpenAI chat completions and Anthropic
 // messages.
-func canServe(ep *endpoint, p *Provider) bool {
+func canServe(ep *endpoint, p *registry.Provider) bool {
 	if p.Format == ep.format {
 		return true
 	}
@@ -131,7 +135,7 @@ func configFor(st *manage.Snapshot, c *Caller) *manage.AccessKeyConfiguration {
 
 // matchRule finds the routing rule for a target: a model rule beats a
 // provider rule.
-func matchRule(cfg *manage.AccessKeyConfiguration, t Target) *manage.RouterRule {
+func matchRule(cfg *manage.AccessKeyConfiguration, t registry.Target) *manage.RouterRule {
 	if cfg == nil {
 		return nil
 	}
@@ -153,7 +157,7 @@ func matchRule(cfg *manage.AccessKeyConfiguration, t Target) *manage.RouterRule 
 
 // modelMatches reports whether a model reference (`gpt-4o` or
 // `openai:gpt-4o`) names the target.
-func modelMatches(ref string, t Target) bool {
+func modelMatches(ref string, t registry.Target) bool {
 	if pid, name, ok := strings.Cut(ref, ":"); ok && strings.EqualFold(pid, t.Provider.ID) {
 		return strings.EqualFold(name, t.Name)
 	}
@@ -163,9 +167,9 @@ func modelMatches(ref string, t Target) bool {
 // keyChoices lists the credentials for a target in failover order: each
 // key of a routing step, then the next step. Without a rule the
 // operator's managed keys are used.
-func keyChoices(st *manage.Snapshot, cfg *manage.AccessKeyConfiguration, t Target) []keyChoice {
+func keyChoices(st *manage.Snapshot, cfg *manage.AccessKeyConfiguration, t registry.Target) []keyChoice {
 	managed := func() []keyChoice {
-		keys := t.Provider.managedKeys()
+		keys := t.Provider.ManagedKeys()
 		out := make([]keyChoice, len(keys))
 		for i, k := range keys {
 			out[i] = keyChoice{value: k, source: sourceManaged}
@@ -195,7 +199,7 @@ func keyChoices(st *manage.Snapshot, cfg *manage.AccessKeyConfiguration, t Targe
 // keys returns the request's key choices for t, computed once per target
 // (candidate listing, health ordering, billing and the attempt loop all
 // ask). Callers must not modify the slice.
-func (req *request) keys(t Target) []keyChoice {
+func (req *request) keys(t registry.Target) []keyChoice {
 	k := targetKey{t.Provider, t.Name}
 	if kc, ok := req.keyCache[k]; ok {
 		return kc
@@ -209,13 +213,13 @@ func (req *request) keys(t Target) []keyChoice {
 }
 
 type targetKey struct {
-	p    *Provider
+	p    *registry.Provider
 	name string
 }
 
 // accessRefusal returns the error code for a target the configuration
 // does not allow, or "".
-func accessRefusal(cfg *manage.AccessKeyConfiguration, t Target) string {
+func accessRefusal(cfg *manage.AccessKeyConfiguration, t registry.Target) string {
 	if cfg == nil {
 		return ""
 	}

@@ -6,6 +6,7 @@ package caddyaigateway
 import (
 	"errors"
 	"fmt"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 	"net/http"
 	"slices"
 	"strings"
@@ -58,7 +59,7 @@ func compiledStrategies(srcs []string) ([]*selection.Strategy, error) {
 // site's model_selection. `auto` without any strategy uses `cheapest`.
 // When the client named its models, strategies only filter and reorder
 // those.
-func (g *Gateway) selectTargets(req *request, targets []Target, auto bool, caller *Caller) ([]Target, *apierr.Error) {
+func (g *Gateway) selectTargets(req *request, targets []registry.Target, auto bool, caller *Caller) ([]registry.Target, *apierr.Error) {
 	strategies := g.strategies
 	source := "model_selection"
 	if req.cfg != nil && len(req.cfg.ModelSelection) > 0 {
@@ -75,7 +76,7 @@ func (g *Gateway) selectTargets(req *request, targets []Target, auto bool, calle
 		strategies = g.cheapest
 	}
 	cands := make([]selection.Candidate, len(targets))
-	byRef := make(map[string]Target, len(targets))
+	byRef := make(map[string]registry.Target, len(targets))
 	for i, t := range targets {
 		if t.Model != nil {
 			cands[i] = selection.FromCatalog(t.Provider.ID, t.Model)
@@ -107,7 +108,7 @@ func (g *Gateway) selectTargets(req *request, targets []Target, auto bool, calle
 		return nil, apierr.New(http.StatusUnprocessableEntity, apierr.NoMatchingModels,
 			fmt.Sprintf("no candidate model satisfies the %s strategies", source))
 	}
-	out := make([]Target, 0, len(ordered))
+	out := make([]registry.Target, 0, len(ordered))
 	for _, c := range ordered {
 		out = append(out, byRef[c.ProviderID+":"+c.ID])
 	}
@@ -128,9 +129,9 @@ func (g *Gateway) selectTargets(req *request, targets []Target, auto bool, calle
 
 // healthOrder moves targets whose every key is cooling down (refused or
 // rate limited recently, by any request) after the others.
-func (g *Gateway) healthOrder(req *request, targets []Target) []Target {
+func (g *Gateway) healthOrder(req *request, targets []registry.Target) []registry.Target {
 	h := g.app.shared.health
-	var cooling []Target
+	var cooling []registry.Target
 	out := targets[:0:0]
 	for _, t := range targets {
 		keys := req.keys(t)
@@ -150,7 +151,7 @@ func (g *Gateway) healthOrder(req *request, targets []Target) []Target {
 // selectionKeys is ai.keys: the provider keys that may serve one of the
 // candidates, once each, as id (a stored key's; "" for managed keys),
 // provider and source. Never a key's value.
-func selectionKeys(req *request, targets []Target) []selection.ProviderKey {
+func selectionKeys(req *request, targets []registry.Target) []selection.ProviderKey {
 	out := []selection.ProviderKey{}
 	for _, t := range targets {
 		for _, k := range req.keys(t) {
