@@ -1,0 +1,115 @@
+// Package conformance is the behavioural check every storage engine of
+// the gateway must pass. It drives the engine only through the public
+// APIs the gateway uses — the management service (internal/manage), the
+// credit ledger (internal/credits) and the usage store and its
+// group-commit writer (internal/store) — so a second engine proves itself
+// by running the same suite with its own Factory, the way nettest.TestConn
+// checks a net.Conn:
+//
+//	func TestConformance(t *testing.T) { conformance.Run(t, myFactory) }
+//
+// Checks are deterministic: ledger expiry runs on an injected clock and
+// usage events carry fixed timestamps; nothing asserts a duration.
+package conformance
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/credits"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/secrets"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
+)
+
+// Factory opens a fresh, empty store for one subtest and closes it when
+// the subtest ends. reopen closes the store as a process exit would (after
+// its last commit, without anything else running) and opens the same data
+// again: a restart, or a crash when the caller skipped the work a clean
+// shutdown does (the usage Writer). The store it returns replaces db and
+// is closed at the end of the subtest too.
+type Factory func(t *testing.T) (db *store.DB, reopen func() *store.DB)
+
+// Run runs every check of the suite.
+func Run(t *testing.T, f Factory) {
+	t.Run("Resources", func(t *testing.T) { TestResources(t, f) })
+	t.Run("Ledger", func(t *testing.T) { TestLedger(t, f) })
+	t.Run("Usage", func(t *testing.T) { TestUsage(t, f) })
+}
+
+// env is the smallest configuration a management service serves: two
+// built-in providers, every model in the catalog, purchases from $5.
+type env struct{}
+
+func (env) ConfiguredProvider(id string) bool                     { return id == "openai" || id == "anthropic" }
+func (env) Provider(_ *manage.Snapshot, id string) bool           { return id == "openai" || id == "anthropic" }
+func (env) CatalogModel(string) bool                              { return true }
+func (env) PurchaseLimits(*manage.Snapshot) (min, max money.Nano) { return 5 * money.USD, 0 }
+func (env) GatewayConfigChanged()                                 {}
+
+var _ manage.Env = env{}
+
+// openService builds the management service over db the way the ai app
+// does (caddyaiGateway's openShared and App.Manage): manage.Open, then a
+// ledger with its defaults, then the service bound to a configuration.
+func openService(t *testing.T, db *store.DB, key secrets.Key) *manage.Service {
+	t.Helper()
+	st, err := manage.Open(db, key, zap.NewNop())
+	if err != nil {
+		t.Fatalf("opening management state: %v", err)
+	}
+	ledger, err := credits.Open(db, credits.Config{}, nil)
+	if err != nil {
+		t.Fatalf("opening ledger: %v", err)
+	}
+	return manage.NewService(st, ledger, env{})
+}
+
+// clock is an injected time source.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time          { return c.t }
+func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
+
+// t0 is the suite's fixed point in time (a Monday, 10:00 UTC).
+var t0 = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+
+// must(f())(t) is f's value, or t fails with f's error.
+func must[T any](v T, err error) func(*testing.T) T {
+	return func(t *testing.T) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
+// must2 is must for two values.
+func must2[A, B any](a A, b B, err error) func(*testing.T) (A, B) {
+	return func(t *testing.T) (A, B) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a, b
+	}
+}
+
+func patch(t *testing.T, body string) manage.Patch {
+	t.Helper()
+	return must(manage.ParsePatch([]byte(body)))(t)
+}
+
+// wantInvalid fails unless err is an InvalidError naming field.
+func wantInvalid(t *testing.T, err error, field string) {
+	t.Helper()
+	var ie *manage.InvalidError
+	if !errors.As(err, &ie) || ie.Field != field {
+		t.Fatalf("got %v (%T), want an InvalidError naming %q", err, err, field)
+	}
+}
