@@ -271,9 +271,7 @@ func testChargeCapped(t *testing.T, f Factory) {
 }
 
 // testSettleOnce: settling a hold twice, or the same request id on
-// another hold, charges the request once in the store. (The in-memory
-// balance of the ledger that settled the id on a second hold is not
-// checked: today it counts that second charge until a restart.)
+// another hold, charges the request once, in the store and in memory.
 func testSettleOnce(t *testing.T, f Factory) {
 	db, reopen := f(t)
 	c := &clock{t0}
@@ -286,7 +284,10 @@ func testSettleOnce(t *testing.T, f Factory) {
 	}
 	wantBalance(t, l, "acct", 9*money.USD, 0)
 	h2 := must(l.Reserve("acct", money.USD))(t)
-	settle(t, h2, "req_1", money.USD)
+	if s := settle(t, h2, "req_1", money.USD); s.Charged != 0 || s.Journaled {
+		t.Fatalf("settling req_1 on a second hold: %+v", s)
+	}
+	wantBalance(t, l, "acct", 9*money.USD, 0) // in memory too
 	l = openLedger(t, reopen(), c)
 	wantBalance(t, l, "acct", 9*money.USD, 0)
 	n := 0

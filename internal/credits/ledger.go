@@ -305,6 +305,10 @@ type Settlement struct {
 	Events      []*store.UsageEvent
 }
 
+// errAlreadySettled rolls back a settlement of a request that is charged
+// already.
+var errAlreadySettled = errors.New("request already settled")
+
 // Settled is the outcome of a settlement.
 type Settled struct {
 	// Charged is what was debited: the charges, capped at the hold.
@@ -369,6 +373,11 @@ func (h *Hold) Settle(st Settlement) (Settled, error) {
 		a.mu.Lock()
 		a.balance += total
 		a.mu.Unlock()
+		if errors.Is(err, errAlreadySettled) {
+			// Another hold of the same request was settled: it is charged
+			// once, and this settlement changes nothing.
+			return Settled{}, nil
+		}
 		return Settled{}, fmt.Errorf("settling request %s: %w", st.RequestID, err)
 	}
 	out.Journaled = true
@@ -383,7 +392,7 @@ func (h *Hold) Settle(st Settlement) (Settled, error) {
 // one function at a time); the settled mark makes that harmless.
 func (h *Hold) commit(tx *store.Tx, st Settlement, kept []Charge, pending store.PendingUsage, now time.Time) error {
 	if tx.GetRaw(bucketSettled, st.RequestID) != nil {
-		return nil // already charged
+		return errAlreadySettled
 	}
 	rec, err := getAccount(tx, h.accountID)
 	if err != nil {
