@@ -217,7 +217,13 @@ func callAdmin(t *testing.T, adminAddr, key, method, path, body string) (int, []
 // through the gateway.
 func chatThroughDemo(t *testing.T, adminAddr, httpAddr, adminKey string) {
 	t.Helper()
+	// Caddy starts its apps in map order: the site may listen a moment
+	// before the ai app is published to the management API (503 then).
 	st, b := callAdmin(t, adminAddr, adminKey, "POST", "/ai/access-keys", `{"name":"lifecycle"}`)
+	for deadline := time.Now().Add(5 * time.Second); st == http.StatusServiceUnavailable && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		st, b = callAdmin(t, adminAddr, adminKey, "POST", "/ai/access-keys", `{"name":"lifecycle"}`)
+	}
 	if st != http.StatusCreated {
 		t.Fatalf("create access key: %d %s", st, b)
 	}
