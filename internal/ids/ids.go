@@ -2,80 +2,80 @@
 // a 26-character, time-ordered, base32 body (ULID layout: 48 bits of
 // milliseconds, 80 random bits). Ordering by id is ordering by creation,
 // which is what cursor paging (?beforeId=) relies on.
+//
+// The layout, encoding and in-millisecond monotonicity come from
+// github.com/oklog/ulid/v2, the reference ULID implementation; it lays the
+// bits out exactly as the hand-written encoder this package had, so ids made
+// before and after sort together by time. Two things stay here: the lower
+// case (ids are stored and compared as strings, and the ones already stored
+// are lower case) and never going back in time when the clock does.
 package ids
 
 import (
 	"crypto/rand"
-	"encoding/binary"
 	"sync"
 	"time"
+
+	"github.com/oklog/ulid/v2"
 )
 
-const alphabet = "0123456789abcdefghjkmnpqrstvwxyz" // Crockford base32, lower case
+// msMask keeps the 48 bits a ULID has for its time, as the hand-written
+// encoder did for times before 1970 or after the year 10889.
+const msMask = 1<<48 - 1
 
 var (
-	mu       sync.Mutex
-	lastMs   uint64
-	lastRand [10]byte
+	mu      sync.Mutex
+	lastMs  uint64
+	entropy = ulid.Monotonic(rand.Reader, 0)
+	tail    [10]byte // entropy's output; a global, so it needs no allocation
 )
 
 // New returns prefix + "_" + a new time-ordered id. Ids made in the same
 // millisecond by this process still sort in creation order.
 func New(prefix string) string {
-	return prefix + "_" + body(time.Now())
+	return prefix + "_" + encode(next(uint64(time.Now().UnixMilli())&msMask))
 }
 
 // At returns an id for time t with a random tail (no monotonic guarantee
 // within a millisecond); for keys of records whose time is given.
 func At(prefix string, t time.Time) string {
-	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(t.UnixMilli())<<16)
-	var r [10]byte
-	_, _ = rand.Read(r[:])
-	copy(b[6:], r[:])
-	return prefix + "_" + encode(b)
+	var id ulid.ULID
+	_ = id.SetTime(uint64(t.UnixMilli()) & msMask) // masked: never too big
+	_, _ = rand.Read(id[6:])                       // crypto/rand.Read never fails
+	return prefix + "_" + encode(id)
 }
 
-func body(t time.Time) string {
-	ms := uint64(t.UnixMilli())
+// next returns a ULID for ms that sorts after every one it returned before.
+func next(ms uint64) ulid.ULID {
 	mu.Lock()
-	var r [10]byte
-	if ms == lastMs {
-		// monotonic within the millisecond: increment the random part
-		r = lastRand
-		for i := 9; i >= 0; i-- {
-			r[i]++
-			if r[i] != 0 {
-				break
-			}
-		}
-	} else {
-		_, _ = rand.Read(r[:])
-		if ms < lastMs {
-			ms = lastMs // clock went backwards: stay ordered
-			r = lastRand
-			r[9]++
-		}
+	defer mu.Unlock()
+	if ms < lastMs {
+		ms = lastMs // clock went backwards: stay ordered
 	}
-	lastMs, lastRand = ms, r
-	mu.Unlock()
-
-	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], ms<<16)
-	copy(b[6:], r[:])
-	return encode(b)
+	for {
+		var id ulid.ULID
+		_ = id.SetTime(ms) // masked by the caller: never too big
+		// Not ulid.New(ms, entropy): the entropy's io.Reader would move id
+		// to the heap, an allocation per id the old encoder did not have.
+		if err := entropy.MonotonicRead(ms, tail[:]); err == nil {
+			copy(id[6:], tail[:])
+			lastMs = ms
+			return id
+		}
+		// ulid.ErrMonotonicOverflow: the millisecond's 80 random bits are
+		// used up; borrow the next millisecond rather than repeat or wrap.
+		ms++
+	}
 }
 
-// encode writes the 128-bit value as 26 base32 characters (the first
-// character carries only 3 bits).
-func encode(b [16]byte) string {
-	hi := binary.BigEndian.Uint64(b[:8])
-	lo := binary.BigEndian.Uint64(b[8:])
-	var out [26]byte
-	for i := 25; i >= 0; i-- {
-		out[i] = alphabet[lo&31]
-		lo = lo>>5 | hi<<59
-		hi >>= 5
+// encode writes id as 26 lower-case Crockford base32 characters.
+func encode(id ulid.ULID) string {
+	var out [ulid.EncodedSize]byte
+	_ = id.MarshalTextTo(out[:]) // out is the size it needs
+	for i, c := range out {
+		if c >= 'A' && c <= 'Z' {
+			out[i] = c + 'a' - 'A'
+		}
 	}
 	return string(out[:])
 }
