@@ -13,6 +13,15 @@ import (
 // once and looking only at the handful of keys that matter costs neither.
 // The walker validates what it walks (same acceptance as json.Valid, which
 // FuzzScanner checks), so malformed input is reported, never half-trusted.
+//
+// Why hand-written: github.com/tidwall/gjson (v1.20.2) is the library that
+// would do this job, and it does not validate what it reads, so it would
+// need gjson.ValidBytes first. On BenchmarkMeterOpenAIChunk's chunk the
+// walker takes ~540 ns and 0 allocations; gjson.ValidBytes plus
+// GetManyBytes for the same four paths took ~1.9-2.0 µs, 336 B in 4
+// allocations, and ~1.0-1.2 µs, 84 B in 2 allocations even without
+// validating (encoding/json: ~2.7-2.9 µs, 464 B in 12). encoding/json/v2
+// needs GOEXPERIMENT=jsonv2 in Go 1.26.
 
 // maxDepth bounds nesting so hostile input cannot exhaust the stack; it is
 // the limit encoding/json uses.
