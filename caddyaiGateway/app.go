@@ -10,7 +10,6 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 	"net"
 	"net/http"
 	"os"
@@ -19,6 +18,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"

@@ -10,13 +10,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 	"io"
 	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 
 	"go.uber.org/zap"
 

@@ -3,11 +3,12 @@ package caddyaigateway
 import (
 	"errors"
 	"fmt"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 
 	"go.uber.org/zap"
 

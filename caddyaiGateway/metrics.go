@@ -2,11 +2,12 @@ package caddyaigateway
 
 import (
 	"errors"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 
 	"github.com/prometheus/client_golang/prometheus"
 

@@ -2,11 +2,12 @@ package caddyaigateway
 
 import (
 	"fmt"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 
 	"github.com/prometheus/client_golang/prometheus"
 

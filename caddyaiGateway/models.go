@@ -2,11 +2,12 @@ package caddyaigateway
 
 import (
 	"encoding/json"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 	"net/http"
 	"sort"
 	"strconv"
 	"time"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"

@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 	"math"
 	"strconv"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/jsonobj"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"

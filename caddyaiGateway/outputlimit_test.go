@@ -1,10 +1,11 @@
 package caddyaigateway
 
 import (
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/catalog"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/jsonobj"

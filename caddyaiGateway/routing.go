@@ -7,9 +7,10 @@ package caddyaigateway
 
 import (
 	"fmt"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 	"net/http"
 	"strings"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
