@@ -66,19 +66,14 @@ func accessToken(r *http.Request) string {
 func (a *Auth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	requestID(w, r)
 	if aerr := a.app.ready(); aerr != nil {
-		r.Header.Del("Authorization")
-		r.Header.Del("X-Api-Key")
-		r.Header.Del("X-Goog-Api-Key")
+		stripCredentials(r.Header)
 		return writeError(w, r, aerr)
 	}
 	token := accessToken(r)
 	// A credential header given twice is ambiguous (a proxy or provider
 	// might read the other one): refused.
 	ambiguous := len(r.Header.Values("X-Api-Key")) > 1 || len(r.Header.Values("Authorization")) > 1
-	// Never let a client's credential travel further, valid or not.
-	r.Header.Del("Authorization")
-	r.Header.Del("X-Api-Key")
-	r.Header.Del("X-Goog-Api-Key")
+	stripCredentials(r.Header)
 	if ambiguous {
 		return writeError(w, r, apierr.New(http.StatusUnauthorized, apierr.InvalidAccessKey,
 			"the access key header is given more than once; send exactly one"))

@@ -30,7 +30,6 @@ type bill struct {
 	settleErr     error
 	unpricedRefs  []string
 	accessKeyID   string
-	reservedUpTo  money.Nano
 	managedPriced map[string]bool // target ref → has a price
 	// settled: the hold is settled; later usage events go to the writer.
 	settled bool
@@ -140,7 +139,7 @@ func (g *Gateway) beginBilling(c *call, targets []registry.Target) (*bill, *apie
 	if managed {
 		h, err := ledger.Reserve(b.accountID, reserve)
 		if err == nil {
-			b.hold, b.allowManaged, b.reservedUpTo = h, true, reserve
+			b.hold, b.allowManaged = h, true
 			return b, nil
 		}
 		insufficient = err
@@ -154,7 +153,7 @@ func (g *Gateway) beginBilling(c *call, targets []registry.Target) (*bill, *apie
 		}
 		h, err := ledger.Reserve(b.accountID, worstUser)
 		if err == nil {
-			b.hold, b.reservedUpTo = h, worstUser
+			b.hold = h
 			return b, nil
 		}
 		insufficient = err

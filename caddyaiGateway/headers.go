@@ -52,6 +52,17 @@ var dropResponseHeaders = map[string]bool{
 	"Alt-Svc":                   true,
 }
 
+// credentialHeaders carry a client's access key.
+var credentialHeaders = [...]string{"Authorization", "X-Api-Key", "X-Goog-Api-Key"}
+
+// stripCredentials removes the client's credential, valid or not, so it
+// never travels further than ai_auth.
+func stripCredentials(h http.Header) {
+	for _, k := range credentialHeaders {
+		h.Del(k)
+	}
+}
+
 func upstreamHeaders(in http.Header) http.Header {
 	out := make(http.Header, len(in)+2)
 	for k, v := range in {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
@@ -29,8 +30,8 @@ type inflight struct {
 }
 
 // enter registers a request. It returns the context the request must use
-// (cancelled with errShutdown by drain) and leave, to call once it has
-// settled; ok is false when the store is already closing.
+// (cancelled with errShutdown by drain) and leave (idempotent), to call
+// once it has settled; ok is false when the store is already closing.
 func (f *inflight) enter(parent context.Context) (ctx context.Context, leave func(), ok bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -44,7 +45,11 @@ func (f *inflight) enter(parent context.Context) (ctx context.Context, leave fun
 	key := &cancel
 	f.cancels[key] = struct{}{}
 	f.wg.Add(1)
-	return ctx, func() {
+	var left atomic.Bool
+	return ctx, func() { // idempotent
+		if left.Swap(true) {
+			return
+		}
 		f.mu.Lock()
 		delete(f.cancels, key)
 		f.mu.Unlock()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -74,12 +73,7 @@ var errGatewayStopping = apierr.New(http.StatusServiceUnavailable, apierr.Storag
 // it (at most inflightWait) before closing the usage writer and the
 // database. leave is idempotent.
 func (s *shared) enter(parent context.Context) (ctx context.Context, leave func(), ok bool) {
-	ctx, done, ok := s.inflight.enter(parent)
-	if !ok {
-		return ctx, done, false
-	}
-	var once sync.Once
-	return ctx, func() { once.Do(done) }, true
+	return s.inflight.enter(parent)
 }
 
 const secretCheckMeta = "secret_key_check"
