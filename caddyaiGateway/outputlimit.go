@@ -64,7 +64,10 @@ var ownedMembers = [...]string{"model", "models", "stream", "stream_options", "m
 // (encoding/json would match it, a provider would not). It also refuses
 // the main input member of the wrong JSON type (messages that are not an
 // array…): no provider is called for a request every provider refuses.
-func checkMembers(body []byte, kind usage.Endpoint) error {
+//
+// The same pass collects the members the gateway reads (their raw values
+// alias body): no second decoding of the body.
+func checkMembers(body []byte, kind usage.Endpoint) (f requestFields, err error) {
 	var seenBuf [32][]byte
 	seen := seenBuf[:0]
 	var problem error
@@ -76,7 +79,7 @@ func checkMembers(body []byte, kind usage.Endpoint) error {
 	case usage.Responses, usage.Embeddings:
 		inputMember = "input"
 	}
-	err := jsonobj.EachMember(body, func(k, v []byte) bool {
+	err = jsonobj.EachMember(body, func(k, v []byte) bool {
 		for _, prev := range seen {
 			if bytes.Equal(prev, k) {
 				problem = fmt.Errorf("member %q is given twice", k)
@@ -94,23 +97,21 @@ func checkMembers(body []byte, kind usage.Endpoint) error {
 		if inputMember != "" && string(k) == inputMember {
 			inputKind = v[0]
 		}
+		f.set(k, v)
 		return true
 	})
-	if err != nil {
-		return err
-	}
-	if problem != nil {
-		return problem
-	}
 	switch {
+	case err != nil:
+	case problem != nil:
+		err = problem
 	case inputMember == "messages" && inputKind != '[':
-		return errors.New("'messages' must be an array of messages")
+		err = errors.New("'messages' must be an array of messages")
 	case kind == usage.Responses && inputKind != 0 && inputKind != '"' && inputKind != '[':
-		return errors.New("'input' must be a string or an array of input items")
+		err = errors.New("'input' must be a string or an array of input items")
 	case kind == usage.Embeddings && inputKind != '"' && inputKind != '[':
-		return errors.New("'input' must be a string or an array")
+		err = errors.New("'input' must be a string or an array")
 	}
-	return nil
+	return f, err
 }
 
 // outputMembers are the raw output limit members of a body.

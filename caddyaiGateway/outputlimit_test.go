@@ -30,7 +30,7 @@ func TestCheckMembers(t *testing.T) {
 		{`{"model":"a","input":5}`, "'input' must be"},
 		{`{"model":"a","input":{}}`, "'input' must be"},
 	} {
-		err := checkMembers([]byte(tc.body), usage.Responses)
+		_, err := checkMembers([]byte(tc.body), usage.Responses)
 		if (err == nil) != (tc.err == "") || (err != nil && !strings.Contains(err.Error(), tc.err)) {
 			t.Errorf("checkMembers(%s) = %v, want %q", tc.body, err, tc.err)
 		}

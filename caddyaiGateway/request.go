@@ -100,17 +100,34 @@ type request struct {
 	keyCache map[targetKey][]keyChoice
 }
 
-// requestFields is decoded from the body; unknown members are ignored.
-// checkMembers has made sure each member appears once, spelled as here.
+// requestFields are the raw values of the members the gateway reads,
+// collected by checkMembers (which has made sure each appears once,
+// spelled as here); absent members are nil.
 type requestFields struct {
-	Model               json.RawMessage `json:"model"`
-	Models              json.RawMessage `json:"models"`
-	Stream              json.RawMessage `json:"stream"`
-	StreamOptions       json.RawMessage `json:"stream_options"`
-	MaxTokens           json.RawMessage `json:"max_tokens"`
-	MaxCompletionTokens json.RawMessage `json:"max_completion_tokens"`
-	MaxOutputTokens     json.RawMessage `json:"max_output_tokens"`
-	N                   json.RawMessage `json:"n"`
+	Model, Models, Stream, StreamOptions            []byte
+	MaxTokens, MaxCompletionTokens, MaxOutputTokens []byte
+	N                                               []byte
+}
+
+func (f *requestFields) set(key, value []byte) {
+	switch string(key) {
+	case "model":
+		f.Model = value
+	case "models":
+		f.Models = value
+	case "stream":
+		f.Stream = value
+	case "stream_options":
+		f.StreamOptions = value
+	case "max_tokens":
+		f.MaxTokens = value
+	case "max_completion_tokens":
+		f.MaxCompletionTokens = value
+	case "max_output_tokens":
+		f.MaxOutputTokens = value
+	case "n":
+		f.N = value
+	}
 }
 
 // readRequest reads and checks the body and prepares what every attempt
@@ -128,12 +145,13 @@ func (g *Gateway) readRequest(w http.ResponseWriter, r *http.Request, ep *endpoi
 	if !utf8.Valid(body) {
 		return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, "request body is not valid UTF-8")
 	}
-	if err := checkMembers(body, ep.kind); err != nil {
-		return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, "invalid request body: "+err.Error())
+	if !json.Valid(body) {
+		var v any // only to say where
+		return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, "request body is not valid JSON: "+json.Unmarshal(body, &v).Error())
 	}
-	var f requestFields
-	if err := json.Unmarshal(body, &f); err != nil {
-		return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, "request body is not valid JSON: "+err.Error())
+	f, err := checkMembers(body, ep.kind)
+	if err != nil {
+		return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, "invalid request body: "+err.Error())
 	}
 	req := &request{ep: ep, body: body, header: r.Header, inputEstimate: usage.EstimateTokens(len(body)), metered: walletFrom(r) != nil}
 	if req.metered { // what bounds a hold; nothing to bound otherwise
