@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -898,8 +897,9 @@ func (q *UsageOverviewQuery) rollup(ub *usageBuckets) *bolt.Bucket {
 // crash never leaves a charge without its events; but they are stored in
 // full (indexes, hourly rollups) by the group-commit Writer, which is many
 // times cheaper per event. The journal is the bucket usage_pending (event
-// id → JSON): the Writer deletes each entry in the transaction that stores
-// the event, and Open stores whatever a crash left there.
+// id → encoded event): the Writer deletes each entry in the transaction that stores
+// the event, and Open stores whatever a crash left there. Entries use the
+// stored binary layout (appendEvent) behind the event's 8-byte time key.
 
 var bucketUsagePending = []byte("usage_pending")
 
@@ -913,10 +913,13 @@ type pendingEvent struct{ id, data []byte }
 func EncodePending(events []*UsageEvent) (PendingUsage, error) {
 	out := make(PendingUsage, 0, len(events))
 	for _, e := range events {
-		b, err := json.Marshal(e)
-		if err != nil {
-			return nil, fmt.Errorf("encoding usage event %s: %w", e.ID, err)
+		// The stored layout (appendEvent), behind its timestamp key.
+		ts := e.Timestamp
+		if ts.IsZero() {
+			ts = time.Now()
 		}
+		pk := pkOf(ts)
+		b := appendEvent(be64(pk), e, ts, pk, eventFlags(e))
 		out = append(out, pendingEvent{id: []byte(e.ID), data: b})
 	}
 	return out, nil
@@ -969,11 +972,14 @@ func replayPending(tx *bolt.Tx) error {
 	var events []*UsageEvent
 	var keys [][]byte
 	if err := b.ForEach(func(k, v []byte) error {
-		var e UsageEvent
-		if err := json.Unmarshal(v, &e); err != nil {
+		if len(v) < 8 {
+			return fmt.Errorf("decoding journaled usage event %s: too short", k)
+		}
+		e, err := decodeEvent(binary.BigEndian.Uint64(v), v[8:])
+		if err != nil {
 			return fmt.Errorf("decoding journaled usage event %s: %w", k, err)
 		}
-		events = append(events, &e)
+		events = append(events, e)
 		keys = append(keys, append([]byte(nil), k...))
 		return nil
 	}); err != nil {
