@@ -45,7 +45,8 @@ const (
 	actionSameBackend = "retry_same_backend"
 )
 
-// record journals the attempt as a usage event (group-committed), once,
+// record builds the attempt's usage event, once (committed with the
+// settlement when the request is metered, else by the group-commit writer),
 // and feeds the live metrics and key health.
 func (g *Gateway) record(c *call, a *attempt, action string) {
 	if a.recorded {
