@@ -272,6 +272,45 @@ func (s *loopSetup) do(t *testing.T, path, body string) *httptest.ResponseRecord
 	return w
 }
 
+// doChat sends a chat request naming ups in order (the first as model, the
+// others as fallbacks).
+func (s *loopSetup) doChat(t *testing.T, stream bool, ups []loopUpstream) *httptest.ResponseRecorder {
+	t.Helper()
+	refs := make([]string, 0, len(ups))
+	for _, u := range ups {
+		refs = append(refs, u.id+":m")
+	}
+	return s.do(t, "/v1/chat/completions", chatBody(stream, refs[0], refs[1:]...))
+}
+
+// checkAnswer checks an answer's status, attempts header and error code
+// (when code is set), and that the provider and model headers name
+// provider (none when it is empty).
+func checkAnswer(t *testing.T, w *httptest.ResponseRecorder, status int, attempts, code, provider string) {
+	t.Helper()
+	if w.Code != status {
+		t.Fatalf("status %d, want %d: %s", w.Code, status, w.Body)
+	}
+	if got := w.Header().Get(hdrAttempts); got != attempts {
+		t.Errorf("%s: %q, want %q", hdrAttempts, got, attempts)
+	}
+	if code != "" {
+		if e := decodeError(t, w); e.Error.Code != code {
+			t.Errorf("error code %q, want %q: %s", e.Error.Code, code, w.Body)
+		}
+	}
+	wantModel := ""
+	if provider != "" {
+		wantModel = "m"
+	}
+	if got := w.Header().Get(hdrProvider); got != provider {
+		t.Errorf("%s: %q, want %q", hdrProvider, got, provider)
+	}
+	if got := w.Header().Get(hdrModel); got != wantModel {
+		t.Errorf("%s: %q, want %q", hdrModel, got, wantModel)
+	}
+}
+
 // usageOf returns the usage events of a request in attempt order, once
 // everything recorded so far is committed: the usage writer commits in
 // order, so a marker event enqueued now is visible only after them.
@@ -547,37 +586,12 @@ func TestAttemptLoop(t *testing.T) {
 				total = 2 * long
 			}
 			s := newLoopSetup(t, per, total, nil, tc.ups...)
-			var refs []string
-			for _, u := range tc.ups {
-				refs = append(refs, u.id+":m")
-			}
-			w := s.do(t, "/v1/chat/completions", chatBody(false, refs[0], refs[1:]...))
-
-			if w.Code != tc.want.status {
-				t.Fatalf("status %d, want %d: %s", w.Code, tc.want.status, w.Body)
-			}
-			if got := w.Header().Get(hdrAttempts); got != tc.want.attempts {
-				t.Errorf("%s: %q, want %q", hdrAttempts, got, tc.want.attempts)
-			}
-			if tc.want.code != "" {
-				if e := decodeError(t, w); e.Error.Code != tc.want.code {
-					t.Errorf("error code %q, want %q: %s", e.Error.Code, tc.want.code, w.Body)
-				}
-			}
+			w := s.doChat(t, false, tc.ups)
+			checkAnswer(t, w, tc.want.status, tc.want.attempts, tc.want.code, tc.want.provider)
 			if tc.want.text != "" {
 				if got := chatText(t, w.Body.Bytes()); got != tc.want.text {
 					t.Errorf("answer %q, want %q", got, tc.want.text)
 				}
-			}
-			wantProvider, wantModel := tc.want.provider, ""
-			if wantProvider != "" {
-				wantModel = "m"
-			}
-			if got := w.Header().Get(hdrProvider); got != wantProvider {
-				t.Errorf("%s: %q, want %q", hdrProvider, got, wantProvider)
-			}
-			if got := w.Header().Get(hdrModel); got != wantModel {
-				t.Errorf("%s: %q, want %q", hdrModel, got, wantModel)
 			}
 			for _, u := range tc.ups {
 				if got, want := strings.Join(s.providers[u.id].keys(), ","), strings.Join(tc.want.seen[u.id], ","); got != want {
