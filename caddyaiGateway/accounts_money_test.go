@@ -3,11 +3,8 @@ package caddyaigateway
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +14,7 @@ import (
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/fakeprovider"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/testkit"
 )
 
 // creditsTestApp is a testApp with the default credit settings applied, as
@@ -30,24 +28,6 @@ func creditsTestApp(t *testing.T, upstream string, cc CreditConfig) *App {
 	}
 	app.applyCreditSettings()
 	return app
-}
-
-// within runs f and, when it has not returned after d, stops the test
-// binary with every goroutine's stack: a deadlocked store would hang the
-// test's cleanup (closing the store) too, so failing the test is not
-// enough.
-func within(t *testing.T, d time.Duration, what string, f func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() { defer close(done); f() }()
-	select {
-	case <-done:
-	case <-time.After(d):
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		fmt.Fprintf(os.Stderr, "--- FAIL: %s: %s did not return within %s (deadlock)\n\n%s\n", t.Name(), what, d, buf)
-		os.Exit(1)
-	}
 }
 
 func patchOf(t *testing.T, kv ...string) manage.Patch {
@@ -77,7 +57,7 @@ func TestDeleteAccountAfterExpiryDoesNotDeadlock(t *testing.T) {
 	}
 	time.Sleep(5 * time.Millisecond) // the lot (lifetime 1ns) is due, not yet expired
 
-	within(t, 5*time.Second, "DeleteAccount", func() {
+	testkit.Within(t, 5*time.Second, "DeleteAccount", func() {
 		if err := app.Manage().DeleteAccount(acct.ID); err != nil {
 			t.Errorf("delete: %v", err)
 		}
@@ -96,7 +76,7 @@ func TestDeleteAccountAfterExpiryDoesNotDeadlock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	within(t, 5*time.Second, "a purchase", func() {
+	testkit.Within(t, 5*time.Second, "a purchase", func() {
 		if _, err := app.Manage().Purchase(patchOf(t, "accountId", `"default"`, "amount", `"5"`), ""); err != nil {
 			t.Error(err)
 		}
@@ -112,7 +92,7 @@ func TestDeleteAccountAfterExpiryDoesNotDeadlock(t *testing.T) {
 		}))
 	})
 	for i := 0; i < 3; i++ {
-		within(t, 10*time.Second, "a metered request", func() {
+		testkit.Within(t, 10*time.Second, "a metered request", func() {
 			r := httptest.NewRequest("POST", "/v1/chat/completions",
 				strings.NewReader(`{"model":"openai:gpt-4o-mini","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}`))
 			r = r.WithContext(context.WithValue(r.Context(), caddyhttp.VarsCtxKey, map[string]any{}))

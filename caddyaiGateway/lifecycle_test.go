@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,29 +21,8 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/secrets"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/testkit"
 )
-
-// listFiles returns every path under dir (relative), sorted.
-func listFiles(t *testing.T, dir string) []string {
-	t.Helper()
-	var out []string
-	err := filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
-		if err != nil {
-			if os.IsNotExist(err) {
-				return nil
-			}
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		out = append(out, rel)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(out)
-	return out
-}
 
 // Provision (what `caddy validate` runs) creates no file, no key and no
 // store, also with demo_upstream; Cleanup after it is safe.
@@ -52,7 +30,7 @@ func TestProvisionHasNoSideEffects(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("XDG_DATA_HOME", filepath.Join(dir, "data"))
 	t.Setenv("HOME", filepath.Join(dir, "home"))
-	before := listFiles(t, dir)
+	before := testkit.Files(t, dir)
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 	defer cancel()
 	a := &App{Storage: filepath.Join(dir, "store", "gw.db"), DemoUpstream: true}
@@ -65,7 +43,7 @@ func TestProvisionHasNoSideEffects(t *testing.T) {
 	if err := a.Cleanup(); err != nil {
 		t.Fatal(err)
 	}
-	if after := listFiles(t, dir); strings.Join(after, ",") != strings.Join(before, ",") {
+	if after := testkit.Files(t, dir); strings.Join(after, ",") != strings.Join(before, ",") {
 		t.Fatalf("provision created files: %v (before: %v)", after, before)
 	}
 	if _, err := a.sharedState(); err == nil {
@@ -152,7 +130,7 @@ func TestLoadOrCreateFile(t *testing.T) {
 		if fi.Mode().Perm() != 0o600 {
 			t.Fatalf("mode %v", fi.Mode())
 		}
-		if got := listFiles(t, filepath.Join(dir, "sub")); strings.Join(got, ",") != ".,secret.key" {
+		if got := testkit.Files(t, filepath.Join(dir, "sub")); strings.Join(got, ",") != ".,secret.key" {
 			t.Fatalf("files: %v", got)
 		}
 		v, created, err = loadOrCreateFile(p, func() string { return "other" }, log, "secret key")
@@ -224,7 +202,7 @@ func TestLoadOrCreateFile(t *testing.T) {
 			if strings.TrimSpace(string(b)) != vals[0] {
 				t.Fatalf("file %q, values %q", b, vals[0])
 			}
-			if got := listFiles(t, filepath.Dir(p)); len(got) != 2 {
+			if got := testkit.Files(t, filepath.Dir(p)); len(got) != 2 {
 				t.Fatalf("files left: %v", got)
 			}
 		}

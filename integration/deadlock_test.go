@@ -1,31 +1,12 @@
 package integration
 
 import (
-	"fmt"
 	"net/http"
-	"os"
-	"runtime"
 	"testing"
 	"time"
-)
 
-// finishWithin runs f and, when it has not returned after d, stops the
-// test binary with every goroutine's stack: a wedged store would hang the
-// test's cleanup (stopping Caddy) too, as it hangs SIGTERM in production,
-// so failing the test is not enough.
-func finishWithin(t *testing.T, d time.Duration, what string, f func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() { defer close(done); f() }()
-	select {
-	case <-done:
-	case <-time.After(d):
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		fmt.Fprintf(os.Stderr, "--- FAIL: %s: %s did not finish within %s (deadlock)\n\n%s\n", t.Name(), what, d, buf)
-		os.Exit(1)
-	}
-}
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/testkit"
+)
 
 // TestDeleteAccountWithExpiredLot: DELETE /ai/accounts/{id} right after
 // the account's only lot expired used to run expiry (a bbolt write
@@ -40,25 +21,25 @@ func TestDeleteAccountWithExpiredLot(t *testing.T) {
 	e.buy(acct, "1")
 	time.Sleep(20 * time.Millisecond) // the lot is due; nothing has expired it yet
 
-	finishWithin(t, 10*time.Second, "DELETE /ai/accounts/{id}", func() {
+	testkit.Within(t, 10*time.Second, "DELETE /ai/accounts/{id}", func() {
 		if st, b := e.admin("DELETE", "/ai/accounts/"+acct, ""); st != http.StatusNoContent && st != http.StatusOK {
 			t.Errorf("delete: %d %s", st, b)
 		}
 	})
-	finishWithin(t, 10*time.Second, "management calls after the delete", func() {
+	testkit.Within(t, 10*time.Second, "management calls after the delete", func() {
 		e.expectAdmin("GET", "/ai/accounts/"+acct, "", 404, "")
 		e.expectAdmin("PATCH", "/ai/gateway-config", `{"creditLifetime":"1h"}`, 200, "")
 		e.buy("default", "1")
 	})
 	for i := 0; i < 3; i++ {
-		finishWithin(t, 10*time.Second, "a metered request", func() {
+		testkit.Within(t, 10*time.Second, "a metered request", func() {
 			resp := e.post("/v1/chat/completions", tenner, e.bearer())
 			if b := readAll(t, resp); resp.StatusCode != 200 {
 				t.Errorf("metered request: %d %s", resp.StatusCode, b)
 			}
 		})
 	}
-	finishWithin(t, 10*time.Second, "the balance", func() {
+	testkit.Within(t, 10*time.Second, "the balance", func() {
 		if bal, held, _ := e.balance("default"); bal != "0.99997" || held != "0.00" {
 			t.Errorf("default account: balance %s held %s, want 0.99997 and 0.00", bal, held)
 		}

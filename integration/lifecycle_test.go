@@ -8,12 +8,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/testkit"
 )
 
 // The tests in this file run a built Caddy (go build ./cmd/caddy) as
@@ -171,28 +172,6 @@ func exampleCaddyfile(t *testing.T, dir, adminAddr, httpAddr string) string {
 	return path
 }
 
-// tree lists every file and directory under dir with its size and mode.
-func tree(t *testing.T, dir string) []string {
-	t.Helper()
-	var out []string
-	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			if os.IsNotExist(err) {
-				return nil
-			}
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		out = append(out, rel)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(out)
-	return out
-}
-
 func sameTree(t *testing.T, what string, before, after []string) {
 	t.Helper()
 	if strings.Join(before, "\n") != strings.Join(after, "\n") {
@@ -274,20 +253,20 @@ func TestValidateBesideRunningGateway(t *testing.T) {
 	chatThroughDemo(t, adminAddr, httpAddr, key)
 
 	dataDir := filepath.Join(dir, "data")
-	storeBefore, dataBefore := tree(t, storeDir), tree(t, dataDir)
+	storeBefore, dataBefore := testkit.Files(t, storeDir), testkit.Files(t, dataDir)
 	start := time.Now()
 	p.validate(cf)
 	if d := time.Since(start); d > 20*time.Second {
 		t.Errorf("validate took %s", d)
 	}
-	sameTree(t, "storage directory", storeBefore, tree(t, storeDir))
-	sameTree(t, "data directory", dataBefore, tree(t, dataDir))
+	sameTree(t, "storage directory", storeBefore, testkit.Files(t, storeDir))
+	sameTree(t, "data directory", dataBefore, testkit.Files(t, dataDir))
 
 	// validate twice more in a row: nothing accumulates, nothing is held
 	p.validate(cf)
 	p.validate(cf)
-	sameTree(t, "storage directory", storeBefore, tree(t, storeDir))
-	sameTree(t, "data directory", dataBefore, tree(t, dataDir))
+	sameTree(t, "storage directory", storeBefore, testkit.Files(t, storeDir))
+	sameTree(t, "data directory", dataBefore, testkit.Files(t, dataDir))
 
 	chatThroughDemo(t, adminAddr, httpAddr, key)
 }
@@ -298,9 +277,9 @@ func TestValidateFreshDirectoryCreatesNothing(t *testing.T) {
 	dir := t.TempDir()
 	p := newProc(t, dir, "AI_GATEWAY_STORAGE="+filepath.Join(dir, "store", "gw.db"))
 	cf := exampleCaddyfile(t, dir, freePort(t), freePort(t))
-	before := tree(t, dir)
+	before := testkit.Files(t, dir)
 	p.validate(cf)
-	sameTree(t, "directory", before, tree(t, dir))
+	sameTree(t, "directory", before, testkit.Files(t, dir))
 }
 
 // TestExampleAdminKeyNotInAutosave: the admin key of Caddyfile.example is

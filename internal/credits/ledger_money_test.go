@@ -9,6 +9,7 @@ import (
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/testkit"
 )
 
 // ledgerState is what a refused change must leave untouched.
@@ -166,19 +167,6 @@ func TestSetConfigCopiesThresholds(t *testing.T) {
 	}
 }
 
-// withTimeout runs f and fails the test if it has not returned in time (a
-// deadlock), instead of hanging.
-func withTimeout(t *testing.T, what string, d time.Duration, f func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() { defer close(done); f() }()
-	select {
-	case <-done:
-	case <-time.After(d):
-		t.Fatalf("%s did not return within %s: deadlock", what, d)
-	}
-}
-
 // TestBalanceTxInsideATransaction: with a lot just expired, a management
 // change reads the balance inside its own bbolt write transaction without
 // opening a second one (Balance there would deadlock on expiry's Update).
@@ -189,7 +177,7 @@ func TestBalanceTxInsideATransaction(t *testing.T) {
 	}
 	c.add(time.Hour + time.Second) // the lot is due, not yet expired
 	var b Balance
-	withTimeout(t, "BalanceTx inside Update", 5*time.Second, func() {
+	testkit.Within(t, 5*time.Second, "BalanceTx inside Update", func() {
 		if err := db.Update(func(tx *store.Tx) error {
 			var err error
 			b, err = l.BalanceTx(tx, "acct")
@@ -201,12 +189,12 @@ func TestBalanceTxInsideATransaction(t *testing.T) {
 	if b.Balance != usd("5") || b.NextExpiry == nil {
 		t.Fatalf("before expiry: %+v", b)
 	}
-	withTimeout(t, "ExpireIfDue", 5*time.Second, func() {
+	testkit.Within(t, 5*time.Second, "ExpireIfDue", func() {
 		if err := l.ExpireIfDue("acct"); err != nil {
 			t.Error(err)
 		}
 	})
-	withTimeout(t, "BalanceTx inside Update", 5*time.Second, func() {
+	testkit.Within(t, 5*time.Second, "BalanceTx inside Update", func() {
 		_ = db.Update(func(tx *store.Tx) error {
 			b, _ = l.BalanceTx(tx, "acct")
 			return nil
