@@ -311,6 +311,22 @@ func checkAnswer(t *testing.T, w *httptest.ResponseRecorder, status int, attempt
 	}
 }
 
+// checkAttempts checks which keys each upstream saw and the retry action
+// of each attempt, and returns the request's usage events.
+func (s *loopSetup) checkAttempts(t *testing.T, w *httptest.ResponseRecorder, ups []loopUpstream, seen map[string][]string, actions []string) []*store.UsageEvent {
+	t.Helper()
+	for _, u := range ups {
+		if got, want := strings.Join(s.providers[u.id].keys(), ","), strings.Join(seen[u.id], ","); got != want {
+			t.Errorf("%s saw keys [%s], want [%s]", u.id, got, want)
+		}
+	}
+	evs := usageOf(t, s.app, w.Header().Get(hdrRequestID))
+	if got, want := strings.Join(actionsOf(evs), ","), strings.Join(actions, ","); got != want {
+		t.Fatalf("retry actions [%s], want [%s]", got, want)
+	}
+	return evs
+}
+
 // usageOf returns the usage events of a request in attempt order, once
 // everything recorded so far is committed: the usage writer commits in
 // order, so a marker event enqueued now is visible only after them.
@@ -593,15 +609,7 @@ func TestAttemptLoop(t *testing.T) {
 					t.Errorf("answer %q, want %q", got, tc.want.text)
 				}
 			}
-			for _, u := range tc.ups {
-				if got, want := strings.Join(s.providers[u.id].keys(), ","), strings.Join(tc.want.seen[u.id], ","); got != want {
-					t.Errorf("%s saw keys [%s], want [%s]", u.id, got, want)
-				}
-			}
-			evs := usageOf(t, s.app, w.Header().Get(hdrRequestID))
-			if got, want := strings.Join(actionsOf(evs), ","), strings.Join(tc.want.actions, ","); got != want {
-				t.Fatalf("retry actions [%s], want [%s]", got, want)
-			}
+			evs := s.checkAttempts(t, w, tc.ups, tc.want.seen, tc.want.actions)
 			for i, e := range evs {
 				if e.Attempt != i+1 || e.Endpoint != "chat.completions" || e.KeySource != sourceManaged || e.Model != "m" {
 					t.Errorf("event %d: %+v", i, e)

@@ -320,15 +320,7 @@ func TestStreamFailover(t *testing.T) {
 					t.Errorf("[DONE] sent %d times: %s", n, w.Body)
 				}
 			}
-			for _, u := range tc.ups {
-				if got, want := strings.Join(s.providers[u.id].keys(), ","), strings.Join(tc.want.seen[u.id], ","); got != want {
-					t.Errorf("%s saw keys [%s], want [%s]", u.id, got, want)
-				}
-			}
-			evs := usageOf(t, s.app, w.Header().Get(hdrRequestID))
-			if got, want := strings.Join(actionsOf(evs), ","), strings.Join(tc.want.actions, ","); got != want {
-				t.Fatalf("retry actions [%s], want [%s]", got, want)
-			}
+			evs := s.checkAttempts(t, w, tc.ups, tc.want.seen, tc.want.actions)
 			for i, e := range evs {
 				if e.Attempt != i+1 || !e.Streaming || e.Endpoint != "chat.completions" {
 					t.Errorf("event %d: %+v", i, e)
