@@ -33,6 +33,7 @@ func main() {
 	flag.DurationVar(&o.StallBeforeFirst, "stall-before-first", 0, "streams: pause before the first event")
 	flag.IntVar(&o.StallAfterEvents, "stall-after", 0, "streams: pause -stall-for after this many events (0 = never)")
 	flag.DurationVar(&o.StallFor, "stall-for", 0, "streams: length of the -stall-after pause")
+	flag.DurationVar(&o.EventInterval, "event-interval", 0, "streams: pause between events, like a model producing tokens (0 = back to back)")
 	flag.IntVar(&o.CutAfterEvents, "cut-after", 0, "streams: drop the connection after this many events (0 = never)")
 	flag.BoolVar(&o.OmitUsage, "omit-usage", false, "leave usage out of answers")
 	flag.IntVar(&o.CacheReadTokens, "cache-read-tokens", 0, "cached / cache-read input tokens to report")

@@ -1012,6 +1012,40 @@ func TestStallsAndCuts(t *testing.T) {
 	}
 }
 
+// TestEventInterval checks that EventInterval (option or header) spaces
+// the stream's events (lower bounds only: no timing thresholds).
+func TestEventInterval(t *testing.T) {
+	const interval = 30 * time.Millisecond
+	chat := chatBody(map[string]any{"stream": true})
+	for _, tt := range []struct {
+		name string
+		opts Options
+		path string
+		body any
+		hdr  []string
+	}{
+		{name: "option, chat", opts: Options{EventInterval: interval}, path: "/v1/chat/completions", body: chat},
+		{name: "header, anthropic", path: "/v1/messages", body: anthropicBody(map[string]any{"stream": true}),
+			hdr: append(append([]string{}, anthropicHeaders...), HeaderEventInterval, "30ms")},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, url := start(t, tt.opts)
+			at, err := timedEvents(t, url+tt.path, tt.body, tt.hdr...)
+			if err != nil {
+				t.Fatalf("read error: %v", err)
+			}
+			if len(at) < 3 {
+				t.Fatalf("only %d events", len(at))
+			}
+			for i := 1; i < len(at); i++ {
+				if gap := at[i] - at[i-1]; gap < interval {
+					t.Errorf("gap before event %d = %v, want >= %v", i, gap, interval)
+				}
+			}
+		})
+	}
+}
+
 // TestDisconnectStopsStream checks that stalls, latency and streams end as
 // soon as the client goes away.
 func TestDisconnectStopsStream(t *testing.T) {

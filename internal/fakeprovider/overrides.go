@@ -10,16 +10,17 @@ import (
 // Request headers that override Options for a single request, so a test can
 // script one request without reconfiguring the server.
 const (
-	HeaderStatus      = "X-Fake-Status"       // e.g. "500": fail with this status
-	HeaderLatency     = "X-Fake-Latency"      // e.g. "200ms" (a bare number means milliseconds)
-	HeaderStallBefore = "X-Fake-Stall-Before" // e.g. "1s": stall before the first stream event
-	HeaderStallAfter  = "X-Fake-Stall-After"  // e.g. "3": stall after this many stream events...
-	HeaderStallFor    = "X-Fake-Stall-For"    // ...for this long, e.g. "2s"
-	HeaderCutAfter    = "X-Fake-Cut-After"    // e.g. "3": abort the stream after this many events
-	HeaderOmitUsage   = "X-Fake-Omit-Usage"   // "1"/"true": leave usage out
-	HeaderReply       = "X-Fake-Reply"        // assistant text
-	HeaderRetryAfter  = "X-Fake-Retry-After"  // Retry-After value for a 429
-	HeaderEchoKey     = "X-Fake-Echo-Key"     // "1": echo the credential received in the X-Echo-Key response header (as some proxies do)
+	HeaderStatus        = "X-Fake-Status"         // e.g. "500": fail with this status
+	HeaderLatency       = "X-Fake-Latency"        // e.g. "200ms" (a bare number means milliseconds)
+	HeaderStallBefore   = "X-Fake-Stall-Before"   // e.g. "1s": stall before the first stream event
+	HeaderStallAfter    = "X-Fake-Stall-After"    // e.g. "3": stall after this many stream events...
+	HeaderStallFor      = "X-Fake-Stall-For"      // ...for this long, e.g. "2s"
+	HeaderCutAfter      = "X-Fake-Cut-After"      // e.g. "3": abort the stream after this many events
+	HeaderEventInterval = "X-Fake-Event-Interval" // e.g. "20ms": pause between stream events
+	HeaderOmitUsage     = "X-Fake-Omit-Usage"     // "1"/"true": leave usage out
+	HeaderReply         = "X-Fake-Reply"          // assistant text
+	HeaderRetryAfter    = "X-Fake-Retry-After"    // Retry-After value for a 429
+	HeaderEchoKey       = "X-Fake-Echo-Key"       // "1": echo the credential received in the X-Echo-Key response header (as some proxies do)
 )
 
 // applyOverrides copies the X-Fake-* headers of h into o. A malformed value
@@ -53,6 +54,7 @@ func applyOverrides(o *Options, h http.Header) error {
 	intHeader(HeaderStallAfter, &o.StallAfterEvents)
 	durHeader(HeaderStallFor, &o.StallFor)
 	intHeader(HeaderCutAfter, &o.CutAfterEvents)
+	durHeader(HeaderEventInterval, &o.EventInterval)
 	if v := h.Get(HeaderOmitUsage); v != "" && err == nil {
 		b, e := strconv.ParseBool(v)
 		if e != nil {

@@ -44,6 +44,9 @@ type Options struct {
 	StallBeforeFirst time.Duration // streams: pause this long before the first event
 	StallAfterEvents int           // streams: after this many events, pause StallFor (0 = never)
 	StallFor         time.Duration
+	// EventInterval paces streams: the pause before every event but the
+	// first, like a model producing tokens (0 = events back to back).
+	EventInterval    time.Duration
 	CutAfterEvents   int    // streams: close the connection abruptly after this many events (0 = never)
 	OmitUsage        bool   // leave usage out of JSON and stream answers
 	CacheReadTokens  int    // report this many cached/cache-read input tokens

@@ -17,7 +17,7 @@ var (
 )
 
 // sseWriter writes Server-Sent Events, flushing after each one, and applies
-// the scripted stalls and cuts. Every event counts, including pings and the
+// the scripted pacing, stalls and cuts. Every event counts, including pings and the
 // final "[DONE]".
 type sseWriter struct {
 	ctx context.Context
@@ -27,6 +27,7 @@ type sseWriter struct {
 	stallBefore time.Duration
 	stallAfter  int
 	stallFor    time.Duration
+	interval    time.Duration
 	cutAfter    int
 
 	sent int // events written so far
@@ -46,6 +47,7 @@ func (c *call) startStream() *sseWriter {
 		stallBefore: c.cfg.StallBeforeFirst,
 		stallAfter:  c.cfg.StallAfterEvents,
 		stallFor:    c.cfg.StallFor,
+		interval:    c.cfg.EventInterval,
 		cutAfter:    c.cfg.CutAfterEvents,
 	}
 	// Flush now so the client sees the headers even if the first event is
@@ -84,6 +86,9 @@ func (s *sseWriter) sendAll(evs []event) error {
 // sendRaw writes one event with data taken verbatim.
 func (s *sseWriter) sendRaw(event string, data []byte) error {
 	if s.sent == 0 && !sleepCtx(s.ctx, s.stallBefore) {
+		return errClientGone
+	}
+	if s.sent > 0 && !sleepCtx(s.ctx, s.interval) {
 		return errClientGone
 	}
 	if s.ctx.Err() != nil {
