@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/hold"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 
 	"go.uber.org/zap"
@@ -91,22 +92,22 @@ type upstreamCall struct {
 // empty, is the text of an answer a stalled stream already gave the
 // client: the request then asks t to continue it.
 func (g *Gateway) prepare(req *request, t registry.Target, delivered []byte) (*upstreamCall, error) {
-	ep := req.ep
+	ep := req.Endpoint
 	to := provider.For(t.Provider.Format)
 	if to == nil {
 		return nil, fmt.Errorf("provider %s: unknown format %q", t.Provider.ID, t.Provider.Format)
 	}
-	if t.Provider.Format == ep.format && delivered == nil {
+	if t.Provider.Format == ep.Format && delivered == nil {
 		body, err := g.bodyFor(req, t)
 		if err != nil {
 			return nil, err
 		}
-		return &upstreamCall{format: to, kind: ep.kind, path: ep.upstream, body: body}, nil
+		return &upstreamCall{format: to, kind: ep.Kind, path: ep.Upstream, body: body}, nil
 	}
-	from := ep.client()
+	from := ep.Client()
 	// Translation (or continuation) starts from the client's body with the
 	// gateway's limits applied, in the client's format.
-	body, err := withOutputLimit(req.clientBody, req, t)
+	body, err := hold.WithOutputLimit(req.ClientBody, req.Request, t)
 	if err != nil {
 		return nil, err
 	}
@@ -115,25 +116,25 @@ func (g *Gateway) prepare(req *request, t registry.Target, delivered []byte) (*u
 			return nil, err
 		}
 	}
-	if t.Provider.Format == ep.format {
+	if t.Provider.Format == ep.Format {
 		quoted, _ := json.Marshal(t.Name)
 		if body, err = setMember(body, "model", quoted); err != nil {
 			return nil, err
 		}
-		if req.stream && ep.kind == usage.ChatCompletions {
+		if req.Stream && ep.Kind == usage.ChatCompletions {
 			if body, err = setMember(body, "stream_options", []byte(`{"include_usage":true}`)); err != nil {
 				return nil, err
 			}
 		}
-		return &upstreamCall{format: to, kind: ep.kind, path: ep.upstream, body: body}, nil
+		return &upstreamCall{format: to, kind: ep.Kind, path: ep.Upstream, body: body}, nil
 	}
 	up := &upstreamCall{format: to, translated: true}
 	up.path, up.kind = to.Chat()
 	up.body, up.removed, err = to.TranslateRequest(from, body, translate.Options{
 		Model:            t.Name,
-		DefaultMaxTokens: translatedMaxTokens(req, t),
+		DefaultMaxTokens: hold.TranslatedMaxTokens(req.Request, t),
 		DropSampling:     true,
-		IncludeUsage:     req.stream,
+		IncludeUsage:     req.Stream,
 	})
 	return up, err
 }
@@ -141,8 +142,8 @@ func (g *Gateway) prepare(req *request, t registry.Target, delivered []byte) (*u
 // bodyFor is the upstream body for a target of the client's format: the
 // provider's model id and the canonical output limit.
 func (g *Gateway) bodyFor(req *request, t registry.Target) ([]byte, error) {
-	body := req.upstreamBody
-	if t.Name != req.model {
+	body := req.UpstreamBody
+	if t.Name != req.Model {
 		quoted, _ := json.Marshal(t.Name)
 		b, err := jsonobj.Set(body, "model", quoted)
 		if err != nil {
@@ -150,7 +151,7 @@ func (g *Gateway) bodyFor(req *request, t registry.Target) ([]byte, error) {
 		}
 		body = b
 	}
-	return withOutputLimit(body, req, t)
+	return hold.WithOutputLimit(body, req.Request, t)
 }
 
 func setMember(body []byte, key string, value []byte) ([]byte, error) {
@@ -172,7 +173,7 @@ func (g *Gateway) try(c *call, t registry.Target, kc keyChoice, up *upstreamCall
 		return a
 	}
 	defer resp.Body.Close()
-	if c.req.stream && isEventStream(resp.Header) {
+	if c.req.Stream && isEventStream(resp.Header) {
 		g.serveStream(ctx, c, a, cancel, timer, resp, next)
 	} else {
 		g.serveBody(ctx, c, a, resp)
@@ -182,7 +183,7 @@ func (g *Gateway) try(c *call, t registry.Target, kc keyChoice, up *upstreamCall
 
 func (g *Gateway) newAttempt(c *call, t registry.Target, kc keyChoice, up *upstreamCall) *attempt {
 	c.attempts++
-	a := &attempt{n: c.attempts, target: t, key: kc.value, source: kc.source, keyID: kc.id, start: time.Now(), streaming: c.req.stream, up: up}
+	a := &attempt{n: c.attempts, target: t, key: kc.value, source: kc.source, keyID: kc.id, start: time.Now(), streaming: c.req.Stream, up: up}
 	c.all = append(c.all, a)
 	if kc.id != "" {
 		g.app.shared.manage.Touch(kc.id, a.start)
@@ -283,11 +284,11 @@ func (g *Gateway) serveBody(ctx context.Context, c *call, a *attempt, resp *http
 	a.usage, a.stop = u, stop
 	if !ok {
 		// Estimate the generated text, not the JSON envelope around it.
-		a.usage = usage.Usage{InputTokens: usage.EstimateTokens(len(c.req.body)), OutputTokens: usage.EstimateTokens(usage.OutputText(body))}
-		a.estimated = c.req.ep.kind != usage.CountTokens
+		a.usage = usage.Usage{InputTokens: usage.EstimateTokens(len(c.req.Body)), OutputTokens: usage.EstimateTokens(usage.OutputText(body))}
+		a.estimated = c.req.Endpoint.Kind != usage.CountTokens
 	}
 	if a.up.translated {
-		if body, err = a.up.format.TranslateResponse(c.req.ep.client(), body, a.target.Name); err != nil {
+		if body, err = a.up.format.TranslateResponse(c.req.Endpoint.Client(), body, a.target.Name); err != nil {
 			a.status, a.outcome, a.errText = http.StatusBadGateway, nextTarget, "translating the provider's answer: "+err.Error()
 			return
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/clientreq"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/fakeprovider"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/secrets"
@@ -71,7 +72,7 @@ const benchChat = `{"model":"gpt-4o-mini","models":["gpt-4o"],"stream":true,"mes
 // body (models[] removed, stream usage asked for) and resolving targets.
 func BenchmarkReadRequest(b *testing.B) {
 	g := &Gateway{app: testApp(b, ""), MaxRequestBody: defaultMaxRequestBody, logger: zap.NewNop()}
-	ep := endpoints["chat/completions"]
+	ep := clientreq.Lookup("chat/completions")
 	w := httptest.NewRecorder()
 	body := []byte(benchChat)
 	b.ReportAllocs()

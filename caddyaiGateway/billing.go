@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/hold"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 
 	"go.uber.org/zap"
@@ -43,39 +44,6 @@ type feeRates struct {
 	processing, byok money.PerMillion
 }
 
-// worstCase is the most a request can cost on target: its input bound and
-// its canonical output limit at the target's highest input and output
-// prices (when priced is set: managed keys pay the provider's price), plus
-// fee on those tokens. Every step saturates: a hold never wraps.
-func worstCase(req *request, t registry.Target, fee money.PerMillion, priced bool) money.Nano {
-	return worstCaseFor(req, t, fee, priced, len(req.body))
-}
-
-// worstCaseFor is worstCase for an upstream body of bodyLen bytes (a
-// continuation carries the text already delivered).
-func worstCaseFor(req *request, t registry.Target, fee money.PerMillion, priced bool, bodyLen int) money.Nano {
-	in, out := inputBound(req, t, bodyLen), outputReserve(req, t)
-	cost := fee.Cost(money.SatAddTokens(in, out))
-	if priced && t.Model != nil && t.Model.Pricing.Priced() {
-		p := t.Model.Pricing
-		inPrice, outPrice := *p.Input, *p.Output
-		if p.CacheWrite != nil && *p.CacheWrite > inPrice {
-			inPrice = *p.CacheWrite
-		}
-		if p.Reasoning != nil && *p.Reasoning > outPrice {
-			outPrice = *p.Reasoning
-		}
-		cost = money.SatAdd(cost, money.SatAdd(inPrice.Cost(in), outPrice.Cost(out)))
-	}
-	return cost
-}
-
-// worstTokens is the most tokens a request can use on target (for the
-// tokens-per-minute limit).
-func worstTokens(req *request, t registry.Target) int64 {
-	return money.SatAddTokens(inputBound(req, t, len(req.body)), outputReserve(req, t))
-}
-
 // beginBilling reserves the request's worst case before any provider is
 // called: against the balance for the operator's (managed) keys, at the
 // BYOK fee for customer keys. It returns nil when the request does not
@@ -93,11 +61,11 @@ func (g *Gateway) beginBilling(c *call, targets []registry.Target) (*bill, *apie
 	var tokens int64
 	managed, user := false, false
 	for _, t := range targets {
-		tokens = max(tokens, worstTokens(c.req, t))
+		tokens = max(tokens, hold.WorstTokens(c.req.Request, t))
 		for _, k := range c.req.keys(t) {
 			if k.source == sourceUser {
 				user = true
-				worstUser = max(worstUser, worstCase(c.req, t, b.fees.byok, false))
+				worstUser = max(worstUser, hold.WorstCase(c.req.Request, t, b.fees.byok, false, len(c.req.Body)))
 				continue
 			}
 			priced := t.Model != nil && t.Model.Pricing.Priced()
@@ -107,7 +75,7 @@ func (g *Gateway) beginBilling(c *call, targets []registry.Target) (*bill, *apie
 				continue
 			}
 			managed = true
-			worstManaged = max(worstManaged, worstCase(c.req, t, b.fees.processing, true))
+			worstManaged = max(worstManaged, hold.WorstCase(c.req.Request, t, b.fees.processing, true, len(c.req.Body)))
 		}
 	}
 	if !managed && !user {
@@ -250,7 +218,7 @@ func (b *bill) extend(c *call, t registry.Target, kc keyChoice, bodyLen int) err
 	if kc.source == sourceManaged {
 		fee, priced = b.fees.processing, true
 	}
-	need := worstCaseFor(c.req, t, fee, priced, bodyLen)
+	need := hold.WorstCase(c.req.Request, t, fee, priced, bodyLen)
 	if need <= b.spare {
 		return nil
 	}

@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http/httptest"
-	"sort"
 	"strings"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/clientreq"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/jsonobj"
 )
 
@@ -38,21 +38,17 @@ func FuzzReadRequest(f *testing.F) {
 		`{"a":` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + `}`,
 		`{"pad":"` + strings.Repeat("x", fuzzMaxBody) + `"}`,
 	} {
-		for route := range len(endpoints) {
+		for route := range len(clientreq.Routes()) {
 			f.Add(uint8(route), []byte(s))
 		}
 	}
-	names := make([]string, 0, len(endpoints))
-	for name := range endpoints {
-		names = append(names, name)
-	}
-	sort.Strings(names)
+	names := clientreq.Routes()
 	g := &Gateway{MaxRequestBody: fuzzMaxBody}
 
 	f.Fuzz(func(t *testing.T, route uint8, body []byte) {
 		name := names[int(route)%len(names)]
-		ep := endpoints[name]
-		r := httptest.NewRequest(ep.method, "/v1/"+name, bytes.NewReader(body))
+		ep := clientreq.Lookup(name)
+		r := httptest.NewRequest(ep.Method, "/v1/"+name, bytes.NewReader(body))
 		req, aerr := g.readRequest(httptest.NewRecorder(), r, ep)
 		switch {
 		case (req == nil) == (aerr == nil):
@@ -66,13 +62,13 @@ func FuzzReadRequest(f *testing.F) {
 		if len(body) > fuzzMaxBody {
 			t.Fatalf("accepted %d bytes over a limit of %d", len(body), fuzzMaxBody)
 		}
-		if req.maxTokensField != "" && req.maxTokens < 1 {
-			t.Fatalf("accepted output limit %s = %d", req.maxTokensField, req.maxTokens)
+		if req.MaxTokensField != "" && req.MaxTokens < 1 {
+			t.Fatalf("accepted output limit %s = %d", req.MaxTokensField, req.MaxTokens)
 		}
-		if req.maxTokensField == "" && req.maxTokens != 0 {
-			t.Fatalf("output limit %d without a member", req.maxTokens)
+		if req.MaxTokensField == "" && req.MaxTokens != 0 {
+			t.Fatalf("output limit %d without a member", req.MaxTokens)
 		}
-		for what, b := range map[string][]byte{"client": req.clientBody, "upstream": req.upstreamBody} {
+		for what, b := range map[string][]byte{"client": req.ClientBody, "upstream": req.UpstreamBody} {
 			if !json.Valid(b) || len(bytes.TrimSpace(b)) == 0 || bytes.TrimSpace(b)[0] != '{' {
 				t.Fatalf("%s body is not a JSON object: %q", what, b)
 			}

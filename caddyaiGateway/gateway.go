@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/clientreq"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 
 	"github.com/caddyserver/caddy/v2"
@@ -138,19 +139,19 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	}
 	defer leave()
 	r = r.WithContext(ctx)
-	rest, ok := route(r.URL.Path)
+	rest, ok := clientreq.Route(r.URL.Path)
 	if !ok {
 		return writeError(w, r, apierr.New(http.StatusNotFound, apierr.NotFound, "no such endpoint: "+r.URL.Path))
 	}
-	if rest == "models" || strings.HasPrefix(rest, "models/") {
+	if clientreq.IsModels(rest) {
 		return g.serveModels(w, r, strings.TrimPrefix(strings.TrimPrefix(rest, "models"), "/"))
 	}
-	ep := endpoints[rest]
+	ep := clientreq.Lookup(rest)
 	if ep == nil {
 		return writeError(w, r, apierr.New(http.StatusNotFound, apierr.NotFound, "no such endpoint: "+r.URL.Path))
 	}
-	if r.Method != ep.method {
-		w.Header().Set("Allow", ep.method)
+	if r.Method != ep.Method {
+		w.Header().Set("Allow", ep.Method)
 		return writeError(w, r, apierr.New(http.StatusMethodNotAllowed, apierr.MethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path))
 	}
 	req, aerr := g.readRequest(w, r, ep)
@@ -159,9 +160,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	}
 	req.st = g.app.shared.manage.Snapshot()
 	req.cfg = configFor(req.st, CallerFrom(r))
-	if limit := req.st.Gateway.MaxInputTokens; limit != nil && req.inputEstimate > *limit {
+	req.MaxOutputTokens = req.st.Gateway.MaxOutputTokens
+	if limit := req.st.Gateway.MaxInputTokens; limit != nil && req.InputEstimate > *limit {
 		return writeError(w, r, apierr.New(http.StatusRequestEntityTooLarge, apierr.InputTooLarge,
-			fmt.Sprintf("the request's estimated %d input tokens exceed the gateway's maxInputTokens (%d)", req.inputEstimate, *limit)))
+			fmt.Sprintf("the request's estimated %d input tokens exceed the gateway's maxInputTokens (%d)", req.InputEstimate, *limit)))
 	}
 	targets, aerr := g.candidates(req, CallerFrom(r))
 	if len(req.rejected) > 0 {

@@ -3,10 +3,10 @@ package caddyaigateway
 import (
 	"errors"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/clientreq"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -143,14 +143,14 @@ func observeError(path string, e *apierr.Error) {
 // ("chat.completions", "messages", …), "models" for the model list, and
 // "other" for any other path, so a client cannot mint label values.
 func endpointLabel(path string) string {
-	rest, ok := route(path)
+	rest, ok := clientreq.Route(path)
 	if !ok {
 		return "other"
 	}
-	if ep := endpoints[rest]; ep != nil {
-		return ep.name
+	if ep := clientreq.Lookup(rest); ep != nil {
+		return ep.Name
 	}
-	if rest == "models" || strings.HasPrefix(rest, "models/") {
+	if clientreq.IsModels(rest) {
 		return "models"
 	}
 	return "other"

@@ -71,7 +71,7 @@ func (g *Gateway) record(c *call, a *attempt, action string) {
 		Timestamp:        a.start.UTC(),
 		ProviderID:       a.target.Provider.ID,
 		Model:            a.target.Name,
-		Endpoint:         c.req.ep.name,
+		Endpoint:         c.req.Endpoint.Name,
 		KeySource:        a.source,
 		ProviderKeyID:    a.keyID,
 		Fee:              a.fee,
@@ -129,7 +129,7 @@ func (c *call) countRequest(a *attempt, status int) {
 		return
 	}
 	c.counted = true
-	observeRequest(c.req.ep.name, a, status)
+	observeRequest(c.req.Endpoint.Name, a, status)
 }
 
 // charged is what the request cost the caller: the settled debit when it
@@ -173,7 +173,7 @@ func (g *Gateway) finishUsage(c *call, a *attempt, meter *usage.Meter) {
 		// say so on the usage event.
 		a.estimated = true
 		if u.InputTokens == 0 && u.CacheReadTokens == 0 && u.CacheWriteTokens == 0 {
-			a.usage.InputTokens = usage.EstimateTokens(len(c.req.body))
+			a.usage.InputTokens = usage.EstimateTokens(len(c.req.Body))
 		}
 		if est := usage.EstimateTokens(meter.OutputText()); est > a.usage.OutputTokens {
 			a.usage.OutputTokens = est
@@ -209,7 +209,7 @@ func (g *Gateway) passError(c *call, a *attempt) error {
 	}
 	body := a.errBody
 	if a.up != nil && a.up.translated {
-		body = c.req.ep.client().ErrorBody(a.status, body)
+		body = c.req.Endpoint.Client().ErrorBody(a.status, body)
 	}
 	copyResponseHeaders(h, a.errHeader, a.key)
 	h.Del("Content-Encoding")

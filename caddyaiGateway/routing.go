@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/clientreq"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
@@ -42,7 +43,7 @@ func (k keyChoice) managed() bool { return k.source == sourceManaged }
 // allows, then lets the selection strategies order them.
 func (g *Gateway) candidates(req *request, caller *Caller) ([]registry.Target, *apierr.Error) {
 	reg := g.app.registryFor(req.st)
-	auto := isAuto(req.model)
+	auto := isAuto(req.Model)
 	var out []registry.Target
 	var wrongFormat []string
 	refusal := ""
@@ -52,7 +53,7 @@ func (g *Gateway) candidates(req *request, caller *Caller) ([]registry.Target, *
 			return
 		}
 		seen[t.Ref()] = true
-		if !canServe(req.ep, t.Provider) {
+		if !canServe(req.Endpoint, t.Provider) {
 			wrongFormat = append(wrongFormat, t.Ref())
 			return
 		}
@@ -66,24 +67,24 @@ func (g *Gateway) candidates(req *request, caller *Caller) ([]registry.Target, *
 		out = append(out, t)
 	}
 	if auto {
-		wantEmbedding := req.ep.kind == usage.Embeddings
+		wantEmbedding := req.Endpoint.Kind == usage.Embeddings
 		for _, p := range reg.Providers() {
 			for _, m := range p.Models {
 				t := registry.Target{Provider: p, Model: m, Name: m.ID}
-				if m.IsEmbedding() != wantEmbedding || !canServe(req.ep, p) || accessRefusal(req.cfg, t) != "" ||
+				if m.IsEmbedding() != wantEmbedding || !canServe(req.Endpoint, p) || accessRefusal(req.cfg, t) != "" ||
 					len(req.keys(t)) == 0 {
 					continue
 				}
 				add(t)
 			}
 		}
-		for _, ref := range expandVirtual(req.st, req.fallbacks) {
+		for _, ref := range expandVirtual(req.st, req.Fallbacks) {
 			for _, t := range reg.Resolve(ref) {
 				add(t)
 			}
 		}
 	} else {
-		for _, ref := range expandVirtual(req.st, append([]string{req.model}, req.fallbacks...)) {
+		for _, ref := range expandVirtual(req.st, append([]string{req.Model}, req.Fallbacks...)) {
 			for _, t := range reg.Resolve(ref) {
 				add(t)
 			}
@@ -107,22 +108,22 @@ func (g *Gateway) candidates(req *request, caller *Caller) ([]registry.Target, *
 			"this access key may not use %s", strings.Join(req.rejected, ", ")))
 	case len(wrongFormat) > 0:
 		return nil, apierr.New(http.StatusUnprocessableEntity, apierr.NoMatchingModels, fmt.Sprintf(
-			"%s cannot serve %s requests", strings.Join(wrongFormat, ", "), req.ep.name))
+			"%s cannot serve %s requests", strings.Join(wrongFormat, ", "), req.Endpoint.Name))
 	case auto:
-		return nil, apierr.New(http.StatusUnprocessableEntity, apierr.NoMatchingModels, "no model is available to this access key for "+req.ep.name)
+		return nil, apierr.New(http.StatusUnprocessableEntity, apierr.NoMatchingModels, "no model is available to this access key for "+req.Endpoint.Name)
 	}
 	return nil, apierr.New(http.StatusUnprocessableEntity, apierr.NoMatchingModels, fmt.Sprintf(
-		"no provider serves model %q; use a catalog model or name the provider explicitly (provider:model)", req.model))
+		"no provider serves model %q; use a catalog model or name the provider explicitly (provider:model)", req.Model))
 }
 
 // canServe reports whether provider p can serve endpoint ep: in its own
 // format, or by translation between OpenAI chat completions and Anthropic
 // messages.
-func canServe(ep *endpoint, p *registry.Provider) bool {
-	if p.Format == ep.format {
+func canServe(ep *clientreq.Endpoint, p *registry.Provider) bool {
+	if p.Format == ep.Format {
 		return true
 	}
-	return ep.kind == usage.ChatCompletions || ep.kind == usage.Messages
+	return ep.Kind == usage.ChatCompletions || ep.Kind == usage.Messages
 }
 
 // configFor returns the caller's access key configuration, or nil (no

@@ -89,7 +89,7 @@ func (g *Gateway) selectTargets(req *request, targets []registry.Target, auto bo
 	}
 	// req.headers, ai.keys and key.metadata are built by the selection
 	// package only when a strategy reads them.
-	sreq := selection.Request{Model: req.model, Stream: req.stream, MaxTokens: req.maxTokens, InputTokens: req.inputEstimate, HTTPHeader: req.header,
+	sreq := selection.Request{Model: req.Model, Stream: req.Stream, MaxTokens: req.MaxTokens, InputTokens: req.InputEstimate, HTTPHeader: req.header,
 		ProviderKeysFunc: func() []selection.ProviderKey { return selectionKeys(req, targets) }}
 	var key selection.Key
 	if caller != nil && caller.AccessKey != nil {

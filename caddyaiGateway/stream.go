@@ -43,9 +43,9 @@ func (g *Gateway) failoverConfig() (firstToken, idle time.Duration, continueStal
 func (g *Gateway) serveStream(ctx context.Context, c *call, a *attempt, cancel context.CancelCauseFunc, timer *time.Timer, resp *http.Response, next int) {
 	firstToken, idle, continueStalled := g.failoverConfig()
 	seg := &segment{a: a, ctx: ctx, cancel: cancel, resp: resp, rd: sse.NewReader(resp.Body), meter: usage.NewMeter(a.up.kind), next: next}
-	rl := &relay{upstream: a.up.format, client: c.req.ep.client(), includeUsage: c.req.clientUsage}
+	rl := &relay{upstream: a.up.format, client: c.req.Endpoint.Client(), includeUsage: c.req.ClientUsage}
 	if a.up.translated {
-		rl.ts = rl.upstream.TranslateStream(rl.client, a.target.Name, c.req.clientUsage)
+		rl.ts = rl.upstream.TranslateStream(rl.client, a.target.Name, c.req.ClientUsage)
 	}
 	sw := &streamWriter{g: g, c: c, seg: seg, rc: http.NewResponseController(c.w)}
 	// A continuation's response is this function's to close (try closes
@@ -280,5 +280,5 @@ func (g *Gateway) pump(c *call, sw *streamWriter, rl *relay, idle time.Duration)
 // an OpenAI chat stream has usage-only chunks (usage.Meter.Observe); a
 // translated one's translator consumes them itself.
 func (c *call) hides(seg *segment, usageOnly bool) bool {
-	return usageOnly && !c.req.clientUsage && !seg.a.up.translated
+	return usageOnly && !c.req.ClientUsage && !seg.a.up.translated
 }

@@ -80,7 +80,7 @@ func (sw *streamWriter) flush() error {
 // errorEvent ends a stream that cannot be completed with a well-formed
 // error event in the client's format.
 func (sw *streamWriter) errorEvent(msg string) {
-	_ = sw.emit(sw.c.req.ep.client().StreamError(msg))
+	_ = sw.emit(sw.c.req.Endpoint.Client().StreamError(msg))
 	_ = sw.flush()
 }
 

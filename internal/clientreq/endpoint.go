@@ -1,0 +1,74 @@
+// Package clientreq is the client's request as the gateway reads it: the
+// endpoints it serves (Lookup, Route) and the body (Parse), checked so that
+// the gateway and a provider cannot read it differently, with the members
+// the gateway owns (model, fallbacks, stream, output limit, n) collected
+// and the bodies every attempt starts from prepared.
+package clientreq
+
+import (
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/catalog"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/provider"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/usage"
+)
+
+// Endpoint is one data-plane route the gateway serves.
+type Endpoint struct {
+	Name   string         // as recorded in usage events
+	Kind   usage.Endpoint // how usage is read from its answers
+	Format catalog.Format // the client's wire format
+	Method string
+	// Upstream is appended to the provider's base URL.
+	Upstream string
+	// Streams: the endpoint can answer with server-sent events.
+	Streams bool
+}
+
+var endpoints = map[string]*Endpoint{
+	"chat/completions":      {Name: "chat.completions", Kind: usage.ChatCompletions, Format: catalog.OpenAI, Method: http.MethodPost, Upstream: "/chat/completions", Streams: true},
+	"responses":             {Name: "responses", Kind: usage.Responses, Format: catalog.OpenAI, Method: http.MethodPost, Upstream: "/responses", Streams: true},
+	"embeddings":            {Name: "embeddings", Kind: usage.Embeddings, Format: catalog.OpenAI, Method: http.MethodPost, Upstream: "/embeddings"},
+	"messages":              {Name: "messages", Kind: usage.Messages, Format: catalog.Anthropic, Method: http.MethodPost, Upstream: "/v1/messages", Streams: true},
+	"messages/count_tokens": {Name: "messages.count_tokens", Kind: usage.CountTokens, Format: catalog.Anthropic, Method: http.MethodPost, Upstream: "/v1/messages/count_tokens"},
+}
+
+// Lookup returns the endpoint of a route (the path after /v1/, as Route
+// returns it), or nil.
+func Lookup(route string) *Endpoint { return endpoints[route] }
+
+// Routes lists the routes of the endpoints, sorted.
+func Routes() []string { return slices.Sorted(maps.Keys(endpoints)) }
+
+// Client is the client's wire format.
+func (ep *Endpoint) Client() provider.Format { return provider.For(ep.Format) }
+
+// OutputFields are the members that set the output limit of the endpoint,
+// in the order the gateway (and the providers) prefer them.
+func (ep *Endpoint) OutputFields() []string {
+	switch ep.Kind {
+	case usage.ChatCompletions:
+		return []string{"max_completion_tokens", "max_tokens"}
+	case usage.Responses:
+		return []string{"max_output_tokens"}
+	case usage.Messages:
+		return []string{"max_tokens"}
+	}
+	return nil
+}
+
+// Route splits a request path into the part after the last "/v1/" (so the
+// gateway also works under a path prefix such as `handle_path /llm/*`).
+func Route(path string) (string, bool) {
+	i := strings.LastIndex(path, "/v1/")
+	if i < 0 {
+		return "", false
+	}
+	return strings.TrimSuffix(path[i+len("/v1/"):], "/"), true
+}
+
+// IsModels reports whether a route is the model list (models, models/{id}).
+func IsModels(route string) bool { return route == "models" || strings.HasPrefix(route, "models/") }
