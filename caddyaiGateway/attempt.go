@@ -1,5 +1,5 @@
-// attempt.go: one try of one target with one key: prepare (the upstream
-// body, translated or continuing), try, send (the upstream request and its
+// attempt.go: one try of one target with one key (the upstream request
+// is built by upstream.Prepare): try, send (the upstream request and its
 // refusals), failed (why no answer came) and serveBody (a complete answer).
 
 package caddyaigateway
@@ -7,25 +7,18 @@ package caddyaigateway
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/hold"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/upstream"
 
 	"go.uber.org/zap"
 
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/jsonobj"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/provider"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/translate"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/usage"
 )
 
@@ -72,95 +65,14 @@ type attempt struct {
 	// retryAfter is a 429's Retry-After, when short enough to wait for.
 	retryAfter time.Duration
 	// up is how the attempt reached its provider.
-	up *upstreamCall
+	up *upstream.Call
 	// recorded: its usage event is written (each attempt once).
 	recorded bool
 }
 
-// upstreamCall is how a request reaches one target: its path, body and
-// format, translated when the provider speaks the other format.
-type upstreamCall struct {
-	format     provider.Format // the provider's
-	kind       usage.Endpoint  // how usage is read from the provider's answer
-	path       string
-	body       []byte
-	translated bool
-	removed    []string // members the target could not take
-}
-
-// prepare builds the upstream request for target t. delivered, when not
-// empty, is the text of an answer a stalled stream already gave the
-// client: the request then asks t to continue it.
-func (g *Gateway) prepare(req *request, t registry.Target, delivered []byte) (*upstreamCall, error) {
-	ep := req.Endpoint
-	to := provider.For(t.Provider.Format)
-	if to == nil {
-		return nil, fmt.Errorf("provider %s: unknown format %q", t.Provider.ID, t.Provider.Format)
-	}
-	if t.Provider.Format == ep.Format && delivered == nil {
-		body, err := g.bodyFor(req, t)
-		if err != nil {
-			return nil, err
-		}
-		return &upstreamCall{format: to, kind: ep.Kind, path: ep.Upstream, body: body}, nil
-	}
-	from := ep.Client()
-	// Translation (or continuation) starts from the client's body with the
-	// gateway's limits applied, in the client's format.
-	body, err := hold.WithOutputLimit(req.ClientBody, req.Request, t)
-	if err != nil {
-		return nil, err
-	}
-	if delivered != nil {
-		if body, err = from.Continue(body, string(delivered)); err != nil {
-			return nil, err
-		}
-	}
-	if t.Provider.Format == ep.Format {
-		quoted, _ := json.Marshal(t.Name)
-		if body, err = setMember(body, "model", quoted); err != nil {
-			return nil, err
-		}
-		if req.Stream && ep.Kind == usage.ChatCompletions {
-			if body, err = setMember(body, "stream_options", []byte(`{"include_usage":true}`)); err != nil {
-				return nil, err
-			}
-		}
-		return &upstreamCall{format: to, kind: ep.Kind, path: ep.Upstream, body: body}, nil
-	}
-	up := &upstreamCall{format: to, translated: true}
-	up.path, up.kind = to.Chat()
-	up.body, up.removed, err = to.TranslateRequest(from, body, translate.Options{
-		Model:            t.Name,
-		DefaultMaxTokens: hold.TranslatedMaxTokens(req.Request, t),
-		DropSampling:     true,
-		IncludeUsage:     req.Stream,
-	})
-	return up, err
-}
-
-// bodyFor is the upstream body for a target of the client's format: the
-// provider's model id and the canonical output limit.
-func (g *Gateway) bodyFor(req *request, t registry.Target) ([]byte, error) {
-	body := req.UpstreamBody
-	if t.Name != req.Model {
-		quoted, _ := json.Marshal(t.Name)
-		b, err := jsonobj.Set(body, "model", quoted)
-		if err != nil {
-			return nil, err
-		}
-		body = b
-	}
-	return hold.WithOutputLimit(body, req.Request, t)
-}
-
-func setMember(body []byte, key string, value []byte) ([]byte, error) {
-	return jsonobj.Set(body, key, value)
-}
-
 // try makes one attempt and, when the provider answers, serves it. next
 // is the index of the target after this one (for stream continuation).
-func (g *Gateway) try(c *call, t registry.Target, kc keyChoice, up *upstreamCall, next int) *attempt {
+func (g *Gateway) try(c *call, t registry.Target, kc keyChoice, up *upstream.Call, next int) *attempt {
 	a := g.newAttempt(c, t, kc, up)
 	ctx, cancel := context.WithCancelCause(c.r.Context())
 	defer cancel(nil)
@@ -173,7 +85,7 @@ func (g *Gateway) try(c *call, t registry.Target, kc keyChoice, up *upstreamCall
 		return a
 	}
 	defer resp.Body.Close()
-	if c.req.Stream && isEventStream(resp.Header) {
+	if c.req.Stream && upstream.IsEventStream(resp.Header) {
 		g.serveStream(ctx, c, a, cancel, timer, resp, next)
 	} else {
 		g.serveBody(ctx, c, a, resp)
@@ -181,7 +93,7 @@ func (g *Gateway) try(c *call, t registry.Target, kc keyChoice, up *upstreamCall
 	return a
 }
 
-func (g *Gateway) newAttempt(c *call, t registry.Target, kc keyChoice, up *upstreamCall) *attempt {
+func (g *Gateway) newAttempt(c *call, t registry.Target, kc keyChoice, up *upstream.Call) *attempt {
 	c.attempts++
 	a := &attempt{n: c.attempts, target: t, key: kc.value, source: kc.source, keyID: kc.id, start: time.Now(), streaming: c.req.Stream, up: up}
 	c.all = append(c.all, a)
@@ -196,18 +108,18 @@ func (g *Gateway) newAttempt(c *call, t registry.Target, kc keyChoice, up *upstr
 // and what to do next.
 func (g *Gateway) send(ctx context.Context, c *call, a *attempt) (*http.Response, bool) {
 	t, up, key := a.target, a.up, a.key
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.Provider.BaseURL+up.path, bytes.NewReader(up.body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.Provider.BaseURL+up.Path, bytes.NewReader(up.Body))
 	if err != nil {
 		a.outcome, a.errText = nextTarget, "building request: "+err.Error()
 		return nil, false
 	}
 	req.URL.RawQuery = c.r.URL.RawQuery
-	req.Header = upstreamHeaders(c.r.Header)
+	req.Header = upstream.Headers(c.r.Header)
 	req.Header.Set("Content-Type", "application/json")
-	up.format.Authenticate(req.Header, key, up.translated)
+	up.Format.Authenticate(req.Header, key, up.Translated)
 	if ce := g.logger.Check(zap.DebugLevel, "upstream attempt"); ce != nil {
 		ce.Write(zap.String("request_id", c.id), zap.Int("attempt", a.n), zap.String("provider", t.Provider.ID),
-			zap.String("model", t.Name), zap.Bool("translated", up.translated))
+			zap.String("model", t.Name), zap.Bool("translated", up.Translated))
 	}
 	resp, err := g.app.transport.RoundTrip(req)
 	if err != nil {
@@ -220,14 +132,14 @@ func (g *Gateway) send(ctx context.Context, c *call, a *attempt) (*http.Response
 	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	resp.Body.Close()
-	a.errBody = scrubSecret(b, key)
+	a.errBody = upstream.Scrub(b, key)
 	a.errHeader = resp.Header
-	a.errText = providerErrorMessage(a.errBody)
+	a.errText = upstream.ErrorMessage(a.errBody)
 	kh := g.app.shared.health
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
 		a.outcome = nextKey
-		ra := retryAfter(resp.Header)
+		ra := upstream.RetryAfter(resp.Header)
 		if ra > 0 && ra <= maxShortRetryAfter {
 			a.retryAfter = ra
 		}
@@ -243,21 +155,6 @@ func (g *Gateway) send(ctx context.Context, c *call, a *attempt) (*http.Response
 	return nil, false
 }
 
-// retryAfter reads a Retry-After header given in seconds.
-func retryAfter(h http.Header) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.ParseFloat(v, 64); err == nil && secs >= 0 {
-		return time.Duration(secs * float64(time.Second))
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(time.Until(t), 0)
-	}
-	return 0
-}
-
 // failed classifies an error that left no answer to serve.
 func (g *Gateway) failed(ctx context.Context, c *call, a *attempt, err error) {
 	cause := context.Cause(ctx)
@@ -269,7 +166,7 @@ func (g *Gateway) failed(ctx context.Context, c *call, a *attempt, err error) {
 	case errors.Is(cause, errAttemptTimeout), errors.Is(cause, errFirstToken), errors.Is(cause, errStalled), errors.Is(cause, errTotalDeadline):
 		a.outcome, a.errText = nextTarget, cause.Error()
 	default:
-		a.outcome, a.errText = nextTarget, "connection failed: "+redactURLError(err, a.key)
+		a.outcome, a.errText = nextTarget, "connection failed: "+upstream.RedactError(err, a.key)
 	}
 }
 
@@ -280,15 +177,15 @@ func (g *Gateway) serveBody(ctx context.Context, c *call, a *attempt, resp *http
 		g.failed(ctx, c, a, err)
 		return
 	}
-	u, stop, ok := usage.FromBody(a.up.kind, body)
+	u, stop, ok := usage.FromBody(a.up.Kind, body)
 	a.usage, a.stop = u, stop
 	if !ok {
 		// Estimate the generated text, not the JSON envelope around it.
 		a.usage = usage.Usage{InputTokens: usage.EstimateTokens(len(c.req.Body)), OutputTokens: usage.EstimateTokens(usage.OutputText(body))}
 		a.estimated = c.req.Endpoint.Kind != usage.CountTokens
 	}
-	if a.up.translated {
-		if body, err = a.up.format.TranslateResponse(c.req.Endpoint.Client(), body, a.target.Name); err != nil {
+	if a.up.Translated {
+		if body, err = a.up.Format.TranslateResponse(c.req.Endpoint.Client(), body, a.target.Name); err != nil {
 			a.status, a.outcome, a.errText = http.StatusBadGateway, nextTarget, "translating the provider's answer: "+err.Error()
 			return
 		}
@@ -299,7 +196,7 @@ func (g *Gateway) serveBody(ctx context.Context, c *call, a *attempt, resp *http
 	c.bill.settle(c)
 
 	h := c.w.Header()
-	copyResponseHeaders(h, resp.Header, a.key)
+	upstream.CopyResponseHeaders(h, resp.Header, a.key)
 	h.Del("Content-Encoding") // the transport decoded it
 	g.successHeaders(c, a)
 	h.Set(hdrCost, c.charged().String())
@@ -307,35 +204,4 @@ func (g *Gateway) serveBody(ctx context.Context, c *call, a *attempt, resp *http
 	c.w.WriteHeader(resp.StatusCode)
 	_, _ = c.w.Write(body)
 	a.outcome = served
-}
-
-func isEventStream(h http.Header) bool {
-	mt, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
-	return mt == "text/event-stream"
-}
-
-// redactURLError renders a transport error without any secret in it.
-func redactURLError(err error, key string) string {
-	return string(scrubSecret([]byte(err.Error()), key))
-}
-
-// providerErrorMessage pulls the message out of an OpenAI- or
-// Anthropic-shaped error body, for logs and attempt lists.
-func providerErrorMessage(body []byte) string {
-	var v struct {
-		Error struct {
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	if json.Unmarshal(body, &v) == nil && v.Error.Message != "" {
-		return truncate(v.Error.Message, 300)
-	}
-	return truncate(strings.TrimSpace(string(body)), 300)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

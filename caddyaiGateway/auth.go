@@ -12,6 +12,7 @@ import (
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/secrets"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/upstream"
 )
 
 func init() {
@@ -66,14 +67,14 @@ func accessToken(r *http.Request) string {
 func (a *Auth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	requestID(w, r)
 	if aerr := a.app.ready(); aerr != nil {
-		stripCredentials(r.Header)
+		upstream.StripCredentials(r.Header)
 		return writeError(w, r, aerr)
 	}
 	token := accessToken(r)
 	// A credential header given twice is ambiguous (a proxy or provider
 	// might read the other one): refused.
 	ambiguous := len(r.Header.Values("X-Api-Key")) > 1 || len(r.Header.Values("Authorization")) > 1
-	stripCredentials(r.Header)
+	upstream.StripCredentials(r.Header)
 	if ambiguous {
 		return writeError(w, r, apierr.New(http.StatusUnauthorized, apierr.InvalidAccessKey,
 			"the access key header is given more than once; send exactly one"))

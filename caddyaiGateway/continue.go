@@ -12,6 +12,7 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/health"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/sse"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/translate"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/upstream"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/usage"
 )
 
@@ -41,7 +42,7 @@ func (g *Gateway) continueStream(c *call, ts translate.Stream, from int) (*segme
 		if len(keys) == 0 {
 			continue
 		}
-		up, err := g.prepare(c.req, t, delivered)
+		up, err := upstream.Prepare(c.req.Request, t, delivered)
 		if err != nil {
 			continue
 		}
@@ -49,7 +50,7 @@ func (g *Gateway) continueStream(c *call, ts translate.Stream, from int) (*segme
 			if c.r.Context().Err() != nil {
 				return nil, nobody
 			}
-			if err := c.bill.extend(c, t, kc, len(up.body)); err != nil {
+			if err := c.bill.extend(c, t, kc, len(up.Body)); err != nil {
 				return nil, "the account's credits cannot cover continuing it (" + err.Error() + ")"
 			}
 			a := g.newAttempt(c, t, kc, up)
@@ -59,7 +60,7 @@ func (g *Gateway) continueStream(c *call, ts translate.Stream, from int) (*segme
 			timer := time.AfterFunc(c.perRequest, func() { cancel(errAttemptTimeout) })
 			resp, ok := g.send(ctx, c, a)
 			timer.Stop()
-			if ok && !isEventStream(resp.Header) {
+			if ok && !upstream.IsEventStream(resp.Header) {
 				resp.Body.Close()
 				ok, a.outcome, a.errText = false, nextTarget, "the provider did not answer with a stream"
 			}
@@ -77,9 +78,9 @@ func (g *Gateway) continueStream(c *call, ts translate.Stream, from int) (*segme
 			}
 			a.outcome = served
 			a.ttft = time.Since(a.start)
-			ts.Resume(up.format.Wire())
+			ts.Resume(up.Format.Wire())
 			c.bill.streaming()
-			return &segment{a: a, ctx: ctx, cancel: cancel, resp: resp, rd: sse.NewReader(resp.Body), meter: usage.NewMeter(up.kind), next: ti + 1}, ""
+			return &segment{a: a, ctx: ctx, cancel: cancel, resp: resp, rd: sse.NewReader(resp.Body), meter: usage.NewMeter(up.Kind), next: ti + 1}, ""
 		}
 	}
 	return nil, nobody

@@ -15,6 +15,7 @@ import (
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/clientreq"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/upstream"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -219,7 +220,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, ta
 			c.failures = append(c.failures, apierr.Attempt{Provider: t.Provider.ID, Model: t.Name, Error: "no provider key available (configure an api_key or a routing rule)"})
 			continue
 		}
-		up, err := g.prepare(req, t, nil)
+		up, err := upstream.Prepare(req.Request, t, nil)
 		if err != nil {
 			return writeError(w, r, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, err.Error()))
 		}

@@ -21,51 +21,6 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 )
 
-func TestScrubSecret(t *testing.T) {
-	key := "sk-proj-ABCDEFGH1234567890abcdefWXYZ"
-	cases := []struct{ name, in string }{
-		{"whole key", `{"error":{"message":"bad key ` + key + `"}}`},
-		{"masked like OpenAI", `{"error":{"message":"Incorrect API key provided: sk-pr***********WXYZ."}}`},
-		{"prefix", `{"error":{"message":"key sk-proj-ABCDEF… revoked"}}`},
-		{"suffix", `{"error":{"message":"key ending cdefWXYZ revoked"}}`},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			out := string(scrubSecret([]byte(c.in), key))
-			for _, frag := range []string{key, key[:8], key[len(key)-8:], "***"} {
-				if strings.Contains(out, frag) {
-					t.Fatalf("%q still contains %q", out, frag)
-				}
-			}
-			if !strings.Contains(out, "[redacted]") {
-				t.Fatalf("nothing redacted: %q", out)
-			}
-		})
-	}
-	if got := string(scrubSecret([]byte(`{"error":"plain"}`), key)); got != `{"error":"plain"}` {
-		t.Fatalf("changed a clean body: %q", got)
-	}
-}
-
-func TestUpstreamHeaders(t *testing.T) {
-	in := http.Header{
-		"Authorization": {"Bearer cag_x"}, "X-Api-Key": {"cag_x"}, "Cookie": {"a=b"},
-		"Anthropic-Beta": {"tools-2024"}, "User-Agent": {"OpenAI/JS 6"}, "Ai-Gateway-Debug": {"1"},
-		"Openai-Organization": {"org-client"}, "X-Stainless-Lang": {"js"}, "Accept-Encoding": {"br"},
-	}
-	out := upstreamHeaders(in)
-	for _, h := range []string{"Authorization", "X-Api-Key", "Cookie", "Ai-Gateway-Debug", "Openai-Organization", "Accept-Encoding"} {
-		if out.Get(h) != "" {
-			t.Errorf("%s forwarded", h)
-		}
-	}
-	for _, h := range []string{"Anthropic-Beta", "User-Agent", "X-Stainless-Lang"} {
-		if out.Get(h) == "" {
-			t.Errorf("%s dropped", h)
-		}
-	}
-}
-
 // These tests drive the attempt loop through (*Gateway).ServeHTTP against
 // loopback providers each case scripts, and check what the client got,
 // what each provider saw and the usage events recorded per attempt.

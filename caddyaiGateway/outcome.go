@@ -19,6 +19,7 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/ids"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/upstream"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/usage"
 )
 
@@ -185,8 +186,8 @@ func (g *Gateway) finishUsage(c *call, a *attempt, meter *usage.Meter) {
 func (g *Gateway) successHeaders(c *call, a *attempt) {
 	c.committed = true
 	h := c.w.Header()
-	if a.up != nil && len(a.up.removed) > 0 {
-		h.Set(hdrRemovedParams, strings.Join(a.up.removed, ", "))
+	if a.up != nil && len(a.up.Removed) > 0 {
+		h.Set(hdrRemovedParams, strings.Join(a.up.Removed, ", "))
 	}
 	h.Set(hdrAttempts, strconv.Itoa(c.attempts))
 	h.Set(hdrProvider, a.target.Provider.ID)
@@ -208,10 +209,10 @@ func (g *Gateway) passError(c *call, a *attempt) error {
 			fmt.Sprintf("provider %s refused the gateway's credentials (status %d)", a.target.Provider.ID, a.status)))
 	}
 	body := a.errBody
-	if a.up != nil && a.up.translated {
+	if a.up != nil && a.up.Translated {
 		body = c.req.Endpoint.Client().ErrorBody(a.status, body)
 	}
-	copyResponseHeaders(h, a.errHeader, a.key)
+	upstream.CopyResponseHeaders(h, a.errHeader, a.key)
 	h.Del("Content-Encoding")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	c.w.WriteHeader(a.status)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/sse"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/upstream"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/usage"
 )
 
@@ -42,9 +43,9 @@ func (g *Gateway) failoverConfig() (firstToken, idle time.Duration, continueStal
 // next candidate from the text already delivered, in the same response.
 func (g *Gateway) serveStream(ctx context.Context, c *call, a *attempt, cancel context.CancelCauseFunc, timer *time.Timer, resp *http.Response, next int) {
 	firstToken, idle, continueStalled := g.failoverConfig()
-	seg := &segment{a: a, ctx: ctx, cancel: cancel, resp: resp, rd: sse.NewReader(resp.Body), meter: usage.NewMeter(a.up.kind), next: next}
-	rl := &relay{upstream: a.up.format, client: c.req.Endpoint.Client(), includeUsage: c.req.ClientUsage}
-	if a.up.translated {
+	seg := &segment{a: a, ctx: ctx, cancel: cancel, resp: resp, rd: sse.NewReader(resp.Body), meter: usage.NewMeter(a.up.Kind), next: next}
+	rl := &relay{upstream: a.up.Format, client: c.req.Endpoint.Client(), includeUsage: c.req.ClientUsage}
+	if a.up.Translated {
 		rl.ts = rl.upstream.TranslateStream(rl.client, a.target.Name, c.req.ClientUsage)
 	}
 	sw := &streamWriter{g: g, c: c, seg: seg, rc: http.NewResponseController(c.w)}
@@ -151,8 +152,8 @@ func (g *Gateway) holdBack(c *call, seg *segment, rl *relay, timer *time.Timer, 
 			return nil, false
 		}
 		usageOnly := seg.meter.Observe(ev.Name, ev.Data)
-		if a.up.format.IsStreamError(ev.Name, ev.Data) {
-			a.status, a.outcome, a.errText = http.StatusBadGateway, nextTarget, "provider stream error: "+truncate(string(scrubSecret(ev.Data, a.key)), 300)
+		if a.up.Format.IsStreamError(ev.Name, ev.Data) {
+			a.status, a.outcome, a.errText = http.StatusBadGateway, nextTarget, "provider stream error: "+upstream.Truncate(string(upstream.Scrub(ev.Data, a.key)), 300)
 			return nil, false
 		}
 		if c.hides(seg, usageOnly) {
@@ -176,9 +177,9 @@ func (g *Gateway) holdBack(c *call, seg *segment, rl *relay, timer *time.Timer, 
 func (g *Gateway) commit(c *call, sw *streamWriter, held []heldEvent) {
 	a, resp := sw.seg.a, sw.seg.resp
 	h := c.w.Header()
-	copyResponseHeaders(h, resp.Header, a.key)
+	upstream.CopyResponseHeaders(h, resp.Header, a.key)
 	h.Del("Content-Encoding")
-	if a.up.translated {
+	if a.up.Translated {
 		h.Set("Content-Type", "text/event-stream")
 		h.Del("Request-Id")
 	}
@@ -243,14 +244,14 @@ func (g *Gateway) pump(c *call, sw *streamWriter, rl *relay, idle time.Duration)
 			case err == io.EOF:
 				a.errText = "the provider ended the stream before its end"
 			default:
-				a.errText = "stream broken: " + redactURLError(err, a.key)
+				a.errText = "stream broken: " + upstream.RedactError(err, a.key)
 			}
 			return pumpInterrupted
 		}
 		stall.Reset(idle)
 		usageOnly := seg.meter.Observe(ev.Name, ev.Data)
-		if a.up.format.IsStreamError(ev.Name, ev.Data) {
-			a.errText = "provider stream error: " + truncate(string(scrubSecret(ev.Data, a.key)), 300)
+		if a.up.Format.IsStreamError(ev.Name, ev.Data) {
+			a.errText = "provider stream error: " + upstream.Truncate(string(upstream.Scrub(ev.Data, a.key)), 300)
 			return pumpInterrupted
 		}
 		if c.hides(seg, usageOnly) {
@@ -280,5 +281,5 @@ func (g *Gateway) pump(c *call, sw *streamWriter, rl *relay, idle time.Duration)
 // an OpenAI chat stream has usage-only chunks (usage.Meter.Observe); a
 // translated one's translator consumes them itself.
 func (c *call) hides(seg *segment, usageOnly bool) bool {
-	return usageOnly && !c.req.ClientUsage && !seg.a.up.translated
+	return usageOnly && !c.req.ClientUsage && !seg.a.up.Translated
 }

@@ -1,4 +1,4 @@
-package caddyaigateway
+package upstream
 
 import (
 	"bytes"
@@ -11,10 +11,10 @@ var maskedSecret = regexp.MustCompile(`[A-Za-z0-9_\-]*\*{3,}[A-Za-z0-9_\-]*`)
 
 var redacted = []byte("[redacted]")
 
-// scrubSecret removes every trace of a provider key from a provider's
+// Scrub removes every trace of a provider key from a provider's
 // error body: the key itself, its first and last eight characters, and
 // masked renderings of it.
-func scrubSecret(body []byte, key string) []byte {
+func Scrub(body []byte, key string) []byte {
 	if key == "" {
 		return body
 	}
@@ -24,4 +24,9 @@ func scrubSecret(body []byte, key string) []byte {
 		body = bytes.ReplaceAll(body, []byte(key[len(key)-8:]), redacted)
 	}
 	return maskedSecret.ReplaceAll(body, redacted)
+}
+
+// RedactError renders a transport error without any secret in it.
+func RedactError(err error, key string) string {
+	return string(Scrub([]byte(err.Error()), key))
 }

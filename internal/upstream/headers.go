@@ -1,4 +1,10 @@
-package caddyaigateway
+// Package upstream is what the gateway sends to a provider and what it
+// takes back: the upstream request built for one target (Prepare: the
+// provider's model, the canonical output limit, translated or continuing a
+// stalled stream), the request headers forwarded and the response headers
+// passed back, every trace of a provider key scrubbed from answers and
+// errors, and what a provider's refusal says (ErrorMessage, RetryAfter).
+package upstream
 
 import (
 	"net/http"
@@ -55,15 +61,17 @@ var dropResponseHeaders = map[string]bool{
 // credentialHeaders carry a client's access key.
 var credentialHeaders = [...]string{"Authorization", "X-Api-Key", "X-Goog-Api-Key"}
 
-// stripCredentials removes the client's credential, valid or not, so it
+// StripCredentials removes the client's credential, valid or not, so it
 // never travels further than ai_auth.
-func stripCredentials(h http.Header) {
+func StripCredentials(h http.Header) {
 	for _, k := range credentialHeaders {
 		h.Del(k)
 	}
 }
 
-func upstreamHeaders(in http.Header) http.Header {
+// Headers are the client's request headers to forward upstream: without
+// those dropRequestHeaders names and the gateway's own (Ai-Gateway-*).
+func Headers(in http.Header) http.Header {
 	out := make(http.Header, len(in)+2)
 	for k, v := range in {
 		if dropRequestHeaders[k] || strings.HasPrefix(k, "Ai-Gateway-") {
@@ -74,10 +82,10 @@ func upstreamHeaders(in http.Header) http.Header {
 	return out
 }
 
-// copyResponseHeaders passes a provider's response headers on, without
+// CopyResponseHeaders passes a provider's response headers on, without
 // those dropResponseHeaders names and without any header whose value
 // carries (part of) the provider key the attempt used.
-func copyResponseHeaders(dst, src http.Header, key string) {
+func CopyResponseHeaders(dst, src http.Header, key string) {
 	for k, v := range src {
 		if dropResponseHeaders[k] || strings.HasPrefix(k, "X-Ratelimit-") || strings.HasPrefix(k, "Anthropic-Ratelimit-") ||
 			carriesSecret(v, key) {
