@@ -191,7 +191,7 @@ func listUsage(app *caddyaigateway.App, w http.ResponseWriter, r *http.Request) 
 			return apiError(http.StatusBadRequest, "includeRetries: must be true or false")
 		}
 	}
-	evs, more, err := app.Manage().ListUsage(list)
+	evs, more, err := app.Manage().ListUsage(r.Context(), list)
 	if err != nil {
 		return storeError(err)
 	}
@@ -229,7 +229,7 @@ func usageOverview(app *caddyaigateway.App, w http.ResponseWriter, r *http.Reque
 	default:
 		return apiError(http.StatusBadRequest, "bucket: must be hour or day")
 	}
-	o, err := app.Manage().UsageOverview(oq)
+	o, err := app.Manage().UsageOverview(r.Context(), oq)
 	if err != nil {
 		return storeError(err)
 	}
@@ -262,7 +262,7 @@ func requestUsage(app *caddyaigateway.App, w http.ResponseWriter, r *http.Reques
 		return err
 	}
 	id := r.PathValue("requestId")
-	evs, err := app.Manage().RequestUsage(id)
+	evs, err := app.Manage().RequestUsage(r.Context(), id)
 	if err != nil {
 		return storeError(err)
 	}

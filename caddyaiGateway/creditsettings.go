@@ -17,7 +17,6 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/credits"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 )
 
 // CreditConfig are the credit settings of the `ai` app (Caddyfile), which
@@ -145,12 +144,8 @@ func (a *App) applyCreditSettings() {
 	sh := a.shared
 	sh.webhook.Store(&s.webhook)
 	sh.ledger.SetConfig(credits.Config{MinPurchase: s.minPurchase, MaxPurchase: s.maxPurchase, Lifetime: s.lifetime,
-		Thresholds: s.thresholds, OnLowBalance: sh.lowBalance, AccountExists: accountExists})
+		Thresholds: s.thresholds, OnLowBalance: sh.lowBalance, RequireAccount: true})
 }
-
-// accountExists lets the ledger check, inside the transaction of a
-// purchase or adjustment, that the account was not deleted meanwhile.
-func accountExists(tx *store.Tx, accountID string) bool { return tx.Exists(store.Accounts, accountID) }
 
 // lowBalance runs when an account's balance crosses a threshold downward:
 // a structured warning and, when configured, a webhook queued for

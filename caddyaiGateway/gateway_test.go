@@ -291,14 +291,14 @@ func usageOf(t *testing.T, app *App, requestID string) []*store.UsageEvent {
 	app.shared.usage.RecordUsage(&store.UsageEvent{ID: ids.New("ue"), RequestID: marker, Attempt: 1, Timestamp: time.Now().UTC(),
 		ProviderID: "marker", Model: "marker", Endpoint: "chat.completions", RetryAction: store.RetrySucceeded})
 	for give := time.Now().Add(10 * time.Second); ; time.Sleep(2 * time.Millisecond) {
-		if evs, err := app.Manage().RequestUsage(marker); err == nil && len(evs) == 1 {
+		if evs, err := app.Manage().RequestUsage(context.Background(), marker); err == nil && len(evs) == 1 {
 			break
 		}
 		if time.Now().After(give) {
 			t.Fatal("the usage writer never committed")
 		}
 	}
-	evs, err := app.Manage().RequestUsage(requestID)
+	evs, err := app.Manage().RequestUsage(context.Background(), requestID)
 	if err != nil && len(evs) == 0 {
 		t.Fatalf("usage of %s: %v", requestID, err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/secrets"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store/boltstore"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/testkit"
 )
 
@@ -296,12 +297,12 @@ func TestDestructWaitsForRequestsInFlight(t *testing.T) {
 		t.Fatalf("Destruct took %s", d)
 	}
 	// the usage event reached the database before it closed
-	db, err := store.Open(s.path)
+	db, err := boltstore.Open(s.path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if evs, err := db.RequestUsage(lifecycleEvent(0).RequestID); err != nil || len(evs) != 1 {
+	if evs, err := db.RequestUsage(context.Background(), lifecycleEvent(0).RequestID); err != nil || len(evs) != 1 {
 		t.Fatalf("usage of the request in flight: %v %v", evs, err)
 	}
 }

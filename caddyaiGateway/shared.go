@@ -16,6 +16,7 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/secrets"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store/boltstore"
 )
 
 // pool holds one shared state per database file. Caddy provisions a new
@@ -28,7 +29,7 @@ var pool = caddy.NewUsagePool()
 // writer and the management state (resources, access key index).
 type shared struct {
 	path   string
-	db     *store.DB
+	db     *boltstore.DB
 	usage  *store.Writer
 	key    secrets.Key
 	logger *zap.Logger
@@ -102,7 +103,7 @@ func releaseShared(path string) error {
 }
 
 func openShared(path string, key secrets.Key, logger *zap.Logger) (*shared, error) {
-	db, err := store.Open(path)
+	db, err := boltstore.Open(path)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@
 package integration
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -250,7 +251,7 @@ func (e *env) usageFor(requestID string, want int) []*store.UsageEvent {
 	e.t.Helper()
 	deadline := time.Now().Add(3 * time.Second)
 	for {
-		evs, err := caddyaigateway.Current().Manage().UsageEvents(store.UsageQuery{From: time.Now().Add(-time.Hour), RequestID: requestID})
+		evs, err := caddyaigateway.Current().Manage().UsageEvents(context.Background(), store.UsageQuery{From: time.Now().Add(-time.Hour), RequestID: requestID})
 		if err != nil {
 			e.t.Fatal(err)
 		}

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bufio"
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,7 +12,7 @@ import (
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/credits"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/fakeprovider"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store/boltstore"
 )
 
 // TestShutdownSettlesOpenStreams: streams still open when Caddy stops
@@ -84,7 +85,7 @@ func TestShutdownSettlesOpenStreams(t *testing.T) {
 	}
 
 	// The store is closed now; everything must be on disk.
-	db, err := store.Open(e.dbPath)
+	db, err := boltstore.Open(e.dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +108,7 @@ func TestShutdownSettlesOpenStreams(t *testing.T) {
 		if !charged[id] {
 			t.Errorf("request %s was cut by the shutdown but not charged for what it delivered", id)
 		}
-		evs, err := db.RequestUsage(id)
+		evs, err := db.RequestUsage(context.Background(), id)
 		if err != nil || len(evs) != 1 || evs[0].OutputTokens == 0 {
 			t.Errorf("request %s: usage events %v (%v)", id, evs, err)
 		}

@@ -29,6 +29,7 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/credits"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/fakeprovider"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store/boltstore"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/testports"
 )
 
@@ -245,7 +246,7 @@ http://%s {
 
 // verify opens the database of a killed process and checks the ledger.
 func verify(dbPath string, done *completed) error {
-	db, err := store.Open(dbPath)
+	db, err := boltstore.Open(dbPath)
 	if err != nil {
 		return fmt.Errorf("bbolt did not open clean: %w", err)
 	}
@@ -281,7 +282,7 @@ func verify(dbPath string, done *completed) error {
 	}
 	// A usage event commits with its settlement: every charged request has
 	// its succeeded attempt journaled, whatever instant the kill came at.
-	events, err := db.Usage(store.UsageQuery{})
+	events, err := db.Usage(context.Background(), store.UsageQuery{})
 	if err != nil {
 		return err
 	}

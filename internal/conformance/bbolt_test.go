@@ -4,14 +4,14 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store/boltstore"
 )
 
 // bbolt is the embedded engine: a fresh file per subtest.
-func bbolt(t *testing.T) (*store.DB, func() *store.DB) {
+func bbolt(t *testing.T) (Engine, func() Engine) {
 	path := filepath.Join(t.TempDir(), "gw.db")
-	open := func() *store.DB {
-		db, err := store.Open(path)
+	open := func() *boltstore.DB {
+		db, err := boltstore.Open(path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -19,7 +19,7 @@ func bbolt(t *testing.T) (*store.DB, func() *store.DB) {
 	}
 	db := open()
 	t.Cleanup(func() { db.Close() })
-	return db, func() *store.DB {
+	return db, func() Engine {
 		if err := db.Close(); err != nil {
 			t.Fatal(err)
 		}

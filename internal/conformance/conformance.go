@@ -1,10 +1,10 @@
 // Package conformance is the behavioural check every storage engine of
-// the gateway must pass. It drives the engine only through the public
-// APIs the gateway uses — the management service (internal/manage), the
-// credit ledger (internal/credits) and the usage store and its
-// group-commit writer (internal/store) — so a second engine proves itself
-// by running the same suite with its own Factory, the way nettest.TestConn
-// checks a net.Conn:
+// the gateway must pass. It drives the engine only through the interfaces
+// the gateway declares (Engine) and the packages that use them — the
+// management service (internal/manage), the credit ledger
+// (internal/credits) and the group-commit usage writer (internal/store) —
+// so a second engine proves itself by running the same suite with its own
+// Factory, the way nettest.TestConn checks a net.Conn:
 //
 //	func TestConformance(t *testing.T) { conformance.Run(t, myFactory) }
 //
@@ -13,6 +13,7 @@
 package conformance
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -26,13 +27,23 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 )
 
-// Factory opens a fresh, empty store for one subtest and closes it when
-// the subtest ends. reopen closes the store as a process exit would (after
-// its last commit, without anything else running) and opens the same data
-// again: a restart, or a crash when the caller skipped the work a clean
-// shutdown does (the usage Writer). The store it returns replaces db and
-// is closed at the end of the subtest too.
-type Factory func(t *testing.T) (db *store.DB, reopen func() *store.DB)
+// Engine is a storage engine as the gateway uses it: every interface the
+// gateway declares at its storage seam — the management service's
+// (manage.Store: resources, usage queries), the credit ledger's
+// (credits.Store) and the usage writer's (store.UsageStorer).
+type Engine interface {
+	manage.Store
+	credits.Store
+	store.UsageStorer
+}
+
+// Factory opens a fresh, empty engine for one subtest and closes it when
+// the subtest ends. reopen closes the engine as a process exit would
+// (after its last commit, without anything else running) and opens the
+// same data again: a restart, or a crash when the caller skipped the work
+// a clean shutdown does (the usage Writer). The engine it returns
+// replaces db and is closed at the end of the subtest too.
+type Factory func(t *testing.T) (db Engine, reopen func() Engine)
 
 // Run runs every check of the suite.
 func Run(t *testing.T, f Factory) {
@@ -56,7 +67,7 @@ var _ manage.Env = env{}
 // openService builds the management service over db the way the ai app
 // does (caddyaiGateway's openShared and App.Manage): manage.Open, then a
 // ledger with its defaults, then the service bound to a configuration.
-func openService(t *testing.T, db *store.DB, key secrets.Key) *manage.Service {
+func openService(t *testing.T, db Engine, key secrets.Key) *manage.Service {
 	t.Helper()
 	st, err := manage.Open(db, key, zap.NewNop())
 	if err != nil {
@@ -68,6 +79,9 @@ func openService(t *testing.T, db *store.DB, key secrets.Key) *manage.Service {
 	}
 	return manage.NewService(st, ledger, env{})
 }
+
+// ctx is the context of every engine call of the suite.
+var ctx = context.Background()
 
 // clock is an injected time source.
 type clock struct{ t time.Time }

@@ -30,7 +30,7 @@ func TestLedger(t *testing.T, f Factory) {
 	t.Run("SettlementEventsJournaled", func(t *testing.T) { testJournaledEvents(t, f) })
 }
 
-func openLedger(t *testing.T, db *store.DB, c *clock) *credits.Ledger {
+func openLedger(t *testing.T, db Engine, c *clock) *credits.Ledger {
 	t.Helper()
 	return must(credits.Open(db, credits.Config{Lifetime: 30 * 24 * time.Hour}, c.now))(t)
 }
@@ -434,17 +434,17 @@ func testJournaledEvents(t *testing.T, f Factory) {
 
 	db = reopen()
 	for _, req := range []string{"req_crash", "req_written"} {
-		evs, err := db.RequestUsage(req)
+		evs, err := db.RequestUsage(ctx, req)
 		if err != nil || len(evs) != 2 || evs[0].Attempt != 1 || evs[1].Attempt != 2 || evs[1].OutputTokens != 100 {
 			t.Fatalf("%s after reopen: %+v %v", req, evs, err)
 		}
 	}
-	list, _ := must2(db.ListUsage(store.UsageList{
+	list, _ := must2(db.ListUsage(ctx, store.UsageList{
 		UsageFilter: store.UsageFilter{From: t0, To: t0.Add(time.Hour)}, IncludeRetries: true}))(t)
 	if len(list) != 4 {
 		t.Fatalf("%d usage events listed after reopen, want 4", len(list))
 	}
-	o := must(db.UsageOverview(store.UsageOverviewQuery{UsageFilter: store.UsageFilter{From: t0, To: t0.Add(time.Hour)}, Bucket: store.BucketHour}))(t)
+	o := must(db.UsageOverview(ctx, store.UsageOverviewQuery{UsageFilter: store.UsageFilter{From: t0, To: t0.Add(time.Hour)}, Bucket: store.BucketHour}))(t)
 	if o.Totals.Attempts != 4 || o.Totals.Requests != 2 {
 		t.Fatalf("overview after reopen counts %d attempts and %d requests, want 4 and 2", o.Totals.Attempts, o.Totals.Requests)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/credits"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 )
@@ -51,7 +52,7 @@ func usageFixture() []*store.UsageEvent {
 }
 
 // write commits events through a Writer and waits for it.
-func write(db *store.DB, events []*store.UsageEvent) {
+func write(db Engine, events []*store.UsageEvent) {
 	w := store.NewWriter(db, store.WriterOptions{MaxBatch: 5})
 	for _, e := range events {
 		w.RecordUsage(e)
@@ -80,11 +81,11 @@ func newestFirst(events []*store.UsageEvent, keep func(*store.UsageEvent) bool) 
 }
 
 // listAll pages through q with cursor paging and checks the more flags.
-func listAll(t *testing.T, db *store.DB, q store.UsageList) []string {
+func listAll(t *testing.T, db Engine, q store.UsageList) []string {
 	t.Helper()
 	var got []string
 	for range 100 {
-		page, more, err := db.ListUsage(q)
+		page, more, err := db.ListUsage(ctx, q)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,12 +117,20 @@ func testListPaged(t *testing.T, f Factory) {
 	if got := listAll(t, db, q); fmt.Sprint(got) != fmt.Sprint([]string{"ue_05", "ue_04", "ue_03"}) {
 		t.Fatalf("range [ue_03, ue_06) listed %v", got)
 	}
-	if _, _, err := db.ListUsage(store.UsageList{UsageFilter: fixtureRange, BeforeID: "ue_missing"}); !errors.Is(err, store.ErrUnknownCursor) {
+	if _, _, err := db.ListUsage(ctx, store.UsageList{UsageFilter: fixtureRange, BeforeID: "ue_missing"}); !errors.Is(err, store.ErrUnknownCursor) {
 		t.Fatalf("unknown cursor: %v", err)
 	}
 	// every field round-trips
-	e := must(db.UsageEventByID("ue_07"))(t)
 	want := *all[7]
+	var e *store.UsageEvent
+	for _, x := range must(db.RequestUsage(ctx, want.RequestID))(t) {
+		if x.ID == want.ID {
+			e = x
+		}
+	}
+	if e == nil {
+		t.Fatalf("%s is not among the attempts of %s", want.ID, want.RequestID)
+	}
 	if !e.Timestamp.Equal(want.Timestamp) {
 		t.Fatalf("timestamp %v, want %v", e.Timestamp, want.Timestamp)
 	}
@@ -170,11 +179,11 @@ func testRequestAttempts(t *testing.T, f Factory) {
 		event("ue_a2", "req_x", 2, t0.Add(2*time.Second), "ak_1", "acct", store.RetryNextBackend),
 	}
 	write(db, evs)
-	got := must(db.RequestUsage("req_x"))(t)
+	got := must(db.RequestUsage(ctx, "req_x"))(t)
 	if fmt.Sprint(ids(got)) != fmt.Sprint([]string{"ue_a1", "ue_a2", "ue_a3"}) {
 		t.Fatalf("attempts %v", ids(got))
 	}
-	if _, err := db.RequestUsage("req_missing"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := db.RequestUsage(ctx, "req_missing"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("a request with no events: %v", err)
 	}
 	q := store.UsageList{UsageFilter: store.UsageFilter{From: t0, To: t0.Add(time.Hour)}, Limit: 10}
@@ -258,7 +267,7 @@ func testOverview(t *testing.T, f Factory) {
 				width = 24 * time.Hour
 			}
 			total, per := sum(tc.keep, width, tc.groupKey)
-			o := must(db.UsageOverview(tc.q))(t)
+			o := must(db.UsageOverview(ctx, tc.q))(t)
 			if o.Totals != total {
 				t.Fatalf("totals %+v\nwant   %+v", o.Totals, total)
 			}
@@ -293,17 +302,16 @@ func testReplayOnce(t *testing.T, f Factory) {
 	all := usageFixture()
 	write(db, all)
 	write(db, all[:10])
-	p := must(store.EncodePending(all[10:12]))(t)
-	if err := db.Update(func(tx *store.Tx) error { return tx.PutPendingUsage(p) }); err != nil {
+	if err := db.UpdateLedger(ctx, func(tx credits.Tx) error { return tx.JournalUsage(all[10:12]) }); err != nil {
 		t.Fatal(err)
 	}
 	db = reopen()
 	write(db, all[10:12])
-	evs := must(db.Usage(store.UsageQuery{From: fixtureRange.From, To: fixtureRange.To}))(t)
+	evs := must(db.Usage(ctx, store.UsageQuery{From: fixtureRange.From, To: fixtureRange.To}))(t)
 	if len(evs) != len(all) {
 		t.Fatalf("%d events stored, want %d", len(evs), len(all))
 	}
-	o := must(db.UsageOverview(store.UsageOverviewQuery{UsageFilter: fixtureRange, Bucket: store.BucketHour}))(t)
+	o := must(db.UsageOverview(ctx, store.UsageOverviewQuery{UsageFilter: fixtureRange, Bucket: store.BucketHour}))(t)
 	if o.Totals.Attempts != int64(len(all)) || o.Totals.OutputTokens != 100*int64(len(all)) {
 		t.Fatalf("overview counts %d attempts and %d output tokens, want %d and %d",
 			o.Totals.Attempts, o.Totals.OutputTokens, len(all), 100*len(all))

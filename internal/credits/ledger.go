@@ -1,20 +1,21 @@
 // Package credits keeps prepaid balances exact under concurrency and
 // crashes. Amounts are int64 nano-USD. Every ledger entry commits in the
-// same bbolt transaction as the balance change it causes, so an account's
+// same store transaction as the balance change it causes, so an account's
 // entries always sum to its balance, even after kill -9. Requests reserve
 // their worst-case cost as a hold before they start (available = balance
 // − holds), so concurrent requests can never spend more than the balance;
-// settlement debits the real cost through group commit (bbolt Batch) and
-// releases the hold.
+// settlement debits the real cost through group commit (Store.BatchLedger)
+// and releases the hold. The records live in a Store (store.go), which an
+// engine such as internal/store/boltstore implements.
 package credits
 
 import (
-	"encoding/json"
+	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,15 +23,6 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/ids"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
-)
-
-// Buckets.
-const (
-	bucketAccounts = "credit_accounts"    // accountID → accountRecord
-	bucketLots     = "credit_lots"        // accountID/lotID → Lot
-	bucketLedger   = "credit_ledger"      // accountID/entryID → Entry
-	bucketIdem     = "credit_idempotency" // accountID/key → idempotent purchase
-	bucketSettled  = "credit_settled"     // requestID → entry ids (a request is charged once)
 )
 
 // EntryType is the kind of a ledger entry.
@@ -82,17 +74,6 @@ type Lot struct {
 	Description string     `json:"description,omitempty"`
 }
 
-type accountRecord struct {
-	Balance   money.Nano `json:"balance"`
-	UpdatedAt time.Time  `json:"updatedAt"`
-}
-
-type idemRecord struct {
-	Amount money.Nano `json:"amount"`
-	Entry  Entry      `json:"entry"`
-	Lot    Lot        `json:"lot"`
-}
-
 // Config are the credit settings; they may change at runtime.
 type Config struct {
 	MinPurchase money.Nano
@@ -103,10 +84,11 @@ type Config struct {
 	// Thresholds trigger OnLowBalance once per downward crossing.
 	Thresholds   []money.Nano
 	OnLowBalance func(accountID string, balance, threshold money.Nano)
-	// AccountExists, when set, is asked inside the transaction of every
-	// purchase and adjustment, so a credit cannot land on an account
-	// deleted meanwhile. It must not open a transaction.
-	AccountExists func(tx *store.Tx, accountID string) bool
+	// RequireAccount: every purchase and adjustment checks, inside its
+	// transaction, that the account's management resource exists
+	// (Tx.AccountExists), so a credit cannot land on an account deleted
+	// meanwhile.
+	RequireAccount bool
 }
 
 // Errors.
@@ -117,8 +99,8 @@ var (
 	// ErrOverflow is a credit or debit whose balance would leave the int64
 	// nano-USD range; nothing is written.
 	ErrOverflow = errors.New("the balance would overflow")
-	// ErrUnknownAccount is a credit to an account Config.AccountExists
-	// does not know.
+	// ErrUnknownAccount is a credit to an account that does not exist
+	// (Config.RequireAccount).
 	ErrUnknownAccount = errors.New("no such account")
 )
 
@@ -136,7 +118,7 @@ func (e *InsufficientError) Error() string {
 
 // Ledger is the credit ledger of one store.
 type Ledger struct {
-	db       *store.DB
+	db       Store
 	now      func() time.Time
 	cfg      atomic.Pointer[Config]
 	mu       sync.Mutex
@@ -156,35 +138,29 @@ type account struct {
 }
 
 // Open loads the ledger from db.
-func Open(db *store.DB, cfg Config, now func() time.Time) (*Ledger, error) {
+func Open(db Store, cfg Config, now func() time.Time) (*Ledger, error) {
 	if now == nil {
 		now = time.Now
 	}
-	if err := db.EnsureBuckets(bucketAccounts, bucketLots, bucketLedger, bucketIdem, bucketSettled); err != nil {
-		return nil, err
-	}
 	l := &Ledger{db: db, now: now, accounts: map[string]*account{}}
 	l.SetConfig(cfg)
-	err := db.View(func(tx *store.Tx) error {
-		if err := tx.Scan(bucketAccounts, "", false, "", func(id string, raw []byte) bool {
-			var rec accountRecord
-			if json.Unmarshal(raw, &rec) == nil {
-				l.accounts[id] = &account{balance: rec.Balance}
-			}
+	err := db.ViewLedger(context.Background(), func(tx Tx) error {
+		if err := tx.Accounts(func(id string, rec AccountRecord) bool {
+			l.accounts[id] = &account{balance: rec.Balance}
 			return true
 		}); err != nil {
 			return err
 		}
-		return tx.Scan(bucketLots, "", false, "", func(_ string, raw []byte) bool {
-			var lot Lot
-			if json.Unmarshal(raw, &lot) == nil && lot.Remaining > 0 {
-				a := l.accounts[lot.AccountID]
-				if a != nil && (a.nextExpiry.IsZero() || lot.ExpiresAt.Before(a.nextExpiry)) {
-					a.nextExpiry = lot.ExpiresAt
-				}
+		for id, a := range l.accounts {
+			lot, err := nextExpiring(tx, id)
+			if err != nil {
+				return err
 			}
-			return true
-		})
+			if lot != nil {
+				a.nextExpiry = lot.ExpiresAt
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("loading credit ledger: %w", err)
@@ -317,8 +293,8 @@ type Settled struct {
 	// reported more than its upper bound); it is not debited.
 	Uncovered money.Nano
 	// Journaled: the events were journaled in the debit's transaction
-	// (store.PutPendingUsage). Either way the caller hands them to the
-	// usage Writer, which stores them in full.
+	// (Tx.JournalUsage). Either way the caller hands them to the usage
+	// recorder, which stores them in full.
 	Journaled bool
 }
 
@@ -362,12 +338,11 @@ func (h *Hold) Settle(st Settlement) (Settled, error) {
 	}
 	l := h.l
 	now := l.now().UTC()
-	pending, err := store.EncodePending(st.Events)
-	if err == nil {
-		err = l.db.Batch(func(tx *store.Tx) error {
-			return h.commit(tx, st, kept, pending, now)
-		})
-	}
+	// A settlement must commit even when its client went away: it runs
+	// on its own context.
+	err := l.db.BatchLedger(context.Background(), func(tx Tx) error {
+		return h.commit(tx, st, kept, now)
+	})
 	if err != nil {
 		// The debit did not reach the disk: undo it in memory so both agree.
 		a.mu.Lock()
@@ -388,43 +363,45 @@ func (h *Hold) Settle(st Settlement) (Settled, error) {
 
 // commit writes a settlement: its entries, the lots they draw, the
 // account's balance, its usage events (journaled), and the request's
-// settled mark. It may run more than once (bbolt retries a failed batch
-// one function at a time); the settled mark makes that harmless.
-func (h *Hold) commit(tx *store.Tx, st Settlement, kept []Charge, pending store.PendingUsage, now time.Time) error {
-	if tx.GetRaw(bucketSettled, st.RequestID) != nil {
-		return errAlreadySettled
+// settled mark. It may run more than once (a failed shared commit is
+// retried one function at a time); the settled mark makes that harmless.
+func (h *Hold) commit(tx Tx, st Settlement, kept []Charge, now time.Time) error {
+	if done, err := tx.Settled(st.RequestID); err != nil || done {
+		return cmp.Or(err, errAlreadySettled)
 	}
-	rec, err := getAccount(tx, h.accountID)
+	rec, err := tx.Account(h.accountID)
 	if err != nil {
 		return err
 	}
-	lots, err := openLots(tx, h.accountID)
+	lots, err := tx.OpenLots(h.accountID)
 	if err != nil {
 		return err
 	}
 	var entryIDs []string
+	drawn := 0 // lots[:drawn] changed
 	for _, c := range kept {
 		e := Entry{ID: ids.New("txn"), AccountID: h.accountID, Type: c.Type, Amount: -c.Amount, RequestID: st.RequestID,
 			AccessKeyID: st.AccessKeyID, ProviderID: c.ProviderID, Model: c.Model, Tokens: c.Tokens, Description: c.Description, CreatedAt: now}
 		e.Draws = drawLots(lots, c.Amount)
+		drawn = max(drawn, lastDrawn(lots, e.Draws))
 		rec.Balance -= c.Amount
 		e.BalanceAfter = rec.Balance
-		if err := putEntry(tx, &e); err != nil {
+		if err := tx.PutEntry(&e); err != nil {
 			return err
 		}
 		entryIDs = append(entryIDs, e.ID)
 	}
-	if err := putLots(tx, lots); err != nil {
+	if err := putLots(tx, lots[:drawn]); err != nil {
 		return err
 	}
 	rec.UpdatedAt = now
-	if err := tx.Put(bucketAccounts, h.accountID, rec); err != nil {
+	if err := tx.PutAccount(h.accountID, rec); err != nil {
 		return err
 	}
-	if err := tx.PutPendingUsage(pending); err != nil {
+	if err := tx.JournalUsage(st.Events); err != nil {
 		return fmt.Errorf("journaling usage events: %w", err)
 	}
-	return tx.PutRaw(bucketSettled, st.RequestID, []byte(strings.Join(entryIDs, ",")))
+	return tx.MarkSettled(st.RequestID, entryIDs)
 }
 
 // crossed reports each threshold the balance went below.
@@ -495,11 +472,11 @@ func (l *Ledger) Adjust(accountID string, typ EntryType, amount money.Nano, desc
 	cfg := l.cfg.Load()
 	now := l.now().UTC()
 	var e Entry
-	err := l.db.Update(func(tx *store.Tx) error {
-		if cfg.AccountExists != nil && !cfg.AccountExists(tx, accountID) {
-			return ErrUnknownAccount
+	err := l.db.UpdateLedger(context.Background(), func(tx Tx) error {
+		if err := checkAccount(tx, cfg, accountID); err != nil {
+			return err
 		}
-		rec, err := getAccount(tx, accountID)
+		rec, err := tx.Account(accountID)
 		if err != nil {
 			return err
 		}
@@ -507,7 +484,7 @@ func (l *Ledger) Adjust(accountID string, typ EntryType, amount money.Nano, desc
 		if !ok {
 			return ErrOverflow
 		}
-		lots, err := openLots(tx, accountID)
+		lots, err := tx.OpenLots(accountID)
 		if err != nil {
 			return err
 		}
@@ -516,13 +493,13 @@ func (l *Ledger) Adjust(accountID string, typ EntryType, amount money.Nano, desc
 		rec.Balance = after
 		e.BalanceAfter = rec.Balance
 		rec.UpdatedAt = now
-		if err := putEntry(tx, &e); err != nil {
+		if err := tx.PutEntry(&e); err != nil {
 			return err
 		}
-		if err := putLots(tx, lots); err != nil {
+		if err := putLots(tx, lots[:lastDrawn(lots, e.Draws)]); err != nil {
 			return err
 		}
-		return tx.Put(bucketAccounts, accountID, rec)
+		return tx.PutAccount(accountID, rec)
 	})
 	if err != nil {
 		return nil, err
@@ -560,24 +537,24 @@ func (l *Ledger) credit(accountID string, typ EntryType, amount money.Nano, idem
 	}
 	now := l.now().UTC()
 	res := &PurchaseResult{}
-	err := l.db.Update(func(tx *store.Tx) error {
-		if cfg.AccountExists != nil && !cfg.AccountExists(tx, accountID) {
-			return ErrUnknownAccount
+	err := l.db.UpdateLedger(context.Background(), func(tx Tx) error {
+		if err := checkAccount(tx, cfg, accountID); err != nil {
+			return err
 		}
-		idemKey := accountID + "/" + idempotencyKey
 		if idempotencyKey != "" {
-			var prev idemRecord
-			if err := tx.Get(bucketIdem, idemKey, &prev); err == nil {
+			prev, err := tx.IdempotentPurchase(accountID, idempotencyKey)
+			if err != nil {
+				return err
+			}
+			if prev != nil {
 				if prev.Amount != amount {
 					return ErrIdempotencyConflict
 				}
 				res.Entry, res.Lot, res.Replayed = prev.Entry, prev.Lot, true
 				return nil
-			} else if err != store.ErrNotFound {
-				return err
 			}
 		}
-		rec, err := getAccount(tx, accountID)
+		rec, err := tx.Account(accountID)
 		if err != nil {
 			return err
 		}
@@ -585,7 +562,7 @@ func (l *Ledger) credit(accountID string, typ EntryType, amount money.Nano, idem
 		if !ok {
 			return ErrOverflow
 		}
-		lots, err := openLots(tx, accountID)
+		lots, err := tx.OpenLots(accountID)
 		if err != nil {
 			return err
 		}
@@ -602,18 +579,18 @@ func (l *Ledger) credit(accountID string, typ EntryType, amount money.Nano, idem
 		rec.UpdatedAt = now
 		e := Entry{ID: ids.New("txn"), AccountID: accountID, Type: typ, Amount: amount, BalanceAfter: rec.Balance,
 			LotID: lot.ID, Description: description, CreatedAt: now}
-		if err := tx.Put(bucketLots, accountID+"/"+lot.ID, &lot); err != nil {
+		if err := tx.PutLot(&lot); err != nil {
 			return err
 		}
-		if err := putEntry(tx, &e); err != nil {
+		if err := tx.PutEntry(&e); err != nil {
 			return err
 		}
-		if err := tx.Put(bucketAccounts, accountID, rec); err != nil {
+		if err := tx.PutAccount(accountID, rec); err != nil {
 			return err
 		}
 		res.Entry, res.Lot = e, lot
 		if idempotencyKey != "" {
-			return tx.Put(bucketIdem, idemKey, &idemRecord{Amount: amount, Entry: e, Lot: lot})
+			return tx.PutIdempotentPurchase(accountID, idempotencyKey, &IdempotentPurchase{Amount: amount, Entry: e, Lot: lot})
 		}
 		return nil
 	})
@@ -682,13 +659,13 @@ func (l *Ledger) expire(accountID string, a *account) (money.Nano, error) {
 	now := l.now().UTC()
 	var expired money.Nano
 	var next time.Time
-	err := l.db.Update(func(tx *store.Tx) error {
+	err := l.db.UpdateLedger(context.Background(), func(tx Tx) error {
 		expired, next = 0, time.Time{}
-		rec, err := getAccount(tx, accountID)
+		rec, err := tx.Account(accountID)
 		if err != nil {
 			return err
 		}
-		lots, err := openLots(tx, accountID)
+		lots, err := tx.OpenLots(accountID)
 		if err != nil {
 			return err
 		}
@@ -710,18 +687,22 @@ func (l *Ledger) expire(accountID string, a *account) (money.Nano, error) {
 			}
 			e := Entry{ID: ids.New("txn"), AccountID: accountID, Type: Expiry, Amount: -amt, BalanceAfter: rec.Balance,
 				LotID: lot.ID, Description: "credits purchased " + lot.CreatedAt.Format(time.RFC3339) + " expired", CreatedAt: now}
-			if err := putEntry(tx, &e); err != nil {
+			if err := tx.PutEntry(&e); err != nil {
 				return err
 			}
 		}
 		if expired == 0 {
 			return nil
 		}
-		if err := putLots(tx, lots); err != nil {
-			return err
+		for _, lot := range lots {
+			if lot.Remaining == 0 {
+				if err := tx.PutLot(lot); err != nil {
+					return err
+				}
+			}
 		}
 		rec.UpdatedAt = now
-		return tx.Put(bucketAccounts, accountID, rec)
+		return tx.PutAccount(accountID, rec)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("expiring credits of %s: %w", accountID, err)
@@ -754,7 +735,7 @@ func (l *Ledger) Balance(accountID string) (Balance, error) {
 	a.mu.Lock()
 	b := Balance{AccountID: accountID, Balance: a.balance, Held: a.held, Available: money.SatSub(a.balance, a.held)}
 	a.mu.Unlock()
-	err := l.db.View(func(tx *store.Tx) error {
+	err := l.db.ViewLedger(context.Background(), func(tx Tx) error {
 		var err error
 		b.NextExpiry, err = nextExpiring(tx, accountID)
 		return err
@@ -768,8 +749,8 @@ func (l *Ledger) Balance(accountID string) (Balance, error) {
 // from inside tx's callback would deadlock. Balance is what tx sees
 // stored; settlements on their way to disk count as Held. Lots past
 // their expiry still count: run ExpireIfDue before the transaction.
-func (l *Ledger) BalanceTx(tx *store.Tx, accountID string) (Balance, error) {
-	rec, err := getAccount(tx, accountID)
+func (l *Ledger) BalanceTx(tx Tx, accountID string) (Balance, error) {
+	rec, err := tx.Account(accountID)
 	if err != nil {
 		return Balance{}, err
 	}
@@ -785,8 +766,8 @@ func (l *Ledger) BalanceTx(tx *store.Tx, accountID string) (Balance, error) {
 }
 
 // nextExpiring returns the account's open lot that expires first.
-func nextExpiring(tx *store.Tx, accountID string) (*Lot, error) {
-	lots, err := openLots(tx, accountID)
+func nextExpiring(tx Tx, accountID string) (*Lot, error) {
+	lots, err := tx.OpenLots(accountID)
 	var next *Lot
 	for _, lot := range lots {
 		if lot.Remaining > 0 && (next == nil || lot.ExpiresAt.Before(next.ExpiresAt)) {
@@ -809,24 +790,11 @@ func (l *Ledger) Available(accountID string) money.Nano {
 // beforeID (exclusive) when given.
 func (l *Ledger) Transactions(accountID string, limit int, beforeID string) ([]Entry, error) {
 	var out []Entry
-	after := ""
-	if beforeID != "" {
-		after = accountID + "/" + beforeID
-	}
-	err := l.db.View(func(tx *store.Tx) error {
-		var derr error
-		err := tx.Scan(bucketLedger, accountID+"/", true, after, func(_ string, raw []byte) bool {
-			var e Entry
-			if derr = json.Unmarshal(raw, &e); derr != nil {
-				return false
-			}
-			out = append(out, e)
+	err := l.db.ViewLedger(context.Background(), func(tx Tx) error {
+		return tx.Entries(accountID, beforeID, func(e *Entry) bool {
+			out = append(out, *e)
 			return limit <= 0 || len(out) < limit
 		})
-		if derr != nil {
-			return derr
-		}
-		return err
 	})
 	return out, err
 }
@@ -835,41 +803,32 @@ func (l *Ledger) Transactions(accountID string, limit int, beforeID string) ([]E
 // in entry order.
 func (l *Ledger) Entries() ([]Entry, error) {
 	var out []Entry
-	err := l.db.View(func(tx *store.Tx) error {
-		return tx.Scan(bucketLedger, "", false, "", func(_ string, raw []byte) bool {
-			var e Entry
-			if json.Unmarshal(raw, &e) == nil {
-				out = append(out, e)
-			}
+	err := l.db.ViewLedger(context.Background(), func(tx Tx) error {
+		return tx.AllEntries(func(e *Entry) bool {
+			out = append(out, *e)
 			return true
 		})
 	})
 	return out, err
 }
 
-// Verify checks, from the disk, that every account's entries sum to its
-// stored balance and that lots hold no more than was credited. It is the
-// invariant the crash tests check after every kill -9.
+// Verify checks, from the store, that every account's entries sum to its
+// stored balance. It is the invariant the crash tests check after every
+// kill -9.
 func (l *Ledger) Verify() error {
-	return l.db.View(func(tx *store.Tx) error {
+	return l.db.ViewLedger(context.Background(), func(tx Tx) error {
 		sums := map[string]money.Nano{}
-		if err := tx.Scan(bucketLedger, "", false, "", func(_ string, raw []byte) bool {
-			var e Entry
-			if json.Unmarshal(raw, &e) == nil {
-				sums[e.AccountID] += e.Amount
-			}
+		if err := tx.AllEntries(func(e *Entry) bool {
+			sums[e.AccountID] += e.Amount
 			return true
 		}); err != nil {
 			return err
 		}
 		var errs []error
 		seen := map[string]bool{}
-		if err := tx.Scan(bucketAccounts, "", false, "", func(id string, raw []byte) bool {
+		if err := tx.Accounts(func(id string, rec AccountRecord) bool {
 			seen[id] = true
-			var rec accountRecord
-			if err := json.Unmarshal(raw, &rec); err != nil {
-				errs = append(errs, fmt.Errorf("account %s: %w", id, err))
-			} else if rec.Balance != sums[id] {
+			if rec.Balance != sums[id] {
 				errs = append(errs, fmt.Errorf("account %s: balance %s but entries sum to %s", id, rec.Balance, sums[id]))
 			}
 			return true
@@ -885,35 +844,17 @@ func (l *Ledger) Verify() error {
 	})
 }
 
-// Storage helpers.
-
-func getAccount(tx *store.Tx, id string) (*accountRecord, error) {
-	rec := &accountRecord{}
-	if err := tx.Get(bucketAccounts, id, rec); err != nil && err != store.ErrNotFound {
-		return nil, err
+// checkAccount refuses a credit to an account that does not exist, when
+// the configuration asks for the check.
+func checkAccount(tx Tx, cfg *Config, accountID string) error {
+	if !cfg.RequireAccount {
+		return nil
 	}
-	return rec, nil
-}
-
-// openLots returns the account's lots with something left, oldest first
-// (lot ids are time-ordered).
-func openLots(tx *store.Tx, accountID string) ([]*Lot, error) {
-	var out []*Lot
-	var derr error
-	err := tx.Scan(bucketLots, accountID+"/", false, "", func(_ string, raw []byte) bool {
-		lot := new(Lot)
-		if derr = json.Unmarshal(raw, lot); derr != nil {
-			return false
-		}
-		if lot.Remaining > 0 {
-			out = append(out, lot)
-		}
-		return true
-	})
-	if derr != nil {
-		return nil, derr
+	ok, err := tx.AccountExists(accountID)
+	if err == nil && !ok {
+		err = ErrUnknownAccount
 	}
-	return out, err
+	return err
 }
 
 // drawLots takes amount from the oldest lots first; what they cannot
@@ -935,17 +876,29 @@ func drawLots(lots []*Lot, amount money.Nano) []Draw {
 	return draws
 }
 
-func putLots(tx *store.Tx, lots []*Lot) error {
+// lastDrawn is how many of lots (oldest first) reach the last lot draws
+// took from: the lots a settlement changed are lots[:lastDrawn], and only
+// those are written back.
+func lastDrawn(lots []*Lot, draws []Draw) int {
+	if len(draws) == 0 {
+		return 0
+	}
+	last := draws[len(draws)-1].LotID
+	for i, lot := range lots {
+		if lot.ID == last {
+			return i + 1
+		}
+	}
+	return len(lots)
+}
+
+func putLots(tx Tx, lots []*Lot) error {
 	for _, lot := range lots {
-		if err := tx.Put(bucketLots, lot.AccountID+"/"+lot.ID, lot); err != nil {
+		if err := tx.PutLot(lot); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func putEntry(tx *store.Tx, e *Entry) error {
-	return tx.Put(bucketLedger, e.AccountID+"/"+e.ID, e)
 }
 
 // SpentSince sums, per access key, the usage and fee debits since t (the
@@ -959,14 +912,9 @@ func (l *Ledger) SpentSince(t time.Time) (map[string]money.Nano, error) {
 	}
 	l.mu.Unlock()
 	out := map[string]money.Nano{}
-	err := l.db.View(func(tx *store.Tx) error {
+	err := l.db.ViewLedger(context.Background(), func(tx Tx) error {
 		for _, id := range accounts {
-			var derr error
-			err := tx.Scan(bucketLedger, id+"/", true, "", func(_ string, raw []byte) bool {
-				var e Entry
-				if derr = json.Unmarshal(raw, &e); derr != nil {
-					return false
-				}
+			err := tx.Entries(id, "", func(e *Entry) bool {
 				if e.CreatedAt.Before(t) {
 					return false
 				}
@@ -975,9 +923,6 @@ func (l *Ledger) SpentSince(t time.Time) (map[string]money.Nano, error) {
 				}
 				return true
 			})
-			if derr != nil {
-				return derr
-			}
 			if err != nil {
 				return err
 			}

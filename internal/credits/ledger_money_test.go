@@ -1,6 +1,7 @@
 package credits
 
 import (
+	"context"
 	"errors"
 	"math"
 	"sync"
@@ -8,7 +9,6 @@ import (
 	"time"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/testkit"
 )
 
@@ -19,7 +19,7 @@ type ledgerState struct {
 	lots    int
 }
 
-func stateOf(t *testing.T, l *Ledger, db *store.DB, accountID string) ledgerState {
+func stateOf(t *testing.T, l *Ledger, db *memStore, accountID string) ledgerState {
 	t.Helper()
 	b, err := l.Balance(accountID)
 	if err != nil {
@@ -29,12 +29,7 @@ func stateOf(t *testing.T, l *Ledger, db *store.DB, accountID string) ledgerStat
 	if err != nil {
 		t.Fatal(err)
 	}
-	var lots int
-	if err := db.View(func(tx *store.Tx) error {
-		return tx.Scan(bucketLots, accountID+"/", false, "", func(string, []byte) bool { lots++; return true })
-	}); err != nil {
-		t.Fatal(err)
-	}
+	lots := db.lots(accountID)
 	if err := l.Verify(); err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +173,7 @@ func TestBalanceTxInsideATransaction(t *testing.T) {
 	c.add(time.Hour + time.Second) // the lot is due, not yet expired
 	var b Balance
 	testkit.Within(t, 5*time.Second, "BalanceTx inside Update", func() {
-		if err := db.Update(func(tx *store.Tx) error {
+		if err := db.UpdateLedger(context.Background(), func(tx Tx) error {
 			var err error
 			b, err = l.BalanceTx(tx, "acct")
 			return err
@@ -195,7 +190,7 @@ func TestBalanceTxInsideATransaction(t *testing.T) {
 		}
 	})
 	testkit.Within(t, 5*time.Second, "BalanceTx inside Update", func() {
-		_ = db.Update(func(tx *store.Tx) error {
+		_ = db.UpdateLedger(context.Background(), func(tx Tx) error {
 			b, _ = l.BalanceTx(tx, "acct")
 			return nil
 		})
@@ -209,7 +204,7 @@ func TestBalanceTxInsideATransaction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = db.View(func(tx *store.Tx) error { b, _ = l.BalanceTx(tx, "acct"); return nil })
+	_ = db.ViewLedger(context.Background(), func(tx Tx) error { b, _ = l.BalanceTx(tx, "acct"); return nil })
 	if b.Balance != usd("5") || b.Held != usd("2") || b.Available != usd("3") {
 		t.Fatalf("with a hold: %+v", b)
 	}
@@ -224,7 +219,8 @@ func TestBalanceTxInsideATransaction(t *testing.T) {
 // write it.
 func TestCreditNeedsTheAccount(t *testing.T) {
 	l, _, db := newLedger(t, Config{})
-	l.SetConfig(Config{AccountExists: func(tx *store.Tx, id string) bool { return id == "acct" }})
+	db.accounts["acct"] = true
+	l.SetConfig(Config{RequireAccount: true})
 	if _, err := l.Purchase("ghost", usd("5"), "", ""); !errors.Is(err, ErrUnknownAccount) {
 		t.Fatalf("purchase: %v", err)
 	}

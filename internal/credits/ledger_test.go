@@ -3,7 +3,6 @@ package credits
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -29,13 +28,9 @@ func usd(s string) money.Nano {
 	return n
 }
 
-func newLedger(t testing.TB, cfg Config) (*Ledger, *clock, *store.DB) {
+func newLedger(t testing.TB, cfg Config) (*Ledger, *clock, *memStore) {
 	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "c.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := newMemStore()
 	c := &clock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
 	l, err := Open(db, cfg, c.now)
 	if err != nil {
@@ -322,40 +317,6 @@ func TestAdjustments(t *testing.T) {
 	}
 }
 
-// BenchmarkSettle measures settlement throughput through group commit
-// with concurrent settlers (entries/s = 2 entries per op × ops/s).
-func BenchmarkSettle(b *testing.B) {
-	b.Run("charges", func(b *testing.B) { benchmarkSettle(b, false) })
-	b.Run("charges+event", func(b *testing.B) { benchmarkSettle(b, true) })
-}
-
-func benchmarkSettle(b *testing.B, withEvent bool) {
-	l, _, _ := newLedger(b, Config{})
-	_, _ = l.Purchase("acct", usd("1000000"), "", "")
-	var n atomic.Int64
-	b.SetParallelism(32)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			i := n.Add(1)
-			h, err := l.Reserve("acct", usd("0.001"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			st := Settlement{RequestID: fmt.Sprintf("req_%d", i), AccessKeyID: "ak", Charges: []Charge{{Type: Usage, Amount: 500}, {Type: Fee, Amount: 10}}}
-			if withEvent {
-				st.Events = []*store.UsageEvent{{ID: fmt.Sprintf("ue_%d", i), RequestID: st.RequestID, Timestamp: time.Now(), ProviderID: "openai",
-					Model: "gpt-4o-mini", Endpoint: "chat.completions", KeySource: "managed", Status: 200, InputTokens: 12, OutputTokens: 9,
-					Cost: 500, AccessKeyID: "ak", AccountID: "acct", RetryAction: "succeeded"}}
-			}
-			if _, err := h.Settle(st); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.ReportMetric(float64(b.N*2)/b.Elapsed().Seconds(), "entries/s")
-}
-
 func TestSpentSince(t *testing.T) {
 	l, c, _ := newLedger(t, Config{})
 	_, _ = l.Purchase("acct", usd("5"), "", "")
@@ -370,5 +331,49 @@ func TestSpentSince(t *testing.T) {
 	spent, err := l.SpentSince(since)
 	if err != nil || spent["ak_1"] != usd("0.2") || spent["ak_2"] != usd("0.1") {
 		t.Fatalf("%v %v", spent, err)
+	}
+}
+
+// TestSettlementTouchesOnlyWhatChanged: a settlement writes back the lots
+// it drew from, not every open lot of the account, and journals its usage
+// events in its own transaction.
+func TestSettlementTouchesOnlyWhatChanged(t *testing.T) {
+	l, _, db := newLedger(t, Config{})
+	for range 5 {
+		if _, err := l.Purchase("acct", usd("1"), "", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		charge    string
+		lotWrites int
+	}{
+		{"0.5", 1},  // from the oldest lot
+		{"0.25", 1}, // the same lot again
+		{"1", 2},    // the rest of the first lot and part of the second
+	}
+	for i, c := range cases {
+		before := db.lotWrites
+		h, err := l.Reserve("acct", usd(c.charge))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := &store.UsageEvent{ID: fmt.Sprintf("ue_%d", i), RequestID: fmt.Sprintf("req_%d", i)}
+		if _, err := h.Settle(Settlement{RequestID: ev.RequestID, Charges: []Charge{{Type: Usage, Amount: usd(c.charge)}},
+			Events: []*store.UsageEvent{ev}}); err != nil {
+			t.Fatal(err)
+		}
+		if got := db.lotWrites - before; got != c.lotWrites {
+			t.Errorf("settling %s USD wrote %d lots, want %d", c.charge, got, c.lotWrites)
+		}
+		if got := len(db.journaled()); got != i+1 {
+			t.Errorf("after settlement %d: %d events journaled", i, got)
+		}
+	}
+	if err := l.Verify(); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := l.Balance("acct"); b.Balance != usd("3.25") {
+		t.Fatalf("balance %s", b.Balance)
 	}
 }

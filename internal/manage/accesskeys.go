@@ -1,6 +1,8 @@
 package manage
 
 import (
+	"cmp"
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -26,15 +28,19 @@ func applyAccessKeyPatch(p Patch, k *store.AccessKey) error {
 }
 
 // validateAccessKey checks an access key against limits and references.
-func validateAccessKey(tx *store.Tx, k *store.AccessKey, expiresChanged bool) error {
+func validateAccessKey(tx ResourceTx, k *store.AccessKey, expiresChanged bool) error {
 	if err := validateText(k.Name, k.Description, k.Metadata); err != nil {
 		return err
 	}
+	if ok, err := tx.Exists(store.Accounts, k.AccountID); err != nil || !ok {
+		return cmp.Or(err, error(&InvalidError{"accountId", fmt.Sprintf("no account %q", k.AccountID)}))
+	}
+	if k.AccessKeyConfigurationID != "" {
+		if ok, err := tx.Exists(store.Configurations, k.AccessKeyConfigurationID); err != nil || !ok {
+			return cmp.Or(err, error(&InvalidError{"accessKeyConfigurationId", fmt.Sprintf("no access key configuration %q", k.AccessKeyConfigurationID)}))
+		}
+	}
 	switch {
-	case !tx.Exists(store.Accounts, k.AccountID):
-		return &InvalidError{"accountId", fmt.Sprintf("no account %q", k.AccountID)}
-	case k.AccessKeyConfigurationID != "" && !tx.Exists(store.Configurations, k.AccessKeyConfigurationID):
-		return &InvalidError{"accessKeyConfigurationId", fmt.Sprintf("no access key configuration %q", k.AccessKeyConfigurationID)}
 	case expiresChanged && k.ExpiresAt != nil && !k.ExpiresAt.After(time.Now()):
 		return &InvalidError{"expiresAt", "must be in the future"}
 	}
@@ -59,7 +65,7 @@ func (s *Service) CreateAccessKey(p Patch) (*store.AccessKey, string, error) {
 	k.TokenHash = hex.EncodeToString(h[:])
 	k.KeyRedacted = secrets.Redact(token)
 	k.CreatedAt, k.UpdatedAt = now, now
-	err := s.writeAccessKey(func(tx *store.Tx) (*store.AccessKey, *store.AccessKey, error) {
+	err := s.writeAccessKey(func(tx ResourceTx) (*store.AccessKey, *store.AccessKey, error) {
 		if err := validateAccessKey(tx, k, true); err != nil {
 			return nil, nil, err
 		}
@@ -74,9 +80,9 @@ func (s *Service) CreateAccessKey(p Patch) (*store.AccessKey, string, error) {
 // UpdateAccessKey applies a PATCH body.
 func (s *Service) UpdateAccessKey(id string, p Patch) (*store.AccessKey, error) {
 	var out *store.AccessKey
-	err := s.writeAccessKey(func(tx *store.Tx) (*store.AccessKey, *store.AccessKey, error) {
+	err := s.writeAccessKey(func(tx ResourceTx) (*store.AccessKey, *store.AccessKey, error) {
 		var old store.AccessKey
-		if err := tx.Get(store.AccessKeysBucket, id, &old); err != nil {
+		if err := tx.Get(store.AccessKeys, id, &old); err != nil {
 			return nil, nil, err
 		}
 		k := old
@@ -109,9 +115,9 @@ func (s *Service) RotateAccessKey(id string, grace time.Duration) (*store.Access
 	token := secrets.NewToken(secrets.AccessKeyPrefix)
 	h := secrets.HashToken(token)
 	var out *store.AccessKey
-	err := s.writeAccessKey(func(tx *store.Tx) (*store.AccessKey, *store.AccessKey, error) {
+	err := s.writeAccessKey(func(tx ResourceTx) (*store.AccessKey, *store.AccessKey, error) {
 		var old store.AccessKey
-		if err := tx.Get(store.AccessKeysBucket, id, &old); err != nil {
+		if err := tx.Get(store.AccessKeys, id, &old); err != nil {
 			return nil, nil, err
 		}
 		k := old
@@ -135,7 +141,8 @@ func (s *Service) RotateAccessKey(id string, grace time.Duration) (*store.Access
 
 // AccessKey returns one access key, with its latest use.
 func (s *Service) AccessKey(id string) (*store.AccessKey, error) {
-	k, err := s.db.AccessKey(id)
+	k := new(store.AccessKey)
+	err := s.db.ViewResources(context.Background(), func(tx ResourceTx) error { return tx.Get(store.AccessKeys, id, k) })
 	if err != nil {
 		return nil, err
 	}
@@ -145,21 +152,21 @@ func (s *Service) AccessKey(id string) (*store.AccessKey, error) {
 
 // AccessKeys lists access keys in creation order.
 func (s *Service) AccessKeys() ([]*store.AccessKey, error) {
-	all, err := s.db.AccessKeys()
+	keys, err := s.accessKeys()
 	if err != nil {
 		return nil, err
 	}
-	for _, k := range all {
+	for _, k := range keys {
 		s.withPendingLastUsed(k)
 	}
-	return all, nil
+	return keys, nil
 }
 
 // DeleteAccessKey deletes an access key; its token stops working at once.
 func (s *Service) DeleteAccessKey(id string) error {
-	err := s.writeAccessKey(func(tx *store.Tx) (*store.AccessKey, *store.AccessKey, error) {
+	err := s.writeAccessKey(func(tx ResourceTx) (*store.AccessKey, *store.AccessKey, error) {
 		var old store.AccessKey
-		if err := tx.Get(store.AccessKeysBucket, id, &old); err != nil {
+		if err := tx.Get(store.AccessKeys, id, &old); err != nil {
 			return nil, nil, err
 		}
 		return &old, nil, tx.DeleteAccessKey(id)
@@ -173,11 +180,11 @@ func (s *Service) DeleteAccessKey(id string) error {
 
 // writeAccessKey runs change in a transaction and then moves the key in
 // the in-memory index from its old hashes to its new ones (nil: none).
-func (s *State) writeAccessKey(change func(tx *store.Tx) (old, updated *store.AccessKey, err error)) error {
+func (s *State) writeAccessKey(change func(tx ResourceTx) (old, updated *store.AccessKey, err error)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var old, updated *store.AccessKey
-	err := s.db.Update(func(tx *store.Tx) error {
+	err := s.db.UpdateResources(context.Background(), func(tx ResourceTx) error {
 		var err error
 		old, updated, err = change(tx)
 		return err

@@ -1,6 +1,7 @@
 package manage
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"time"
@@ -42,13 +43,13 @@ func (s *Service) CreateAccount(p Patch) (*Account, error) {
 	}
 	now := time.Now().UTC()
 	acct.ID, acct.CreatedAt, acct.UpdatedAt = ids.New("acct"), now, now
-	return acct, s.mutate(func(tx *store.Tx, _ *Snapshot) error { return tx.Put(store.Accounts, acct.ID, acct) })
+	return acct, s.mutate(func(tx ResourceTx, _ *Snapshot) error { return tx.Put(store.Accounts, acct.ID, acct) })
 }
 
 // UpdateAccount applies a PATCH body.
 func (s *Service) UpdateAccount(id string, p Patch) (*Account, error) {
 	var out Account
-	return &out, s.mutate(func(tx *store.Tx, _ *Snapshot) error {
+	return &out, s.mutate(func(tx ResourceTx, _ *Snapshot) error {
 		if err := tx.Get(store.Accounts, id, &out); err != nil {
 			return err
 		}
@@ -88,11 +89,11 @@ func (s *Service) DeleteAccount(id string) error {
 			return err
 		}
 	}
-	return s.mutate(func(tx *store.Tx, st *Snapshot) error {
-		if !tx.Exists(store.Accounts, id) {
-			return ErrNotFound
+	return s.mutate(func(tx ResourceTx, st *Snapshot) error {
+		if ok, err := tx.Exists(store.Accounts, id); err != nil || !ok {
+			return cmp.Or(err, ErrNotFound)
 		}
-		keys, err := tx.AccessKeys()
+		keys, err := all[store.AccessKey](tx, store.AccessKeys)
 		if err != nil {
 			return err
 		}
@@ -106,7 +107,7 @@ func (s *Service) DeleteAccount(id string) error {
 				return &ConflictError{fmt.Sprintf("account %s is used by provider key %s", id, pk.ID)}
 			}
 		}
-		b, err := ledger.BalanceTx(tx, id)
+		b, err := ledger.BalanceTx(tx.Ledger(), id)
 		if err != nil {
 			return err
 		}

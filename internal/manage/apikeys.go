@@ -29,7 +29,7 @@ func (s *Service) CreateAPIKey(p Patch) (*APIKey, string, error) {
 	h := secrets.HashToken(token)
 	now := time.Now().UTC()
 	k.ID, k.TokenHash, k.KeyRedacted, k.CreatedAt, k.UpdatedAt = ids.New("apik"), hex.EncodeToString(h[:]), secrets.Redact(token), now, now
-	if err := s.mutate(func(tx *store.Tx, _ *Snapshot) error { return tx.Put(store.APIKeys, k.ID, k) }); err != nil {
+	if err := s.mutate(func(tx ResourceTx, _ *Snapshot) error { return tx.Put(store.APIKeys, k.ID, k) }); err != nil {
 		return nil, "", err
 	}
 	return k, token, nil
@@ -38,7 +38,7 @@ func (s *Service) CreateAPIKey(p Patch) (*APIKey, string, error) {
 // UpdateAPIKey applies a PATCH body.
 func (s *Service) UpdateAPIKey(id string, p Patch) (*APIKey, error) {
 	var out APIKey
-	return &out, s.mutate(func(tx *store.Tx, _ *Snapshot) error {
+	return &out, s.mutate(func(tx ResourceTx, _ *Snapshot) error {
 		if err := tx.Get(store.APIKeys, id, &out); err != nil {
 			return err
 		}
@@ -71,5 +71,5 @@ func (s *Service) APIKey(id string) (*APIKey, error) {
 
 // DeleteAPIKey revokes a management API key at once.
 func (s *Service) DeleteAPIKey(id string) error {
-	return s.mutate(func(tx *store.Tx, _ *Snapshot) error { return tx.Delete(store.APIKeys, id) })
+	return s.mutate(func(tx ResourceTx, _ *Snapshot) error { return tx.Delete(store.APIKeys, id) })
 }

@@ -1,6 +1,7 @@
 package manage
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -97,7 +98,7 @@ func (s *Service) applyConfigurationPatch(p Patch, c *AccessKeyConfiguration, st
 // CreateConfiguration adds an access key configuration.
 func (s *Service) CreateConfiguration(p Patch) (*AccessKeyConfiguration, error) {
 	c := &AccessKeyConfiguration{}
-	err := s.mutate(func(tx *store.Tx, st *Snapshot) error {
+	err := s.mutate(func(tx ResourceTx, st *Snapshot) error {
 		if err := s.applyConfigurationPatch(p, c, st); err != nil {
 			return err
 		}
@@ -111,7 +112,7 @@ func (s *Service) CreateConfiguration(p Patch) (*AccessKeyConfiguration, error) 
 // UpdateConfiguration applies a PATCH body.
 func (s *Service) UpdateConfiguration(id string, p Patch) (*AccessKeyConfiguration, error) {
 	var out AccessKeyConfiguration
-	return &out, s.mutate(func(tx *store.Tx, st *Snapshot) error {
+	return &out, s.mutate(func(tx ResourceTx, st *Snapshot) error {
 		if err := tx.Get(store.Configurations, id, &out); err != nil {
 			return err
 		}
@@ -138,11 +139,11 @@ func (s *Service) Configuration(id string) (*AccessKeyConfiguration, error) {
 
 // DeleteConfiguration deletes a configuration no access key uses.
 func (s *Service) DeleteConfiguration(id string) error {
-	return s.mutate(func(tx *store.Tx, _ *Snapshot) error {
-		if !tx.Exists(store.Configurations, id) {
-			return ErrNotFound
+	return s.mutate(func(tx ResourceTx, _ *Snapshot) error {
+		if ok, err := tx.Exists(store.Configurations, id); err != nil || !ok {
+			return cmp.Or(err, ErrNotFound)
 		}
-		keys, err := tx.AccessKeys()
+		keys, err := all[store.AccessKey](tx, store.AccessKeys)
 		if err != nil {
 			return err
 		}

@@ -85,7 +85,7 @@ func (s *Service) CreateCustomProvider(p Patch) (*CustomProvider, error) {
 	}
 	now := time.Now().UTC()
 	cp.ID, cp.CreatedAt, cp.UpdatedAt = ids.New("prov"), now, now
-	return cp, s.mutate(func(tx *store.Tx, st *Snapshot) error {
+	return cp, s.mutate(func(tx ResourceTx, st *Snapshot) error {
 		if findCustomProvider(st, cp.ProviderID) != nil {
 			return &ConflictError{fmt.Sprintf("provider %q exists", cp.ProviderID)}
 		}
@@ -96,7 +96,7 @@ func (s *Service) CreateCustomProvider(p Patch) (*CustomProvider, error) {
 // UpdateCustomProvider applies a PATCH body; models[] is replaced whole.
 func (s *Service) UpdateCustomProvider(idOrProviderID string, p Patch) (*CustomProvider, error) {
 	var out CustomProvider
-	return &out, s.mutate(func(tx *store.Tx, st *Snapshot) error {
+	return &out, s.mutate(func(tx ResourceTx, st *Snapshot) error {
 		cur := findCustomProvider(st, idOrProviderID)
 		if cur == nil {
 			if s.env.ConfiguredProvider(idOrProviderID) {
@@ -117,7 +117,7 @@ func (s *Service) UpdateCustomProvider(idOrProviderID string, p Patch) (*CustomP
 
 // DeleteCustomProvider removes a provider nothing refers to.
 func (s *Service) DeleteCustomProvider(idOrProviderID string) error {
-	return s.mutate(func(tx *store.Tx, st *Snapshot) error {
+	return s.mutate(func(tx ResourceTx, st *Snapshot) error {
 		cp := findCustomProvider(st, idOrProviderID)
 		if cp == nil {
 			if s.env.ConfiguredProvider(idOrProviderID) {

@@ -17,7 +17,7 @@ func (s *Service) GatewayConfig() GatewayConfig { return s.Snapshot().Gateway }
 func (s *Service) UpdateGatewayConfig(p Patch) (GatewayConfig, error) {
 	var out GatewayConfig
 	defer s.env.GatewayConfigChanged()
-	return out, s.mutate(func(tx *store.Tx, st *Snapshot) error {
+	return out, s.mutate(func(tx ResourceTx, st *Snapshot) error {
 		out = st.Gateway
 		setsMax := p.Has("maxPurchase")
 		if err := errors.Join(

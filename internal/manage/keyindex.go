@@ -1,6 +1,7 @@
 package manage
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -10,12 +11,12 @@ import (
 
 // reloadKeys rebuilds the in-memory access key index from the store.
 func (s *State) reloadKeys() error {
-	all, err := s.db.AccessKeys()
+	keys, err := s.accessKeys()
 	if err != nil {
 		return fmt.Errorf("loading access keys: %w", err)
 	}
-	m := make(map[secrets.Hash]*store.AccessKey, len(all))
-	for _, k := range all {
+	m := make(map[secrets.Hash]*store.AccessKey, len(keys))
+	for _, k := range keys {
 		if err := indexKey(m, k); err != nil {
 			return err
 		}
@@ -77,4 +78,13 @@ func (s *State) updateKeys(change func(m map[secrets.Hash]*store.AccessKey)) {
 	}
 	change(m)
 	s.keys.Store(&m)
+}
+
+// accessKeys reads every access key from the store, in id order.
+func (s *State) accessKeys() (keys []*store.AccessKey, err error) {
+	err = s.db.ViewResources(context.Background(), func(tx ResourceTx) error {
+		keys, err = all[store.AccessKey](tx, store.AccessKeys)
+		return err
+	})
+	return keys, err
 }

@@ -1,6 +1,7 @@
 package manage
 
 import (
+	"context"
 	"strings"
 	"time"
 
@@ -28,13 +29,13 @@ func (s *State) FlushLastUsed() {
 		}
 		return true
 	})
-	if err := s.db.TouchAccessKeys(keys); err != nil {
+	if err := touchAccessKeys(context.Background(), s.db, keys); err != nil {
 		s.logger.Error("recording access key last use", zap.Error(err))
 	}
 	if len(providerKeys) == 0 {
 		return
 	}
-	err := s.db.Update(func(tx *store.Tx) error {
+	err := s.db.UpdateResources(context.Background(), func(tx ResourceTx) error {
 		for id, t := range providerKeys {
 			var pk ProviderKey
 			if err := tx.Get(store.ProviderKeys, id, &pk); err != nil {

@@ -1,6 +1,7 @@
 package manage
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -75,9 +76,9 @@ func (s *Service) CreateProviderKey(p Patch) (*ProviderKey, error) {
 	if err := s.seal(k, strings.TrimSpace(in.value)); err != nil {
 		return nil, err
 	}
-	return k, s.mutate(func(tx *store.Tx, _ *Snapshot) error {
-		if !tx.Exists(store.Accounts, k.AccountID) {
-			return &InvalidError{"accountId", fmt.Sprintf("no account %q", k.AccountID)}
+	return k, s.mutate(func(tx ResourceTx, _ *Snapshot) error {
+		if ok, err := tx.Exists(store.Accounts, k.AccountID); err != nil || !ok {
+			return cmp.Or(err, error(&InvalidError{"accountId", fmt.Sprintf("no account %q", k.AccountID)}))
 		}
 		return tx.Put(store.ProviderKeys, k.ID, k)
 	})
@@ -86,7 +87,7 @@ func (s *Service) CreateProviderKey(p Patch) (*ProviderKey, error) {
 // UpdateProviderKey applies a PATCH body (name, description).
 func (s *Service) UpdateProviderKey(id string, p Patch) (*ProviderKey, error) {
 	var out ProviderKey
-	return &out, s.mutate(func(tx *store.Tx, _ *Snapshot) error {
+	return &out, s.mutate(func(tx ResourceTx, _ *Snapshot) error {
 		if err := tx.Get(store.ProviderKeys, id, &out); err != nil {
 			return err
 		}
@@ -109,7 +110,7 @@ func (s *Service) RotateProviderKey(id string, p Patch) (*ProviderKey, error) {
 		return nil, &InvalidError{"value", "required"}
 	}
 	var out ProviderKey
-	return &out, s.mutate(func(tx *store.Tx, _ *Snapshot) error {
+	return &out, s.mutate(func(tx ResourceTx, _ *Snapshot) error {
 		if err := tx.Get(store.ProviderKeys, id, &out); err != nil {
 			return err
 		}
@@ -150,9 +151,9 @@ func (s *Service) withProviderKeyLastUsed(k *ProviderKey) *ProviderKey {
 
 // DeleteProviderKey deletes a provider key no routing rule names.
 func (s *Service) DeleteProviderKey(id string) error {
-	return s.mutate(func(tx *store.Tx, st *Snapshot) error {
-		if !tx.Exists(store.ProviderKeys, id) {
-			return ErrNotFound
+	return s.mutate(func(tx ResourceTx, st *Snapshot) error {
+		if ok, err := tx.Exists(store.ProviderKeys, id); err != nil || !ok {
+			return cmp.Or(err, ErrNotFound)
 		}
 		for _, c := range sortedByID(st.Configs, func(x *AccessKeyConfiguration) string { return x.ID }) {
 			for _, r := range c.Router.Rules {

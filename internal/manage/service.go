@@ -17,7 +17,7 @@ import (
 // snapshot of the resources, the in-memory access key index and the last
 // uses not yet written.
 type State struct {
-	db     *store.DB
+	db     Store
 	key    secrets.Key
 	logger *zap.Logger
 
@@ -39,7 +39,7 @@ type State struct {
 // Open loads the management state of db: it creates the default account
 // on first start, then reads the resources and the access key index.
 // Provider keys are unsealed with key.
-func Open(db *store.DB, key secrets.Key, logger *zap.Logger) (*State, error) {
+func Open(db Store, key secrets.Key, logger *zap.Logger) (*State, error) {
 	s := &State{db: db, key: key, logger: logger}
 	err := s.ensureDefaultAccount()
 	if err == nil {

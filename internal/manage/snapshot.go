@@ -1,6 +1,7 @@
 package manage
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -34,25 +35,25 @@ func (s *State) loadState() (*Snapshot, error) {
 		ProviderKeys: map[string]*ProviderKey{}, APIKeys: map[secrets.Hash]*APIKey{},
 		VirtualModels: map[string]*VirtualModel{},
 	}
-	err := s.db.View(func(tx *store.Tx) error {
-		accounts, err := store.All[Account](tx, store.Accounts)
+	err := s.db.ViewResources(context.Background(), func(tx ResourceTx) error {
+		accounts, err := all[Account](tx, store.Accounts)
 		if err != nil {
 			return err
 		}
 		for _, a := range accounts {
 			st.Accounts[a.ID] = a
 		}
-		configs, err := store.All[AccessKeyConfiguration](tx, store.Configurations)
+		configs, err := all[AccessKeyConfiguration](tx, store.Configurations)
 		if err != nil {
 			return err
 		}
 		for _, c := range configs {
 			st.Configs[c.ID] = c
 		}
-		if st.Providers, err = store.All[CustomProvider](tx, store.CustomProviders); err != nil {
+		if st.Providers, err = all[CustomProvider](tx, store.CustomProviders); err != nil {
 			return err
 		}
-		pks, err := store.All[ProviderKey](tx, store.ProviderKeys)
+		pks, err := all[ProviderKey](tx, store.ProviderKeys)
 		if err != nil {
 			return err
 		}
@@ -64,7 +65,7 @@ func (s *State) loadState() (*Snapshot, error) {
 			pk.value = string(v)
 			st.ProviderKeys[pk.ID] = pk
 		}
-		apiKeys, err := store.All[APIKey](tx, store.APIKeys)
+		apiKeys, err := all[APIKey](tx, store.APIKeys)
 		if err != nil {
 			return err
 		}
@@ -75,7 +76,7 @@ func (s *State) loadState() (*Snapshot, error) {
 			}
 			st.APIKeys[h] = k
 		}
-		vms, err := store.All[VirtualModel](tx, store.VirtualModels)
+		vms, err := all[VirtualModel](tx, store.VirtualModels)
 		if err != nil {
 			return err
 		}
@@ -108,11 +109,11 @@ func (s *State) Snapshot() *Snapshot { return s.snap.Load() }
 
 // mutate runs change in one bbolt transaction with the current snapshot
 // for reference, then publishes the new snapshot. Changes are serialised.
-func (s *State) mutate(change func(tx *store.Tx, st *Snapshot) error) error {
+func (s *State) mutate(change func(tx ResourceTx, st *Snapshot) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.snap.Load()
-	if err := s.db.Update(func(tx *store.Tx) error { return change(tx, st) }); err != nil {
+	if err := s.db.UpdateResources(context.Background(), func(tx ResourceTx) error { return change(tx, st) }); err != nil {
 		return err
 	}
 	return s.reloadState()
@@ -120,9 +121,9 @@ func (s *State) mutate(change func(tx *store.Tx, st *Snapshot) error) error {
 
 // ensureDefaultAccount creates the `default` account on first start.
 func (s *State) ensureDefaultAccount() error {
-	return s.db.Update(func(tx *store.Tx) error {
-		if tx.Exists(store.Accounts, DefaultAccountID) {
-			return nil
+	return s.db.UpdateResources(context.Background(), func(tx ResourceTx) error {
+		if ok, err := tx.Exists(store.Accounts, DefaultAccountID); err != nil || ok {
+			return err
 		}
 		now := time.Now().UTC()
 		return tx.Put(store.Accounts, DefaultAccountID, &Account{ID: DefaultAccountID, Name: "Default account", CreatedAt: now, UpdatedAt: now})

@@ -1,6 +1,7 @@
 package manage
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -18,17 +19,17 @@ const (
 
 // UsageEvents returns recorded usage events in the order they were
 // recorded; for tests and tools (the management API uses ListUsage).
-func (s *Service) UsageEvents(q store.UsageQuery) ([]*store.UsageEvent, error) {
-	return s.db.Usage(q)
+func (s *Service) UsageEvents(ctx context.Context, q store.UsageQuery) ([]*store.UsageEvent, error) {
+	return s.db.Usage(ctx, q)
 }
 
 // ListUsage returns a page of usage events, newest first, and whether
 // more follow.
-func (s *Service) ListUsage(q store.UsageList) ([]*store.UsageEvent, bool, error) {
+func (s *Service) ListUsage(ctx context.Context, q store.UsageList) ([]*store.UsageEvent, bool, error) {
 	if err := checkUsageRange(q.From, q.To); err != nil {
 		return nil, false, err
 	}
-	evs, more, err := s.db.ListUsage(q)
+	evs, more, err := s.db.ListUsage(ctx, q)
 	if errors.Is(err, store.ErrUnknownCursor) {
 		return nil, false, &InvalidError{"beforeId", fmt.Sprintf("no usage event %q", q.BeforeID)}
 	}
@@ -40,7 +41,7 @@ func (s *Service) ListUsage(q store.UsageList) ([]*store.UsageEvent, bool, error
 
 // UsageOverview sums usage per UTC hour or day, optionally per provider,
 // model, access key or account.
-func (s *Service) UsageOverview(q store.UsageOverviewQuery) (*store.UsageOverview, error) {
+func (s *Service) UsageOverview(ctx context.Context, q store.UsageOverviewQuery) (*store.UsageOverview, error) {
 	if err := checkUsageRange(q.From, q.To); err != nil {
 		return nil, err
 	}
@@ -57,7 +58,7 @@ func (s *Service) UsageOverview(q store.UsageOverviewQuery) (*store.UsageOvervie
 	case q.Bucket != store.BucketHour && q.Bucket != store.BucketDay:
 		return nil, &InvalidError{"bucket", "must be hour or day"}
 	}
-	o, err := s.db.UsageOverview(q)
+	o, err := s.db.UsageOverview(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("summing usage: %w", err)
 	}
@@ -70,8 +71,8 @@ func (s *Service) UsageOverview(q store.UsageOverviewQuery) (*store.UsageOvervie
 
 // RequestUsage returns a request's attempts in order; ErrNotFound when
 // none is recorded.
-func (s *Service) RequestUsage(requestID string) ([]*store.UsageEvent, error) {
-	evs, err := s.db.RequestUsage(requestID)
+func (s *Service) RequestUsage(ctx context.Context, requestID string) ([]*store.UsageEvent, error) {
+	evs, err := s.db.RequestUsage(ctx, requestID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("reading usage of request %s: %w", requestID, err)
 	}

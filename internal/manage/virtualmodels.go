@@ -46,7 +46,7 @@ func (s *Service) CreateVirtualModel(p Patch) (*VirtualModel, error) {
 	}
 	now := time.Now().UTC()
 	vm.ID, vm.CreatedAt, vm.UpdatedAt = ids.New("vm"), now, now
-	return vm, s.mutate(func(tx *store.Tx, st *Snapshot) error {
+	return vm, s.mutate(func(tx ResourceTx, st *Snapshot) error {
 		if st.VirtualModels[strings.ToLower(vm.Name)] != nil {
 			return &ConflictError{fmt.Sprintf("virtual model %q exists", vm.Name)}
 		}
@@ -57,7 +57,7 @@ func (s *Service) CreateVirtualModel(p Patch) (*VirtualModel, error) {
 // UpdateVirtualModel applies a PATCH body.
 func (s *Service) UpdateVirtualModel(id string, p Patch) (*VirtualModel, error) {
 	var out VirtualModel
-	return &out, s.mutate(func(tx *store.Tx, st *Snapshot) error {
+	return &out, s.mutate(func(tx ResourceTx, st *Snapshot) error {
 		if err := tx.Get(store.VirtualModels, id, &out); err != nil {
 			return err
 		}
@@ -98,5 +98,5 @@ func (s *Service) VirtualModel(idOrName string) (*VirtualModel, error) {
 
 // DeleteVirtualModel deletes one.
 func (s *Service) DeleteVirtualModel(id string) error {
-	return s.mutate(func(tx *store.Tx, _ *Snapshot) error { return tx.Delete(store.VirtualModels, id) })
+	return s.mutate(func(tx ResourceTx, _ *Snapshot) error { return tx.Delete(store.VirtualModels, id) })
 }

@@ -1,6 +1,10 @@
-package store
+package boltstore
 
 import (
+	"context"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
+
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -10,10 +14,10 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/ids"
 )
 
-func closeTestEvent(n int) *UsageEvent {
+func closeTestEvent(n int) *store.UsageEvent {
 	ts := time.Now().Add(-time.Minute).Add(time.Duration(n) * time.Microsecond)
-	return &UsageEvent{ID: ids.At("ue", ts), RequestID: fmt.Sprintf("req_late_%06d", n), Attempt: 1, Timestamp: ts,
-		ProviderID: "openai", Model: "gpt-4o", Status: 200, RetryAction: RetrySucceeded}
+	return &store.UsageEvent{ID: ids.At("ue", ts), RequestID: fmt.Sprintf("req_late_%06d", n), Attempt: 1, Timestamp: ts,
+		ProviderID: "openai", Model: "gpt-4o", Status: 200, RetryAction: store.RetrySucceeded}
 }
 
 // A request that records usage after the writer closed (the store is
@@ -21,11 +25,11 @@ func closeTestEvent(n int) *UsageEvent {
 // own while the database is open.
 func TestWriterRecordAfterCloseCommits(t *testing.T) {
 	db := openTemp(t)
-	w := NewWriter(db, WriterOptions{})
+	w := store.NewWriter(db, store.WriterOptions{})
 	w.Close()
 	e := closeTestEvent(1)
 	w.RecordUsage(e)
-	got, err := db.RequestUsage(e.RequestID)
+	got, err := db.RequestUsage(context.Background(), e.RequestID)
 	if err != nil || len(got) != 1 {
 		t.Fatalf("late event: %v %v", got, err)
 	}
@@ -37,7 +41,7 @@ func TestWriterRecordAfterDBCloseReportsLoss(t *testing.T) {
 	db := openTemp(t)
 	var lost atomic.Int64
 	var msg atomic.Value
-	w := NewWriter(db, WriterOptions{OnError: func(err error, n int) {
+	w := store.NewWriter(db, store.WriterOptions{OnError: func(err error, n int) {
 		lost.Add(int64(n))
 		msg.Store(err.Error())
 	}})
@@ -58,7 +62,7 @@ func TestWriterRecordRacingClose(t *testing.T) {
 	for round := 0; round < 20; round++ {
 		db := openTemp(t)
 		var lost atomic.Int64
-		w := NewWriter(db, WriterOptions{Queue: 4, MaxBatch: 3, OnError: func(_ error, n int) { lost.Add(int64(n)) }})
+		w := store.NewWriter(db, store.WriterOptions{Queue: 4, MaxBatch: 3, OnError: func(_ error, n int) { lost.Add(int64(n)) }})
 		const senders, each = 8, 25
 		var wg sync.WaitGroup
 		start := make(chan struct{})
@@ -79,7 +83,7 @@ func TestWriterRecordRacingClose(t *testing.T) {
 		w.Close() // idempotent
 		n := 0
 		for i := 0; i < senders*each; i++ {
-			got, err := db.RequestUsage(closeTestEvent(i).RequestID)
+			got, err := db.RequestUsage(context.Background(), closeTestEvent(i).RequestID)
 			if err == nil {
 				n += len(got)
 			}

@@ -1,68 +1,22 @@
-package store
+package boltstore
 
 import (
+	"context"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
+
 	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
 	"sort"
-	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
 )
-
-// UsageEvent records one upstream attempt. Token fields are normalised so
-// each token sits in exactly one priced bucket (see internal/usage).
-type UsageEvent struct {
-	ID               string     `json:"id"` // "ue_…", unique
-	RequestID        string     `json:"requestId"`
-	Attempt          int        `json:"attempt"`
-	Timestamp        time.Time  `json:"timestamp"` // when the attempt started; the event's place in time
-	AccessKeyID      string     `json:"accessKeyId,omitempty"`
-	AccountID        string     `json:"accountId,omitempty"`
-	ProviderID       string     `json:"providerId"`
-	Model            string     `json:"model"`
-	Endpoint         string     `json:"endpoint"`
-	KeySource        string     `json:"keySource"` // managed | user
-	Status           int        `json:"status"`
-	Streaming        bool       `json:"streaming"`
-	StopReason       string     `json:"stopReason,omitempty"`
-	InputTokens      int64      `json:"inputTokens"`
-	OutputTokens     int64      `json:"outputTokens"`
-	CacheReadTokens  int64      `json:"cacheReadTokens"`
-	CacheWriteTokens int64      `json:"cacheWriteTokens"`
-	ReasoningTokens  int64      `json:"reasoningTokens"`
-	UsageEstimated   bool       `json:"usageEstimated"`
-	Cost             money.Nano `json:"cost"`
-	// Fee is the processing or BYOK fee charged for the attempt (credits).
-	Fee           money.Nano `json:"fee"`
-	ProviderKeyID string     `json:"providerKeyId,omitempty"`
-	LatencyMs     int64      `json:"latencyMs"`
-	TTFTMs        int64      `json:"ttftMs,omitempty"`
-	RetryAction   string     `json:"retryAction"`
-	Error         string     `json:"error,omitempty"`
-}
-
-// Retry actions after which the gateway moved on to another attempt of the
-// same request. Every other action ends the request: its event is the
-// request's final attempt.
-const (
-	RetryNextKey     = "next_key"
-	RetryNextBackend = "next_backend"
-	RetrySameBackend = "retry_same_backend"
-	RetrySucceeded   = "succeeded"
-)
-
-// Final reports whether the event is the attempt that ended its request.
-func (e *UsageEvent) Final() bool { return isFinal(e.RetryAction) }
-
-func isFinal(action string) bool {
-	return action != RetryNextKey && action != RetryNextBackend && action != RetrySameBackend
-}
 
 // Usage events live in nested buckets of the usage_events bucket:
 //
@@ -172,7 +126,7 @@ func appendLP(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-func eventFlags(e *UsageEvent) byte {
+func eventFlags(e *store.UsageEvent) byte {
 	var f byte
 	if e.Final() {
 		f |= flagFinal
@@ -193,7 +147,7 @@ func eventFlags(e *UsageEvent) byte {
 //	lp(id) lp(requestId) varint(attempt) lp(endpoint) lp(keySource) varint(status)
 //	lp(stopReason) lp(retryAction) varint(input output cacheRead cacheWrite reasoning
 //	cost latencyMs ttftMs) lp(error)
-func appendEvent(b []byte, e *UsageEvent, ts time.Time, pk uint64, flags byte) []byte {
+func appendEvent(b []byte, e *store.UsageEvent, ts time.Time, pk uint64, flags byte) []byte {
 	b = append(b, eventVersion, flags)
 	b = binary.AppendUvarint(b, pk-pkOf(ts))
 	b = appendLP(b, e.ProviderID)
@@ -280,12 +234,12 @@ func readHead(v []byte) (h eventHead, rest reader, err error) {
 }
 
 // decodeEvent decodes the event stored under pk.
-func decodeEvent(pk uint64, v []byte) (*UsageEvent, error) {
+func decodeEvent(pk uint64, v []byte) (*store.UsageEvent, error) {
 	h, r, err := readHead(v)
 	if err != nil {
 		return nil, err
 	}
-	e := &UsageEvent{
+	e := &store.UsageEvent{
 		Timestamp:  time.Unix(0, int64(pk-h.delta)).UTC(),
 		ProviderID: string(h.provider), Model: string(h.model),
 		AccessKeyID: string(h.accessKey), AccountID: string(h.account),
@@ -319,10 +273,10 @@ func decodeEvent(pk uint64, v []byte) (*UsageEvent, error) {
 
 // eventTotals reads what an overview sums from an encoded event, without
 // allocating: the head and the counters.
-func eventTotals(v []byte) (eventHead, UsageTotals, error) {
+func eventTotals(v []byte) (eventHead, store.UsageTotals, error) {
 	h, r, err := readHead(v)
 	if err != nil {
-		return h, UsageTotals{}, err
+		return h, store.UsageTotals{}, err
 	}
 	r.bytes()  // id
 	r.bytes()  // requestId
@@ -332,10 +286,10 @@ func eventTotals(v []byte) (eventHead, UsageTotals, error) {
 	r.varint() // status
 	r.bytes()  // stopReason
 	action := r.bytes()
-	t := UsageTotals{Attempts: 1}
+	t := store.UsageTotals{Attempts: 1}
 	if h.flags&flagFinal != 0 {
 		t.Requests = 1
-		if string(action) != RetrySucceeded {
+		if string(action) != store.RetrySucceeded {
 			t.FailedRequests = 1
 		}
 	}
@@ -354,47 +308,7 @@ func eventTotals(v []byte) (eventHead, UsageTotals, error) {
 	return h, t, nil
 }
 
-// UsageTotals sums usage events.
-type UsageTotals struct {
-	Requests         int64 // requests whose final attempt is counted here
-	FailedRequests   int64 // of those, the ones whose final attempt did not succeed
-	Attempts         int64
-	InputTokens      int64
-	OutputTokens     int64
-	CacheReadTokens  int64
-	CacheWriteTokens int64
-	ReasoningTokens  int64
-	Cost             money.Nano
-	Fees             money.Nano // processing and BYOK fees charged
-}
-
-func (t *UsageTotals) addEvent(e *UsageEvent) {
-	d := UsageTotals{Attempts: 1, InputTokens: e.InputTokens, OutputTokens: e.OutputTokens,
-		CacheReadTokens: e.CacheReadTokens, CacheWriteTokens: e.CacheWriteTokens,
-		ReasoningTokens: e.ReasoningTokens, Cost: e.Cost, Fees: e.Fee}
-	if e.Final() {
-		d.Requests = 1
-		if e.RetryAction != RetrySucceeded {
-			d.FailedRequests = 1
-		}
-	}
-	t.add(d)
-}
-
-func (t *UsageTotals) add(d UsageTotals) {
-	t.Requests += d.Requests
-	t.FailedRequests += d.FailedRequests
-	t.Attempts += d.Attempts
-	t.InputTokens += d.InputTokens
-	t.OutputTokens += d.OutputTokens
-	t.CacheReadTokens += d.CacheReadTokens
-	t.CacheWriteTokens += d.CacheWriteTokens
-	t.ReasoningTokens += d.ReasoningTokens
-	t.Cost += d.Cost
-	t.Fees += d.Fees
-}
-
-func (t *UsageTotals) appendTo(b []byte) []byte {
+func appendTotals(b []byte, t *store.UsageTotals) []byte {
 	for _, n := range [...]int64{t.Requests, t.FailedRequests, t.Attempts, t.InputTokens, t.OutputTokens,
 		t.CacheReadTokens, t.CacheWriteTokens, t.ReasoningTokens, int64(t.Cost), int64(t.Fees)} {
 		b = binary.AppendVarint(b, n)
@@ -402,9 +316,9 @@ func (t *UsageTotals) appendTo(b []byte) []byte {
 	return b
 }
 
-func decodeTotals(v []byte) (UsageTotals, error) {
+func decodeTotals(v []byte) (store.UsageTotals, error) {
 	r := reader{b: v}
-	t := UsageTotals{Requests: r.varint(), FailedRequests: r.varint(), Attempts: r.varint(),
+	t := store.UsageTotals{Requests: r.varint(), FailedRequests: r.varint(), Attempts: r.varint(),
 		InputTokens: r.varint(), OutputTokens: r.varint(), CacheReadTokens: r.varint(),
 		CacheWriteTokens: r.varint(), ReasoningTokens: r.varint(), Cost: money.Nano(r.varint())}
 	if r.bad {
@@ -416,43 +330,12 @@ func decodeTotals(v []byte) (UsageTotals, error) {
 	return t, nil
 }
 
-// UsageFilter selects events in [From, To) whose fields equal the
-// non-empty ones here (providerId and model ignoring case).
-type UsageFilter struct {
-	From, To    time.Time
-	AccessKeyID string
-	AccountID   string
-	ProviderID  string
-	Model       string
-}
-
-func (f *UsageFilter) match(provider, model, accessKey, account []byte) bool {
-	return (f.AccessKeyID == "" || string(accessKey) == f.AccessKeyID) &&
-		(f.AccountID == "" || string(account) == f.AccountID) &&
-		(f.ProviderID == "" || strings.EqualFold(string(provider), f.ProviderID)) &&
-		(f.Model == "" || strings.EqualFold(string(model), f.Model))
-}
-
-// UsageList selects a page of events, newest first.
-type UsageList struct {
-	UsageFilter
-	// IncludeRetries lists every attempt; otherwise only each request's
-	// final attempt.
-	IncludeRetries bool
-	// BeforeID continues after this event (the last of the previous page).
-	BeforeID string
-	Limit    int // default 100
-}
-
-// ErrUnknownCursor is returned when UsageList.BeforeID names no event.
-var ErrUnknownCursor = errors.New("no such usage event")
-
 // ListUsage returns up to q.Limit events, newest first, and whether more
 // follow. With an access key or account filter it walks that index; with
 // a provider or model filter, the events of the hours whose rollup shows a
 // match; otherwise the events of the range, newest first, testing each
 // one's head.
-func (db *DB) ListUsage(q UsageList) (events []*UsageEvent, more bool, err error) {
+func (db *DB) ListUsage(_ context.Context, q store.UsageList) (events []*store.UsageEvent, more bool, err error) {
 	if q.Limit <= 0 {
 		q.Limit = 100
 	}
@@ -461,14 +344,14 @@ func (db *DB) ListUsage(q UsageList) (events []*UsageEvent, more bool, err error
 		ub := openUsage(tx)
 		if ub == nil {
 			if q.BeforeID != "" {
-				return ErrUnknownCursor
+				return store.ErrUnknownCursor
 			}
 			return nil
 		}
 		if q.BeforeID != "" {
 			v := ub.ids.Get([]byte(q.BeforeID))
 			if len(v) != 8 {
-				return ErrUnknownCursor
+				return store.ErrUnknownCursor
 			}
 			hi = min(hi, binary.BigEndian.Uint64(v))
 		}
@@ -482,7 +365,7 @@ func (db *DB) ListUsage(q UsageList) (events []*UsageEvent, more bool, err error
 				done = true
 				return false
 			}
-			if (!q.IncludeRetries && h.flags&flagFinal == 0) || !q.match(h.provider, h.model, h.accessKey, h.account) {
+			if (!q.IncludeRetries && h.flags&flagFinal == 0) || !q.Match(h.provider, h.model, h.accessKey, h.account) {
 				return true
 			}
 			if len(events) == q.Limit {
@@ -531,7 +414,7 @@ const hourNs = uint64(time.Hour)
 
 // matchingHours returns, newest first, the hours of [lo, hi) whose rollup
 // rows in b match f (with a final attempt, if finalOnly).
-func matchingHours(b *bolt.Bucket, f *UsageFilter, finalOnly bool, lo, hi uint64) []uint64 {
+func matchingHours(b *bolt.Bucket, f *store.UsageFilter, finalOnly bool, lo, hi uint64) []uint64 {
 	if lo >= hi {
 		return nil
 	}
@@ -553,7 +436,7 @@ func matchingHours(b *bolt.Bucket, f *UsageFilter, finalOnly bool, lo, hi uint64
 		if h < first {
 			break
 		}
-		if (len(hours) > 0 && hours[len(hours)-1] == h) || !f.match(provider, model, accessKey, account) {
+		if (len(hours) > 0 && hours[len(hours)-1] == h) || !f.Match(provider, model, accessKey, account) {
 			continue
 		}
 		if finalOnly {
@@ -613,8 +496,8 @@ func walkForward(b *bolt.Bucket, prefix []byte, lo, hi uint64, fn func(pk uint64
 
 // RequestUsage returns a request's attempts in order; ErrNotFound when it
 // has none. It reads the request's index entries only.
-func (db *DB) RequestUsage(requestID string) ([]*UsageEvent, error) {
-	var out []*UsageEvent
+func (db *DB) RequestUsage(_ context.Context, requestID string) ([]*store.UsageEvent, error) {
+	var out []*store.UsageEvent
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		ub := openUsage(tx)
 		if ub == nil {
@@ -626,7 +509,7 @@ func (db *DB) RequestUsage(requestID string) ([]*UsageEvent, error) {
 			if v == nil {
 				return true
 			}
-			var e *UsageEvent
+			var e *store.UsageEvent
 			if e, err = decodeEvent(pk, v); err != nil {
 				return false
 			}
@@ -636,27 +519,27 @@ func (db *DB) RequestUsage(requestID string) ([]*UsageEvent, error) {
 		return err
 	})
 	if err == nil && len(out) == 0 {
-		return nil, ErrNotFound
+		return nil, store.ErrNotFound
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Attempt < out[j].Attempt })
 	return out, err
 }
 
 // UsageEventByID returns one event; ErrNotFound if absent.
-func (db *DB) UsageEventByID(id string) (*UsageEvent, error) {
-	var e *UsageEvent
+func (db *DB) UsageEventByID(_ context.Context, id string) (*store.UsageEvent, error) {
+	var e *store.UsageEvent
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		ub := openUsage(tx)
 		if ub == nil {
-			return ErrNotFound
+			return store.ErrNotFound
 		}
 		k := ub.ids.Get([]byte(id))
 		if len(k) != 8 {
-			return ErrNotFound
+			return store.ErrNotFound
 		}
 		v := ub.events.Get(k)
 		if v == nil {
-			return ErrNotFound
+			return store.ErrNotFound
 		}
 		var err error
 		e, err = decodeEvent(binary.BigEndian.Uint64(k), v)
@@ -665,24 +548,17 @@ func (db *DB) UsageEventByID(id string) (*UsageEvent, error) {
 	return e, err
 }
 
-// UsageQuery selects usage events in [From, To) (To zero: no end).
-type UsageQuery struct {
-	From, To  time.Time
-	RequestID string // when set, only this request's attempts
-	Limit     int    // 0: no limit; the oldest events are kept
-}
-
 // Usage returns the events of q in the order they were recorded (by id).
 // It serves tests and tools; the management API pages with ListUsage.
-func (db *DB) Usage(q UsageQuery) ([]*UsageEvent, error) {
+func (db *DB) Usage(ctx context.Context, q store.UsageQuery) ([]*store.UsageEvent, error) {
 	lo, hi := pkOf(q.From), uint64(math.MaxUint64)
 	if !q.To.IsZero() {
 		hi = pkOf(q.To)
 	}
-	var out []*UsageEvent
+	var out []*store.UsageEvent
 	if q.RequestID != "" {
-		all, err := db.RequestUsage(q.RequestID)
-		if err != nil && !errors.Is(err, ErrNotFound) {
+		all, err := db.RequestUsage(ctx, q.RequestID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, err
 		}
 		for _, e := range all {
@@ -698,7 +574,7 @@ func (db *DB) Usage(q UsageQuery) ([]*UsageEvent, error) {
 			}
 			var err error
 			walkForward(ub.events, nil, lo, hi, func(pk uint64, v []byte) bool {
-				var e *UsageEvent
+				var e *store.UsageEvent
 				if e, err = decodeEvent(pk, v); err != nil {
 					return false
 				}
@@ -715,73 +591,26 @@ func (db *DB) Usage(q UsageQuery) ([]*UsageEvent, error) {
 	return out, nil
 }
 
-// UsageBucketSize is the width of an overview bucket.
-type UsageBucketSize string
-
-// Bucket sizes: UTC hours and UTC days.
-const (
-	BucketHour UsageBucketSize = "hour"
-	BucketDay  UsageBucketSize = "day"
-)
-
-// UsageGroupBy is the dimension an overview splits its buckets by.
-type UsageGroupBy string
-
-// Dimensions. GroupByModel groups by provider and model: the same model
-// name at two providers is two groups.
-const (
-	GroupByNone      UsageGroupBy = ""
-	GroupByProvider  UsageGroupBy = "provider"
-	GroupByModel     UsageGroupBy = "model"
-	GroupByAccessKey UsageGroupBy = "accessKey"
-	GroupByAccount   UsageGroupBy = "account"
-)
-
-// UsageOverviewQuery selects an overview.
-type UsageOverviewQuery struct {
-	UsageFilter
-	Bucket  UsageBucketSize // default day
-	GroupBy UsageGroupBy
-}
-
-// UsageBucket is one time bucket of one group. Only the dimensions
-// grouped by are set.
-type UsageBucket struct {
-	Start       time.Time
-	ProviderID  string
-	Model       string
-	AccessKeyID string
-	AccountID   string
-	UsageTotals
-}
-
-// UsageOverview is usage summed per bucket and group, in time order then
-// group order, with the totals of the whole range.
-type UsageOverview struct {
-	Buckets []UsageBucket
-	Totals  UsageTotals
-}
-
 // UsageOverview sums usage over [From, To). The whole hours of the range
 // come from the narrowest rollup that has the dimensions the query groups
 // and filters by; only the partial hours at its ends are summed from
 // events.
-func (db *DB) UsageOverview(q UsageOverviewQuery) (*UsageOverview, error) {
+func (db *DB) UsageOverview(_ context.Context, q store.UsageOverviewQuery) (*store.UsageOverview, error) {
 	width := uint64(24 * time.Hour)
-	if q.Bucket == BucketHour {
+	if q.Bucket == store.BucketHour {
 		width = hourNs
 	}
-	groups := make(map[string]*UsageBucket)
+	groups := make(map[string]*store.UsageBucket)
 	var kb []byte
-	add := func(pk uint64, provider, model, accessKey, account []byte, t *UsageTotals) {
+	add := func(pk uint64, provider, model, accessKey, account []byte, t *store.UsageTotals) {
 		switch q.GroupBy {
-		case GroupByProvider:
+		case store.GroupByProvider:
 			model, accessKey, account = nil, nil, nil
-		case GroupByModel:
+		case store.GroupByModel:
 			accessKey, account = nil, nil
-		case GroupByAccessKey:
+		case store.GroupByAccessKey:
 			provider, model, account = nil, nil, nil
-		case GroupByAccount:
+		case store.GroupByAccount:
 			provider, model, accessKey = nil, nil, nil
 		default:
 			provider, model, accessKey, account = nil, nil, nil, nil
@@ -794,11 +623,11 @@ func (db *DB) UsageOverview(q UsageOverviewQuery) (*UsageOverview, error) {
 		}
 		g := groups[string(kb)]
 		if g == nil {
-			g = &UsageBucket{Start: time.Unix(0, int64(start)).UTC(), ProviderID: string(provider), Model: string(model),
+			g = &store.UsageBucket{Start: time.Unix(0, int64(start)).UTC(), ProviderID: string(provider), Model: string(model),
 				AccessKeyID: string(accessKey), AccountID: string(account)}
 			groups[string(kb)] = g
 		}
-		g.add(*t)
+		g.Add(*t)
 	}
 	lo, hi := pkOf(q.From), pkOf(q.To)
 	fullLo, fullHi := (lo+hourNs-1)/hourNs*hourNs, hi/hourNs*hourNs
@@ -819,7 +648,7 @@ func (db *DB) UsageOverview(q UsageOverviewQuery) (*UsageOverview, error) {
 					err = fmt.Errorf("usage event at %d: %w", pk, e)
 					return false
 				}
-				if q.match(h.provider, h.model, h.accessKey, h.account) {
+				if q.Match(h.provider, h.model, h.accessKey, h.account) {
 					add(pk, h.provider, h.model, h.accessKey, h.account, &t)
 				}
 				return true
@@ -832,7 +661,7 @@ func (db *DB) UsageOverview(q UsageOverviewQuery) (*UsageOverview, error) {
 		if err != nil || fullLo >= fullHi {
 			return err
 		}
-		c := q.rollup(ub).Cursor()
+		c := rollupOf(&q, ub).Cursor()
 		for k, v := c.Seek(binary.BigEndian.AppendUint32(nil, uint32(fullLo/hourNs))); k != nil; k, v = c.Next() {
 			h, provider, model, accessKey, account, ok := readRollupKey(k)
 			if !ok {
@@ -841,7 +670,7 @@ func (db *DB) UsageOverview(q UsageOverviewQuery) (*UsageOverview, error) {
 			if h >= fullHi/hourNs {
 				break
 			}
-			if !q.match(provider, model, accessKey, account) {
+			if !q.Match(provider, model, accessKey, account) {
 				continue
 			}
 			t, err := decodeTotals(v)
@@ -855,10 +684,10 @@ func (db *DB) UsageOverview(q UsageOverviewQuery) (*UsageOverview, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &UsageOverview{Buckets: make([]UsageBucket, 0, len(groups))}
+	out := &store.UsageOverview{Buckets: make([]store.UsageBucket, 0, len(groups))}
 	for _, g := range groups {
 		out.Buckets = append(out.Buckets, *g)
-		out.Totals.add(g.UsageTotals)
+		out.Totals.Add(g.UsageTotals)
 	}
 	sort.Slice(out.Buckets, func(i, j int) bool {
 		a, b := &out.Buckets[i], &out.Buckets[j]
@@ -880,9 +709,9 @@ func (db *DB) UsageOverview(q UsageOverviewQuery) (*UsageOverview, error) {
 }
 
 // rollup is the narrowest rollup with the dimensions q needs.
-func (q *UsageOverviewQuery) rollup(ub *usageBuckets) *bolt.Bucket {
-	models := q.GroupBy == GroupByProvider || q.GroupBy == GroupByModel || q.ProviderID != "" || q.Model != ""
-	keys := q.GroupBy == GroupByAccessKey || q.GroupBy == GroupByAccount || q.AccessKeyID != "" || q.AccountID != ""
+func rollupOf(q *store.UsageOverviewQuery, ub *usageBuckets) *bolt.Bucket {
+	models := q.GroupBy == store.GroupByProvider || q.GroupBy == store.GroupByModel || q.ProviderID != "" || q.Model != ""
+	keys := q.GroupBy == store.GroupByAccessKey || q.GroupBy == store.GroupByAccount || q.AccessKeyID != "" || q.AccountID != ""
 	switch {
 	case models && keys:
 		return ub.hourly
@@ -903,40 +732,24 @@ func (q *UsageOverviewQuery) rollup(ub *usageBuckets) *bolt.Bucket {
 
 var bucketUsagePending = []byte("usage_pending")
 
-// PendingUsage are events encoded for PutPendingUsage (outside the
-// transaction, which is then only a few puts).
-type PendingUsage []pendingEvent
-
-type pendingEvent struct{ id, data []byte }
-
-// EncodePending encodes events for PutPendingUsage.
-func EncodePending(events []*UsageEvent) (PendingUsage, error) {
-	out := make(PendingUsage, 0, len(events))
+// putPending journals events in tx, in the stored binary layout behind
+// their time key. The caller hands the same events to the Writer once tx
+// committed.
+func putPending(tx *bolt.Tx, events []*store.UsageEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	b, err := tx.CreateBucketIfNotExists(bucketUsagePending)
+	if err != nil {
+		return err
+	}
 	for _, e := range events {
-		// The stored layout (appendEvent), behind its timestamp key.
 		ts := e.Timestamp
 		if ts.IsZero() {
 			ts = time.Now()
 		}
 		pk := pkOf(ts)
-		b := appendEvent(be64(pk), e, ts, pk, eventFlags(e))
-		out = append(out, pendingEvent{id: []byte(e.ID), data: b})
-	}
-	return out, nil
-}
-
-// PutPendingUsage journals encoded events in tx. Hand the same events to
-// the Writer once tx committed.
-func (tx *Tx) PutPendingUsage(p PendingUsage) error {
-	if len(p) == 0 {
-		return nil
-	}
-	b, err := tx.tx.CreateBucketIfNotExists(bucketUsagePending)
-	if err != nil {
-		return err
-	}
-	for _, e := range p {
-		if err := b.Put(e.id, e.data); err != nil {
+		if err := b.Put([]byte(e.ID), appendEvent(be64(pk), e, ts, pk, eventFlags(e))); err != nil {
 			return err
 		}
 	}
@@ -944,7 +757,7 @@ func (tx *Tx) PutPendingUsage(p PendingUsage) error {
 }
 
 // deletePending removes the journal entries of events now stored in full.
-func deletePending(tx *bolt.Tx, events []*UsageEvent) error {
+func deletePending(tx *bolt.Tx, events []*store.UsageEvent) error {
 	b := tx.Bucket(bucketUsagePending)
 	if b == nil || isEmpty(b) {
 		return nil
@@ -969,7 +782,7 @@ func replayPending(tx *bolt.Tx) error {
 	if b == nil || isEmpty(b) {
 		return nil
 	}
-	var events []*UsageEvent
+	var events []*store.UsageEvent
 	var keys [][]byte
 	if err := b.ForEach(func(k, v []byte) error {
 		if len(v) < 8 {

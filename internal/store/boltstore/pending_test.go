@@ -1,6 +1,13 @@
-package store
+package boltstore
 
 import (
+	"context"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/credits"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
+
 	"path/filepath"
 	"testing"
 	"time"
@@ -9,8 +16,8 @@ import (
 func pendingCount(t *testing.T, db *DB) int {
 	t.Helper()
 	n := 0
-	err := db.View(func(tx *Tx) error {
-		if b := tx.tx.Bucket(bucketUsagePending); b != nil {
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketUsagePending); b != nil {
 			n = b.Stats().KeyN
 		}
 		return nil
@@ -25,27 +32,24 @@ func pendingCount(t *testing.T, db *DB) int {
 // transaction are stored in full by the Writer, or, when the process died
 // first, by the next Open.
 func TestPendingUsageSurvivesACrash(t *testing.T) {
+	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "gw.db")
 	db, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev := func(id string) *UsageEvent {
-		return &UsageEvent{ID: id, RequestID: "req_" + id, Attempt: 1, Timestamp: time.Now().UTC().Truncate(time.Microsecond),
+	ev := func(id string) *store.UsageEvent {
+		return &store.UsageEvent{ID: id, RequestID: "req_" + id, Attempt: 1, Timestamp: time.Now().UTC().Truncate(time.Microsecond),
 			ProviderID: "openai", Model: "gpt-4o", Endpoint: "chat.completions", Status: 200, OutputTokens: 7, RetryAction: "succeeded"}
 	}
-	journal := func(events ...*UsageEvent) {
-		p, err := EncodePending(events)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := db.Update(func(tx *Tx) error { return tx.PutPendingUsage(p) }); err != nil {
+	journal := func(events ...*store.UsageEvent) {
+		if err := db.UpdateLedger(ctx, func(tx credits.Tx) error { return tx.JournalUsage(events) }); err != nil {
 			t.Fatal(err)
 		}
 	}
 
 	// the writer stores a journaled event and clears its entry
-	w := NewWriter(db, WriterOptions{FlushInterval: time.Millisecond})
+	w := store.NewWriter(db, store.WriterOptions{FlushInterval: time.Millisecond})
 	a := ev("ue_a")
 	journal(a)
 	w.RecordUsage(a)
@@ -68,13 +72,13 @@ func TestPendingUsageSurvivesACrash(t *testing.T) {
 		t.Fatalf("%d journal entries left after Open", n)
 	}
 	for _, id := range []string{"ue_a", "ue_b", "ue_c"} {
-		e, err := db.UsageEventByID(id)
+		e, err := db.UsageEventByID(ctx, id)
 		if err != nil || e.OutputTokens != 7 {
 			t.Fatalf("%s: %+v %v", id, e, err)
 		}
 	}
 	// replaying again (the writer got it too) never counts an event twice
-	evs, err := db.Usage(UsageQuery{From: time.Now().Add(-time.Hour)})
+	evs, err := db.Usage(ctx, store.UsageQuery{From: time.Now().Add(-time.Hour)})
 	if err != nil || len(evs) != 3 {
 		t.Fatalf("%d events (%v)", len(evs), err)
 	}

@@ -1,8 +1,11 @@
-// Package store persists the gateway's state in a bbolt file: access keys,
-// usage events and the gateway's own metadata (such as the check value of
-// its secret key). It has no Caddy types; the ai app holds one open DB per
-// file through a caddy.UsagePool so reloads share it.
-package store
+// Package boltstore is the gateway's embedded storage engine: the whole
+// state in one bbolt file. It implements the interfaces the rest of the
+// gateway declares — manage.Store (resources, usage queries),
+// credits.Store (the credit ledger) and the request path's usage recorder
+// (Writer) — and is the only package that imports bbolt. It has no Caddy
+// types; the ai app holds one open DB per file through a caddy.UsagePool
+// so reloads share it.
+package boltstore
 
 import (
 	"encoding/json"
@@ -23,9 +26,6 @@ var (
 	bucketKeyHashes  = []byte("access_key_hashes")
 	bucketUsage      = []byte("usage_events")
 )
-
-// ErrNotFound is returned when a record does not exist.
-var ErrNotFound = errors.New("not found")
 
 // DB is an open gateway database.
 type DB struct {
@@ -59,6 +59,14 @@ func Open(path string) (*DB, error) {
 		}
 		if err := createResourceBuckets(tx); err != nil {
 			return err
+		}
+		if err := createLedgerBuckets(tx); err != nil {
+			return err
+		}
+		// events of an older layout are converted before anything else
+		// writes, so the bucket never holds two formats
+		if err := migrateUsage(tx); err != nil {
+			return fmt.Errorf("converting stored usage events: %w", err)
 		}
 		// usage events journaled with settlements that a crash kept from
 		// the usage writer

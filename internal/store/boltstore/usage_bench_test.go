@@ -1,4 +1,4 @@
-package store
+package boltstore
 
 // Usage queries over one million stored events.
 //
@@ -38,6 +38,10 @@ package store
 // (15µs an event; the JSON-only layout 2.5ms), a batch of 8 0.3–0.6ms.
 
 import (
+	"context"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
+
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -82,7 +86,7 @@ func pickModel(r *rand.Rand) (string, string) {
 }
 
 // genUsage sends n events, in time order, to record.
-func genUsage(n int, record func(*UsageEvent)) bigSet {
+func genUsage(n int, record func(*store.UsageEvent)) bigSet {
 	r := rand.New(rand.NewPCG(1, 2))
 	to := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	from := to.Add(-30 * 24 * time.Hour)
@@ -105,12 +109,12 @@ func genUsage(n int, record func(*UsageEvent)) bigSet {
 		}
 		for a := 1; a <= attempts; a++ {
 			provider, model := pickModel(r)
-			e := &UsageEvent{RequestID: reqID, Attempt: a, Timestamp: ts, AccessKeyID: key, AccountID: account,
+			e := &store.UsageEvent{RequestID: reqID, Attempt: a, Timestamp: ts, AccessKeyID: key, AccountID: account,
 				ProviderID: provider, Model: model, Endpoint: "chat/completions", KeySource: "managed",
 				Status: 200, Streaming: r.IntN(2) == 0, StopReason: "stop", LatencyMs: int64(200 + r.IntN(3000)),
-				RetryAction: RetrySucceeded}
+				RetryAction: store.RetrySucceeded}
 			if a < attempts {
-				e.Status, e.RetryAction, e.Error, e.StopReason = 500, RetryNextBackend, "upstream error", ""
+				e.Status, e.RetryAction, e.Error, e.StopReason = 500, store.RetryNextBackend, "upstream error", ""
 				e.LatencyMs = int64(50 + r.IntN(200))
 			} else {
 				e.InputTokens, e.OutputTokens = int64(10+r.IntN(4000)), int64(1+r.IntN(800))
@@ -142,7 +146,7 @@ func loadBig(tb testing.TB, dir string, n int) (*DB, bigSet, time.Duration) {
 		tb.Fatal(err)
 	}
 	var failed error
-	w := NewWriter(db, WriterOptions{OnError: func(err error, _ int) { failed = err }})
+	w := store.NewWriter(db, store.WriterOptions{OnError: func(err error, _ int) { failed = err }})
 	start := time.Now()
 	set := genUsage(n, w.RecordUsage)
 	w.Close()
@@ -159,27 +163,27 @@ func bigQueries(set bigSet) []struct {
 	run  func(db *DB) error
 } {
 	mid := set.from.Add(15 * 24 * time.Hour)
-	list := func(q UsageList, want int) func(db *DB) error {
+	list := func(q store.UsageList, want int) func(db *DB) error {
 		return func(db *DB) error {
-			evs, _, err := db.ListUsage(q)
+			evs, _, err := db.ListUsage(context.Background(), q)
 			if err == nil && len(evs) != want {
 				err = fmt.Errorf("%d events, want %d", len(evs), want)
 			}
 			return err
 		}
 	}
-	all := UsageFilter{From: set.from, To: set.to}
-	with := func(mod func(f *UsageFilter)) UsageFilter { f := all; mod(&f); return f }
-	overview := func(q UsageOverviewQuery, check func(*UsageOverview) error) func(db *DB) error {
+	all := store.UsageFilter{From: set.from, To: set.to}
+	with := func(mod func(f *store.UsageFilter)) store.UsageFilter { f := all; mod(&f); return f }
+	overview := func(q store.UsageOverviewQuery, check func(*store.UsageOverview) error) func(db *DB) error {
 		return func(db *DB) error {
-			o, err := db.UsageOverview(q)
+			o, err := db.UsageOverview(context.Background(), q)
 			if err == nil {
 				err = check(o)
 			}
 			return err
 		}
 	}
-	allAttempts := func(o *UsageOverview) error {
+	allAttempts := func(o *store.UsageOverview) error {
 		if o.Totals.Attempts != int64(set.events) {
 			return fmt.Errorf("%d attempts, want %d", o.Totals.Attempts, set.events)
 		}
@@ -189,48 +193,48 @@ func bigQueries(set bigSet) []struct {
 		name string
 		run  func(db *DB) error
 	}{
-		{"list/newest-100", list(UsageList{UsageFilter: all}, 100)},
-		{"list/one-day-100", list(UsageList{UsageFilter: UsageFilter{From: mid, To: mid.Add(24 * time.Hour)}}, 100)},
-		{"list/include-retries", list(UsageList{UsageFilter: all, IncludeRetries: true}, 100)},
-		{"list/cursor-mid-range", list(UsageList{UsageFilter: all, BeforeID: set.cursorID}, 100)},
-		{"list/access-key", list(UsageList{UsageFilter: with(func(f *UsageFilter) { f.AccessKeyID = set.accessKey })}, 100)},
+		{"list/newest-100", list(store.UsageList{UsageFilter: all}, 100)},
+		{"list/one-day-100", list(store.UsageList{UsageFilter: store.UsageFilter{From: mid, To: mid.Add(24 * time.Hour)}}, 100)},
+		{"list/include-retries", list(store.UsageList{UsageFilter: all, IncludeRetries: true}, 100)},
+		{"list/cursor-mid-range", list(store.UsageList{UsageFilter: all, BeforeID: set.cursorID}, 100)},
+		{"list/access-key", list(store.UsageList{UsageFilter: with(func(f *store.UsageFilter) { f.AccessKeyID = set.accessKey })}, 100)},
 		{"list/rare-access-key", func(db *DB) error {
-			evs, _, err := db.ListUsage(UsageList{UsageFilter: with(func(f *UsageFilter) { f.AccessKeyID = set.rareKey })})
+			evs, _, err := db.ListUsage(context.Background(), store.UsageList{UsageFilter: with(func(f *store.UsageFilter) { f.AccessKeyID = set.rareKey })})
 			if err == nil && (len(evs) == 0 || len(evs) == 100) {
 				err = fmt.Errorf("%d events for the rare key", len(evs))
 			}
 			return err
 		}},
-		{"list/account", list(UsageList{UsageFilter: with(func(f *UsageFilter) { f.AccountID = set.account })}, 100)},
-		{"list/provider", list(UsageList{UsageFilter: with(func(f *UsageFilter) { f.ProviderID = "google" })}, 100)},
-		{"list/rare-model", list(UsageList{UsageFilter: with(func(f *UsageFilter) { f.Model = "mistral-large" })}, 100)},
-		{"list/model-without-events", list(UsageList{UsageFilter: with(func(f *UsageFilter) { f.Model = "no-such-model" })}, 0)},
-		{"overview/day-by-model", overview(UsageOverviewQuery{UsageFilter: all, Bucket: BucketDay, GroupBy: GroupByModel}, allAttempts)},
-		{"overview/hour-by-access-key", overview(UsageOverviewQuery{UsageFilter: all, Bucket: BucketHour, GroupBy: GroupByAccessKey}, allAttempts)},
-		{"overview/hour-unaligned-edges", overview(UsageOverviewQuery{
-			UsageFilter: UsageFilter{From: set.from.Add(90 * time.Minute), To: set.to.Add(-20 * time.Minute)},
-			Bucket:      BucketHour, GroupBy: GroupByProvider}, func(o *UsageOverview) error {
+		{"list/account", list(store.UsageList{UsageFilter: with(func(f *store.UsageFilter) { f.AccountID = set.account })}, 100)},
+		{"list/provider", list(store.UsageList{UsageFilter: with(func(f *store.UsageFilter) { f.ProviderID = "google" })}, 100)},
+		{"list/rare-model", list(store.UsageList{UsageFilter: with(func(f *store.UsageFilter) { f.Model = "mistral-large" })}, 100)},
+		{"list/model-without-events", list(store.UsageList{UsageFilter: with(func(f *store.UsageFilter) { f.Model = "no-such-model" })}, 0)},
+		{"overview/day-by-model", overview(store.UsageOverviewQuery{UsageFilter: all, Bucket: store.BucketDay, GroupBy: store.GroupByModel}, allAttempts)},
+		{"overview/hour-by-access-key", overview(store.UsageOverviewQuery{UsageFilter: all, Bucket: store.BucketHour, GroupBy: store.GroupByAccessKey}, allAttempts)},
+		{"overview/hour-unaligned-edges", overview(store.UsageOverviewQuery{
+			UsageFilter: store.UsageFilter{From: set.from.Add(90 * time.Minute), To: set.to.Add(-20 * time.Minute)},
+			Bucket:      store.BucketHour, GroupBy: store.GroupByProvider}, func(o *store.UsageOverview) error {
 			if o.Totals.Attempts == 0 || o.Totals.Attempts >= int64(set.events) {
 				return fmt.Errorf("%d attempts", o.Totals.Attempts)
 			}
 			return nil
 		})},
-		{"overview/filtered-by-account", overview(UsageOverviewQuery{UsageFilter: with(func(f *UsageFilter) { f.AccountID = set.account }),
-			Bucket: BucketDay, GroupBy: GroupByAccessKey}, func(o *UsageOverview) error {
+		{"overview/filtered-by-account", overview(store.UsageOverviewQuery{UsageFilter: with(func(f *store.UsageFilter) { f.AccountID = set.account }),
+			Bucket: store.BucketDay, GroupBy: store.GroupByAccessKey}, func(o *store.UsageOverview) error {
 			if o.Totals.Requests == 0 {
 				return fmt.Errorf("no requests")
 			}
 			return nil
 		})},
-		{"overview/key-filter-by-model", overview(UsageOverviewQuery{UsageFilter: with(func(f *UsageFilter) { f.AccessKeyID = set.accessKey }),
-			Bucket: BucketDay, GroupBy: GroupByModel}, func(o *UsageOverview) error {
+		{"overview/key-filter-by-model", overview(store.UsageOverviewQuery{UsageFilter: with(func(f *store.UsageFilter) { f.AccessKeyID = set.accessKey }),
+			Bucket: store.BucketDay, GroupBy: store.GroupByModel}, func(o *store.UsageOverview) error {
 			if o.Totals.Requests == 0 {
 				return fmt.Errorf("no requests")
 			}
 			return nil
 		})},
 		{"request", func(db *DB) error {
-			evs, err := db.RequestUsage(set.requestID)
+			evs, err := db.RequestUsage(context.Background(), set.requestID)
 			if err == nil && len(evs) != 2 {
 				err = fmt.Errorf("%d attempts", len(evs))
 			}
@@ -289,8 +293,8 @@ func TestUsage1M(t *testing.T) {
 // every 10ms.
 func BenchmarkUsageWriteBatch(b *testing.B) {
 	const prefill = 200_000
-	var events []*UsageEvent
-	genUsage(prefill+512*200, func(e *UsageEvent) { events = append(events, e) })
+	var events []*store.UsageEvent
+	genUsage(prefill+512*200, func(e *store.UsageEvent) { events = append(events, e) })
 	for _, n := range []int{512, 8} {
 		for _, layout := range []string{"indexed", "json"} {
 			b.Run(fmt.Sprintf("%s/%d", layout, n), func(b *testing.B) {
@@ -300,7 +304,7 @@ func BenchmarkUsageWriteBatch(b *testing.B) {
 				}
 				defer db.Close()
 				db.bolt.NoSync = true
-				commit := func(batch []*UsageEvent) error {
+				commit := func(batch []*store.UsageEvent) error {
 					return db.bolt.Update(func(tx *bolt.Tx) error {
 						if layout == "json" {
 							bk, _ := tx.CreateBucketIfNotExists([]byte("json_events"))

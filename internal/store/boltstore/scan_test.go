@@ -1,28 +1,35 @@
-package store
+package boltstore
 
 import (
 	"strings"
 	"testing"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 func TestScan(t *testing.T) {
 	db := openTemp(t)
-	if err := db.EnsureBuckets("b"); err != nil {
-		t.Fatal(err)
-	}
 	keys := []string{"a/1", "a/2", "a/3", "b/1", "c/1"}
-	_ = db.Update(func(tx *Tx) error {
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucket([]byte("b"))
+		if err != nil {
+			return err
+		}
 		for _, k := range keys {
-			if err := tx.PutRaw("b", k, []byte(k)); err != nil {
+			if err := b.Put([]byte(k), []byte(k)); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	collect := func(prefix string, reverse bool, after string) string {
 		var got []string
-		_ = db.View(func(tx *Tx) error {
-			return tx.Scan("b", prefix, reverse, after, func(k string, _ []byte) bool { got = append(got, k); return true })
+		_ = db.bolt.View(func(tx *bolt.Tx) error {
+			scan(tx.Bucket([]byte("b")), prefix, reverse, after, func(k, _ []byte) bool { got = append(got, string(k)); return true })
+			return nil
 		})
 		return strings.Join(got, ",")
 	}
