@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/routing"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/upstream"
 
 	"go.uber.org/zap"
@@ -72,7 +73,7 @@ type attempt struct {
 
 // try makes one attempt and, when the provider answers, serves it. next
 // is the index of the target after this one (for stream continuation).
-func (g *Gateway) try(c *call, t registry.Target, kc keyChoice, up *upstream.Call, next int) *attempt {
+func (g *Gateway) try(c *call, t registry.Target, kc routing.Key, up *upstream.Call, next int) *attempt {
 	a := g.newAttempt(c, t, kc, up)
 	ctx, cancel := context.WithCancelCause(c.r.Context())
 	defer cancel(nil)
@@ -93,12 +94,12 @@ func (g *Gateway) try(c *call, t registry.Target, kc keyChoice, up *upstream.Cal
 	return a
 }
 
-func (g *Gateway) newAttempt(c *call, t registry.Target, kc keyChoice, up *upstream.Call) *attempt {
+func (g *Gateway) newAttempt(c *call, t registry.Target, kc routing.Key, up *upstream.Call) *attempt {
 	c.attempts++
-	a := &attempt{n: c.attempts, target: t, key: kc.value, source: kc.source, keyID: kc.id, start: time.Now(), streaming: c.req.Stream, up: up}
+	a := &attempt{n: c.attempts, target: t, key: kc.Value, source: kc.Source, keyID: kc.ID, start: time.Now(), streaming: c.req.Stream, up: up}
 	c.all = append(c.all, a)
-	if kc.id != "" {
-		g.app.shared.manage.Touch(kc.id, a.start)
+	if kc.ID != "" {
+		g.app.shared.manage.Touch(kc.ID, a.start)
 	}
 	return a
 }

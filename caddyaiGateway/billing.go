@@ -10,6 +10,7 @@ import (
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/hold"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/routing"
 
 	"go.uber.org/zap"
 
@@ -63,7 +64,7 @@ func (g *Gateway) beginBilling(c *call, targets []registry.Target) (*bill, *apie
 	for _, t := range targets {
 		tokens = max(tokens, hold.WorstTokens(c.req.Request, t))
 		for _, k := range c.req.keys(t) {
-			if k.source == sourceUser {
+			if k.Source == routing.SourceUser {
 				user = true
 				worstUser = max(worstUser, hold.WorstCase(c.req.Request, t, b.fees.byok, false, len(c.req.Body)))
 				continue
@@ -131,13 +132,13 @@ func (g *Gateway) beginBilling(c *call, targets []registry.Target) (*bill, *apie
 }
 
 // usable filters a target's key choices to those the reservation covers.
-func (b *bill) usable(t registry.Target, keys []keyChoice) []keyChoice {
+func (b *bill) usable(t registry.Target, keys []routing.Key) []routing.Key {
 	if b == nil {
 		return keys
 	}
 	out := keys[:0:0]
 	for _, k := range keys {
-		if k.source == sourceManaged && (!b.allowManaged || !b.managedPriced[t.Ref()]) {
+		if k.Source == routing.SourceManaged && (!b.allowManaged || !b.managedPriced[t.Ref()]) {
 			continue
 		}
 		out = append(out, k)
@@ -171,7 +172,7 @@ func (b *bill) settle(c *call) {
 			}
 			ref := a.target.Provider.ID
 			what := "BYOK fee"
-			if a.source == sourceManaged {
+			if a.source == routing.SourceManaged {
 				what = "processing fee"
 				charges = append(charges, credits.Charge{Type: credits.Usage, Amount: a.cost, ProviderID: ref, Model: a.target.Name, Tokens: n,
 					Description: fmt.Sprintf("%s:%s, %d tokens", ref, a.target.Name, n)})
@@ -210,12 +211,12 @@ func (b *bill) streaming() {
 
 // extend reserves what a continuation on t with key kc can cost, before it
 // starts. body is the continuation's upstream body.
-func (b *bill) extend(c *call, t registry.Target, kc keyChoice, bodyLen int) error {
+func (b *bill) extend(c *call, t registry.Target, kc routing.Key, bodyLen int) error {
 	if b == nil {
 		return nil
 	}
 	fee, priced := b.fees.byok, false
-	if kc.source == sourceManaged {
+	if kc.Source == routing.SourceManaged {
 		fee, priced = b.fees.processing, true
 	}
 	need := hold.WorstCase(c.req.Request, t, fee, priced, bodyLen)

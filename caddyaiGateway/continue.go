@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/health"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/routing"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/sse"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/translate"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/upstream"
@@ -38,7 +39,7 @@ func (g *Gateway) continueStream(c *call, ts translate.Stream, from int) (*segme
 	delivered := []byte(ts.Text())
 	for ti := from; ti < len(c.targets); ti++ {
 		t := c.targets[ti]
-		keys := health.Order(g.app.shared.health, t.Provider.ID, c.bill.usable(t, c.req.keys(t)), keyChoice.secret)
+		keys := health.Order(g.app.shared.health, t.Provider.ID, c.bill.usable(t, c.req.keys(t)), routing.Key.Secret)
 		if len(keys) == 0 {
 			continue
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/clientreq"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/routing"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/upstream"
 
 	"github.com/caddyserver/caddy/v2"
@@ -215,7 +216,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, ta
 	defer b.settle(c) // failures and abandoned streams; answers settle before their last bytes
 	var last *attempt
 	for ti, t := range targets {
-		keys := health.Order(g.app.shared.health, t.Provider.ID, registry.RotateManaged(t.Provider, b.usable(t, req.keys(t)), keyChoice.managed), keyChoice.secret)
+		keys := health.Order(g.app.shared.health, t.Provider.ID, registry.RotateManaged(t.Provider, b.usable(t, req.keys(t)), routing.Key.Managed), routing.Key.Secret)
 		if len(keys) == 0 {
 			c.failures = append(c.failures, apierr.Attempt{Provider: t.Provider.ID, Model: t.Name, Error: "no provider key available (configure an api_key or a routing rule)"})
 			continue

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/ids"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/routing"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 )
 
@@ -566,7 +567,7 @@ func TestAttemptLoop(t *testing.T) {
 			}
 			evs := s.checkAttempts(t, w, tc.ups, tc.want.seen, tc.want.actions)
 			for i, e := range evs {
-				if e.Attempt != i+1 || e.Endpoint != "chat.completions" || e.KeySource != sourceManaged || e.Model != "m" {
+				if e.Attempt != i+1 || e.Endpoint != "chat.completions" || e.KeySource != routing.SourceManaged || e.Model != "m" {
 					t.Errorf("event %d: %+v", i, e)
 				}
 			}

@@ -18,6 +18,7 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/ids"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/routing"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/upstream"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/usage"
@@ -152,7 +153,7 @@ func (g *Gateway) price(c *call, a *attempt) {
 	}
 	if c.bill != nil {
 		rate := c.bill.fees.byok
-		if a.source == sourceManaged {
+		if a.source == routing.SourceManaged {
 			rate = c.bill.fees.processing
 		}
 		a.fee = rate.Cost(u.TotalTokens())

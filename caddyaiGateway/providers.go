@@ -4,7 +4,6 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/catalog"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 )
@@ -112,12 +111,4 @@ func (a *App) registryFor(st *manage.Snapshot) *registry.Registry {
 	reg := a.registry.WithCustom(st.Providers)
 	a.eff.Store(&effectiveRegistry{version: st.Version, reg: reg})
 	return reg
-}
-
-// formatPrice renders an optional price for listings.
-func formatPrice(p catalog.Price) string {
-	if p == nil {
-		return ""
-	}
-	return p.String()
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/clientreq"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/ids"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/routing"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 )
 
@@ -57,7 +58,7 @@ type request struct {
 	cfg *manage.AccessKeyConfiguration
 	// rejected lists requested models the configuration refused.
 	rejected []string
-	keyCache map[targetKey][]keyChoice
+	keyCache map[targetKey][]routing.Key
 }
 
 // readRequest reads the body and checks it (clientreq.Parse).

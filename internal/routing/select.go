@@ -1,0 +1,74 @@
+package routing
+
+import (
+	"slices"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/health"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/selection"
+)
+
+// Select orders (and may filter) targets with strategies, each target
+// seen with its catalog entry and its live metrics from stats (nil: none).
+// winner is the index of the strategy that decided, -1 when none left a
+// candidate.
+func Select(strategies []*selection.Strategy, targets []registry.Target, stats *health.LiveStats, req selection.Request, key selection.Key) (out []registry.Target, winner int, err error) {
+	cands := make([]selection.Candidate, len(targets))
+	byRef := make(map[string]registry.Target, len(targets))
+	for i, t := range targets {
+		if t.Model != nil {
+			cands[i] = selection.FromCatalog(t.Provider.ID, t.Model)
+		} else {
+			cands[i] = selection.Candidate{ID: t.Name, ProviderID: t.Provider.ID, AuthorID: t.Provider.ID}
+		}
+		if stats != nil {
+			cands[i].Metrics = stats.Metrics(t.Ref())
+		}
+		byRef[t.Ref()] = t
+	}
+	ordered, winner, err := selection.Select(strategies, cands, req, key)
+	if err != nil || winner < 0 {
+		return nil, winner, err
+	}
+	out = make([]registry.Target, 0, len(ordered))
+	for _, c := range ordered {
+		out = append(out, byRef[c.ProviderID+":"+c.ID])
+	}
+	return out, winner, nil
+}
+
+// HealthOrder moves targets whose every key is cooling down (refused or
+// rate limited recently, by any request) after the others.
+func HealthOrder(h *health.KeyHealth, targets []registry.Target, keys func(registry.Target) []Key) []registry.Target {
+	var cooling []registry.Target
+	out := targets[:0:0]
+	for _, t := range targets {
+		ks := keys(t)
+		all := len(ks) > 0
+		for _, k := range ks {
+			all = all && h.Cooling(t.Provider.ID, k.Value)
+		}
+		if all {
+			cooling = append(cooling, t)
+		} else {
+			out = append(out, t)
+		}
+	}
+	return append(out, cooling...)
+}
+
+// SelectionKeys is ai.keys: the provider keys that may serve one of the
+// targets, once each, as id (a stored key's; "" for managed keys),
+// provider and source. Never a key's value.
+func SelectionKeys(targets []registry.Target, keys func(registry.Target) []Key) []selection.ProviderKey {
+	out := []selection.ProviderKey{}
+	for _, t := range targets {
+		for _, k := range keys(t) {
+			pk := selection.ProviderKey{ID: k.ID, ProviderID: t.Provider.ID, Source: k.Source}
+			if !slices.Contains(out, pk) {
+				out = append(out, pk)
+			}
+		}
+	}
+	return out
+}
