@@ -58,9 +58,13 @@ func (g *gateway) start() {
 	g.cmd = cmd
 	deadline := time.Now().Add(20 * time.Second)
 	for {
+		// Caddy starts its apps in no fixed order: the site may listen
+		// before the ai app runs, so wait for the management API too.
 		if c, err := net.Dial("tcp", g.httpAddr); err == nil {
 			c.Close()
-			return
+			if st, _ := g.admin("GET", "/ai/accounts", ""); st == http.StatusOK {
+				return
+			}
 		}
 		if time.Now().After(deadline) {
 			b, _ := os.ReadFile(filepath.Join(g.dir, "caddy.log"))
