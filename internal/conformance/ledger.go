@@ -10,6 +10,7 @@ import (
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/credits"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/secrets"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 )
 
@@ -28,6 +29,30 @@ func TestLedger(t *testing.T, f Factory) {
 	t.Run("TransactionsPaged", func(t *testing.T) { testTransactionsPaged(t, f) })
 	t.Run("SurviveReopen", func(t *testing.T) { testLedgerReopen(t, f) })
 	t.Run("SettlementEventsJournaled", func(t *testing.T) { testJournaledEvents(t, f) })
+	t.Run("CreditNeedsTheAccount", func(t *testing.T) { testCreditNeedsAccount(t, f) })
+}
+
+// testCreditNeedsAccount: with RequireAccount, the ledger's
+// transaction sees the management accounts: a credit to an account that
+// does not exist is refused and writes nothing; one created through the
+// management service is credited.
+func testCreditNeedsAccount(t *testing.T, f Factory) {
+	db, _ := f(t)
+	s := openService(t, db, secrets.NewKey())
+	acct := must(s.CreateAccount(patch(t, `{"name":"real"}`)))(t)
+	l := must(credits.Open(db, credits.Config{RequireAccount: true}, nil))(t)
+	if _, err := l.Purchase("acct_ghost", 5*money.USD, "", ""); !errors.Is(err, credits.ErrUnknownAccount) {
+		t.Fatalf("purchase for a missing account: %v", err)
+	}
+	if _, err := l.Adjust("acct_ghost", credits.Adjustment, -money.USD, ""); !errors.Is(err, credits.ErrUnknownAccount) {
+		t.Fatalf("debit of a missing account: %v", err)
+	}
+	if entries := must(l.Entries())(t); len(entries) != 0 {
+		t.Fatalf("refused credits wrote %d entries", len(entries))
+	}
+	must(l.Purchase(acct.ID, 5*money.USD, "", ""))(t)
+	wantBalance(t, l, acct.ID, 5*money.USD, 0)
+	verify(t, l)
 }
 
 func openLedger(t *testing.T, db Engine, c *clock) *credits.Ledger {

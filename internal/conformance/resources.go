@@ -7,9 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/credits"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/secrets"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 )
 
 // TestResources checks the management resources through manage.Service,
@@ -22,6 +24,58 @@ func TestResources(t *testing.T, f Factory) {
 	t.Run("AccessKeyLookup", func(t *testing.T) { testAccessKeyLookup(t, f) })
 	t.Run("RotationGrace", func(t *testing.T) { testRotationGrace(t, f) })
 	t.Run("SurviveReopen", func(t *testing.T) { testResourcesReopen(t, f) })
+	t.Run("FailedTransactionLeavesNothing", func(t *testing.T) { testRollback(t, f) })
+}
+
+// testRollback: a transaction whose function fails writes nothing — no
+// resource, no access key hash, no ledger record — and Get reports a
+// missing document as store.ErrNotFound.
+func testRollback(t *testing.T, f Factory) {
+	db, _ := f(t)
+	boom := errors.New("boom")
+	k := &store.AccessKey{ID: "ak_rollback", TokenHash: strings.Repeat("ab", 32)}
+	err := db.UpdateResources(ctx, func(tx manage.ResourceTx) error {
+		if err := tx.Put(store.Accounts, "acct_rollback", &manage.Account{ID: "acct_rollback"}); err != nil {
+			return err
+		}
+		if err := tx.PutAccessKey(k); err != nil {
+			return err
+		}
+		if err := tx.Ledger().PutAccount("acct_rollback", credits.AccountRecord{Balance: money.USD}); err != nil {
+			return err
+		}
+		if ok, err := tx.Exists(store.Accounts, "acct_rollback"); !ok || err != nil {
+			t.Errorf("a transaction does not see its own write: %v %v", ok, err)
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("UpdateResources returned %v, want the function's error", err)
+	}
+	err = db.ViewResources(ctx, func(tx manage.ResourceTx) error {
+		var a manage.Account
+		if err := tx.Get(store.Accounts, "acct_rollback", &a); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("account after rollback: %v", err)
+		}
+		if err := tx.Get(store.AccessKeys, k.ID, new(store.AccessKey)); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("access key after rollback: %v", err)
+		}
+		rec, err := tx.Ledger().Account("acct_rollback")
+		if err != nil || rec.Balance != 0 {
+			t.Errorf("ledger account after rollback: %+v %v", rec, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the same access key commits when nothing fails
+	if err := db.UpdateResources(ctx, func(tx manage.ResourceTx) error { return tx.PutAccessKey(k) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.UpdateResources(ctx, func(tx manage.ResourceTx) error { return tx.Delete(store.Accounts, "acct_missing") }); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleting a missing document: %v", err)
+	}
 }
 
 // testCreateGetList: what is created can be read back, and lists hold
