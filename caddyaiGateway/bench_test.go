@@ -17,22 +17,23 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/secrets"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/sse"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/upstream"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/usage"
 )
 
 // testApp builds an App around a temporary store, without Caddy.
-func testApp(tb testing.TB, upstream string) *App {
+func testApp(tb testing.TB, baseURL string) *App {
 	tb.Helper()
 	s, err := openShared(filepath.Join(tb.TempDir(), "gw.db"), secrets.NewKey(), zap.NewNop())
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = s.Destruct() })
-	a := &App{shared: s, PerRequestTimeout: 30e9, TotalTimeout: 60e9, transport: newTransport(), logger: zap.NewNop(), eff: new(atomic.Pointer[effectiveRegistry])}
+	a := &App{shared: s, PerRequestTimeout: 30e9, TotalTimeout: 60e9, transport: upstream.NewTransport(), logger: zap.NewNop(), eff: new(atomic.Pointer[effectiveRegistry])}
 	cfgs := []*ProviderConfig{}
-	if upstream != "" {
-		cfgs = append(cfgs, &ProviderConfig{ID: "openai", BaseURL: upstream + "/v1", APIKeys: []string{"sk-test-0123456789abcdef"}},
-			&ProviderConfig{ID: "anthropic", BaseURL: upstream, APIKeys: []string{"sk-ant-0123456789abcdef"}})
+	if baseURL != "" {
+		cfgs = append(cfgs, &ProviderConfig{ID: "openai", BaseURL: baseURL + "/v1", APIKeys: []string{"sk-test-0123456789abcdef"}},
+			&ProviderConfig{ID: "anthropic", BaseURL: baseURL, APIKeys: []string{"sk-ant-0123456789abcdef"}})
 	}
 	a.registry, err = buildRegistry(cfgs, nil, nil, zap.NewNop())
 	if err != nil {

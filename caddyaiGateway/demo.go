@@ -25,7 +25,7 @@ type demoUpstream struct {
 	// addr is the host:port of its base URLs; it never resolves (.invalid)
 	// and only the app's transport knows it.
 	addr string
-	ln   *memListener
+	ln   *fakeprovider.MemListener
 	srv  *http.Server
 	once sync.Once
 }
@@ -38,7 +38,7 @@ var demoSeq atomic.Int64
 func newDemoUpstream() *demoUpstream {
 	return &demoUpstream{
 		addr: "demo-upstream-" + strconv.FormatInt(demoSeq.Add(1), 10) + ".invalid:80",
-		ln:   newMemListener(),
+		ln:   fakeprovider.NewMemListener(),
 		srv: &http.Server{
 			Handler:           fakeprovider.New(fakeprovider.Options{Latency: 20 * time.Millisecond}),
 			ReadHeaderTimeout: 10 * time.Second,
@@ -57,7 +57,7 @@ func (d *demoUpstream) route(t *http.Transport) {
 	dial, proxy := t.DialContext, t.Proxy
 	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		if addr == d.addr {
-			return d.ln.dial(ctx)
+			return d.ln.Dial(ctx)
 		}
 		return dial(ctx, network, addr)
 	}
@@ -85,51 +85,3 @@ func (d *demoUpstream) close() {
 	_ = d.srv.Shutdown(ctx) // also closes the listener
 	_ = d.ln.Close()
 }
-
-// memListener is a net.Listener whose connections are in-memory pipes.
-type memListener struct {
-	conns  chan net.Conn
-	closed chan struct{}
-	once   sync.Once
-}
-
-func newMemListener() *memListener {
-	return &memListener{conns: make(chan net.Conn), closed: make(chan struct{})}
-}
-
-func (l *memListener) dial(ctx context.Context) (net.Conn, error) {
-	client, server := net.Pipe()
-	select {
-	case l.conns <- server:
-		return client, nil
-	case <-l.closed:
-	case <-ctx.Done():
-		client.Close()
-		server.Close()
-		return nil, ctx.Err()
-	}
-	client.Close()
-	server.Close()
-	return nil, &net.OpError{Op: "dial", Net: "memory", Err: net.ErrClosed}
-}
-
-func (l *memListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.conns:
-		return c, nil
-	case <-l.closed:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *memListener) Close() error {
-	l.once.Do(func() { close(l.closed) })
-	return nil
-}
-
-func (l *memListener) Addr() net.Addr { return memAddr{} }
-
-type memAddr struct{}
-
-func (memAddr) Network() string { return "memory" }
-func (memAddr) String() string  { return "demo-upstream" }

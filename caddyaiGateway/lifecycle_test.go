@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -111,103 +110,6 @@ func TestKeyPlaceholders(t *testing.T) {
 	if !b.CheckManagementKey(strings.TrimSpace(string(k))) || b.CheckManagementKey("{env.AI_GW_TEST_UNSET_ADMIN_KEY}") {
 		t.Fatal("generated admin key not in force")
 	}
-}
-
-func TestLoadOrCreateFile(t *testing.T) {
-	log := zap.NewNop()
-	gen := func() string { return "generated-value" }
-
-	t.Run("absent: created whole, mode 0600, no temporary file left", func(t *testing.T) {
-		dir := t.TempDir()
-		p := filepath.Join(dir, "sub", "secret.key")
-		v, created, err := loadOrCreateFile(p, gen, log, "secret key")
-		if err != nil || v != "generated-value" || !created {
-			t.Fatalf("%q %v %v", v, created, err)
-		}
-		fi, err := os.Stat(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fi.Mode().Perm() != 0o600 {
-			t.Fatalf("mode %v", fi.Mode())
-		}
-		if got := testkit.Files(t, filepath.Join(dir, "sub")); strings.Join(got, ",") != ".,secret.key" {
-			t.Fatalf("files: %v", got)
-		}
-		v, created, err = loadOrCreateFile(p, func() string { return "other" }, log, "secret key")
-		if err != nil || v != "generated-value" || created {
-			t.Fatalf("second load: %q %v %v", v, created, err)
-		}
-	})
-
-	for name, content := range map[string]string{"empty": "", "whitespace": " \n\t\n"} {
-		t.Run(name+" file: an error naming it, never overwritten", func(t *testing.T) {
-			p := filepath.Join(t.TempDir(), "secret.key")
-			if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan struct{})
-			var err error
-			go func() {
-				defer close(done)
-				_, _, err = loadOrCreateFile(p, gen, log, "secret key")
-			}()
-			select {
-			case <-done:
-			case <-time.After(5 * time.Second):
-				t.Fatal("loadOrCreateFile does not return on an empty file")
-			}
-			if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "is empty") {
-				t.Fatalf("error: %v", err)
-			}
-			if b, _ := os.ReadFile(p); string(b) != content {
-				t.Fatalf("file rewritten: %q", b)
-			}
-		})
-	}
-
-	t.Run("racing creators agree on one value", func(t *testing.T) {
-		for round := 0; round < 20; round++ {
-			p := filepath.Join(t.TempDir(), "admin.key")
-			const n = 8
-			vals := make([]string, n)
-			var createdN atomic.Int32
-			var wg sync.WaitGroup
-			start := make(chan struct{})
-			for i := 0; i < n; i++ {
-				wg.Add(1)
-				go func(i int) {
-					defer wg.Done()
-					<-start
-					v, created, err := loadOrCreateFile(p, func() string { return secrets.NewToken("x_") }, log, "key")
-					if err != nil {
-						t.Error(err)
-					}
-					if created {
-						createdN.Add(1)
-					}
-					vals[i] = v
-				}(i)
-			}
-			close(start)
-			wg.Wait()
-			for _, v := range vals {
-				if v != vals[0] || v == "" {
-					t.Fatalf("round %d: values differ: %q", round, vals)
-				}
-			}
-			if createdN.Load() != 1 {
-				t.Fatalf("round %d: %d creators", round, createdN.Load())
-			}
-			b, _ := os.ReadFile(p)
-			if strings.TrimSpace(string(b)) != vals[0] {
-				t.Fatalf("file %q, values %q", b, vals[0])
-			}
-			if got := testkit.Files(t, filepath.Dir(p)); len(got) != 2 {
-				t.Fatalf("files left: %v", got)
-			}
-		}
-	})
 }
 
 // No secret_key and no secret.key file, but a database created with a
