@@ -24,6 +24,7 @@
 #   BENCH_TTFT_CONCURRENCY  concurrent streams per target for TTFT  (default 16)
 #   BENCH_TTFT_INTERVAL   pause between the paced upstream's events (default 20ms)
 #   BENCH_STREAMS         idle streams held open for the RSS row    (default 10000)
+#   BENCH_IDLE_HOLD       keep them open this much longer, e.g. for a heap profile (default 0s)
 #   BENCH_FAKE_FLAGS      extra flags for cmd/fakeprovider          (default "-latency 0")
 #   BENCH_PORT_BASE       first port tried for the listeners        (default 18780)
 #   BENCH_REV             build Caddy from this git revision (e.g. HEAD) instead of
@@ -50,6 +51,7 @@ CONCURRENCIES=${BENCH_CONCURRENCIES:-1 16 128}
 THREADS=${BENCH_THREADS:-2}
 TTFT_CONC=${BENCH_TTFT_CONCURRENCY:-16}
 TTFT_INTERVAL=${BENCH_TTFT_INTERVAL:-20ms}
+IDLE_HOLD=${BENCH_IDLE_HOLD:-0s}
 PORT_BASE=${BENCH_PORT_BASE:-18780}
 FAKE_FLAGS=${BENCH_FAKE_FLAGS:--latency 0}
 
@@ -227,6 +229,7 @@ start_caddy() {
 	for p in "$RP_PORT" "$GW_PORT" "$FULL_PORT"; do
 		wait_http "http://127.0.0.1:$p/" || die "site :$p did not start: $(cat "$TMP/caddy.log")"
 	done
+	log "caddy: pid $CADDY_PID, admin http://$BENCH_ADMIN (pprof: /debug/pprof/); reverse_proxy :$RP_PORT, auth + gateway :$GW_PORT, full chain :$FULL_PORT"
 }
 
 start_fake
@@ -444,7 +447,9 @@ idle_args=(-idle -body "$TMP/stream.json" -target "full,http://127.0.0.1:$FULL_P
 # one shares (pools, caches, the store's pages)
 out=$("$TMP/ttft" "${idle_args[@]}" -n 100 -settle 0s 2>&1) || die "idle warm-up failed: $out"
 sleep 2
-idle_out=$("$TMP/ttft" "${idle_args[@]}" -n "$STREAMS" 2>&1) || { log "$idle_out"; log "FAILED: idle streams"; failed=1; }
+# (its stderr goes to the terminal: with BENCH_IDLE_HOLD it says when the
+# streams are open)
+idle_out=$("$TMP/ttft" "${idle_args[@]}" -n "$STREAMS" -hold "$IDLE_HOLD") || { log "$idle_out"; log "FAILED: idle streams"; failed=1; }
 printf '== idle\n%s\n' "$idle_out" >>"$TMP/ttft.log"
 line=$(grep '^IDLE_RESULT' <<<"$idle_out" || echo "IDLE_RESULT opened=0 errors=0 open_s=0 rss_before_kib=0 rss_after_kib=0 kib_per_stream=0 anon_before_kib=0 anon_after_kib=0 anon_kib_per_stream=0 fds_before=0 fds_after=0")
 I_OPEN=$(field opened "$line")

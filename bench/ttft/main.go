@@ -85,6 +85,7 @@ func main() {
 	openC := flag.Int("open-c", 64, "idle: streams being opened at once")
 	pid := flag.Int("pid", 0, "idle: process whose RSS and file descriptors are read from /proc")
 	settle := flag.Duration("settle", 2*time.Second, "idle: wait after the last stream opened, before reading the RSS")
+	hold := flag.Duration("hold", 0, "idle: keep the streams open this much longer after reporting (e.g. to take a heap profile)")
 	src := flag.String("src", "", "comma-separated local source addresses to spread connections over (e.g. 127.0.0.1,127.0.0.2)")
 	timeout := flag.Duration("timeout", 30*time.Second, "per stream: until its first content (idle) or its end (ttft)")
 	flag.Parse()
@@ -122,7 +123,7 @@ func main() {
 	}
 
 	if *idle {
-		os.Exit(runIdle(ts[0], body, *n, *openC, *pid, *settle, *timeout))
+		os.Exit(runIdle(ts[0], body, *n, *openC, *pid, *settle, *hold, *timeout))
 	}
 	if *warmup > 0 {
 		for _, t := range ts {
@@ -303,7 +304,7 @@ func pct(ds []time.Duration, p float64) time.Duration {
 }
 
 // runIdle opens n streams against t, holds them and reports the RSS of pid.
-func runIdle(t *target, body []byte, n, openC, pid int, settle, timeout time.Duration) int {
+func runIdle(t *target, body []byte, n, openC, pid int, settle, hold, timeout time.Duration) int {
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil && lim.Cur < uint64(n)+64 {
 		log.Printf("%d streams need %d file descriptors; the limit is %d (ulimit -n)", n, n+64, lim.Cur)
@@ -366,6 +367,10 @@ func runIdle(t *target, body []byte, n, openC, pid int, settle, timeout time.Dur
 	if errs > 0 || opened == 0 {
 		fmt.Printf("IDLE_FIRST_ERROR %s\n", firstErr)
 		return 1
+	}
+	if hold > 0 {
+		log.Printf("%d streams open; holding them for %v", opened, hold)
+		time.Sleep(hold)
 	}
 	return 0
 }
