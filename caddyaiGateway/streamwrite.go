@@ -94,9 +94,12 @@ func isTerminalEvent(name string, data []byte) bool {
 	return string(data) == "[DONE]"
 }
 
-// maxReplay bounds what a passed-through stream keeps for its
-// continuation; a longer answer is not continued if it stalls.
-const maxReplay = 8 << 20
+// maxReplay bounds the raw copy a passed-through stream keeps for its
+// continuation. Past it, the copy becomes a shadow translator fed every
+// later event, which keeps only what a continuation needs (the text
+// delivered, the open blocks), so a long answer can still be continued
+// and an open stream holds at most maxReplay of copy.
+const maxReplay = 64 << 10
 
 // relay turns upstream events into client events: a translator when
 // provider and client speak different formats; otherwise a pass-through
@@ -104,44 +107,58 @@ const maxReplay = 8 << 20
 // which a translator is rebuilt only if the stream must be continued (so
 // the common case parses each event once, for metering).
 type relay struct {
-	ts           translate.Stream
+	ts           translate.Stream // translating: client events come from it
+	shadow       translate.Stream // passing through past maxReplay: fed, its output dropped
 	replay       []byte
-	tooLong      bool
 	upstream     provider.Format
 	client       provider.Format
 	includeUsage bool
 }
 
+func discardEvent(string, []byte) error { return nil }
+
 func (rl *relay) event(ev sse.Event, sw *streamWriter) error {
 	if rl.ts != nil {
 		return rl.ts.Event(ev.Name, ev.Data, sw.emit)
 	}
-	if !rl.tooLong {
-		if len(rl.replay)+len(ev.Raw) > maxReplay {
-			rl.tooLong, rl.replay = true, nil
-		} else {
-			rl.replay = append(rl.replay, ev.Raw...)
-		}
+	switch {
+	case rl.shadow != nil:
+		_ = rl.shadow.Event(ev.Name, ev.Data, discardEvent)
+	case len(rl.replay)+len(ev.Raw) > maxReplay:
+		rl.shadow = rl.rebuild()
+		_ = rl.shadow.Event(ev.Name, ev.Data, discardEvent)
+	default:
+		rl.replay = append(rl.replay, ev.Raw...)
 	}
 	return sw.write(ev.Name, ev.Data, ev.Raw)
 }
 
-// translator returns the stream's translator, rebuilding it from the
-// passed-through events when there is none yet.
+// translator returns the stream's translator, built from the events
+// passed through when there is none yet; from then on client events come
+// from it.
 func (rl *relay) translator() translate.Stream {
-	if rl.ts != nil || rl.tooLong {
-		return rl.ts
+	switch {
+	case rl.ts != nil:
+	case rl.shadow != nil:
+		rl.ts, rl.shadow = rl.shadow, nil
+	default:
+		rl.ts = rl.rebuild()
 	}
-	rl.ts = rl.upstream.TranslateStream(rl.client, "", rl.includeUsage)
+	return rl.ts
+}
+
+// rebuild returns a translator that has seen the copied events, and
+// drops the copy.
+func (rl *relay) rebuild() translate.Stream {
+	ts := rl.upstream.TranslateStream(rl.client, "", rl.includeUsage)
 	rd := sse.NewReader(bytes.NewReader(rl.replay))
-	discard := func(string, []byte) error { return nil }
 	for {
 		ev, err := rd.Next()
 		if err != nil {
 			break
 		}
-		_ = rl.ts.Event(ev.Name, ev.Data, discard)
+		_ = ts.Event(ev.Name, ev.Data, discardEvent)
 	}
 	rl.replay = nil
-	return rl.ts
+	return ts
 }
