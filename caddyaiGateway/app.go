@@ -24,6 +24,8 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/credits"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/secrets"
 )
 
@@ -85,7 +87,7 @@ type App struct {
 	adminKeyHash secrets.Hash
 	transport    *http.Transport
 	demo         *demoUpstream
-	credits      creditSettings
+	credits      credits.Settings
 	logger       *zap.Logger
 
 	// Resolved in Provision, used by activate.
@@ -209,6 +211,16 @@ func (a *App) sharedState() (*shared, error) {
 	}
 	a.life.once.Do(func() { a.life.err = a.activate() })
 	return a.shared, a.life.err
+}
+
+// ready makes sure the app's shared state (the store) is open: Caddy may
+// start the http app, and so route requests, before the ai app. It
+// answers 503 when the store cannot be opened.
+func (a *App) ready() *apierr.Error {
+	if _, err := a.sharedState(); err != nil {
+		return apierr.New(http.StatusServiceUnavailable, apierr.StorageUnavailable, "the gateway's store is not available: "+err.Error())
+	}
+	return nil
 }
 
 // activate does everything with side effects, once: the secret and admin

@@ -3,7 +3,6 @@ package caddyaigateway
 import (
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -11,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/clientreq"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/secrets"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/upstream"
 )
@@ -50,30 +50,13 @@ func (a *Auth) Provision(ctx caddy.Context) error {
 	return nil
 }
 
-// accessToken takes the key from x-api-key (Anthropic SDKs) or a Bearer
-// Authorization header (OpenAI SDKs, newer Anthropic SDKs). x-api-key wins
-// when both are present, as at Anthropic.
-func accessToken(r *http.Request) string {
-	if v := strings.TrimSpace(r.Header.Get("X-Api-Key")); v != "" {
-		return v
-	}
-	const prefix = "bearer "
-	if v := r.Header.Get("Authorization"); len(v) > len(prefix) && strings.EqualFold(v[:len(prefix)], prefix) {
-		return strings.TrimSpace(v[len(prefix):])
-	}
-	return ""
-}
-
 func (a *Auth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	requestID(w, r)
 	if aerr := a.app.ready(); aerr != nil {
 		upstream.StripCredentials(r.Header)
 		return writeError(w, r, aerr)
 	}
-	token := accessToken(r)
-	// A credential header given twice is ambiguous (a proxy or provider
-	// might read the other one): refused.
-	ambiguous := len(r.Header.Values("X-Api-Key")) > 1 || len(r.Header.Values("Authorization")) > 1
+	token, ambiguous := clientreq.AccessToken(r.Header)
 	upstream.StripCredentials(r.Header)
 	if ambiguous {
 		return writeError(w, r, apierr.New(http.StatusUnauthorized, apierr.InvalidAccessKey,

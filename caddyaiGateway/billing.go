@@ -26,11 +26,10 @@ type bill struct {
 	hold          *credits.Hold
 	admission     *credits.Admission
 	allowManaged  bool
-	fees          feeRates
+	fees          credits.Fees
 	once          sync.Once
 	charged       money.Nano
 	settleErr     error
-	unpricedRefs  []string
 	accessKeyID   string
 	managedPriced map[string]bool // target ref → has a price
 	// settled: the hold is settled; later usage events go to the writer.
@@ -40,60 +39,33 @@ type bill struct {
 	spare money.Nano
 }
 
-// feeRates are the per-1M-token fees in force.
-type feeRates struct {
-	processing, byok money.PerMillion
-}
-
-// beginBilling reserves the request's worst case before any provider is
-// called: against the balance for the operator's (managed) keys, at the
-// BYOK fee for customer keys. It returns nil when the request does not
-// draw on credits (no ai_credits).
+// beginBilling reserves the request's worst case (hold.PlanFor) before
+// any provider is called: against the balance for the operator's
+// (managed) keys, at the BYOK fee for customer keys. It returns nil when
+// the request does not draw on credits (no ai_credits).
 func (g *Gateway) beginBilling(c *call, targets []registry.Target) (*bill, *apierr.Error) {
 	wl := walletFrom(c.r)
 	if wl == nil {
 		return nil, nil
 	}
-	b := &bill{g: g, accountID: wl.accountID, fees: g.app.feeRates(c.req.st), managedPriced: map[string]bool{}}
+	b := &bill{g: g, accountID: wl.accountID, fees: g.app.effectiveCredits(c.req.st).Fees}
 	if c.caller != nil {
 		b.accessKeyID = c.caller.AccessKey.ID
 	}
-	var worstManaged, worstUser money.Nano
-	var tokens int64
-	managed, user := false, false
-	for _, t := range targets {
-		tokens = max(tokens, hold.WorstTokens(c.req.Request, t))
-		for _, k := range c.req.keys(t) {
-			if k.Source == routing.SourceUser {
-				user = true
-				worstUser = max(worstUser, hold.WorstCase(c.req.Request, t, b.fees.byok, false, len(c.req.Body)))
-				continue
-			}
-			priced := t.Model != nil && t.Model.Pricing.Priced()
-			b.managedPriced[t.Ref()] = priced
-			if !priced {
-				b.unpricedRefs = appendUnique(b.unpricedRefs, t.Ref())
-				continue
-			}
-			managed = true
-			worstManaged = max(worstManaged, hold.WorstCase(c.req.Request, t, b.fees.processing, true, len(c.req.Body)))
-		}
-	}
-	if !managed && !user {
-		if len(b.unpricedRefs) > 0 {
+	plan := hold.PlanFor(c.req.Request, targets, c.req.keys, b.fees)
+	b.managedPriced = plan.Priced
+	if !plan.Managed && !plan.User {
+		if len(plan.Unpriced) > 0 {
 			return nil, apierr.New(http.StatusUnprocessableEntity, apierr.ModelNotPriced, fmt.Sprintf(
-				"%s has no price: requests paid with credits need one (set input_price and output_price, 0 included)", strings.Join(b.unpricedRefs, ", ")))
+				"%s has no price: requests paid with credits need one (set input_price and output_price, 0 included)", strings.Join(plan.Unpriced, ", ")))
 		}
 		return nil, nil // nothing to pay with: the attempt loop reports it
 	}
 
 	// Limits come first: a limited key gets 429 even with money left.
-	reserve := max(worstManaged, worstUser)
-	if !managed {
-		reserve = worstUser
-	}
+	reserve := plan.Reserve()
 	if lim := creditLimits(c.req.cfg); !lim.IsZero() && c.caller != nil {
-		adm, err := g.app.shared.limiter.Admit(b.accessKeyID, lim, tokens, reserve)
+		adm, err := g.app.shared.limiter.Admit(b.accessKeyID, lim, plan.Tokens, reserve)
 		var le *credits.LimitError
 		if errors.As(err, &le) {
 			e := apierr.New(http.StatusTooManyRequests, apierr.RateLimited, le.Message)
@@ -105,7 +77,7 @@ func (g *Gateway) beginBilling(c *call, targets []registry.Target) (*bill, *apie
 
 	ledger := g.app.shared.ledger
 	var insufficient error
-	if managed {
+	if plan.Managed {
 		h, err := ledger.Reserve(b.accountID, reserve)
 		if err == nil {
 			b.hold, b.allowManaged = h, true
@@ -113,14 +85,14 @@ func (g *Gateway) beginBilling(c *call, targets []registry.Target) (*bill, *apie
 		}
 		insufficient = err
 	}
-	if user {
+	if plan.User {
 		// Customer keys pay only the BYOK fee: with a zero fee they flow at
 		// any balance.
-		if worstUser == 0 {
+		if plan.UserWorst == 0 {
 			b.hold = ledger.FreeHold(b.accountID)
 			return b, nil
 		}
-		h, err := ledger.Reserve(b.accountID, worstUser)
+		h, err := ledger.Reserve(b.accountID, plan.UserWorst)
 		if err == nil {
 			b.hold = h
 			return b, nil
@@ -215,11 +187,8 @@ func (b *bill) extend(c *call, t registry.Target, kc routing.Key, bodyLen int) e
 	if b == nil {
 		return nil
 	}
-	fee, priced := b.fees.byok, false
-	if kc.Source == routing.SourceManaged {
-		fee, priced = b.fees.processing, true
-	}
-	need := hold.WorstCase(c.req.Request, t, fee, priced, bodyLen)
+	managed := kc.Source == routing.SourceManaged
+	need := hold.WorstCase(c.req.Request, t, b.fees.Rate(managed), managed, bodyLen)
 	if need <= b.spare {
 		return nil
 	}
@@ -228,13 +197,4 @@ func (b *bill) extend(c *call, t registry.Target, kc routing.Key, bodyLen int) e
 	}
 	b.spare = need
 	return nil
-}
-
-func appendUnique(s []string, v string) []string {
-	for _, x := range s {
-		if x == v {
-			return s
-		}
-	}
-	return append(s, v)
 }

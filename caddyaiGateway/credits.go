@@ -11,6 +11,7 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/credits"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/routing"
 )
 
 func init() {
@@ -72,27 +73,13 @@ func (cr *Credits) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyh
 	// (BYOK) keys may still be served at zero balance, so it is left to the
 	// gateway's reservation.
 	st := cr.app.shared.manage.Snapshot()
-	if !hasUserSteps(configFor(st, caller)) {
+	if !routing.UsesCustomerKeys(configFor(st, caller)) {
 		if avail := cr.app.shared.ledger.Available(wl.accountID); avail <= 0 {
 			return writeError(w, r, apierr.New(http.StatusPaymentRequired, apierr.InsufficientCredits,
 				fmt.Sprintf("insufficient credits: the balance of account %s is used up (%s USD available); buy credits to continue", wl.accountID, avail)))
 		}
 	}
 	return next.ServeHTTP(w, r)
-}
-
-func hasUserSteps(cfg *manage.AccessKeyConfiguration) bool {
-	if cfg == nil {
-		return false
-	}
-	for _, r := range cfg.Router.Rules {
-		for _, s := range r.Steps {
-			if s.Type == "user" {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // creditLimits converts a configuration's limits.

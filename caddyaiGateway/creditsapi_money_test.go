@@ -126,27 +126,3 @@ func TestGatewayConfigMaxPurchase(t *testing.T) {
 		t.Fatalf("ledger maxPurchase %s", got)
 	}
 }
-
-func TestCreditConfigMaxPurchase(t *testing.T) {
-	for _, tc := range []struct {
-		cc CreditConfig
-		ok bool
-	}{
-		{CreditConfig{}, true},
-		{CreditConfig{MaxPurchase: "250000"}, true},
-		{CreditConfig{MaxPurchase: "5", MinPurchase: "5"}, true},
-		{CreditConfig{MaxPurchase: "4.99"}, false}, // below the default minimum
-		{CreditConfig{MaxPurchase: "0"}, false},
-		{CreditConfig{MaxPurchase: "+10"}, false},
-		{CreditConfig{MaxPurchase: "ten"}, false},
-		{CreditConfig{MaxPurchase: "9223372036.854775808"}, false},
-		{CreditConfig{MinPurchase: "200000"}, false}, // above the default maximum
-	} {
-		if _, err := tc.cc.parse(); (err == nil) != tc.ok {
-			t.Errorf("%+v: %v", tc.cc, err)
-		}
-	}
-	if s, _ := (&CreditConfig{}).parse(); s.maxPurchase != 100_000*money.USD {
-		t.Fatalf("default max %s", s.maxPurchase)
-	}
-}

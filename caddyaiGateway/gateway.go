@@ -287,18 +287,8 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, ta
 		return g.passError(c, last)
 	}
 	w.Header().Set(hdrAttempts, strconv.Itoa(c.attempts))
-	msg := "no provider could serve the request"
-	if len(c.failures) > 0 {
-		parts := make([]string, len(c.failures))
-		for i, f := range c.failures {
-			parts[i] = f.Provider + ":" + f.Model + " (" + describeFailure(f) + ")"
-		}
-		msg += ": " + strings.Join(parts, "; ")
-	}
-	e := apierr.New(http.StatusBadGateway, apierr.AllProvidersFailed, msg)
-	e.Attempts = c.failures
 	c.countRequest(nil, http.StatusBadGateway)
-	return writeError(w, r, e)
+	return writeError(w, r, apierr.AllFailed(c.failures))
 }
 
 // limitBy returns how long an attempt may wait under its own limit d and
@@ -319,17 +309,6 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 		return false
 	case <-t.C:
 		return true
-	}
-}
-
-func describeFailure(f apierr.Attempt) string {
-	switch {
-	case f.Status != 0 && f.Error != "":
-		return strconv.Itoa(f.Status) + ": " + f.Error
-	case f.Status != 0:
-		return strconv.Itoa(f.Status)
-	default:
-		return f.Error
 	}
 }
 

@@ -246,12 +246,11 @@ func TestLateEventsAfterDestruct(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	url := "http://127.0.0.1:1/hook"
-	s.webhook.Store(&url)
+	s.lowBalance.SetWebhook("http://127.0.0.1:1/hook")
 	if err := s.Destruct(); err != nil {
 		t.Fatal(err)
 	}
-	s.lowBalance(manage.DefaultAccountID, 1*money.USD, 2*money.USD)
+	s.lowBalance.Notify(manage.DefaultAccountID, 1*money.USD, 2*money.USD)
 	s.usage.RecordUsage(lifecycleEvent(1))
 	if len(logs.FilterMessageSnippet("committing usage events").All()) != 1 {
 		t.Fatalf("late usage event not reported: %v", logs.All())

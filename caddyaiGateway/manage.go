@@ -25,7 +25,7 @@ func (e manageEnv) CatalogModel(name string) bool { return len(e.a.registry.Reso
 
 func (e manageEnv) PurchaseLimits(st *manage.Snapshot) (min, max money.Nano) {
 	c := e.a.effectiveCredits(st)
-	return c.minPurchase, c.maxPurchase
+	return c.MinPurchase, c.MaxPurchase
 }
 
 func (e manageEnv) GatewayConfigChanged() { e.a.applyCreditSettings() }

@@ -132,26 +132,9 @@ func observeError(path string, e *apierr.Error) {
 	if metrics.requests == nil {
 		return
 	}
-	ep, code := endpointLabel(path), strconv.Itoa(e.Status)
+	ep, code := clientreq.EndpointName(path), strconv.Itoa(e.Status)
 	metrics.errors.WithLabelValues(ep, code, e.Code).Inc()
 	if !countedByAttemptLoop[e.Code] {
 		metrics.requests.WithLabelValues(ep, "none", "none", code).Inc()
 	}
-}
-
-// endpointLabel names a request path's endpoint as usage events do
-// ("chat.completions", "messages", …), "models" for the model list, and
-// "other" for any other path, so a client cannot mint label values.
-func endpointLabel(path string) string {
-	rest, ok := clientreq.Route(path)
-	if !ok {
-		return "other"
-	}
-	if ep := clientreq.Lookup(rest); ep != nil {
-		return ep.Name
-	}
-	if clientreq.IsModels(rest) {
-		return "models"
-	}
-	return "other"
 }

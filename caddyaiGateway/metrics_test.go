@@ -96,25 +96,6 @@ func TestMetricLabelsBounded(t *testing.T) {
 	}
 }
 
-func TestEndpointLabel(t *testing.T) {
-	for path, want := range map[string]string{
-		"/v1/chat/completions":          "chat.completions",
-		"/llm/v1/chat/completions/":     "chat.completions",
-		"/v1/messages":                  "messages",
-		"/v1/messages/count_tokens":     "messages.count_tokens",
-		"/v1/responses":                 "responses",
-		"/v1/embeddings":                "embeddings",
-		"/v1/models":                    "models",
-		"/v1/models/openai:gpt-4o":      "models",
-		"/v1/anything-a-client-invents": "other",
-		"/":                             "other",
-	} {
-		if got := endpointLabel(path); got != want {
-			t.Errorf("endpointLabel(%q) = %q, want %q", path, got, want)
-		}
-	}
-}
-
 // TestWriteErrorCounts: every error answer the gateway writes itself is
 // counted once: refusals in requests_total and errors_total; the attempt
 // loop's own answers (all_providers_failed, total_timeout,

@@ -152,11 +152,7 @@ func (g *Gateway) price(c *call, a *attempt) {
 		c.cost += cost
 	}
 	if c.bill != nil {
-		rate := c.bill.fees.byok
-		if a.source == routing.SourceManaged {
-			rate = c.bill.fees.processing
-		}
-		a.fee = rate.Cost(u.TotalTokens())
+		a.fee = c.bill.fees.Rate(a.source == routing.SourceManaged).Cost(u.TotalTokens())
 	}
 }
 

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
@@ -128,19 +127,10 @@ func requestID(w http.ResponseWriter, r *http.Request) string {
 	return id
 }
 
-// routeFormat is the error shape of a route: Anthropic under /v1/messages,
-// OpenAI everywhere else.
-func routeFormat(path string) apierr.Format {
-	if strings.Contains(path, "/messages") {
-		return apierr.Anthropic
-	}
-	return apierr.OpenAI
-}
-
 // writeError sends a gateway error in the route's shape and counts it in
 // the metrics (see observeError).
 func writeError(w http.ResponseWriter, r *http.Request, e *apierr.Error) error {
 	observeError(r.URL.Path, e)
-	apierr.Write(w, routeFormat(r.URL.Path), e)
+	apierr.Write(w, clientreq.ErrorFormat(r.URL.Path), e)
 	return nil
 }

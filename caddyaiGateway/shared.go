@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -13,6 +12,7 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/credits"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/health"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/inflight"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/secrets"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
@@ -46,16 +46,13 @@ type shared struct {
 	health *health.KeyHealth
 
 	// ledger holds the credit balances; limiter the per-key limits.
-	ledger  *credits.Ledger
-	limiter *credits.Limiter
-	webhook atomic.Pointer[string]
-	// webhooks is never closed: a threshold crossed after shutdown (a late
-	// settlement, a management call) must find a channel it can send to.
-	webhooks chan lowBalanceEvent
+	ledger     *credits.Ledger
+	limiter    *credits.Limiter
+	lowBalance *credits.LowBalanceNotifier
 
 	// inflight tracks the metered requests using the store (enter);
 	// Destruct cuts them and waits for them to settle before it closes.
-	inflight inflight
+	inflight inflight.Tracker
 }
 
 // inflightWait bounds how long Destruct waits for requests in flight.
@@ -74,8 +71,15 @@ var errGatewayStopping = apierr.New(http.StatusServiceUnavailable, apierr.Storag
 // it (at most inflightWait) before closing the usage writer and the
 // database. leave is idempotent.
 func (s *shared) enter(parent context.Context) (ctx context.Context, leave func(), ok bool) {
-	return s.inflight.enter(parent)
+	return s.inflight.Enter(parent)
 }
+
+// errShutdown cuts the requests in flight when the store closes;
+// shuttingDown reports whether it cut ctx.
+var (
+	errShutdown  = inflight.ErrShutdown
+	shuttingDown = inflight.ShuttingDown
+)
 
 const secretCheckMeta = "secret_key_check"
 
@@ -148,10 +152,7 @@ func openShared(path string, key secrets.Key, logger *zap.Logger) (*shared, erro
 		logger.Error("reading today's spend for spendPerDay limits", zap.Error(err))
 	}
 	s.stats, s.health = health.NewLiveStats(), health.NewKeyHealth()
-	empty := ""
-	s.webhook.Store(&empty)
-	s.webhooks = make(chan lowBalanceEvent, 1024)
-	go s.deliverWebhooks()
+	s.lowBalance = credits.NewLowBalanceNotifier(s.logger)
 	go s.flushLoop(5 * time.Second)
 	logger.Info("opened gateway store", zap.String("path", path))
 	return s, nil
@@ -163,36 +164,16 @@ func openShared(path string, key secrets.Key, logger *zap.Logger) (*shared, erro
 // that entered are cut now, and the store closes only after they settled
 // and left, or after inflightWait.
 func (s *shared) Destruct() error {
-	if n := s.inflight.drain(inflightWait); n > 0 {
+	if n := s.inflight.Drain(inflightWait); n > 0 {
 		s.logger.Error("closing the store with requests still in flight; their settlement and usage may be lost",
 			zap.Int("requests", n), zap.Duration("waited", inflightWait))
 	}
 	close(s.stop)
 	<-s.stopped
-	s.stopWebhooks()
+	s.lowBalance.Close()
 	s.usage.Close()
 	s.manage.FlushLastUsed()
 	return s.db.Close()
-}
-
-// stopWebhooks ends low-balance webhook delivery: later crossings are only
-// logged (no URL), and events still queued are dropped with a log line.
-func (s *shared) stopWebhooks() {
-	empty := ""
-	s.webhook.Store(&empty)
-	dropped := 0
-	for {
-		select {
-		case <-s.webhooks:
-			dropped++
-			continue
-		default:
-		}
-		break
-	}
-	if dropped > 0 {
-		s.logger.Warn("low-balance webhooks not delivered: the store closed", zap.Int("events", dropped))
-	}
 }
 
 func (s *shared) flushLoop(every time.Duration) {

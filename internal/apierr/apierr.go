@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // Format is the wire format of a route.
@@ -62,6 +63,33 @@ func (e *Error) Error() string { return e.Code + ": " + e.Message }
 // New makes an Error.
 func New(status int, code, message string) *Error {
 	return &Error{Status: status, Code: code, Message: message}
+}
+
+// AllFailed is the 502 all_providers_failed answer when no attempt could
+// serve the request: its message names each attempt and how it failed.
+func AllFailed(attempts []Attempt) *Error {
+	msg := "no provider could serve the request"
+	if len(attempts) > 0 {
+		parts := make([]string, len(attempts))
+		for i, a := range attempts {
+			parts[i] = a.Provider + ":" + a.Model + " (" + a.describe() + ")"
+		}
+		msg += ": " + strings.Join(parts, "; ")
+	}
+	e := New(http.StatusBadGateway, AllProvidersFailed, msg)
+	e.Attempts = attempts
+	return e
+}
+
+func (a Attempt) describe() string {
+	switch {
+	case a.Status != 0 && a.Error != "":
+		return strconv.Itoa(a.Status) + ": " + a.Error
+	case a.Status != 0:
+		return strconv.Itoa(a.Status)
+	default:
+		return a.Error
+	}
 }
 
 // openAIType maps a status to the error "type" OpenAI SDKs know.

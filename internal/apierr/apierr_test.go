@@ -68,3 +68,22 @@ func TestAttemptsListed(t *testing.T) {
 		t.Fatalf("%+v", v)
 	}
 }
+
+func TestAllFailed(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		attempts []Attempt
+		want     string
+	}{
+		{"none", nil, "no provider could serve the request"},
+		{"status and error", []Attempt{{Provider: "openai", Model: "gpt-4o", Status: 500, Error: "boom"}},
+			"no provider could serve the request: openai:gpt-4o (500: boom)"},
+		{"status only, error only", []Attempt{{Provider: "a", Model: "m", Status: 429}, {Provider: "b", Model: "n", Error: "no provider key available"}},
+			"no provider could serve the request: a:m (429); b:n (no provider key available)"},
+	} {
+		e := AllFailed(tc.attempts)
+		if e.Status != http.StatusBadGateway || e.Code != AllProvidersFailed || e.Message != tc.want || len(e.Attempts) != len(tc.attempts) {
+			t.Errorf("%s: %d %s %q %v", tc.name, e.Status, e.Code, e.Message, e.Attempts)
+		}
+	}
+}

@@ -1,5 +1,6 @@
 // Package clientreq is the client's request as the gateway reads it: the
-// endpoints it serves (Lookup, Route) and the body (Parse), checked so that
+// endpoints it serves (Lookup, Route, EndpointName), the access key it
+// carries (AccessToken) and the body (Parse), checked so that
 // the gateway and a provider cannot read it differently, with the members
 // the gateway owns (model, fallbacks, stream, output limit, n) collected
 // and the bodies every attempt starts from prepared.
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/catalog"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/provider"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/usage"
@@ -68,6 +70,32 @@ func Route(path string) (string, bool) {
 		return "", false
 	}
 	return strings.TrimSuffix(path[i+len("/v1/"):], "/"), true
+}
+
+// EndpointName names a request path's endpoint as usage events do
+// ("chat.completions", "messages", …), "models" for the model list, and
+// "other" for any other path, so a client cannot mint metric labels.
+func EndpointName(path string) string {
+	rest, ok := Route(path)
+	if !ok {
+		return "other"
+	}
+	if ep := Lookup(rest); ep != nil {
+		return ep.Name
+	}
+	if IsModels(rest) {
+		return "models"
+	}
+	return "other"
+}
+
+// ErrorFormat is the error shape of a request path: Anthropic under
+// /v1/messages, OpenAI everywhere else.
+func ErrorFormat(path string) apierr.Format {
+	if strings.Contains(path, "/messages") {
+		return apierr.Anthropic
+	}
+	return apierr.OpenAI
 }
 
 // IsModels reports whether a route is the model list (models, models/{id}).

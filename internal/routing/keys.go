@@ -64,6 +64,22 @@ func Keys(st *manage.Snapshot, cfg *manage.AccessKeyConfiguration, t registry.Ta
 	return out
 }
 
+// UsesCustomerKeys reports whether a configuration's rules name customer
+// (BYOK) keys, which may serve a request at zero balance.
+func UsesCustomerKeys(cfg *manage.AccessKeyConfiguration) bool {
+	if cfg == nil {
+		return false
+	}
+	for _, r := range cfg.Router.Rules {
+		for _, s := range r.Steps {
+			if s.Type == "user" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // matchRule finds the routing rule for a target: a model rule beats a
 // provider rule.
 func matchRule(cfg *manage.AccessKeyConfiguration, t registry.Target) *manage.RouterRule {

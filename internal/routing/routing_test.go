@@ -45,16 +45,21 @@ func TestKeys(t *testing.T) {
 	managed := manage.RouterStep{Type: "managed"}
 	user := manage.RouterStep{Type: "user", Keys: []manage.StepKey{{ID: "pk_a"}, {ID: "pk_o"}, {ID: "pk_gone"}}}
 	for _, tc := range []struct {
-		name string
-		cfg  *manage.AccessKeyConfiguration
-		want string // source/id per key
+		name     string
+		cfg      *manage.AccessKeyConfiguration
+		want     string // source/id per key
+		customer bool   // UsesCustomerKeys
 	}{
-		{"no configuration: managed keys", nil, "managed/,managed/"},
-		{"provider rule, user then managed", rule("OpenAI", "", user, managed), "user/pk_o,managed/,managed/"},
-		{"model rule", rule("", "openai:gpt-4o", user), "user/pk_o"},
-		{"another model's rule", rule("", "gpt-4o-mini", user), "managed/,managed/"},
-		{"another provider's rule", rule("anthropic", "", user), "managed/,managed/"},
+		{"no configuration: managed keys", nil, "managed/,managed/", false},
+		{"provider rule, user then managed", rule("OpenAI", "", user, managed), "user/pk_o,managed/,managed/", true},
+		{"model rule", rule("", "openai:gpt-4o", user), "user/pk_o", true},
+		{"another model's rule", rule("", "gpt-4o-mini", user), "managed/,managed/", true},
+		{"another provider's rule", rule("anthropic", "", user), "managed/,managed/", true},
+		{"managed only", rule("OpenAI", "", managed), "managed/,managed/", false},
 	} {
+		if got := UsesCustomerKeys(tc.cfg); got != tc.customer {
+			t.Errorf("%s: UsesCustomerKeys %v, want %v", tc.name, got, tc.customer)
+		}
 		var got []string
 		for _, k := range Keys(st, tc.cfg, gpt) {
 			got = append(got, k.Source+"/"+k.ID)

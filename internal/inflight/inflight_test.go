@@ -1,4 +1,4 @@
-package caddyaigateway
+package inflight
 
 import (
 	"context"
@@ -8,16 +8,16 @@ import (
 )
 
 func TestInflightDrainWaitsForSettlement(t *testing.T) {
-	var f inflight
+	var f Tracker
 	var settled atomic.Int32
 	for i := 0; i < 3; i++ {
-		ctx, leave, ok := f.enter(context.Background())
+		ctx, leave, ok := f.Enter(context.Background())
 		if !ok {
 			t.Fatal("refused before closing")
 		}
 		go func() {
 			<-ctx.Done() // a stream runs until drain cuts it
-			if !shuttingDown(ctx) {
+			if !ShuttingDown(ctx) {
 				t.Error("not cut by the shutdown")
 			}
 			time.Sleep(50 * time.Millisecond) // settling
@@ -25,36 +25,36 @@ func TestInflightDrainWaitsForSettlement(t *testing.T) {
 			leave()
 		}()
 	}
-	if left := f.drain(5 * time.Second); left != 0 {
+	if left := f.Drain(5 * time.Second); left != 0 {
 		t.Fatalf("%d still in flight", left)
 	}
 	if settled.Load() != 3 {
 		t.Fatalf("drain returned before %d requests settled", 3-settled.Load())
 	}
-	if _, _, ok := f.enter(context.Background()); ok {
+	if _, _, ok := f.Enter(context.Background()); ok {
 		t.Fatal("a request entered a closing store")
 	}
 }
 
 func TestInflightDrainGivesUp(t *testing.T) {
-	var f inflight
-	_, leave, _ := f.enter(context.Background()) // never leaves in time
+	var f Tracker
+	_, leave, _ := f.Enter(context.Background()) // never leaves in time
 	defer leave()
-	if left := f.drain(20 * time.Millisecond); left != 1 {
+	if left := f.Drain(20 * time.Millisecond); left != 1 {
 		t.Fatalf("left %d, want 1", left)
 	}
 }
 
 func TestInflightLeaveForgets(t *testing.T) {
-	var f inflight
+	var f Tracker
 	for i := 0; i < 1000; i++ {
-		_, leave, _ := f.enter(context.Background())
+		_, leave, _ := f.Enter(context.Background())
 		leave()
 	}
 	if len(f.cancels) != 0 {
 		t.Fatalf("%d cancels kept", len(f.cancels))
 	}
-	if left := f.drain(time.Second); left != 0 {
+	if left := f.Drain(time.Second); left != 0 {
 		t.Fatal(left)
 	}
 }
