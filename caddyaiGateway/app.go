@@ -18,15 +18,14 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/upstream"
-
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/credits"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/secrets"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/upstream"
 )
 
 func init() {
@@ -167,7 +166,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 		a.haveSecret = true
 	}
 	if adminKey := repl.ReplaceAll(a.AdminKey, ""); adminKey != "" {
-		if err := checkAdminKey(adminKey); err != nil {
+		if err := secrets.CheckManagementKey(adminKey); err != nil {
 			return fmt.Errorf("admin_key: %w", err)
 		}
 		a.adminKeyHash = secrets.HashToken(adminKey)
@@ -188,13 +187,6 @@ func (a *App) Provision(ctx caddy.Context) error {
 	a.registry, err = buildRegistry(a.Providers, repl, a.demo, a.logger)
 	if err != nil {
 		return err
-	}
-	return nil
-}
-
-func checkAdminKey(k string) error {
-	if len(k) < 16 {
-		return errors.New("must be at least 16 characters")
 	}
 	return nil
 }
@@ -232,33 +224,26 @@ func (a *App) activate() error {
 	createdSecret := ""
 	if !a.haveSecret {
 		file := filepath.Join(a.dataDir, "secret.key")
-		text, created, err := secrets.LoadOrCreateFile(file, func() string { return secrets.NewKey().String() }, "secret key")
-		if err != nil {
+		var created bool
+		var err error
+		if key, created, err = secrets.LoadOrCreateKeyFile(file); err != nil {
 			return err
 		}
 		if created {
 			a.logger.Warn("generated a new secret key; keep this file safe or configure it explicitly", zap.String("file", file))
-		}
-		if key, err = secrets.ParseKey(text); err != nil {
-			return fmt.Errorf("secret key in %s: %w", file, err)
-		}
-		if created {
 			createdSecret = file
 		}
 	}
 	if !a.haveAdmin {
 		file := filepath.Join(a.dataDir, "admin.key")
-		text, created, err := secrets.LoadOrCreateFile(file, func() string { return secrets.NewToken(secrets.ManagementKeyPrefix) }, "management API key")
-		if err != nil {
-			return err
-		}
+		h, created, err := secrets.LoadOrCreateManagementKeyFile(file)
 		if created {
 			a.logger.Warn("generated a new management API key; keep this file safe or configure it explicitly", zap.String("file", file))
 		}
-		if err := checkAdminKey(text); err != nil {
-			return fmt.Errorf("management API key in %s: %w", file, err)
+		if err != nil {
+			return err
 		}
-		a.adminKeyHash = secrets.HashToken(text)
+		a.adminKeyHash = h
 		a.logger.Info("management API key from file (admin_key is not set)", zap.String("file", file))
 	}
 	sh, fresh, err := acquireShared(a.storagePath, key, a.logger)

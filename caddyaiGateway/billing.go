@@ -8,15 +8,14 @@ import (
 	"sync"
 	"time"
 
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/hold"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/routing"
-
 	"go.uber.org/zap"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/credits"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/hold"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/routing"
 )
 
 // bill is one request's reservation against its account.
@@ -64,7 +63,7 @@ func (g *Gateway) beginBilling(c *call, targets []registry.Target) (*bill, *apie
 
 	// Limits come first: a limited key gets 429 even with money left.
 	reserve := plan.Reserve()
-	if lim := creditLimits(c.req.cfg); !lim.IsZero() && c.caller != nil {
+	if lim := hold.KeyLimits(c.req.cfg); !lim.IsZero() && c.caller != nil {
 		adm, err := g.app.shared.limiter.Admit(b.accessKeyID, lim, plan.Tokens, reserve)
 		var le *credits.LimitError
 		if errors.As(err, &le) {
@@ -139,19 +138,7 @@ func (b *bill) settle(c *call) {
 		for _, a := range c.all {
 			n := a.usage.TotalTokens()
 			tokens = money.SatAddTokens(tokens, n)
-			if n == 0 {
-				continue
-			}
-			ref := a.target.Provider.ID
-			what := "BYOK fee"
-			if a.source == routing.SourceManaged {
-				what = "processing fee"
-				charges = append(charges, credits.Charge{Type: credits.Usage, Amount: a.cost, ProviderID: ref, Model: a.target.Name, Tokens: n,
-					Description: fmt.Sprintf("%s:%s, %d tokens", ref, a.target.Name, n)})
-			}
-			if a.fee > 0 {
-				charges = append(charges, credits.Charge{Type: credits.Fee, Amount: a.fee, ProviderID: ref, Model: a.target.Name, Tokens: n, Description: what})
-			}
+			charges = credits.AppendAttemptCharges(charges, a.target.Provider.ID, a.target.Name, n, a.source == routing.SourceManaged, a.cost, a.fee)
 		}
 		res, err := b.hold.Settle(credits.Settlement{RequestID: c.id, AccessKeyID: b.accessKeyID, Charges: charges, Events: c.pending})
 		b.charged, b.settleErr = res.Charged, err

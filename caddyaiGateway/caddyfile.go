@@ -66,22 +66,21 @@ func parseGlobalAI(d *caddyfile.Dispenser, existing any) (any, error) {
 	if d.NextArg() {
 		return nil, d.ArgErr()
 	}
+	// the options that take one value
+	values := map[string]*string{"storage": &app.Storage, "secret_key": &app.SecretKey, "admin_key": &app.AdminKey,
+		"processing_fee": &app.ProcessingFee, "byok_fee": &app.BYOKFee, "min_purchase": &app.MinPurchase,
+		"max_purchase": &app.MaxPurchase, "low_balance_webhook": &app.LowBalanceWebhook}
+	durations := map[string]*caddy.Duration{"per_request_timeout": &app.PerRequestTimeout,
+		"total_timeout": &app.TotalTimeout, "credit_lifetime": &app.CreditLifetime}
 	for d.NextBlock(0) {
-		switch d.Val() {
-		case "storage":
-			if !d.AllArgs(&app.Storage) {
+		opt := d.Val()
+		if dst := values[opt]; dst != nil {
+			if !d.AllArgs(dst) {
 				return nil, d.ArgErr()
 			}
-		case "secret_key":
-			if !d.AllArgs(&app.SecretKey) {
-				return nil, d.ArgErr()
-			}
-		case "admin_key":
-			if !d.AllArgs(&app.AdminKey) {
-				return nil, d.ArgErr()
-			}
-		case "per_request_timeout", "total_timeout":
-			opt := d.Val()
+			continue
+		}
+		if dst := durations[opt]; dst != nil {
 			var s string
 			if !d.AllArgs(&s) {
 				return nil, d.ArgErr()
@@ -93,42 +92,10 @@ func parseGlobalAI(d *caddyfile.Dispenser, existing any) (any, error) {
 			if dur <= 0 {
 				return nil, d.Errf("%s: must be positive, got %s", opt, s)
 			}
-			if opt == "total_timeout" {
-				app.TotalTimeout = caddy.Duration(dur)
-			} else {
-				app.PerRequestTimeout = caddy.Duration(dur)
-			}
-		case "processing_fee", "byok_fee", "min_purchase", "max_purchase", "low_balance_webhook":
-			opt := d.Val()
-			var v string
-			if !d.AllArgs(&v) {
-				return nil, d.ArgErr()
-			}
-			switch opt {
-			case "processing_fee":
-				app.ProcessingFee = v
-			case "byok_fee":
-				app.BYOKFee = v
-			case "min_purchase":
-				app.MinPurchase = v
-			case "max_purchase":
-				app.MaxPurchase = v
-			default:
-				app.LowBalanceWebhook = v
-			}
-		case "credit_lifetime":
-			var s string
-			if !d.AllArgs(&s) {
-				return nil, d.ArgErr()
-			}
-			dur, err := caddy.ParseDuration(s)
-			if err != nil {
-				return nil, d.Errf("credit_lifetime: %v", err)
-			}
-			if dur <= 0 {
-				return nil, d.Errf("credit_lifetime: must be positive, got %s", s)
-			}
-			app.CreditLifetime = caddy.Duration(dur)
+			*dst = caddy.Duration(dur)
+			continue
+		}
+		switch opt {
 		case "low_balance_thresholds":
 			app.LowBalanceThresholds = d.RemainingArgs()
 			if len(app.LowBalanceThresholds) == 0 {
@@ -146,7 +113,7 @@ func parseGlobalAI(d *caddyfile.Dispenser, existing any) (any, error) {
 			}
 			app.Providers = append(app.Providers, p)
 		default:
-			return nil, d.Errf("unrecognized ai option '%s'", d.Val())
+			return nil, d.Errf("unrecognized ai option '%s'", opt)
 		}
 	}
 	return httpcaddyfile.App{Name: "ai", Value: caddyconfig.JSON(app, nil)}, nil
@@ -203,36 +170,24 @@ func parseModel(d *caddyfile.Dispenser) (*ModelConfig, error) {
 	if d.NextArg() {
 		return nil, d.ArgErr()
 	}
+	values := map[string]*string{"type": &m.Type, "input_price": &m.InputPrice, "output_price": &m.OutputPrice,
+		"cache_read_price": &m.CacheReadPrice, "cache_write_price": &m.CacheWritePrice, "reasoning_price": &m.ReasoningPrice}
+	tokens := map[string]*int64{"context_window": &m.ContextWindow, "max_output_tokens": &m.MaxOutputTokens}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		opt := d.Val()
 		var v string
 		if !d.AllArgs(&v) {
 			return nil, d.ArgErr()
 		}
-		switch opt {
-		case "type":
-			m.Type = v
-		case "input_price":
-			m.InputPrice = v
-		case "output_price":
-			m.OutputPrice = v
-		case "cache_read_price":
-			m.CacheReadPrice = v
-		case "cache_write_price":
-			m.CacheWritePrice = v
-		case "reasoning_price":
-			m.ReasoningPrice = v
-		case "context_window", "max_output_tokens":
+		if dst := values[opt]; dst != nil {
+			*dst = v
+		} else if dst := tokens[opt]; dst != nil {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || n <= 0 {
 				return nil, d.Errf("%s: expected a positive number of tokens, got %q", opt, v)
 			}
-			if opt == "context_window" {
-				m.ContextWindow = n
-			} else {
-				m.MaxOutputTokens = n
-			}
-		default:
+			*dst = n
+		} else {
 			return nil, d.Errf("unrecognized model option '%s'", opt)
 		}
 	}

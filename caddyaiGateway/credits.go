@@ -9,8 +9,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/credits"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/routing"
 )
 
@@ -80,24 +78,6 @@ func (cr *Credits) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyh
 		}
 	}
 	return next.ServeHTTP(w, r)
-}
-
-// creditLimits converts a configuration's limits.
-func creditLimits(cfg *manage.AccessKeyConfiguration) credits.Limits {
-	if cfg == nil || cfg.Limits == nil {
-		return credits.Limits{}
-	}
-	var l credits.Limits
-	if v := cfg.Limits.RequestsPerMinute; v != nil {
-		l.RequestsPerMinute = *v
-	}
-	if v := cfg.Limits.TokensPerMinute; v != nil {
-		l.TokensPerMinute = *v
-	}
-	if v := cfg.Limits.SpendPerDay; v != nil {
-		l.SpendPerDay = *v
-	}
-	return l
 }
 
 // Interface guards

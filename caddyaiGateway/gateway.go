@@ -13,20 +13,19 @@ import (
 	"strings"
 	"time"
 
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/clientreq"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/routing"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/upstream"
-
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/clientreq"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/health"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/routing"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/selection"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/upstream"
 )
 
 func init() {

@@ -6,12 +6,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/clientreq"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/clientreq"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 )
 

@@ -21,17 +21,12 @@ func (g *Gateway) serveModels(w http.ResponseWriter, r *http.Request, id string)
 	st := g.app.shared.manage.Snapshot()
 	all := routing.Models(g.app.registryFor(st), st, configFor(st, CallerFrom(r)))
 	if id != "" {
-		ref := id
-		if ts := g.app.registryFor(st).Resolve(id); len(ts) > 0 {
-			ref = ts[0].Ref()
-		}
-		for _, m := range all {
-			if m.ID == id || m.ID == ref {
-				if anthropic {
-					return writeJSON(w, http.StatusOK, m.Anthropic())
-				}
-				return writeJSON(w, http.StatusOK, m)
-			}
+		m, ok := routing.FindModel(g.app.registryFor(st), all, id)
+		switch {
+		case ok && anthropic:
+			return writeJSON(w, http.StatusOK, m.Anthropic())
+		case ok:
+			return writeJSON(w, http.StatusOK, m)
 		}
 		e := apierr.New(http.StatusNotFound, apierr.NotFound, "model "+strconv.Quote(id)+" is not available to this key")
 		if anthropic {
@@ -41,15 +36,7 @@ func (g *Gateway) serveModels(w http.ResponseWriter, r *http.Request, id string)
 		return writeError(w, r, e)
 	}
 	if anthropic {
-		data := make([]routing.AnthropicModel, len(all))
-		for i, m := range all {
-			data[i] = m.Anthropic()
-		}
-		resp := map[string]any{"data": data, "has_more": false, "first_id": nil, "last_id": nil}
-		if len(data) > 0 {
-			resp["first_id"], resp["last_id"] = data[0].ID, data[len(data)-1].ID
-		}
-		return writeJSON(w, http.StatusOK, resp)
+		return writeJSON(w, http.StatusOK, routing.AnthropicModels(all))
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": all})
 }

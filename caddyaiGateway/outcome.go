@@ -164,19 +164,7 @@ func (g *Gateway) finishUsage(c *call, a *attempt, meter *usage.Meter) {
 	}
 	a.metered = true
 	a.stop = meter.StopReason()
-	u, ok := meter.Usage()
-	a.usage = u
-	if !ok {
-		// Absent is not zero: estimate what the provider did not report and
-		// say so on the usage event.
-		a.estimated = true
-		if u.InputTokens == 0 && u.CacheReadTokens == 0 && u.CacheWriteTokens == 0 {
-			a.usage.InputTokens = usage.EstimateTokens(len(c.req.Body))
-		}
-		if est := usage.EstimateTokens(meter.OutputText()); est > a.usage.OutputTokens {
-			a.usage.OutputTokens = est
-		}
-	}
+	a.usage, a.estimated = meter.UsageOrEstimate(len(c.req.Body))
 	g.price(c, a)
 }
 

@@ -8,12 +8,11 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/routing"
-
 	"go.uber.org/zap"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/routing"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/selection"
 )
 
@@ -61,16 +60,8 @@ func (g *Gateway) selectTargets(req *request, targets []registry.Target, auto bo
 			fmt.Sprintf("no candidate model satisfies the %s strategies", source))
 	}
 	if ce := g.logger.Check(zap.DebugLevel, "model selection"); ce != nil {
-		before := make([]string, len(targets))
-		for i, t := range targets {
-			before[i] = t.Ref()
-		}
-		after := make([]string, len(out))
-		for i, t := range out {
-			after[i] = t.Ref()
-		}
 		ce.Write(zap.String("strategies", source), zap.Int("winner", winner), zap.String("strategy", strategies[winner].Name),
-			zap.Strings("candidates", before), zap.Strings("selected", after))
+			zap.Strings("candidates", registry.Refs(targets)), zap.Strings("selected", registry.Refs(out)))
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package caddyaigateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -81,6 +82,8 @@ var (
 	shuttingDown = inflight.ShuttingDown
 )
 
+// secretCheckMeta is where the store keeps the value that proves which
+// secret key its provider keys are sealed with (secrets.Key.Verify).
 const secretCheckMeta = "secret_key_check"
 
 // acquireShared opens the state of the database at path, or joins the
@@ -111,21 +114,12 @@ func openShared(path string, key secrets.Key, logger *zap.Logger) (*shared, erro
 	if err != nil {
 		return nil, err
 	}
-	// A stored check value proves that this secret key is the one the
-	// database's provider keys were sealed with.
-	check, err := key.Seal([]byte("caddy-ai-gateway"), []byte(secretCheckMeta))
-	if err != nil {
+	if err := key.Verify(func(check []byte) ([]byte, error) { return db.SetMetaIfAbsent(secretCheckMeta, check) }); err != nil {
 		db.Close()
-		return nil, err
-	}
-	stored, err := db.SetMetaIfAbsent(secretCheckMeta, check)
-	if err != nil {
-		db.Close()
+		if errors.Is(err, secrets.ErrWrongKey) {
+			return nil, fmt.Errorf("secret_key does not match the key %s was created with; restore the original secret_key", path)
+		}
 		return nil, fmt.Errorf("initialising %s: %w", path, err)
-	}
-	if _, err := key.Open(stored, []byte(secretCheckMeta)); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("secret_key does not match the key %s was created with; restore the original secret_key", path)
 	}
 
 	s := &shared{path: path, db: db, key: key, logger: logger.Named("store"),

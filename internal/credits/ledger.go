@@ -272,6 +272,26 @@ type Charge struct {
 	Description string
 }
 
+// AppendAttemptCharges appends what one attempt that used tokens of
+// providerID's model costs the caller: its provider cost when it ran on
+// the operator's (managed) key, and its fee (processing or BYOK) as an
+// entry of its own. An attempt that used no tokens costs nothing.
+func AppendAttemptCharges(charges []Charge, providerID, model string, tokens int64, managed bool, cost, fee money.Nano) []Charge {
+	if tokens == 0 {
+		return charges
+	}
+	what := "BYOK fee"
+	if managed {
+		what = "processing fee"
+		charges = append(charges, Charge{Type: Usage, Amount: cost, ProviderID: providerID, Model: model, Tokens: tokens,
+			Description: fmt.Sprintf("%s:%s, %d tokens", providerID, model, tokens)})
+	}
+	if fee > 0 {
+		charges = append(charges, Charge{Type: Fee, Amount: fee, ProviderID: providerID, Model: model, Tokens: tokens, Description: what})
+	}
+	return charges
+}
+
 // Settlement is what a request settles: its charges, and its usage events,
 // which commit in the same transaction as the ledger entries.
 type Settlement struct {

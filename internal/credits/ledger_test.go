@@ -3,6 +3,7 @@ package credits
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -375,5 +376,32 @@ func TestSettlementTouchesOnlyWhatChanged(t *testing.T) {
 	}
 	if b, _ := l.Balance("acct"); b.Balance != usd("3.25") {
 		t.Fatalf("balance %s", b.Balance)
+	}
+}
+
+func TestAppendAttemptCharges(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		tokens    int64
+		managed   bool
+		cost, fee money.Nano
+		want      string // type:amount:description per charge
+	}{
+		{"no tokens: nothing", 0, true, 5, 1, ""},
+		{"managed: cost and processing fee", 10, true, 5, 1, "usage:0.000000005:openai:gpt-4o, 10 tokens|fee:0.000000001:processing fee"},
+		{"managed without a fee", 10, true, 5, 0, "usage:0.000000005:openai:gpt-4o, 10 tokens"},
+		{"customer key: the BYOK fee only", 10, false, 5, 1, "fee:0.000000001:BYOK fee"},
+		{"customer key without a fee", 10, false, 5, 0, ""},
+	} {
+		var got []string
+		for _, c := range AppendAttemptCharges(nil, "openai", "gpt-4o", tc.tokens, tc.managed, tc.cost, tc.fee) {
+			if c.ProviderID != "openai" || c.Model != "gpt-4o" || c.Tokens != tc.tokens {
+				t.Errorf("%s: %+v", tc.name, c)
+			}
+			got = append(got, fmt.Sprintf("%s:%s:%s", c.Type, c.Amount, c.Description))
+		}
+		if strings.Join(got, "|") != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, strings.Join(got, "|"), tc.want)
+		}
 	}
 }

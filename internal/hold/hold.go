@@ -5,7 +5,9 @@
 // included), so the provider can never produce more than was reserved. Its
 // input part is the body's byte count (a token is at least one byte) plus
 // the framing a provider adds, or the model's context window when the body
-// carries input the gateway cannot measure.
+// carries input the gateway cannot measure. PlanFor takes the worst case
+// over every candidate and key, by who pays the provider, and KeyLimits
+// the per-key limits the reservation is admitted under.
 package hold
 
 import (

@@ -5,6 +5,7 @@ import (
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/clientreq"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/credits"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/routing"
@@ -64,4 +65,23 @@ func (p Plan) Reserve() money.Nano {
 		return p.UserWorst
 	}
 	return max(p.ManagedWorst, p.UserWorst)
+}
+
+// KeyLimits are the per-key limits of an access key configuration (none
+// without one), checked with the plan's tokens and reserve.
+func KeyLimits(cfg *manage.AccessKeyConfiguration) credits.Limits {
+	if cfg == nil || cfg.Limits == nil {
+		return credits.Limits{}
+	}
+	var l credits.Limits
+	if v := cfg.Limits.RequestsPerMinute; v != nil {
+		l.RequestsPerMinute = *v
+	}
+	if v := cfg.Limits.TokensPerMinute; v != nil {
+		l.TokensPerMinute = *v
+	}
+	if v := cfg.Limits.SpendPerDay; v != nil {
+		l.SpendPerDay = *v
+	}
+	return l
 }

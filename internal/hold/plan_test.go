@@ -6,6 +6,7 @@ import (
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/catalog"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/credits"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/routing"
@@ -56,6 +57,24 @@ func TestPlanFor(t *testing.T) {
 			if _, ok := p.Priced[tg.Ref()]; ok && p.Priced[tg.Ref()] != (tg.Model != nil) {
 				t.Errorf("%s: %s priced %v", tc.name, tg.Ref(), p.Priced[tg.Ref()])
 			}
+		}
+	}
+}
+
+func TestKeyLimits(t *testing.T) {
+	rpm, spend := int64(60), 2*money.USD
+	for _, tc := range []struct {
+		name string
+		cfg  *manage.AccessKeyConfiguration
+		want credits.Limits
+	}{
+		{"no configuration", nil, credits.Limits{}},
+		{"no limits", &manage.AccessKeyConfiguration{}, credits.Limits{}},
+		{"those set", &manage.AccessKeyConfiguration{Limits: &manage.Limits{RequestsPerMinute: &rpm, SpendPerDay: &spend}},
+			credits.Limits{RequestsPerMinute: 60, SpendPerDay: spend}},
+	} {
+		if got := KeyLimits(tc.cfg); got != tc.want {
+			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)
 		}
 	}
 }

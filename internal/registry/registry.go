@@ -252,6 +252,15 @@ type Target struct {
 // Ref is how the target is named in headers and usage: provider:model.
 func (t Target) Ref() string { return t.Provider.ID + ":" + t.Name }
 
+// Refs are the Refs of ts, in order.
+func Refs(ts []Target) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.Ref()
+	}
+	return out
+}
+
 // Resolve turns a model reference from a request into targets:
 // `gpt-4o` (every provider whose catalog has it, in registry order),
 // `openai:gpt-4o` (that provider; an unknown model passes through),

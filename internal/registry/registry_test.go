@@ -30,10 +30,7 @@ func TestResolve(t *testing.T) {
 		{"", nil},
 	}
 	for _, c := range cases {
-		var got []string
-		for _, tg := range reg.Resolve(c.ref) {
-			got = append(got, tg.Ref())
-		}
+		got := Refs(reg.Resolve(c.ref))
 		if strings.Join(got, ",") != strings.Join(c.want, ",") {
 			t.Errorf("Resolve(%q) = %v, want %v", c.ref, got, c.want)
 		}

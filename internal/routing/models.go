@@ -38,6 +38,42 @@ func (m Model) Anthropic() AnthropicModel {
 	return AnthropicModel{Type: "model", ID: m.ID, DisplayName: m.ID, CreatedAt: time.Unix(0, 0).UTC().Format(time.RFC3339)}
 }
 
+// AnthropicList is a model list in the Anthropic shape (members in the
+// order encoding/json gives a map).
+type AnthropicList struct {
+	Data    []AnthropicModel `json:"data"`
+	FirstID *string          `json:"first_id"`
+	HasMore bool             `json:"has_more"`
+	LastID  *string          `json:"last_id"`
+}
+
+// AnthropicModels is the list all in the Anthropic shape.
+func AnthropicModels(all []Model) AnthropicList {
+	l := AnthropicList{Data: make([]AnthropicModel, len(all))}
+	for i, m := range all {
+		l.Data[i] = m.Anthropic()
+	}
+	if len(l.Data) > 0 {
+		l.FirstID, l.LastID = &l.Data[0].ID, &l.Data[len(l.Data)-1].ID
+	}
+	return l
+}
+
+// FindModel returns the model of the list all that id names: its listed
+// id, or a reference (`gpt-4o`) that resolves to it.
+func FindModel(reg *registry.Registry, all []Model, id string) (Model, bool) {
+	ref := id
+	if ts := reg.Resolve(id); len(ts) > 0 {
+		ref = ts[0].Ref()
+	}
+	for _, m := range all {
+		if m.ID == id || m.ID == ref {
+			return m, true
+		}
+	}
+	return Model{}, false
+}
+
 // Models returns the models a caller with configuration cfg can be served
 // by: every catalog model of a provider it has a key for (managed, or a
 // user key of its routing rules) that its configuration allows, named

@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -155,5 +156,36 @@ func TestModels(t *testing.T) {
 	}
 	if got := strings.Join(ids, ","); got != "local:m/chat/0.00,b/virtual/" {
 		t.Errorf("models %s", got)
+	}
+}
+
+func TestFindModelAndAnthropicList(t *testing.T) {
+	reg := testRegistry(t)
+	all := Models(reg, &manage.Snapshot{}, nil)
+	for _, tc := range []struct {
+		id, want string // want "" = not found
+	}{
+		{"openai:gpt-4o", "openai:gpt-4o"},
+		{"gpt-4o", "openai:gpt-4o"}, // a reference that resolves to a listed model
+		{"local:m", "local:m"},
+		{"no-such-model", ""},
+	} {
+		m, ok := FindModel(reg, all, tc.id)
+		if ok != (tc.want != "") || m.ID != tc.want {
+			t.Errorf("FindModel(%q) = %q %v, want %q", tc.id, m.ID, ok, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		models []Model
+		want   string
+	}{
+		{nil, `{"data":[],"first_id":null,"has_more":false,"last_id":null}`},
+		{[]Model{{ID: "a"}, {ID: "b"}}, `{"data":[{"type":"model","id":"a","display_name":"a","created_at":"1970-01-01T00:00:00Z"},` +
+			`{"type":"model","id":"b","display_name":"b","created_at":"1970-01-01T00:00:00Z"}],"first_id":"a","has_more":false,"last_id":"b"}`},
+	} {
+		b, _ := json.Marshal(AnthropicModels(tc.models))
+		if string(b) != tc.want {
+			t.Errorf("AnthropicModels: %s, want %s", b, tc.want)
+		}
 	}
 }

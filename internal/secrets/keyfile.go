@@ -8,6 +8,38 @@ import (
 	"strings"
 )
 
+// LoadOrCreateKeyFile returns the secret key in path, generated into it
+// when the file is absent (created).
+func LoadOrCreateKeyFile(path string) (key Key, created bool, err error) {
+	text, created, err := LoadOrCreateFile(path, func() string { return NewKey().String() }, "secret key")
+	if err == nil {
+		if key, err = ParseKey(text); err != nil {
+			err = fmt.Errorf("secret key in %s: %w", path, err)
+		}
+	}
+	return key, created, err
+}
+
+// LoadOrCreateManagementKeyFile returns the hash of the management API
+// key in path, generated into it when the file is absent (created).
+func LoadOrCreateManagementKeyFile(path string) (h Hash, created bool, err error) {
+	text, created, err := LoadOrCreateFile(path, func() string { return NewToken(ManagementKeyPrefix) }, "management API key")
+	if err == nil {
+		if err = CheckManagementKey(text); err != nil {
+			err = fmt.Errorf("management API key in %s: %w", path, err)
+		}
+	}
+	return HashToken(text), created, err
+}
+
+// CheckManagementKey refuses a management API key too short to be secret.
+func CheckManagementKey(k string) error {
+	if len(k) < 16 {
+		return errors.New("must be at least 16 characters")
+	}
+	return nil
+}
+
 // LoadOrCreateFile returns the trimmed content of path, creating it with
 // gen() when absent; created reports that this call wrote it. The file
 // appears whole or not at all (written to a temporary file in the same

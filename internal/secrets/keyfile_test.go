@@ -107,3 +107,48 @@ func TestLoadOrCreateFile(t *testing.T) {
 		}
 	})
 }
+
+func TestKeyFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	key := NewKey()
+	for _, tc := range []struct {
+		name    string
+		path    string
+		secret  bool // LoadOrCreateKeyFile, else LoadOrCreateManagementKeyFile
+		created bool
+		err     string
+	}{
+		{"secret key generated", filepath.Join(dir, "new", "secret.key"), true, true, ""},
+		{"secret key read", write("secret.key", key.String()+"\n"), true, false, ""},
+		{"secret key file empty", write("empty.key", "\n"), true, false, "is empty"},
+		{"management key generated", filepath.Join(dir, "new", "admin.key"), false, true, ""},
+		{"management key read", write("admin.key", "a-long-enough-management-key"), false, false, ""},
+		{"management key too short", write("short.key", "short"), false, false, "at least 16 characters"},
+	} {
+		var created bool
+		var err error
+		if tc.secret {
+			var k Key
+			k, created, err = LoadOrCreateKeyFile(tc.path)
+			if err == nil && !created && k != key {
+				t.Errorf("%s: another key", tc.name)
+			}
+		} else {
+			var h Hash
+			h, created, err = LoadOrCreateManagementKeyFile(tc.path)
+			if err == nil && !created && h != HashToken("a-long-enough-management-key") {
+				t.Errorf("%s: another hash", tc.name)
+			}
+		}
+		if created != tc.created || (err == nil) != (tc.err == "") || (err != nil && !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("%s: created %v, err %v; want %v %q", tc.name, created, err, tc.created, tc.err)
+		}
+	}
+}

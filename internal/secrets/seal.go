@@ -83,6 +83,29 @@ func (k Key) Open(sealed, additional []byte) ([]byte, error) {
 	return pt, nil
 }
 
+// ErrWrongKey is a store's data sealed with another key (Verify).
+var ErrWrongKey = errors.New("the data was sealed with another secret key")
+
+// Verify proves that k is the key a store's data is sealed with: keep
+// stores the check value it is given (sealed with k) unless the store has
+// one, and returns the one the store keeps, which must open with k. A
+// failure of keep is returned as is.
+func (k Key) Verify(keep func(check []byte) (kept []byte, err error)) error {
+	const label = "secret_key_check"
+	check, err := k.Seal([]byte("caddy-ai-gateway"), []byte(label))
+	if err != nil {
+		return err
+	}
+	kept, err := keep(check)
+	if err != nil {
+		return err
+	}
+	if _, err := k.Open(kept, []byte(label)); err != nil {
+		return ErrWrongKey
+	}
+	return nil
+}
+
 func (k Key) aead() (cipher.AEAD, error) {
 	block, err := aes.NewCipher(k[:])
 	if err != nil {

@@ -2,6 +2,7 @@ package secrets
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -59,5 +60,32 @@ func TestParseKey(t *testing.T) {
 	}
 	if _, err := ParseKey(" "); err == nil {
 		t.Fatal("empty key accepted")
+	}
+}
+
+func TestVerify(t *testing.T) {
+	var stored []byte // a store's check value
+	keep := func(check []byte) ([]byte, error) {
+		if stored == nil {
+			stored = check
+		}
+		return stored, nil
+	}
+	failing := errors.New("disk full")
+	k1, k2 := NewKey(), NewKey()
+	for _, tc := range []struct {
+		name string
+		key  Key
+		keep func([]byte) ([]byte, error)
+		want error
+	}{
+		{"a new store keeps the key's check", k1, keep, nil},
+		{"the same key again", k1, keep, nil},
+		{"another key", k2, keep, ErrWrongKey},
+		{"the store fails", k1, func([]byte) ([]byte, error) { return nil, failing }, failing},
+	} {
+		if err := tc.key.Verify(tc.keep); !errors.Is(err, tc.want) || (err == nil) != (tc.want == nil) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
 	}
 }

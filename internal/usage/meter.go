@@ -70,6 +70,25 @@ func (m *Meter) Usage() (Usage, bool) {
 	return m.u, m.complete
 }
 
+// UsageOrEstimate is Usage with what the stream did not report
+// estimated (absent is not zero): the input from inputBytes (the request
+// body) when no input count was seen, the output from the content seen
+// when that is more than was reported. estimated reports that it is not
+// the provider's count.
+func (m *Meter) UsageOrEstimate(inputBytes int) (u Usage, estimated bool) {
+	u, ok := m.Usage()
+	if ok {
+		return u, false
+	}
+	if u.InputTokens == 0 && u.CacheReadTokens == 0 && u.CacheWriteTokens == 0 {
+		u.InputTokens = EstimateTokens(inputBytes)
+	}
+	if est := EstimateTokens(m.OutputText()); est > u.OutputTokens {
+		u.OutputTokens = est
+	}
+	return u, true
+}
+
 // StopReason returns the finish_reason (chat), stop_reason (Anthropic) or
 // response status, or incomplete_details.reason for an incomplete response
 // (Responses); "" if none was seen.

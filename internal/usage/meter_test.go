@@ -414,6 +414,33 @@ func TestMeterLatestUsageWins(t *testing.T) {
 	}
 }
 
+func TestMeterUsageOrEstimate(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		ep        Endpoint
+		events    [][2]string // name, data
+		want      Usage
+		estimated bool
+	}{
+		{"reported", ChatCompletions, [][2]string{{"", `{"choices":[{"index":0,"delta":{"content":"hello"}}],"usage":{"prompt_tokens":5,"completion_tokens":2}}`}},
+			Usage{InputTokens: 5, OutputTokens: 2}, false},
+		{"nothing reported: input from the body, output from the text", ChatCompletions,
+			[][2]string{{"", `{"choices":[{"index":0,"delta":{"content":"0123456789"}}]}`}}, Usage{InputTokens: 100, OutputTokens: 3}, true},
+		{"cut after message_start: the input seen is kept", Messages,
+			[][2]string{{"message_start", `{"type":"message_start","message":{"usage":{"input_tokens":7,"output_tokens":1}}}`}},
+			Usage{InputTokens: 7, OutputTokens: 1}, true},
+		{"count_tokens is free", CountTokens, nil, Usage{}, false},
+	} {
+		m := NewMeter(tc.ep)
+		for _, ev := range tc.events {
+			m.Observe(ev[0], []byte(ev[1]))
+		}
+		if u, est := m.UsageOrEstimate(400); u != tc.want || est != tc.estimated {
+			t.Errorf("%s: %+v %v, want %+v %v", tc.name, u, est, tc.want, tc.estimated)
+		}
+	}
+}
+
 // TestMeterNoAllocs guards the hot path: typical events must not allocate.
 func TestMeterNoAllocs(t *testing.T) {
 	cases := []struct {
