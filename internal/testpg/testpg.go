@@ -135,9 +135,12 @@ type cluster struct {
 	stopOnce       sync.Once
 }
 
+// binGlob is where Debian installs the server binaries.
+var binGlob = "/usr/lib/postgresql/*/bin/initdb"
+
 // binDir finds initdb: the newest /usr/lib/postgresql/*/bin, else PATH.
 func binDir() (string, error) {
-	found, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
+	found, _ := filepath.Glob(binGlob)
 	sort.Slice(found, func(i, j int) bool { return version(found[i]) > version(found[j]) })
 	if len(found) > 0 {
 		return filepath.Dir(found[0]), nil

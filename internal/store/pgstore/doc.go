@@ -52,6 +52,12 @@
 //     (group commit: many settlements of one busy account share a commit
 //     instead of queueing on its row lock); when that fails, each runs
 //     again alone.
+//   - Ledger writes (PutAccount, PutLot, PutEntry, PutIdempotentPurchase,
+//     MarkSettled, JournalUsage) are deferred: they go to the server in
+//     one round trip with the transaction's next read or before its
+//     commit. A settlement costs BEGIN, Settled, the account lock,
+//     OpenLots, its writes, COMMIT: six round trips, and in a shared
+//     BatchLedger commit three per settlement plus three.
 //   - JournalUsage inserts the settlement's usage events in full in its
 //     transaction; StoreUsage (one INSERT … SELECT FROM unnest(…) ON
 //     CONFLICT (id) DO NOTHING per batch) then skips them.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/credits"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
@@ -32,6 +33,72 @@ func (db *DB) BatchLedger(ctx context.Context, fn func(credits.Tx) error) error 
 	return db.batch.do(ctx, func(t *txn) error { return fn(t) })
 }
 
+// Ledger writes are deferred (later): they queue in the transaction and
+// go to the server in one round trip with its next read, or before its
+// commit, so a settlement's entries, lots, balance, events and settled
+// mark cost one round trip together. An error of a deferred write is
+// returned by the read or the commit that sent it.
+
+// later queues a write for the next flush.
+func (t *txn) later(sql string, args ...any) {
+	if t.pending == nil {
+		t.pending = &pgx.Batch{}
+	}
+	t.pending.Queue(sql, args...)
+}
+
+// flush sends the deferred writes.
+func (t *txn) flush() error {
+	if t.pending == nil {
+		return nil
+	}
+	b := t.pending
+	t.pending = nil
+	if err := t.tx.SendBatch(t.ctx, b).Close(); err != nil {
+		return fmt.Errorf("storing the transaction's writes: %w", err)
+	}
+	return nil
+}
+
+// exec, queryRow and query send the deferred writes, then the statement.
+func (t *txn) exec(sql string, args ...any) (pgconn.CommandTag, error) {
+	if err := t.flush(); err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	return t.tx.Exec(t.ctx, sql, args...)
+}
+
+func (t *txn) queryRow(sql string, args ...any) pgx.Row {
+	if err := t.flush(); err != nil {
+		return errRow{err}
+	}
+	return t.tx.QueryRow(t.ctx, sql, args...)
+}
+
+// query's error, if any, is the rows' (pgx.CollectRows returns it).
+func (t *txn) query(sql string, args ...any) pgx.Rows {
+	if err := t.flush(); err != nil {
+		return errRows{err: err}
+	}
+	rows, _ := t.tx.Query(t.ctx, sql, args...) // an error is rows.Err()
+	return rows
+}
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+// errRows is rows that failed before the query was sent: no rows, and
+// err. Only what reading rows calls is implemented.
+type errRows struct {
+	pgx.Rows
+	err error
+}
+
+func (r errRows) Next() bool { return false }
+func (r errRows) Err() error { return r.err }
+func (r errRows) Close()     {}
+
 // pageSize is how many rows a visit reads at a time: visits read a page,
 // then call fn for its rows (fn may stop early, or use the transaction).
 const pageSize = 256
@@ -49,6 +116,9 @@ func (t *txn) lockAccount(accountID string) (credits.AccountRecord, error) {
 	b.Queue(`INSERT INTO credit_accounts (account_id) VALUES ($1) ON CONFLICT (account_id) DO NOTHING`, accountID)
 	b.Queue(`SELECT balance, updated_at FROM credit_accounts WHERE account_id = $1 FOR UPDATE`, accountID).
 		QueryRow(func(r pgx.Row) error { return r.Scan(&balance, &updated) })
+	if err := t.flush(); err != nil {
+		return rec, err
+	}
 	if err := t.tx.SendBatch(t.ctx, b).Close(); err != nil {
 		return rec, fmt.Errorf("locking the credit account %s: %w", accountID, err)
 	}
@@ -78,7 +148,7 @@ func (t *txn) Account(accountID string) (credits.AccountRecord, error) {
 	var rec credits.AccountRecord
 	var balance int64
 	var updated *time.Time
-	err := t.tx.QueryRow(t.ctx, `SELECT balance, updated_at FROM credit_accounts WHERE account_id = $1`, accountID).Scan(&balance, &updated)
+	err := t.queryRow(`SELECT balance, updated_at FROM credit_accounts WHERE account_id = $1`, accountID).Scan(&balance, &updated)
 	if errors.Is(err, pgx.ErrNoRows) || (err == nil && updated == nil) {
 		return rec, nil
 	}
@@ -93,18 +163,15 @@ func (t *txn) PutAccount(accountID string, rec credits.AccountRecord) error {
 	if err := t.lock(accountID); err != nil {
 		return err
 	}
-	_, err := t.tx.Exec(t.ctx, `UPDATE credit_accounts SET balance = $2, updated_at = $3 WHERE account_id = $1`,
+	t.later(`UPDATE credit_accounts SET balance = $2, updated_at = $3 WHERE account_id = $1`,
 		accountID, int64(rec.Balance), rec.UpdatedAt)
-	if err != nil {
-		return fmt.Errorf("storing the credit account %s: %w", accountID, err)
-	}
 	return nil
 }
 
 func (t *txn) Accounts(fn func(string, credits.AccountRecord) bool) error {
 	after := ""
 	for {
-		rows, _ := t.tx.Query(t.ctx, `SELECT account_id, balance, updated_at FROM credit_accounts
+		rows := t.query(`SELECT account_id, balance, updated_at FROM credit_accounts
 			WHERE account_id > $1 AND updated_at IS NOT NULL ORDER BY account_id LIMIT $2`, after, pageSize)
 		type row struct {
 			id  string
@@ -141,7 +208,7 @@ func (t *txn) OpenLots(accountID string) ([]*credits.Lot, error) {
 	if err := t.lock(accountID); err != nil {
 		return nil, err
 	}
-	rows, _ := t.tx.Query(t.ctx, `SELECT doc FROM credit_lots WHERE account_id = $1 AND remaining > 0 ORDER BY lot_id`, accountID)
+	rows := t.query(`SELECT doc FROM credit_lots WHERE account_id = $1 AND remaining > 0 ORDER BY lot_id`, accountID)
 	lots, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*credits.Lot, error) {
 		var doc []byte
 		if err := r.Scan(&doc); err != nil {
@@ -167,12 +234,9 @@ func (t *txn) PutLot(lot *credits.Lot) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.tx.Exec(t.ctx, `INSERT INTO credit_lots (account_id, lot_id, remaining, doc) VALUES ($1, $2, $3, $4)
+	t.later(`INSERT INTO credit_lots (account_id, lot_id, remaining, doc) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (account_id, lot_id) DO UPDATE SET remaining = excluded.remaining, doc = excluded.doc`,
 		lot.AccountID, lot.ID, int64(lot.Remaining), doc)
-	if err != nil {
-		return fmt.Errorf("storing the credit lot %s/%s: %w", lot.AccountID, lot.ID, err)
-	}
 	return nil
 }
 
@@ -181,11 +245,8 @@ func (t *txn) PutEntry(e *credits.Entry) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.tx.Exec(t.ctx, `INSERT INTO credit_entries (account_id, entry_id, doc) VALUES ($1, $2, $3)
+	t.later(`INSERT INTO credit_entries (account_id, entry_id, doc) VALUES ($1, $2, $3)
 		ON CONFLICT (account_id, entry_id) DO UPDATE SET doc = excluded.doc`, e.AccountID, e.ID, doc)
-	if err != nil {
-		return fmt.Errorf("storing the ledger entry %s/%s: %w", e.AccountID, e.ID, err)
-	}
 	return nil
 }
 
@@ -194,10 +255,10 @@ func (t *txn) Entries(accountID, beforeID string, fn func(*credits.Entry) bool) 
 	for {
 		var rows pgx.Rows
 		if beforeID == "" {
-			rows, _ = t.tx.Query(t.ctx, `SELECT entry_id, doc FROM credit_entries WHERE account_id = $1
+			rows = t.query(`SELECT entry_id, doc FROM credit_entries WHERE account_id = $1
 				ORDER BY entry_id DESC LIMIT $2`, accountID, pageSize)
 		} else {
-			rows, _ = t.tx.Query(t.ctx, `SELECT entry_id, doc FROM credit_entries WHERE account_id = $1 AND entry_id < $2
+			rows = t.query(`SELECT entry_id, doc FROM credit_entries WHERE account_id = $1 AND entry_id < $2
 				ORDER BY entry_id DESC LIMIT $3`, accountID, beforeID, pageSize)
 		}
 		page, err := collectEntries(rows)
@@ -220,7 +281,7 @@ func (t *txn) Entries(accountID, beforeID string, fn func(*credits.Entry) bool) 
 func (t *txn) AllEntries(fn func(*credits.Entry) bool) error {
 	var account, after string
 	for {
-		rows, _ := t.tx.Query(t.ctx, `SELECT entry_id, doc FROM credit_entries WHERE (account_id, entry_id) > ($1, $2)
+		rows := t.query(`SELECT entry_id, doc FROM credit_entries WHERE (account_id, entry_id) > ($1, $2)
 			ORDER BY account_id, entry_id LIMIT $3`, account, after, pageSize)
 		page, err := collectEntries(rows)
 		if err != nil {
@@ -259,7 +320,7 @@ func collectEntries(rows pgx.Rows) ([]*credits.Entry, error) {
 
 func (t *txn) IdempotentPurchase(accountID, key string) (*credits.IdempotentPurchase, error) {
 	var doc []byte
-	err := t.tx.QueryRow(t.ctx, `SELECT doc FROM credit_idempotency WHERE account_id = $1 AND key = $2`, accountID, key).Scan(&doc)
+	err := t.queryRow(`SELECT doc FROM credit_idempotency WHERE account_id = $1 AND key = $2`, accountID, key).Scan(&doc)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
@@ -278,17 +339,14 @@ func (t *txn) PutIdempotentPurchase(accountID, key string, p *credits.Idempotent
 	if err != nil {
 		return err
 	}
-	_, err = t.tx.Exec(t.ctx, `INSERT INTO credit_idempotency (account_id, key, doc) VALUES ($1, $2, $3)
+	t.later(`INSERT INTO credit_idempotency (account_id, key, doc) VALUES ($1, $2, $3)
 		ON CONFLICT (account_id, key) DO UPDATE SET doc = excluded.doc`, accountID, key, doc)
-	if err != nil {
-		return fmt.Errorf("storing the purchase of idempotency key %s/%s: %w", accountID, key, err)
-	}
 	return nil
 }
 
 func (t *txn) Settled(requestID string) (bool, error) {
 	var ok bool
-	err := t.tx.QueryRow(t.ctx, `SELECT EXISTS (SELECT 1 FROM credit_settled WHERE request_id = $1)`, requestID).Scan(&ok)
+	err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM credit_settled WHERE request_id = $1)`, requestID).Scan(&ok)
 	if err != nil {
 		return false, fmt.Errorf("reading the settled mark of %s: %w", requestID, err)
 	}
@@ -300,18 +358,17 @@ func (t *txn) Settled(requestID string) (bool, error) {
 // then fails on the key, and inTx runs its transaction again (retryable),
 // where Settled sees the first's mark.
 func (t *txn) MarkSettled(requestID string, entryIDs []string) error {
-	_, err := t.tx.Exec(t.ctx, `INSERT INTO credit_settled (request_id, entry_ids) VALUES ($1, $2)`,
-		requestID, strings.Join(entryIDs, ","))
-	if err != nil {
-		return fmt.Errorf("marking %s settled: %w", requestID, err)
-	}
+	t.later(`INSERT INTO credit_settled (request_id, entry_ids) VALUES ($1, $2)`, requestID, strings.Join(entryIDs, ","))
 	return nil
 }
 
 // JournalUsage stores the events in full in the settlement's transaction:
 // StoreUsage later skips them.
 func (t *txn) JournalUsage(events []*store.UsageEvent) error {
-	return insertUsage(t.ctx, t.tx, events)
+	if len(events) > 0 {
+		t.later(insertUsageSQL, usageArgs(events)...)
+	}
+	return nil
 }
 
 var _ credits.Store = (*DB)(nil)

@@ -42,7 +42,7 @@ func (db *DB) WatchChanges(ctx context.Context, fn func()) {
 // listen connects, LISTENs and delivers until the connection fails or
 // ctx ends; it reports whether it got as far as listening.
 func (db *DB) listen(ctx context.Context, fn func()) bool {
-	conn, err := pgx.Connect(ctx, db.url)
+	conn, err := pgx.ConnectConfig(ctx, db.conn.Copy())
 	if err != nil {
 		return false
 	}

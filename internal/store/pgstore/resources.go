@@ -29,7 +29,7 @@ const changesChannel = "ai_gateway_changes"
 // notifies changesChannel of each kind it wrote when it commits.
 func (db *DB) UpdateResources(ctx context.Context, fn func(manage.ResourceTx) error) error {
 	return db.inTx(ctx, readWrite, func(t *txn) error {
-		if _, err := t.tx.Exec(t.ctx, `SELECT pg_advisory_xact_lock($1)`, resourceLock); err != nil {
+		if _, err := t.exec(`SELECT pg_advisory_xact_lock($1)`, resourceLock); err != nil {
 			return fmt.Errorf("locking the resources: %w", err)
 		}
 		return fn(t)
@@ -51,6 +51,8 @@ type txn struct {
 	locked map[string]bool
 	// changed holds the resource kinds written, notified at commit.
 	changed map[string]bool
+	// pending holds the deferred ledger writes (later).
+	pending *pgx.Batch
 }
 
 func (t *txn) Ledger() credits.Tx { return t }
@@ -67,7 +69,7 @@ func (t *txn) Get(kind, id string, v any) error {
 		return err
 	}
 	var doc []byte
-	err := t.tx.QueryRow(t.ctx, `SELECT doc FROM resources WHERE kind = $1 AND id = $2`, kind, id).Scan(&doc)
+	err := t.queryRow(`SELECT doc FROM resources WHERE kind = $1 AND id = $2`, kind, id).Scan(&doc)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.ErrNotFound
 	}
@@ -85,7 +87,7 @@ func (t *txn) Exists(kind, id string) (bool, error) {
 		return false, err
 	}
 	var ok bool
-	err := t.tx.QueryRow(t.ctx, `SELECT EXISTS (SELECT 1 FROM resources WHERE kind = $1 AND id = $2)`, kind, id).Scan(&ok)
+	err := t.queryRow(`SELECT EXISTS (SELECT 1 FROM resources WHERE kind = $1 AND id = $2)`, kind, id).Scan(&ok)
 	if err != nil {
 		return false, fmt.Errorf("reading %s/%s: %w", kind, id, err)
 	}
@@ -107,7 +109,7 @@ func (t *txn) Put(kind, id string, v any) error {
 }
 
 func (t *txn) putDoc(kind, id string, doc []byte) error {
-	_, err := t.tx.Exec(t.ctx, `INSERT INTO resources (kind, id, doc) VALUES ($1, $2, $3)
+	_, err := t.exec(`INSERT INTO resources (kind, id, doc) VALUES ($1, $2, $3)
 		ON CONFLICT (kind, id) DO UPDATE SET doc = excluded.doc`, kind, id, doc)
 	if err != nil {
 		return fmt.Errorf("storing %s/%s: %w", kind, id, err)
@@ -127,7 +129,7 @@ func (t *txn) Delete(kind, id string) error {
 }
 
 func (t *txn) deleteDoc(kind, id string) error {
-	tag, err := t.tx.Exec(t.ctx, `DELETE FROM resources WHERE kind = $1 AND id = $2`, kind, id)
+	tag, err := t.exec(`DELETE FROM resources WHERE kind = $1 AND id = $2`, kind, id)
 	if err != nil {
 		return fmt.Errorf("deleting %s/%s: %w", kind, id, err)
 	}
@@ -143,7 +145,7 @@ func (t *txn) List(kind string, fn func(id string, doc []byte) error) error {
 		return err
 	}
 	// read everything before calling fn, which may use the transaction
-	rows, _ := t.tx.Query(t.ctx, `SELECT id, doc FROM resources WHERE kind = $1 ORDER BY id`, kind)
+	rows := t.query(`SELECT id, doc FROM resources WHERE kind = $1 ORDER BY id`, kind)
 	type row struct {
 		id  string
 		doc []byte
@@ -176,12 +178,12 @@ func (t *txn) PutAccessKey(k *store.AccessKey) error {
 	if ph, ok := k.PreviousHash(); ok {
 		hashes = append(hashes, ph[:])
 	}
-	if _, err := t.tx.Exec(t.ctx, `DELETE FROM access_key_hashes WHERE key_id = $1 AND NOT hash = ANY($2)`, k.ID, hashes); err != nil {
+	if _, err := t.exec(`DELETE FROM access_key_hashes WHERE key_id = $1 AND NOT hash = ANY($2)`, k.ID, hashes); err != nil {
 		return fmt.Errorf("updating the token hashes of %s: %w", k.ID, err)
 	}
 	for _, hash := range hashes {
 		var owner string
-		err := t.tx.QueryRow(t.ctx, `INSERT INTO access_key_hashes (hash, key_id) VALUES ($1, $2)
+		err := t.queryRow(`INSERT INTO access_key_hashes (hash, key_id) VALUES ($1, $2)
 			ON CONFLICT (hash) DO UPDATE SET key_id = access_key_hashes.key_id
 			RETURNING key_id`, hash, k.ID).Scan(&owner)
 		if err != nil {
@@ -200,7 +202,7 @@ func (t *txn) PutAccessKey(k *store.AccessKey) error {
 
 // DeleteAccessKey removes an access key and its token hashes.
 func (t *txn) DeleteAccessKey(id string) error {
-	if _, err := t.tx.Exec(t.ctx, `DELETE FROM access_key_hashes WHERE key_id = $1`, id); err != nil {
+	if _, err := t.exec(`DELETE FROM access_key_hashes WHERE key_id = $1`, id); err != nil {
 		return fmt.Errorf("deleting the token hashes of %s: %w", id, err)
 	}
 	return t.deleteDoc(store.AccessKeys, id)
@@ -213,21 +215,19 @@ func (t *txn) change(kind string) {
 	t.changed[kind] = true
 }
 
-// notify queues a notification per kind changed; PostgreSQL delivers
-// them when (and only if) the transaction commits.
-func (t *txn) notify() error {
-	if len(t.changed) == 0 {
-		return nil
+// finish queues a notification per kind changed (PostgreSQL delivers
+// them when, and only if, the transaction commits) and sends the deferred
+// writes.
+func (t *txn) finish() error {
+	if len(t.changed) > 0 {
+		kinds := make([]string, 0, len(t.changed))
+		for k := range t.changed {
+			kinds = append(kinds, k)
+		}
+		sort.Strings(kinds)
+		t.later(`SELECT pg_notify($1, k) FROM unnest($2::text[]) AS k`, changesChannel, kinds)
 	}
-	kinds := make([]string, 0, len(t.changed))
-	for k := range t.changed {
-		kinds = append(kinds, k)
-	}
-	sort.Strings(kinds)
-	if _, err := t.tx.Exec(t.ctx, `SELECT pg_notify($1, k) FROM unnest($2::text[]) AS k`, changesChannel, kinds); err != nil {
-		return fmt.Errorf("notifying the change of %v: %w", kinds, err)
-	}
-	return nil
+	return t.flush()
 }
 
 var _ manage.Store = (*DB)(nil)

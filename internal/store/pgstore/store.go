@@ -15,8 +15,8 @@ import (
 // DB is an open gateway database on a PostgreSQL server.
 type DB struct {
 	pool  *pgxpool.Pool
-	url   string
-	batch *groupCommit // settlements (BatchLedger)
+	conn  *pgx.ConnConfig // for WatchChanges' connection
+	batch *groupCommit    // settlements (BatchLedger)
 
 	// done ends WatchChanges loops when the DB closes.
 	done   context.Context
@@ -25,7 +25,9 @@ type DB struct {
 
 // Open connects to the database at url (a libpq URL or key=value string)
 // and brings its schema up to date (migrate). Several processes may open
-// the same database at once.
+// the same database at once. pgxpool's pool_* parameters in url tune the
+// pool (pool_max_conns: default the larger of 4 and the number of CPUs).
+// ctx bounds the connection and the migration.
 func Open(ctx context.Context, url string) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
@@ -35,11 +37,15 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connecting to %s: %w", redact(cfg), err)
 	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connecting to %s: %w", redact(cfg), err)
+	}
 	if err := migrate(ctx, pool); err != nil {
 		pool.Close()
 		return nil, err
 	}
-	db := &DB{pool: pool, url: url}
+	db := &DB{pool: pool, conn: cfg.ConnConfig}
 	db.done, db.cancel = context.WithCancel(context.Background())
 	db.batch = newGroupCommit(db, 256)
 	return db, nil
@@ -123,7 +129,7 @@ func (db *DB) tryTx(ctx context.Context, opts pgx.TxOptions, fn func(*txn) error
 		_ = ptx.Rollback(context.WithoutCancel(ctx))
 		return err
 	}
-	if err := t.notify(); err != nil {
+	if err := t.finish(); err != nil {
 		_ = ptx.Rollback(context.WithoutCancel(ctx))
 		return err
 	}

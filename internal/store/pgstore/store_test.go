@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	neturl "net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -93,7 +94,8 @@ func TestNewerSchemaRefused(t *testing.T) {
 // watcher on another; a rolled-back one does not.
 func TestWatchChanges(t *testing.T) {
 	url := testpg.URL(t)
-	a, b := open(t, url), open(t, url)
+	// pool parameters in the URL are the pool's, not the listener's
+	a, b := open(t, url), open(t, withParam(t, url, "pool_max_conns", "2"))
 	calls := make(chan struct{}, 16)
 	wctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -147,6 +149,28 @@ func TestWatchChanges(t *testing.T) {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("WatchChanges did not return when its context ended")
+	}
+}
+
+func withParam(t *testing.T, raw, key, val string) string {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set(key, val)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// TestOpenUnreachable: a server that does not answer is an error naming
+// it, without the password.
+func TestOpenUnreachable(t *testing.T) {
+	octx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err := Open(octx, "postgres://gw:hunter2@127.0.0.1:1/gateway?connect_timeout=2")
+	if err == nil || !strings.Contains(err.Error(), "connecting to postgres://gw@127.0.0.1:1/gateway") || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("opening an unreachable server: %v", err)
 	}
 }
 

@@ -23,7 +23,12 @@ func (db *DB) StoreUsage(ctx context.Context, events []*store.UsageEvent) error 
 	if len(events) == 0 {
 		return nil
 	}
-	return db.inTx(ctx, readWrite, func(t *txn) error { return insertUsage(t.ctx, t.tx, events) })
+	return db.inTx(ctx, readWrite, func(t *txn) error {
+		if _, err := t.exec(insertUsageSQL, usageArgs(events)...); err != nil {
+			return fmt.Errorf("storing %d usage events: %w", len(events), err)
+		}
+		return nil
+	})
 }
 
 // usageColumns are the columns of usage_events a query reads, in the
@@ -33,13 +38,18 @@ const usageColumns = `id, request_id, attempt, ts, access_key_id, account_id, pr
 	cache_write_tokens, reasoning_tokens, usage_estimated, cost, fee, provider_key_id, latency_ms,
 	ttft_ms, retry_action, error`
 
-// insertUsage inserts events as one multi-row INSERT of column arrays
+// insertUsageSQL inserts events as one multi-row INSERT of column arrays
 // (unnest keeps the statement the same whatever the batch size), skipping
-// ids stored already. seq numbers them in batch order.
-func insertUsage(ctx context.Context, tx pgx.Tx, events []*store.UsageEvent) error {
-	if len(events) == 0 {
-		return nil
-	}
+// ids stored already; seq numbers them in batch order. usageArgs are its
+// arguments.
+const insertUsageSQL = `INSERT INTO usage_events (` + usageColumns + `, final)
+	SELECT * FROM unnest($1::text[], $2::text[], $3::int4[], $4::timestamptz[], $5::text[], $6::text[], $7::text[],
+		$8::text[], $9::text[], $10::text[], $11::int4[], $12::bool[], $13::text[], $14::int8[], $15::int8[],
+		$16::int8[], $17::int8[], $18::int8[], $19::bool[], $20::int8[], $21::int8[], $22::text[], $23::int8[],
+		$24::int8[], $25::text[], $26::text[], $27::bool[])
+	ON CONFLICT (id) DO NOTHING`
+
+func usageArgs(events []*store.UsageEvent) []any {
 	n := len(events)
 	var (
 		id, req, key, acct, prov, model, endpoint, src, stop, pkey, action, errs = make([]string, n), make([]string, n),
@@ -64,18 +74,8 @@ func insertUsage(ctx context.Context, tx pgx.Tx, events []*store.UsageEvent) err
 		in[i], out[i], cr[i], cw[i], reason[i] = e.InputTokens, e.OutputTokens, e.CacheReadTokens, e.CacheWriteTokens, e.ReasoningTokens
 		cost[i], fee[i], lat[i], ttft[i] = int64(e.Cost), int64(e.Fee), e.LatencyMs, e.TTFTMs
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO usage_events (`+usageColumns+`, final)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::int4[], $4::timestamptz[], $5::text[], $6::text[], $7::text[],
-			$8::text[], $9::text[], $10::text[], $11::int4[], $12::bool[], $13::text[], $14::int8[], $15::int8[],
-			$16::int8[], $17::int8[], $18::int8[], $19::bool[], $20::int8[], $21::int8[], $22::text[], $23::int8[],
-			$24::int8[], $25::text[], $26::text[], $27::bool[])
-		ON CONFLICT (id) DO NOTHING`,
-		id, req, attempt, ts, key, acct, prov, model, endpoint, src, status, streaming, stop, in, out, cr, cw, reason,
-		estimated, cost, fee, pkey, lat, ttft, action, errs, final)
-	if err != nil {
-		return fmt.Errorf("storing %d usage events: %w", n, err)
-	}
-	return nil
+	return []any{id, req, attempt, ts, key, acct, prov, model, endpoint, src, status, streaming, stop, in, out, cr, cw, reason,
+		estimated, cost, fee, pkey, lat, ttft, action, errs, final}
 }
 
 func scanEvent(r pgx.CollectableRow) (*store.UsageEvent, error) {
@@ -146,7 +146,7 @@ func (db *DB) ListUsage(ctx context.Context, q store.UsageList) (events []*store
 		if q.BeforeID != "" {
 			var ts time.Time
 			var seq int64
-			err := t.tx.QueryRow(t.ctx, `SELECT ts, seq FROM usage_events WHERE id = $1`, q.BeforeID).Scan(&ts, &seq)
+			err := t.queryRow(`SELECT ts, seq FROM usage_events WHERE id = $1`, q.BeforeID).Scan(&ts, &seq)
 			if errors.Is(err, pgx.ErrNoRows) {
 				return store.ErrUnknownCursor
 			}
@@ -156,7 +156,7 @@ func (db *DB) ListUsage(ctx context.Context, q store.UsageList) (events []*store
 			w.add("(ts, seq) < (?, ?)", ts, seq)
 		}
 		w.args = append(w.args, q.Limit+1)
-		rows, _ := t.tx.Query(t.ctx, `SELECT `+usageColumns+` FROM usage_events`+w.String()+
+		rows := t.query(`SELECT `+usageColumns+` FROM usage_events`+w.String()+
 			` ORDER BY ts DESC, seq DESC LIMIT $`+strconv.Itoa(len(w.args)), w.args...)
 		var err error
 		events, err = pgx.CollectRows(rows, scanEvent)
@@ -179,7 +179,7 @@ func (db *DB) ListUsage(ctx context.Context, q store.UsageList) (events []*store
 func (db *DB) RequestUsage(ctx context.Context, requestID string) ([]*store.UsageEvent, error) {
 	var out []*store.UsageEvent
 	err := db.inTx(ctx, readOnly, func(t *txn) error {
-		rows, _ := t.tx.Query(t.ctx, `SELECT `+usageColumns+` FROM usage_events WHERE request_id = $1
+		rows := t.query(`SELECT `+usageColumns+` FROM usage_events WHERE request_id = $1
 			ORDER BY attempt, ts, seq`, requestID)
 		var err error
 		out, err = pgx.CollectRows(rows, scanEvent)
@@ -214,7 +214,7 @@ func (db *DB) Usage(ctx context.Context, q store.UsageQuery) ([]*store.UsageEven
 			w.args = append(w.args, q.Limit)
 			sql += ` LIMIT $` + strconv.Itoa(len(w.args))
 		}
-		rows, _ := t.tx.Query(t.ctx, sql, w.args...)
+		rows := t.query(sql, w.args...)
 		var err error
 		out, err = pgx.CollectRows(rows, scanEvent)
 		return err
@@ -259,7 +259,7 @@ func (db *DB) UsageOverview(ctx context.Context, q store.UsageOverviewQuery) (*s
 		FROM usage_events` + w.String() + ` GROUP BY 1, 2, 3, 4, 5`
 	out := &store.UsageOverview{}
 	err := db.inTx(ctx, readOnly, func(t *txn) error {
-		rows, _ := t.tx.Query(t.ctx, sql, w.args...)
+		rows := t.query(sql, w.args...)
 		var err error
 		out.Buckets, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.UsageBucket, error) {
 			var b store.UsageBucket
