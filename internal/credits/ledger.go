@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"sync"
@@ -99,6 +100,9 @@ var (
 	// ErrOverflow is a credit or debit whose balance would leave the int64
 	// nano-USD range; nothing is written.
 	ErrOverflow = errors.New("the balance would overflow")
+	// ErrLeased is a debit that would take the balance below what gateway
+	// nodes have leased (many nodes); it succeeds once they return it.
+	ErrLeased = errors.New("the credits are reserved by requests in flight; retry in a few seconds")
 	// ErrUnknownAccount is a credit to an account that does not exist
 	// (Config.RequireAccount).
 	ErrUnknownAccount = errors.New("no such account")
@@ -125,16 +129,28 @@ type Ledger struct {
 	accounts map[string]*account
 	// Settlements counts committed settlements (for measurement).
 	Settlements atomic.Int64
+
+	// lease is set when several nodes share the store (lease.go).
+	lease     *LeaseConfig
+	stop      chan struct{}
+	loops     sync.WaitGroup
+	closeOnce sync.Once
 }
 
-// account is the in-memory, authoritative view of a balance: the
-// committed balance plus settlements on their way to disk, and the holds
-// of requests in flight.
+// account is the in-memory, authoritative view of what this node may
+// spend: on a single node the committed balance plus settlements on their
+// way to disk; on many nodes (lease.go) this node's lease. held is the
+// holds of requests in flight.
 type account struct {
 	mu         sync.Mutex
 	balance    money.Nano
 	held       money.Nano
-	nextExpiry time.Time // zero: no lot left to expire
+	nextExpiry time.Time // zero: no lot left to expire (single node)
+
+	// many nodes
+	leaseMu      sync.Mutex // one refill at a time
+	leaseExpires time.Time  // zero: no lease yet
+	lastUse      time.Time
 }
 
 // Open loads the ledger from db.
@@ -213,14 +229,12 @@ func (l *Ledger) Reserve(accountID string, amount money.Nano) (*Hold, error) {
 		amount = 0
 	}
 	a := l.account(accountID)
-	l.expireIfDue(accountID, a)
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	avail := money.SatSub(a.balance, a.held)
-	if avail <= 0 || amount > avail {
-		return nil, &InsufficientError{Available: max(avail, 0), Needed: amount}
+	if !l.leased() {
+		l.expireIfDue(accountID, a) // many nodes: ExpireDue, in the background
 	}
-	a.held += amount
+	if err := l.take(accountID, a, amount); err != nil {
+		return nil, err
+	}
 	return &Hold{l: l, accountID: accountID, a: a, amount: amount}, nil
 }
 
@@ -250,15 +264,12 @@ func (h *Hold) Extend(amount money.Nano) error {
 	if h.done.Load() {
 		return errors.New("the hold is already settled")
 	}
-	a := h.a
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	avail := money.SatSub(a.balance, a.held)
-	if avail <= 0 || amount > avail {
-		return &InsufficientError{Available: max(avail, 0), Needed: amount}
+	if err := h.l.take(h.accountID, h.a, amount); err != nil {
+		return err
 	}
-	a.held += amount
+	h.a.mu.Lock()
 	h.amount += amount
+	h.a.mu.Unlock()
 	return nil
 }
 
@@ -349,9 +360,7 @@ func (h *Hold) Settle(st Settlement) (Settled, error) {
 	}
 	total := out.Charged
 	a.held -= h.amount
-	before := a.balance
-	a.balance -= total
-	after := a.balance
+	a.balance -= total // the balance, or on many nodes the lease
 	a.mu.Unlock()
 	if total == 0 {
 		return out, nil
@@ -360,8 +369,11 @@ func (h *Hold) Settle(st Settlement) (Settled, error) {
 	now := l.now().UTC()
 	// A settlement must commit even when its client went away: it runs
 	// on its own context.
+	var before, after money.Nano // the stored balance
 	err := l.db.BatchLedger(context.Background(), func(tx Tx) error {
-		return h.commit(tx, st, kept, now)
+		var err error
+		before, after, err = h.commit(tx, st, kept, total, now)
+		return err
 	})
 	if err != nil {
 		// The debit did not reach the disk: undo it in memory so both agree.
@@ -385,17 +397,27 @@ func (h *Hold) Settle(st Settlement) (Settled, error) {
 // account's balance, its usage events (journaled), and the request's
 // settled mark. It may run more than once (a failed shared commit is
 // retried one function at a time); the settled mark makes that harmless.
-func (h *Hold) commit(tx Tx, st Settlement, kept []Charge, now time.Time) error {
+func (h *Hold) commit(tx Tx, st Settlement, kept []Charge, total money.Nano, now time.Time) (before, after money.Nano, err error) {
 	if done, err := tx.Settled(st.RequestID); err != nil || done {
-		return cmp.Or(err, errAlreadySettled)
+		return 0, 0, cmp.Or(err, errAlreadySettled)
+	}
+	if lc := h.l.lease; lc != nil {
+		lt, ok := tx.(LeaseTx)
+		if !ok {
+			return 0, 0, errors.New("the store does not support leases")
+		}
+		if err := lt.SpendLease(h.accountID, lc.Node, total); err != nil {
+			return 0, 0, err
+		}
 	}
 	rec, err := tx.Account(h.accountID)
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
+	before = rec.Balance
 	lots, err := tx.OpenLots(h.accountID)
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	var entryIDs []string
 	drawn := 0 // lots[:drawn] changed
@@ -407,21 +429,21 @@ func (h *Hold) commit(tx Tx, st Settlement, kept []Charge, now time.Time) error 
 		rec.Balance -= c.Amount
 		e.BalanceAfter = rec.Balance
 		if err := tx.PutEntry(&e); err != nil {
-			return err
+			return 0, 0, err
 		}
 		entryIDs = append(entryIDs, e.ID)
 	}
 	if err := putLots(tx, lots[:drawn]); err != nil {
-		return err
+		return 0, 0, err
 	}
 	rec.UpdatedAt = now
 	if err := tx.PutAccount(h.accountID, rec); err != nil {
-		return err
+		return 0, 0, err
 	}
 	if err := tx.JournalUsage(st.Events); err != nil {
-		return fmt.Errorf("journaling usage events: %w", err)
+		return 0, 0, fmt.Errorf("journaling usage events: %w", err)
 	}
-	return tx.MarkSettled(st.RequestID, entryIDs)
+	return before, rec.Balance, tx.MarkSettled(st.RequestID, entryIDs)
 }
 
 // crossed reports each threshold the balance went below.
@@ -492,6 +514,7 @@ func (l *Ledger) Adjust(accountID string, typ EntryType, amount money.Nano, desc
 	cfg := l.cfg.Load()
 	now := l.now().UTC()
 	var e Entry
+	var before, after money.Nano
 	err := l.db.UpdateLedger(context.Background(), func(tx Tx) error {
 		if err := checkAccount(tx, cfg, accountID); err != nil {
 			return err
@@ -500,9 +523,14 @@ func (l *Ledger) Adjust(accountID string, typ EntryType, amount money.Nano, desc
 		if err != nil {
 			return err
 		}
-		after, ok := money.Add(rec.Balance, amount)
+		var ok bool
+		before = rec.Balance
+		after, ok = money.Add(rec.Balance, amount)
 		if !ok {
 			return ErrOverflow
+		}
+		if rec.Leased > 0 && after < rec.Leased {
+			return ErrLeased
 		}
 		lots, err := tx.OpenLots(accountID)
 		if err != nil {
@@ -524,11 +552,11 @@ func (l *Ledger) Adjust(accountID string, typ EntryType, amount money.Nano, desc
 	if err != nil {
 		return nil, err
 	}
-	a.mu.Lock()
-	before := a.balance
-	a.balance = money.SatAdd(a.balance, amount)
-	after := a.balance
-	a.mu.Unlock()
+	if !l.leased() {
+		a.mu.Lock()
+		a.balance = money.SatAdd(a.balance, amount)
+		a.mu.Unlock()
+	}
 	l.crossed(accountID, before, after)
 	return &e, nil
 }
@@ -617,8 +645,8 @@ func (l *Ledger) credit(accountID string, typ EntryType, amount money.Nano, idem
 	if err != nil {
 		return nil, err
 	}
-	if res.Replayed {
-		return res, nil
+	if res.Replayed || l.leased() {
+		return res, nil // on many nodes, the lease is what this node holds
 	}
 	a.mu.Lock()
 	a.balance = money.SatAdd(a.balance, amount)
@@ -635,6 +663,20 @@ func (l *Ledger) expireIfDue(accountID string, a *account) {
 }
 
 func (l *Ledger) expireDue(accountID string, a *account) error {
+	if l.leased() {
+		// other nodes buy and expire too: the store says what is due
+		var due bool
+		err := l.db.ViewLedger(context.Background(), func(tx Tx) error {
+			lot, err := nextExpiring(tx, accountID)
+			due = lot != nil && !l.now().Before(lot.ExpiresAt)
+			return err
+		})
+		if err != nil || !due {
+			return err
+		}
+		_, err = l.expire(accountID, a)
+		return err
+	}
 	a.mu.Lock()
 	due := !a.nextExpiry.IsZero() && !l.now().Before(a.nextExpiry)
 	a.mu.Unlock()
@@ -654,8 +696,28 @@ func (l *Ledger) ExpireIfDue(accountID string) error {
 
 // ExpireDue expires the remainders of every lot past its expiry.
 func (l *Ledger) ExpireDue() error {
+	var ids []string
+	if l.leased() {
+		// every account of the store, not only those this node served
+		err := l.db.ViewLedger(context.Background(), func(tx Tx) error {
+			return tx.Accounts(func(id string, rec AccountRecord) bool {
+				ids = append(ids, id)
+				return true
+			})
+		})
+		if err != nil {
+			return err
+		}
+		var errs []error
+		for _, id := range ids {
+			if err := l.expireDue(id, l.account(id)); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		return errors.Join(errs...)
+	}
 	l.mu.Lock()
-	ids := make([]string, 0, len(l.accounts))
+	ids = make([]string, 0, len(l.accounts))
 	for id := range l.accounts {
 		ids = append(ids, id)
 	}
@@ -677,13 +739,21 @@ func (l *Ledger) ExpireDue() error {
 
 func (l *Ledger) expire(accountID string, a *account) (money.Nano, error) {
 	now := l.now().UTC()
-	var expired money.Nano
+	var expired, before money.Nano
 	var next time.Time
+	var changed []*Lot
 	err := l.db.UpdateLedger(context.Background(), func(tx Tx) error {
-		expired, next = 0, time.Time{}
+		expired, next, changed = 0, time.Time{}, nil
 		rec, err := tx.Account(accountID)
 		if err != nil {
 			return err
+		}
+		before = rec.Balance
+		// Credit leased to nodes (many nodes) may be spent any moment:
+		// only the rest expires now, the remainder on a later pass.
+		free := money.Nano(math.MaxInt64)
+		if rec.Leased > 0 {
+			free = max(money.SatSub(rec.Balance, rec.Leased), 0)
 		}
 		lots, err := tx.OpenLots(accountID)
 		if err != nil {
@@ -696,8 +766,13 @@ func (l *Ledger) expire(accountID string, a *account) (money.Nano, error) {
 				}
 				continue
 			}
-			amt := lot.Remaining
-			lot.Remaining = 0
+			amt := min(lot.Remaining, free-expired)
+			if amt <= 0 {
+				next = now // still due
+				continue
+			}
+			lot.Remaining -= amt
+			changed = append(changed, lot)
 			var ok bool
 			if expired, ok = money.Add(expired, amt); !ok {
 				return ErrOverflow
@@ -714,12 +789,8 @@ func (l *Ledger) expire(accountID string, a *account) (money.Nano, error) {
 		if expired == 0 {
 			return nil
 		}
-		for _, lot := range lots {
-			if lot.Remaining == 0 {
-				if err := tx.PutLot(lot); err != nil {
-					return err
-				}
-			}
+		if err := putLots(tx, changed); err != nil {
+			return err
 		}
 		rec.UpdatedAt = now
 		return tx.PutAccount(accountID, rec)
@@ -728,13 +799,13 @@ func (l *Ledger) expire(accountID string, a *account) (money.Nano, error) {
 		return 0, fmt.Errorf("expiring credits of %s: %w", accountID, err)
 	}
 	a.mu.Lock()
-	before := a.balance
-	a.balance = money.SatSub(a.balance, expired)
-	after := a.balance
+	if !l.leased() {
+		a.balance = money.SatSub(a.balance, expired)
+	}
 	a.nextExpiry = next
 	a.mu.Unlock()
 	if expired > 0 {
-		l.crossed(accountID, before, after)
+		l.crossed(accountID, before, money.SatSub(before, expired))
 	}
 	return expired, nil
 }
@@ -752,6 +823,15 @@ type Balance struct {
 func (l *Ledger) Balance(accountID string) (Balance, error) {
 	a := l.account(accountID)
 	l.expireIfDue(accountID, a)
+	if l.leased() {
+		var b Balance
+		err := l.db.ViewLedger(context.Background(), func(tx Tx) error {
+			var err error
+			b, err = l.BalanceTx(tx, accountID)
+			return err
+		})
+		return b, err
+	}
 	a.mu.Lock()
 	b := Balance{AccountID: accountID, Balance: a.balance, Held: a.held, Available: money.SatSub(a.balance, a.held)}
 	a.mu.Unlock()
@@ -773,6 +853,13 @@ func (l *Ledger) BalanceTx(tx Tx, accountID string) (Balance, error) {
 	rec, err := tx.Account(accountID)
 	if err != nil {
 		return Balance{}, err
+	}
+	if l.leased() {
+		// many nodes: what they leased is held (their holds and the
+		// unspent rest of their leases, returned when idle)
+		b := Balance{AccountID: accountID, Balance: rec.Balance, Held: rec.Leased, Available: money.SatSub(rec.Balance, rec.Leased)}
+		b.NextExpiry, err = nextExpiring(tx, accountID)
+		return b, err
 	}
 	a := l.account(accountID)
 	a.mu.Lock()
@@ -797,13 +884,31 @@ func nextExpiring(tx Tx, accountID string) (*Lot, error) {
 	return next, err
 }
 
-// Available returns balance − holds without touching the disk.
+// Available returns balance − holds without touching the disk. On many
+// nodes it is this node's unheld lease when positive, else what the store
+// has not leased; when the store cannot be read it answers 1 nano-USD, so
+// that the reservation that follows reports the store's trouble.
 func (l *Ledger) Available(accountID string) money.Nano {
 	a := l.account(accountID)
-	l.expireIfDue(accountID, a)
+	if !l.leased() {
+		l.expireIfDue(accountID, a)
+	}
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	return money.SatSub(a.balance, a.held)
+	avail := money.SatSub(a.spendable(l.now()), a.held)
+	a.mu.Unlock()
+	if avail > 0 || !l.leased() {
+		return avail
+	}
+	var rec AccountRecord
+	err := l.db.ViewLedger(context.Background(), func(tx Tx) error {
+		var err error
+		rec, err = tx.Account(accountID)
+		return err
+	})
+	if err != nil {
+		return 1
+	}
+	return money.SatSub(rec.Balance, rec.Leased)
 }
 
 // Transactions lists an account's entries, newest first, after the entry

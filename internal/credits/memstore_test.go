@@ -3,11 +3,16 @@ package credits
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 )
 
@@ -23,6 +28,8 @@ type memStore struct {
 	accounts map[string]bool   // management accounts (AccountExists)
 	// lotWrites counts PutLot calls of committed transactions.
 	lotWrites int
+	now       func() time.Time // lease expiry clock; time.Now if nil
+	down      atomic.Bool      // lease calls fail (the store is away)
 }
 
 func newMemStore() *memStore {
@@ -224,3 +231,155 @@ func (m *memStore) journaled() []*store.UsageEvent {
 	}
 	return out
 }
+
+// memStore as a Leaser (many nodes): leases are records of the same
+// transactional map ("leases/<account>/<node>").
+
+type memLease struct {
+	Amount  money.Nano `json:"amount"`
+	Expires time.Time  `json:"expires"`
+}
+
+func (m *memStore) clock() time.Time {
+	if m.now != nil {
+		return m.now()
+	}
+	return time.Now()
+}
+
+func (m *memStore) LeaseCredits(ctx context.Context, accountID, node string, need, want money.Nano, share int64, ttl time.Duration) (money.Nano, error) {
+	if m.down.Load() {
+		return 0, errors.New("connection refused")
+	}
+	var granted money.Nano
+	err := m.UpdateLedger(ctx, func(tx Tx) error {
+		t := tx.(*memTx)
+		rec, _ := t.Account(accountID)
+		free := rec.Balance - rec.Leased
+		if free < need || free <= 0 {
+			return nil
+		}
+		granted = min(max(need, min(want, free/money.Nano(share))), free)
+		rec.Leased += granted
+		var l memLease
+		_, _ = t.get("leases", accountID+"/"+node, &l)
+		l.Amount += granted
+		l.Expires = m.clock().Add(ttl)
+		if err := t.put("leases", accountID+"/"+node, l); err != nil {
+			return err
+		}
+		return t.PutAccount(accountID, rec)
+	})
+	return granted, err
+}
+
+func (m *memStore) ReturnCredits(ctx context.Context, accountID, node string, amount money.Nano) error {
+	if m.down.Load() {
+		return errors.New("connection refused")
+	}
+	return m.UpdateLedger(ctx, func(tx Tx) error {
+		t := tx.(*memTx)
+		var l memLease
+		if ok, _ := t.get("leases", accountID+"/"+node, &l); !ok {
+			return nil
+		}
+		amount = min(amount, l.Amount)
+		l.Amount -= amount
+		rec, _ := t.Account(accountID)
+		rec.Leased -= amount
+		if err := t.put("leases", accountID+"/"+node, l); err != nil {
+			return err
+		}
+		return t.PutAccount(accountID, rec)
+	})
+}
+
+func (m *memStore) RenewLeases(ctx context.Context, node string, ttl time.Duration) error {
+	if m.down.Load() {
+		return errors.New("connection refused")
+	}
+	return m.UpdateLedger(ctx, func(tx Tx) error {
+		t := tx.(*memTx)
+		var err error
+		t.each("leases", "", false, func(k string, raw []byte) bool {
+			if strings.HasSuffix(k, "/"+node) {
+				var l memLease
+				_ = json.Unmarshal(raw, &l)
+				l.Expires = m.clock().Add(ttl)
+				err = t.put("leases", k, l)
+			}
+			return err == nil
+		})
+		return err
+	})
+}
+
+func (m *memStore) ReclaimLeases(ctx context.Context, grace time.Duration) (int, error) {
+	if m.down.Load() {
+		return 0, errors.New("connection refused")
+	}
+	n := 0
+	err := m.UpdateLedger(ctx, func(tx Tx) error {
+		t := tx.(*memTx)
+		var expired []string
+		t.each("leases", "", false, func(k string, raw []byte) bool {
+			var l memLease
+			_ = json.Unmarshal(raw, &l)
+			if l.Amount > 0 && m.clock().After(l.Expires.Add(grace)) {
+				expired = append(expired, k)
+			}
+			return true
+		})
+		for _, k := range expired {
+			var l memLease
+			_, _ = t.get("leases", k, &l)
+			acct := k[:strings.LastIndex(k, "/")]
+			rec, _ := t.Account(acct)
+			rec.Leased -= l.Amount
+			if err := t.PutAccount(acct, rec); err != nil {
+				return err
+			}
+			delete(t.data, "leases/"+k)
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+func (t *memTx) SpendLease(accountID, node string, amount money.Nano) error {
+	var l memLease
+	if ok, _ := t.get("leases", accountID+"/"+node, &l); !ok || l.Amount < amount {
+		return fmt.Errorf("node %s spends %s of a lease of %s", node, amount, l.Amount)
+	}
+	l.Amount -= amount
+	rec, _ := t.Account(accountID)
+	rec.Leased -= amount
+	if err := t.put("leases", accountID+"/"+node, l); err != nil {
+		return err
+	}
+	return t.PutAccount(accountID, rec)
+}
+
+// leased returns the store's leased total of an account and the sum of
+// its lease records.
+func (m *memStore) leased(accountID string) (total, records money.Nano) {
+	_ = m.ViewLedger(context.Background(), func(tx Tx) error {
+		t := tx.(*memTx)
+		rec, _ := t.Account(accountID)
+		total = rec.Leased
+		t.each("leases", accountID+"/", false, func(_ string, raw []byte) bool {
+			var l memLease
+			_ = json.Unmarshal(raw, &l)
+			records += l.Amount
+			return true
+		})
+		return nil
+	})
+	return total, records
+}
+
+var (
+	_ Leaser  = (*memStore)(nil)
+	_ LeaseTx = (*memTx)(nil)
+)

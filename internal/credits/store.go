@@ -37,6 +37,8 @@ type Tx interface {
 	// Account returns an account's balance record; the zero record when
 	// the ledger never wrote one.
 	Account(accountID string) (AccountRecord, error)
+	// PutAccount stores rec's Balance and UpdatedAt. Leased changes only
+	// through a Leaser's lease operations (an engine may ignore it here).
 	PutAccount(accountID string, rec AccountRecord) error
 	// Accounts visits every account record, in id order; fn returns false
 	// to stop.
@@ -83,6 +85,9 @@ type Tx interface {
 type AccountRecord struct {
 	Balance   money.Nano `json:"balance"`
 	UpdatedAt time.Time  `json:"updatedAt"`
+	// Leased is the part of Balance leased to gateway nodes (a Leaser's
+	// stores keep it; a single node's is always zero).
+	Leased money.Nano `json:"leased,omitempty"`
 }
 
 // IdempotentPurchase is a purchase made with an idempotency key: the
