@@ -110,12 +110,12 @@ const pageSize = 256
 // nodes never draw the same lot.
 func (t *txn) lockAccount(accountID string) (credits.AccountRecord, error) {
 	var rec credits.AccountRecord
-	var balance int64
+	var balance, leased int64
 	var updated *time.Time
 	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO credit_accounts (account_id) VALUES ($1) ON CONFLICT (account_id) DO NOTHING`, accountID)
-	b.Queue(`SELECT balance, updated_at FROM credit_accounts WHERE account_id = $1 FOR UPDATE`, accountID).
-		QueryRow(func(r pgx.Row) error { return r.Scan(&balance, &updated) })
+	b.Queue(`SELECT balance, updated_at, leased FROM credit_accounts WHERE account_id = $1 FOR UPDATE`, accountID).
+		QueryRow(func(r pgx.Row) error { return r.Scan(&balance, &updated, &leased) })
 	if err := t.flush(); err != nil {
 		return rec, err
 	}
@@ -127,7 +127,7 @@ func (t *txn) lockAccount(accountID string) (credits.AccountRecord, error) {
 	}
 	t.locked[accountID] = true
 	if updated != nil {
-		rec.Balance, rec.UpdatedAt = moneyOf(balance), updated.UTC()
+		rec.Balance, rec.UpdatedAt, rec.Leased = moneyOf(balance), updated.UTC(), moneyOf(leased)
 	}
 	return rec, nil
 }
@@ -146,16 +146,16 @@ func (t *txn) Account(accountID string) (credits.AccountRecord, error) {
 		return t.lockAccount(accountID)
 	}
 	var rec credits.AccountRecord
-	var balance int64
+	var balance, leased int64
 	var updated *time.Time
-	err := t.queryRow(`SELECT balance, updated_at FROM credit_accounts WHERE account_id = $1`, accountID).Scan(&balance, &updated)
+	err := t.queryRow(`SELECT balance, updated_at, leased FROM credit_accounts WHERE account_id = $1`, accountID).Scan(&balance, &updated, &leased)
 	if errors.Is(err, pgx.ErrNoRows) || (err == nil && updated == nil) {
 		return rec, nil
 	}
 	if err != nil {
 		return rec, fmt.Errorf("reading the credit account %s: %w", accountID, err)
 	}
-	rec.Balance, rec.UpdatedAt = moneyOf(balance), updated.UTC()
+	rec.Balance, rec.UpdatedAt, rec.Leased = moneyOf(balance), updated.UTC(), moneyOf(leased)
 	return rec, nil
 }
 
@@ -171,7 +171,7 @@ func (t *txn) PutAccount(accountID string, rec credits.AccountRecord) error {
 func (t *txn) Accounts(fn func(string, credits.AccountRecord) bool) error {
 	after := ""
 	for {
-		rows := t.query(`SELECT account_id, balance, updated_at FROM credit_accounts
+		rows := t.query(`SELECT account_id, balance, updated_at, leased FROM credit_accounts
 			WHERE account_id > $1 AND updated_at IS NOT NULL ORDER BY account_id LIMIT $2`, after, pageSize)
 		type row struct {
 			id  string
@@ -179,9 +179,9 @@ func (t *txn) Accounts(fn func(string, credits.AccountRecord) bool) error {
 		}
 		page, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
 			var x row
-			var balance int64
-			err := r.Scan(&x.id, &balance, &x.rec.UpdatedAt)
-			x.rec.Balance, x.rec.UpdatedAt = moneyOf(balance), x.rec.UpdatedAt.UTC()
+			var balance, leased int64
+			err := r.Scan(&x.id, &balance, &x.rec.UpdatedAt, &leased)
+			x.rec.Balance, x.rec.UpdatedAt, x.rec.Leased = moneyOf(balance), x.rec.UpdatedAt.UTC(), moneyOf(leased)
 			return x, err
 		})
 		if err != nil {
