@@ -16,22 +16,7 @@ func TestMain(m *testing.M) { testpg.Main(m) }
 // internal/testpg for where the server comes from).
 func postgres(t *testing.T) (Engine, func() Engine) {
 	url := testpg.URL(t)
-	open := func() *pgstore.DB {
-		db, err := pgstore.Open(context.Background(), url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return db
-	}
-	db := open()
-	t.Cleanup(func() { db.Close() })
-	return db, func() Engine {
-		if err := db.Close(); err != nil {
-			t.Fatal(err)
-		}
-		db = open()
-		return db
-	}
+	return reopening(t, func() (*pgstore.DB, error) { return pgstore.Open(context.Background(), url) })
 }
 
 func TestPostgres(t *testing.T) { Run(t, postgres) }

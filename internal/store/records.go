@@ -9,9 +9,11 @@
 package store
 
 import (
+	"cmp"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -198,6 +200,19 @@ type UsageBucket struct {
 type UsageOverview struct {
 	Buckets []UsageBucket
 	Totals  UsageTotals
+}
+
+// Finish sums the buckets into Totals and sorts them in the overview's
+// order: by start, then provider, model, access key and account.
+func (o *UsageOverview) Finish() {
+	o.Totals = UsageTotals{}
+	for _, b := range o.Buckets {
+		o.Totals.Add(b.UsageTotals)
+	}
+	slices.SortFunc(o.Buckets, func(a, b UsageBucket) int {
+		return cmp.Or(a.Start.Compare(b.Start), cmp.Compare(a.ProviderID, b.ProviderID), cmp.Compare(a.Model, b.Model),
+			cmp.Compare(a.AccessKeyID, b.AccessKeyID), cmp.Compare(a.AccountID, b.AccountID))
+	})
 }
 
 // AccessKey is a gateway access key as stored. The token itself is never

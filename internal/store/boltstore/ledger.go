@@ -36,11 +36,11 @@ func (db *DB) UpdateLedger(_ context.Context, fn func(credits.Tx) error) error {
 }
 
 // BatchLedger runs fn in a transaction shared with concurrent BatchLedger
-// calls (groupCommit): they share one commit and its fsync, and a lone
+// calls (store.GroupCommit): they share one commit and its fsync, and a lone
 // call does not wait for company. A failed batch is retried one function
 // at a time, so fn may run twice.
-func (db *DB) BatchLedger(_ context.Context, fn func(credits.Tx) error) error {
-	return db.batch.do(func(tx *bolt.Tx) error { return fn(ledgerTx{tx}) })
+func (db *DB) BatchLedger(ctx context.Context, fn func(credits.Tx) error) error {
+	return db.batch.Do(ctx, func(tx *bolt.Tx) error { return fn(ledgerTx{tx}) })
 }
 
 // ledgerTx is a transaction over the ledger's buckets.

@@ -8,6 +8,7 @@
 package boltstore
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +18,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 )
 
 // Bucket names.
@@ -31,7 +34,7 @@ var (
 type DB struct {
 	bolt  *bolt.DB
 	path  string
-	batch *groupCommit // settlements (BatchLedger)
+	batch *store.GroupCommit[*bolt.Tx] // settlements (BatchLedger)
 }
 
 // Open opens (creating if needed) the database at path. It waits at most
@@ -73,7 +76,7 @@ func Open(path string) (*DB, error) {
 		b.Close()
 		return nil, err
 	}
-	return &DB{bolt: b, path: path, batch: newGroupCommit(b, 1024)}, nil
+	return &DB{bolt: b, path: path, batch: store.NewGroupCommit(1024, func(_ context.Context, fn func(*bolt.Tx) error) error { return b.Update(fn) })}, nil
 }
 
 // Path is the file the DB lives in.
@@ -82,7 +85,7 @@ func (db *DB) Path() string { return db.path }
 // Close closes the file.
 // Close commits the settlements queued and closes the file.
 func (db *DB) Close() error {
-	db.batch.close()
+	db.batch.Close()
 	return db.bolt.Close()
 }
 

@@ -687,24 +687,8 @@ func (db *DB) UsageOverview(_ context.Context, q store.UsageOverviewQuery) (*sto
 	out := &store.UsageOverview{Buckets: make([]store.UsageBucket, 0, len(groups))}
 	for _, g := range groups {
 		out.Buckets = append(out.Buckets, *g)
-		out.Totals.Add(g.UsageTotals)
 	}
-	sort.Slice(out.Buckets, func(i, j int) bool {
-		a, b := &out.Buckets[i], &out.Buckets[j]
-		if !a.Start.Equal(b.Start) {
-			return a.Start.Before(b.Start)
-		}
-		if a.ProviderID != b.ProviderID {
-			return a.ProviderID < b.ProviderID
-		}
-		if a.Model != b.Model {
-			return a.Model < b.Model
-		}
-		if a.AccessKeyID != b.AccessKeyID {
-			return a.AccessKeyID < b.AccessKeyID
-		}
-		return a.AccountID < b.AccountID
-	})
+	out.Finish()
 	return out, nil
 }
 

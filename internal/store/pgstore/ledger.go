@@ -27,10 +27,10 @@ func (db *DB) UpdateLedger(ctx context.Context, fn func(credits.Tx) error) error
 }
 
 // BatchLedger runs fn in a transaction shared with concurrent BatchLedger
-// calls of this DB (groupCommit): one commit for all of them. A batch
+// calls of this DB (store.GroupCommit): one commit for all of them. A batch
 // that fails is run again one function at a time, so fn may run twice.
 func (db *DB) BatchLedger(ctx context.Context, fn func(credits.Tx) error) error {
-	return db.batch.do(ctx, func(t *txn) error { return fn(t) })
+	return db.batch.Do(ctx, func(t *txn) error { return fn(t) })
 }
 
 // Ledger writes are deferred (later): they queue in the transaction and

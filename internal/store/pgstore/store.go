@@ -10,13 +10,15 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 )
 
 // DB is an open gateway database on a PostgreSQL server.
 type DB struct {
 	pool  *pgxpool.Pool
-	conn  *pgx.ConnConfig // for WatchChanges' connection
-	batch *groupCommit    // settlements (BatchLedger)
+	conn  *pgx.ConnConfig          // for WatchChanges' connection
+	batch *store.GroupCommit[*txn] // settlements (BatchLedger)
 
 	// done ends WatchChanges loops when the DB closes.
 	done   context.Context
@@ -47,7 +49,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	}
 	db := &DB{pool: pool, conn: cfg.ConnConfig}
 	db.done, db.cancel = context.WithCancel(context.Background())
-	db.batch = newGroupCommit(db, 256)
+	db.batch = store.NewGroupCommit(256, func(ctx context.Context, fn func(*txn) error) error { return db.inTx(ctx, readWrite, fn) })
 	return db, nil
 }
 
@@ -60,7 +62,7 @@ func redact(cfg *pgxpool.Config) string {
 // Close commits the settlements queued, ends WatchChanges and closes the
 // connections.
 func (db *DB) Close() error {
-	db.batch.close()
+	db.batch.Close()
 	db.cancel()
 	db.pool.Close()
 	return nil

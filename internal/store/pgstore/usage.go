@@ -275,25 +275,7 @@ func (db *DB) UsageOverview(ctx context.Context, q store.UsageOverviewQuery) (*s
 	if err != nil {
 		return nil, fmt.Errorf("summing usage: %w", err)
 	}
-	for _, b := range out.Buckets {
-		out.Totals.Add(b.UsageTotals)
-	}
-	sort.Slice(out.Buckets, func(i, j int) bool {
-		a, b := &out.Buckets[i], &out.Buckets[j]
-		if !a.Start.Equal(b.Start) {
-			return a.Start.Before(b.Start)
-		}
-		if a.ProviderID != b.ProviderID {
-			return a.ProviderID < b.ProviderID
-		}
-		if a.Model != b.Model {
-			return a.Model < b.Model
-		}
-		if a.AccessKeyID != b.AccessKeyID {
-			return a.AccessKeyID < b.AccessKeyID
-		}
-		return a.AccountID < b.AccountID
-	})
+	out.Finish()
 	return out, nil
 }
 
