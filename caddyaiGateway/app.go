@@ -37,9 +37,16 @@ func init() {
 // the secret key that encrypts provider keys, the bootstrap management key,
 // and the provider registry with the model catalog.
 type App struct {
-	// Storage is the path of the bbolt database file. Default:
-	// `ai-gateway/ai-gateway.db` under Caddy's data directory.
+	// Storage is where the gateway's state lives: with StorageEngine
+	// "bbolt" (the default) the path of the database file, default
+	// `ai-gateway/ai-gateway.db` under Caddy's data directory; with
+	// "postgres" a libpq URL (normally `{env.AI_GATEWAY_DATABASE_URL}`).
 	Storage string `json:"storage,omitempty"`
+
+	// StorageEngine is "bbolt" (default: one node, one file) or "postgres"
+	// (every node on the database shares the state; secret_key is then
+	// required and must be the same on every node).
+	StorageEngine string `json:"storage_engine,omitempty"`
 
 	// SecretKey encrypts provider keys at rest (AES-256-GCM). A 64-digit hex
 	// string or base64 of 32 bytes is used as is; anything else is hashed
@@ -90,11 +97,11 @@ type App struct {
 	logger       *zap.Logger
 
 	// Resolved in Provision, used by activate.
-	storagePath string
-	dataDir     string
-	secret      secrets.Key
-	haveSecret  bool // secret_key configured (else: the key file)
-	haveAdmin   bool // admin_key configured (else: the key file)
+	storage    storageRef
+	dataDir    string
+	secret     secrets.Key
+	haveSecret bool // secret_key configured (else: the key file)
+	haveAdmin  bool // admin_key configured (else: the key file)
 
 	life *lifecycle // set in Provision
 
@@ -148,14 +155,24 @@ func (a *App) Provision(ctx caddy.Context) error {
 
 	a.dataDir = filepath.Join(caddy.AppDataDir(), "ai-gateway")
 	path := repl.ReplaceAll(a.Storage, "")
-	if path == "" {
-		path = filepath.Join(a.dataDir, "ai-gateway.db")
+	var err error
+	switch a.StorageEngine {
+	case "", engineBBolt:
+		if path == "" {
+			path = filepath.Join(a.dataDir, "ai-gateway.db")
+		}
+		if path, err = filepath.Abs(path); err != nil {
+			return fmt.Errorf("resolving storage path: %w", err)
+		}
+		a.storage = storageRef{engine: engineBBolt, where: path}
+	case enginePostgres:
+		if path == "" {
+			return errors.New("storage postgres: the database URL is empty (is AI_GATEWAY_DATABASE_URL set?)")
+		}
+		a.storage = storageRef{engine: enginePostgres, where: path}
+	default:
+		return fmt.Errorf("storage_engine: %q is not bbolt or postgres", a.StorageEngine)
 	}
-	path, err := filepath.Abs(path)
-	if err != nil {
-		return fmt.Errorf("resolving storage path: %w", err)
-	}
-	a.storagePath = path
 
 	// Runtime placeholders ({env.*}, {file.*}) keep secrets out of Caddy's
 	// config API and autosave.json; an empty result means "not configured".
@@ -222,6 +239,9 @@ func (a *App) ready() *apierr.Error {
 func (a *App) activate() error {
 	key := a.secret
 	createdSecret := ""
+	if !a.haveSecret && a.storage.engine == enginePostgres {
+		return errors.New("storage postgres needs secret_key: every node must encrypt provider keys with the same key")
+	}
 	if !a.haveSecret {
 		file := filepath.Join(a.dataDir, "secret.key")
 		var created bool
@@ -246,7 +266,7 @@ func (a *App) activate() error {
 		a.adminKeyHash = h
 		a.logger.Info("management API key from file (admin_key is not set)", zap.String("file", file))
 	}
-	sh, fresh, err := acquireShared(a.storagePath, key, a.logger)
+	sh, fresh, err := acquireShared(a.storage, key, a.logger)
 	if err != nil {
 		if createdSecret != "" {
 			// The database was created with another key: the new file

@@ -24,7 +24,7 @@ import (
 // testApp builds an App around a temporary store, without Caddy.
 func testApp(tb testing.TB, baseURL string) *App {
 	tb.Helper()
-	s, err := openShared(filepath.Join(tb.TempDir(), "gw.db"), secrets.NewKey(), zap.NewNop())
+	s, err := openShared(storageRef{engine: engineBBolt, where: filepath.Join(tb.TempDir(), "gw.db")}, secrets.NewKey(), zap.NewNop())
 	if err != nil {
 		tb.Fatal(err)
 	}

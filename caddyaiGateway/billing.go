@@ -99,6 +99,12 @@ func (g *Gateway) beginBilling(c *call, targets []registry.Target) (*bill, *apie
 		insufficient = err
 	}
 	b.admission.Settle(0, 0)
+	if errors.Is(insufficient, credits.ErrStorage) {
+		// many nodes, the database away and this node's lease spent or
+		// expired: nothing can cover the request now
+		g.logger.Error("reserving credits", zap.String("account_id", b.accountID), zap.Error(insufficient))
+		return nil, apierr.New(http.StatusServiceUnavailable, apierr.StorageUnavailable, "the credit store is unavailable; retry the request")
+	}
 	return nil, apierr.New(http.StatusPaymentRequired, apierr.InsufficientCredits, insufficient.Error())
 }
 

@@ -27,7 +27,7 @@ func init() {
 // parseGlobalAI parses the `ai` global option:
 //
 //	ai {
-//		storage             <path>
+//		storage             [bbolt] <path> | postgres <url>
 //		secret_key          <key>
 //		admin_key           <key>
 //		per_request_timeout <duration>
@@ -67,7 +67,7 @@ func parseGlobalAI(d *caddyfile.Dispenser, existing any) (any, error) {
 		return nil, d.ArgErr()
 	}
 	// the options that take one value
-	values := map[string]*string{"storage": &app.Storage, "secret_key": &app.SecretKey, "admin_key": &app.AdminKey,
+	values := map[string]*string{"secret_key": &app.SecretKey, "admin_key": &app.AdminKey,
 		"processing_fee": &app.ProcessingFee, "byok_fee": &app.BYOKFee, "min_purchase": &app.MinPurchase,
 		"max_purchase": &app.MaxPurchase, "low_balance_webhook": &app.LowBalanceWebhook}
 	durations := map[string]*caddy.Duration{"per_request_timeout": &app.PerRequestTimeout,
@@ -96,6 +96,15 @@ func parseGlobalAI(d *caddyfile.Dispenser, existing any) (any, error) {
 			continue
 		}
 		switch opt {
+		case "storage":
+			switch args := d.RemainingArgs(); {
+			case len(args) == 1:
+				app.Storage = args[0]
+			case len(args) == 2 && (args[0] == engineBBolt || args[0] == enginePostgres):
+				app.StorageEngine, app.Storage = args[0], args[1]
+			default:
+				return nil, d.Err("storage: want <path>, bbolt <path> or postgres <url>")
+			}
 		case "low_balance_thresholds":
 			app.LowBalanceThresholds = d.RemainingArgs()
 			if len(app.LowBalanceThresholds) == 0 {

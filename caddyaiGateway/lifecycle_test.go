@@ -118,7 +118,7 @@ func TestKeyPlaceholders(t *testing.T) {
 func TestSecretKeyFileMissingForExistingDatabase(t *testing.T) {
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "gw.db")
-	s, err := openShared(dbPath, secrets.NewKey(), zap.NewNop())
+	s, err := openShared(storageRef{engine: engineBBolt, where: dbPath}, secrets.NewKey(), zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func TestSecretKeyFileMissingForExistingDatabase(t *testing.T) {
 	}
 	data := filepath.Join(dir, "data")
 	newApp := func() *App {
-		return &App{logger: zap.NewNop(), life: new(lifecycle), dataDir: data, storagePath: dbPath, haveAdmin: true,
+		return &App{logger: zap.NewNop(), life: new(lifecycle), dataDir: data, storage: storageRef{engine: engineBBolt, where: dbPath}, haveAdmin: true,
 			eff: new(atomic.Pointer[effectiveRegistry])}
 	}
 	_, err = newApp().sharedState()
@@ -158,7 +158,7 @@ func lifecycleEvent(n int) *store.UsageEvent {
 // shutdown still settles and records its usage. New requests are refused
 // meanwhile.
 func TestDestructWaitsForRequestsInFlight(t *testing.T) {
-	s, err := openShared(filepath.Join(t.TempDir(), "gw.db"), secrets.NewKey(), zap.NewNop())
+	s, err := openShared(storageRef{engine: engineBBolt, where: filepath.Join(t.TempDir(), "gw.db")}, secrets.NewKey(), zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func TestDestructWaitsForRequestsInFlight(t *testing.T) {
 		t.Fatalf("Destruct took %s", d)
 	}
 	// the usage event reached the database before it closed
-	db, err := boltstore.Open(s.path)
+	db, err := boltstore.Open(s.ref.where)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +216,7 @@ func TestDestructGivesUpOnStuckRequests(t *testing.T) {
 	inflightWait = 100 * time.Millisecond
 	defer func() { inflightWait = old }()
 	core, logs := observer.New(zapcore.InfoLevel)
-	s, err := openShared(filepath.Join(t.TempDir(), "gw.db"), secrets.NewKey(), zap.New(core))
+	s, err := openShared(storageRef{engine: engineBBolt, where: filepath.Join(t.TempDir(), "gw.db")}, secrets.NewKey(), zap.New(core))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +242,7 @@ func TestDestructGivesUpOnStuckRequests(t *testing.T) {
 // panics.
 func TestLateEventsAfterDestruct(t *testing.T) {
 	core, logs := observer.New(zapcore.InfoLevel)
-	s, err := openShared(filepath.Join(t.TempDir(), "gw.db"), secrets.NewKey(), zap.New(core))
+	s, err := openShared(storageRef{engine: engineBBolt, where: filepath.Join(t.TempDir(), "gw.db")}, secrets.NewKey(), zap.New(core))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"os"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -13,24 +15,64 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/credits"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/health"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/ids"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/inflight"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/secrets"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store/boltstore"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store/pgstore"
 )
 
-// pool holds one shared state per database file. Caddy provisions a new
-// config before it stops the old one; both must use the same open bbolt
-// file (a second Open would wait for the file lock forever) and the same
-// in-memory indexes.
+// pool holds one shared state per store. Caddy provisions a new config
+// before it stops the old one; both must use the same open bbolt file (a
+// second Open would wait for the file lock forever) or PostgreSQL pool,
+// and the same in-memory indexes.
 var pool = caddy.NewUsagePool()
+
+// Storage engines.
+const (
+	engineBBolt    = "bbolt"
+	enginePostgres = "postgres"
+)
+
+// storageRef names a store: an engine and a file path or database URL.
+type storageRef struct{ engine, where string }
+
+// key is the store's name in the pool.
+func (r storageRef) key() string { return r.engine + "|" + r.where }
+
+// String names the store in logs and errors, without a URL's password.
+func (r storageRef) String() string {
+	if r.engine == enginePostgres {
+		if u, err := url.Parse(r.where); err == nil {
+			return u.Redacted()
+		}
+		return "the PostgreSQL database"
+	}
+	return r.where
+}
+
+// engine is a storage engine as the ai app uses it: the seams the
+// packages that use it declare, and its own lifecycle.
+type engine interface {
+	manage.Store
+	credits.Store
+	store.UsageStorer
+	SetMetaIfAbsent(key string, val []byte) ([]byte, error)
+	Close() error
+}
+
+// openTimeout bounds connecting to (and migrating) a PostgreSQL database
+// at start.
+const openTimeout = 30 * time.Second
 
 // shared is the state that outlives a config: the open store, the usage
 // writer and the management state (resources, access key index).
 type shared struct {
-	path   string
-	db     *boltstore.DB
+	ref    storageRef
+	path   string // the pool's key
+	db     engine
 	usage  *store.Writer
 	key    secrets.Key
 	logger *zap.Logger
@@ -50,6 +92,9 @@ type shared struct {
 	ledger     *credits.Ledger
 	limiter    *credits.Limiter
 	lowBalance *credits.LowBalanceNotifier
+
+	// stopWatch ends the watch for other nodes' changes (many nodes).
+	stopWatch context.CancelFunc
 
 	// inflight tracks the metered requests using the store (enter);
 	// Destruct cuts them and waits for them to settle before it closes.
@@ -89,9 +134,10 @@ const secretCheckMeta = "secret_key_check"
 // acquireShared opens the state of the database at path, or joins the
 // one a running configuration has open; fresh reports that it was opened
 // now. Each successful call is paired with releaseShared.
-func acquireShared(path string, key secrets.Key, logger *zap.Logger) (s *shared, fresh bool, err error) {
+func acquireShared(ref storageRef, key secrets.Key, logger *zap.Logger) (s *shared, fresh bool, err error) {
+	path := ref.key()
 	v, loaded, err := pool.LoadOrNew(path, func() (caddy.Destructor, error) {
-		return openShared(path, key, logger)
+		return openShared(ref, key, logger)
 	})
 	if err != nil {
 		return nil, false, err
@@ -99,7 +145,7 @@ func acquireShared(path string, key secrets.Key, logger *zap.Logger) (s *shared,
 	s = v.(*shared)
 	if s.key != key {
 		_, _ = pool.Delete(path)
-		return nil, false, fmt.Errorf("secret_key differs from the one the running configuration uses for %s; provider keys are encrypted with it", path)
+		return nil, false, fmt.Errorf("secret_key differs from the one the running configuration uses for %s; provider keys are encrypted with it", ref)
 	}
 	return s, !loaded, nil
 }
@@ -109,32 +155,54 @@ func releaseShared(path string) error {
 	return err
 }
 
-func openShared(path string, key secrets.Key, logger *zap.Logger) (*shared, error) {
-	db, err := boltstore.Open(path)
+// openEngine opens the store ref names.
+func openEngine(ref storageRef) (engine, error) {
+	if ref.engine == enginePostgres {
+		ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
+		defer cancel()
+		return pgstore.Open(ctx, ref.where)
+	}
+	return boltstore.Open(ref.where)
+}
+
+func openShared(ref storageRef, key secrets.Key, logger *zap.Logger) (*shared, error) {
+	db, err := openEngine(ref)
 	if err != nil {
 		return nil, err
 	}
 	if err := key.Verify(func(check []byte) ([]byte, error) { return db.SetMetaIfAbsent(secretCheckMeta, check) }); err != nil {
 		db.Close()
 		if errors.Is(err, secrets.ErrWrongKey) {
-			return nil, fmt.Errorf("secret_key does not match the key %s was created with; restore the original secret_key", path)
+			if ref.engine == enginePostgres {
+				return nil, fmt.Errorf("secret_key does not match the key %s was created with: every node on one database needs the same secret_key", ref)
+			}
+			return nil, fmt.Errorf("secret_key does not match the key %s was created with; restore the original secret_key", ref)
 		}
-		return nil, fmt.Errorf("initialising %s: %w", path, err)
+		return nil, fmt.Errorf("initialising %s: %w", ref, err)
 	}
 
-	s := &shared{path: path, db: db, key: key, logger: logger.Named("store"),
+	s := &shared{ref: ref, path: ref.key(), db: db, key: key, logger: logger.Named("store"),
 		stop: make(chan struct{}), stopped: make(chan struct{})}
 	s.usage = store.NewWriter(db, store.WriterOptions{OnError: func(err error, lost int) {
 		s.logger.Error("committing usage events", zap.Error(err), zap.Int("events", lost))
 	}})
 	s.manage, err = manage.Open(db, key, s.logger)
 	if err == nil {
-		s.ledger, err = credits.Open(db, credits.Config{}, nil)
+		s.ledger, err = s.openLedger(db)
 	}
 	if err != nil {
 		s.usage.Close()
 		db.Close()
 		return nil, err
+	}
+	if w, ok := db.(changeWatcher); ok {
+		ctx, cancel := context.WithCancel(context.Background())
+		s.stopWatch = cancel
+		go w.WatchChanges(ctx, func() {
+			if err := s.manage.Reload(); err != nil {
+				s.logger.Error("reloading management resources after a change on another node", zap.Error(err))
+			}
+		})
 	}
 	s.limiter = credits.NewLimiter(nil)
 	// spendPerDay counts what keys already spent today (UTC)
@@ -148,8 +216,30 @@ func openShared(path string, key secrets.Key, logger *zap.Logger) (*shared, erro
 	s.stats, s.health = health.NewLiveStats(), health.NewKeyHealth()
 	s.lowBalance = credits.NewLowBalanceNotifier(s.logger)
 	go s.flushLoop(5 * time.Second)
-	logger.Info("opened gateway store", zap.String("path", path))
+	logger.Info("opened gateway store", zap.String("engine", ref.engine), zap.String("store", ref.String()))
 	return s, nil
+}
+
+// changeWatcher is a store shared by several nodes that reports their
+// changes (pgstore: LISTEN/NOTIFY): fn runs for each, and after every
+// reconnection.
+type changeWatcher interface {
+	WatchChanges(ctx context.Context, fn func())
+}
+
+// openLedger opens the credit ledger: the balances in memory on one node;
+// on a store shared by several nodes, leases (credits.OpenLeased) under a
+// node name unique to this process.
+func (s *shared) openLedger(db engine) (*credits.Ledger, error) {
+	l, ok := db.(credits.Leaser)
+	if !ok {
+		return credits.Open(db, credits.Config{}, nil)
+	}
+	host, _ := os.Hostname()
+	node := fmt.Sprintf("%s/%d/%s", host, os.Getpid(), ids.New("node"))
+	return credits.OpenLeased(credits.LeaseConfig{Store: l, Node: node, OnLost: func(err error) {
+		s.logger.Error("credit leases", zap.Error(err))
+	}}, credits.Config{}, nil)
 }
 
 // Destruct closes the store once no configuration uses it. At shutdown
@@ -164,9 +254,13 @@ func (s *shared) Destruct() error {
 	}
 	close(s.stop)
 	<-s.stopped
+	if s.stopWatch != nil {
+		s.stopWatch()
+	}
 	s.lowBalance.Close()
 	s.usage.Close()
 	s.manage.FlushLastUsed()
+	s.ledger.Close() // leases go back to their accounts
 	return s.db.Close()
 }
 
@@ -180,6 +274,12 @@ func (s *shared) flushLoop(every time.Duration) {
 			return
 		case <-t.C:
 			s.manage.FlushLastUsed()
+			if s.stopWatch != nil {
+				// many nodes: heal a change notification that was missed
+				if err := s.manage.Reload(); err != nil {
+					s.logger.Error("reloading management resources", zap.Error(err))
+				}
+			}
 			if err := s.ledger.ExpireDue(); err != nil {
 				s.logger.Error("expiring credits", zap.Error(err))
 			}

@@ -11,6 +11,10 @@ import (
 
 // reloadKeys rebuilds the in-memory access key index from the store.
 func (s *State) reloadKeys() error {
+	// keysMu across the read: a local change that commits meanwhile is
+	// applied to the index after this one is published, never lost under it
+	s.keysMu.Lock()
+	defer s.keysMu.Unlock()
 	keys, err := s.accessKeys()
 	if err != nil {
 		return fmt.Errorf("loading access keys: %w", err)
@@ -21,9 +25,7 @@ func (s *State) reloadKeys() error {
 			return err
 		}
 	}
-	s.keysMu.Lock()
 	s.keys.Store(&m)
-	s.keysMu.Unlock()
 	return nil
 }
 

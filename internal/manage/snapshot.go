@@ -144,3 +144,16 @@ func sortedByID[T any](m map[string]*T, id func(*T) string) []*T {
 	sort.Slice(out, func(i, j int) bool { return id(out[i]) < id(out[j]) })
 	return out
 }
+
+// Reload reads every resource and access key from the store again and
+// publishes them: another node changed the shared store (a change
+// notification, or the periodic resync that heals a missed one).
+func (s *State) Reload() error {
+	s.mu.Lock()
+	err := s.reloadState()
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return s.reloadKeys()
+}

@@ -19,6 +19,7 @@ const (
 	Integration = 20000
 	Crash       = 24000
 	Admin       = 28000
+	MultiNode   = 12000
 	rangeSize   = 4000
 )
 

@@ -1,0 +1,477 @@
+// Package multinode runs several gateway nodes — real Caddy processes
+// built from ./cmd/caddy — on one PostgreSQL database (internal/testpg),
+// the way a team runs the gateway for availability: a change made through
+// any node applies on every node, and credits stay exact across them.
+package multinode
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/credits"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/fakeprovider"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store/pgstore"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/testpg"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/testports"
+)
+
+func TestMain(m *testing.M) { testpg.Main(m) }
+
+const (
+	adminKey  = "multinode-admin-key-0123456789"
+	secretKey = "6d756c74696e6f64652d7365637265742d6b65792d3031323334353637383930"
+)
+
+// node is one gateway process.
+type node struct {
+	t                   *testing.T
+	bin, dir, cfg       string
+	adminAddr, httpAddr string
+	cmd                 *exec.Cmd
+}
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// caddyBin builds the gateway once per test process.
+func caddyBin(t *testing.T) string {
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "ai-gateway-multinode-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "caddy")
+		out, err := exec.Command("go", "build", "-o", binPath, "../../cmd/caddy").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("building caddy: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// startNodes starts n nodes on the database url, in front of upstream.
+func startNodes(t *testing.T, n int, url, upstream string) []*node {
+	bin := caddyBin(t)
+	var nodes []*node
+	for i := range n {
+		nd := &node{t: t, bin: bin, dir: t.TempDir(), adminAddr: testports.Free(t, testports.MultiNode), httpAddr: testports.Free(t, testports.MultiNode)}
+		nd.cfg = filepath.Join(nd.dir, "Caddyfile")
+		caddyfile := fmt.Sprintf(`{
+	admin %s
+	auto_https off
+	log default {
+		level ERROR
+	}
+	ai {
+		storage postgres {env.AI_GATEWAY_DATABASE_URL}
+		secret_key %s
+		admin_key %s
+		min_purchase 0.01
+		provider metered {
+			format openai
+			base_url %s/v1
+			api_key metered-key-0123456789
+			# output only, and the fake answers with max_tokens tokens:
+			# a request costs exactly its hold (10 output tokens)
+			model tenner {
+				input_price 0
+				output_price 1000
+				max_output_tokens 10
+			}
+		}
+	}
+}
+
+http://%s {
+	ai_auth
+	ai_credits
+	ai_gateway
+}
+`, nd.adminAddr, secretKey, adminKey, upstream, nd.httpAddr)
+		if err := os.WriteFile(nd.cfg, []byte(caddyfile), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		nd.start(url)
+		t.Cleanup(nd.stop)
+		nodes = append(nodes, nd)
+		_ = i
+	}
+	return nodes
+}
+
+func (nd *node) start(url string) {
+	nd.t.Helper()
+	cmd := exec.Command(nd.bin, "run", "--config", nd.cfg, "--adapter", "caddyfile")
+	cmd.Env = append(os.Environ(), "XDG_DATA_HOME="+nd.dir, "XDG_CONFIG_HOME="+nd.dir, "HOME="+nd.dir, "AI_GATEWAY_DATABASE_URL="+url)
+	logf, _ := os.OpenFile(filepath.Join(nd.dir, "caddy.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		nd.t.Fatal(err)
+	}
+	nd.cmd = cmd
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if st, _ := nd.adminTry("GET", "/ai/accounts", ""); st == http.StatusOK {
+			return
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(filepath.Join(nd.dir, "caddy.log"))
+			nd.t.Fatalf("node did not start:\n%s", b)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// stop ends the node cleanly (SIGTERM: its leases go back).
+func (nd *node) stop() {
+	if nd.cmd == nil || nd.cmd.ProcessState != nil {
+		return
+	}
+	_ = nd.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _, _ = nd.cmd.Process.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = nd.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// kill ends the node as a crash would.
+func (nd *node) kill() {
+	_ = nd.cmd.Process.Signal(syscall.SIGKILL)
+	_, _ = nd.cmd.Process.Wait()
+}
+
+func (nd *node) adminTry(method, path, body string) (int, []byte) {
+	req, _ := http.NewRequest(method, "http://"+nd.adminAddr+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+adminKey)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func (nd *node) admin(method, path, body string) (int, []byte) {
+	nd.t.Helper()
+	st, b := nd.adminTry(method, path, body)
+	if st == 0 {
+		nd.t.Fatalf("%s %s: no answer", method, path)
+	}
+	return st, b
+}
+
+func (nd *node) create(path, body string) map[string]any {
+	nd.t.Helper()
+	st, b := nd.admin("POST", path, body)
+	if st != http.StatusCreated && st != http.StatusOK {
+		nd.t.Fatalf("POST %s: %d %s", path, st, b)
+	}
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	return m
+}
+
+// chat sends one metered request; it returns the status.
+func (nd *node) chat(token string) int {
+	body := `{"model":"metered:tenner","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`
+	req, _ := http.NewRequest("POST", "http://"+nd.httpAddr+"/v1/chat/completions", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// balance reads an account's balance and held amount (USD strings).
+func (nd *node) balance(acct string) (balance, held string) {
+	nd.t.Helper()
+	st, b := nd.admin("GET", "/ai/credits/balance?accountId="+acct, "")
+	if st != 200 {
+		nd.t.Fatalf("balance: %d %s", st, b)
+	}
+	var v struct{ Balance, Held string }
+	_ = json.Unmarshal(b, &v)
+	return v.Balance, v.Held
+}
+
+// eventually retries check until it returns "" or the deadline passes.
+func eventually(t *testing.T, within time.Duration, what string, check func() string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	var last string
+	for time.Since(start) < within {
+		if last = check(); last == "" {
+			return time.Since(start)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s: not within %s: %s", what, within, last)
+	return 0
+}
+
+func fakeUpstream(t *testing.T) string {
+	srv := httptest.NewServer(fakeprovider.New(fakeprovider.Options{}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// TestChangesReachEveryNode: an access key created through one node
+// serves on the others, and revoked through another it is refused
+// everywhere, each within a second.
+func TestChangesReachEveryNode(t *testing.T) {
+	url := testpg.URL(t)
+	nodes := startNodes(t, 3, url, fakeUpstream(t))
+	acct := nodes[0].create("/ai/accounts", `{"name":"team"}`)["id"].(string)
+	nodes[0].create("/ai/credits/purchases", `{"accountId":"`+acct+`","amount":"10"}`)
+	k := nodes[0].create("/ai/access-keys", `{"accountId":"`+acct+`"}`)
+	token, id := k["token"].(string), k["id"].(string)
+	for i, nd := range nodes {
+		took := eventually(t, time.Second, fmt.Sprintf("the key on node %d", i), func() string {
+			if st := nd.chat(token); st != 200 {
+				return fmt.Sprint(st)
+			}
+			return ""
+		})
+		t.Logf("node %d serves the new key after %s", i, took.Round(time.Millisecond))
+	}
+	if st, b := nodes[1].admin("DELETE", "/ai/access-keys/"+id, ""); st != 204 && st != 200 {
+		t.Fatalf("delete: %d %s", st, b)
+	}
+	for i, nd := range nodes {
+		took := eventually(t, time.Second, fmt.Sprintf("the revoked key on node %d", i), func() string {
+			if st := nd.chat(token); st != 401 {
+				return fmt.Sprint(st)
+			}
+			return ""
+		})
+		t.Logf("node %d refuses the revoked key after %s", i, took.Round(time.Millisecond))
+	}
+}
+
+// TestCreditsExactAcrossNodes: 1,000 concurrent requests spread over three
+// nodes against a balance that pays for exactly 500 of them: at most 500
+// are served, at least 490, the rest get 402; afterwards the ledger sums
+// to the balance, the balance is what the served requests left and, the
+// leases returned, nothing is held or leased.
+func TestCreditsExactAcrossNodes(t *testing.T) {
+	url := testpg.URL(t)
+	nodes := startNodes(t, 3, url, fakeUpstream(t))
+	// what one request costs: measured on an account of its own
+	probe := nodes[0].create("/ai/accounts", `{"name":"probe"}`)["id"].(string)
+	probeToken := nodes[0].create("/ai/access-keys", `{"accountId":"`+probe+`"}`)["token"].(string)
+	nodes[0].create("/ai/credits/purchases", `{"accountId":"`+probe+`","amount":"1"}`)
+	if st := nodes[0].chat(probeToken); st != 200 {
+		t.Fatalf("probe: %d", st)
+	}
+	left, _ := nodes[0].balance(probe)
+	cost := money.USD - mustUSD(t, left)
+	if cost != money.USD/100 {
+		t.Fatalf("a request cost %s, want 0.01 (10 output tokens at $1000/M)", cost)
+	}
+
+	acct := nodes[0].create("/ai/accounts", `{"name":"shared"}`)["id"].(string)
+	token := nodes[0].create("/ai/access-keys", `{"accountId":"`+acct+`"}`)["token"].(string)
+	nodes[1].create("/ai/credits/purchases", `{"accountId":"`+acct+`","amount":"`+(500*cost).String()+`"}`)
+	for i, nd := range nodes { // every node knows the key
+		eventually(t, time.Second, fmt.Sprintf("the key on node %d", i), func() string {
+			if st, _ := nd.adminTry("GET", "/ai/access-keys", ""); st != 200 {
+				return fmt.Sprint(st)
+			}
+			return ""
+		})
+	}
+	var served, refused atomic.Int64
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 96) // concurrent requests in flight
+	for i := range 1000 {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			switch st := nodes[i%3].chat(token); st {
+			case 200:
+				served.Add(1)
+			case 402:
+				refused.Add(1)
+			default:
+				t.Errorf("request %d: %d", i, st)
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("served %d, refused %d", served.Load(), refused.Load())
+	if s := served.Load(); s > 500 || s < 490 {
+		t.Fatalf("%d requests served with a balance for 500", s)
+	}
+	want := (500 - money.Nano(served.Load())) * cost
+	eventually(t, 10*time.Second, "the leases returned", func() string {
+		b, held := nodes[2].balance(acct)
+		if mustUSD(t, b) != want || mustUSD(t, held) != 0 {
+			return fmt.Sprintf("balance %s held %s, want %s and 0", b, held, want)
+		}
+		return ""
+	})
+	verifyLedger(t, url)
+}
+
+// verifyLedger checks, from the database, that every account's entries
+// sum to its balance.
+func verifyLedger(t *testing.T, url string) {
+	t.Helper()
+	db, err := pgstore.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	l, err := credits.Open(db, credits.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Verify(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustUSD(t *testing.T, s string) money.Nano {
+	t.Helper()
+	n, err := money.ParseUSD(s)
+	if err != nil {
+		t.Fatalf("%q: %v", s, err)
+	}
+	return n
+}
+
+// TestKilledNodeLeaseComesBack: a node killed with SIGKILL under load
+// keeps no credit: within the lease lifetime (credits.DefaultLeaseTTL, 15
+// s, plus 5 s of grace) its unspent lease is back on the account; the
+// ledger sums to the balance; and every answer a client received whole
+// was charged exactly once.
+func TestKilledNodeLeaseComesBack(t *testing.T) {
+	url := testpg.URL(t)
+	nodes := startNodes(t, 3, url, fakeUpstream(t))
+	acct := nodes[0].create("/ai/accounts", `{"name":"crash"}`)["id"].(string)
+	token := nodes[0].create("/ai/access-keys", `{"accountId":"`+acct+`"}`)["token"].(string)
+	nodes[0].create("/ai/credits/purchases", `{"accountId":"`+acct+`","amount":"100"}`)
+	var mu sync.Mutex
+	whole := map[string]bool{} // request ids of answers received whole
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 24 {
+		wg.Go(func() {
+			nd := nodes[w%3]
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if id, ok := nd.chatWhole(token); ok {
+					mu.Lock()
+					whole[id] = true
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	time.Sleep(2 * time.Second)
+	nodes[0].kill()
+	killed := time.Now()
+	time.Sleep(time.Second)
+	close(stop)
+	wg.Wait()
+	took := eventually(t, credits.DefaultLeaseTTL+15*time.Second, "the dead node's lease back", func() string {
+		if _, held := nodes[1].balance(acct); mustUSD(t, held) != 0 {
+			return "held " + held
+		}
+		return ""
+	})
+	t.Logf("%d answers received whole; the killed node's lease was back %s after the kill", len(whole), (time.Since(killed) - 0).Round(time.Second))
+	_ = took
+	verifyLedger(t, url)
+	charged := chargedRequests(t, url)
+	for id := range whole {
+		if charged[id] != 1 {
+			t.Errorf("request %s received whole, charged %d times", id, charged[id])
+		}
+	}
+	for id, n := range charged {
+		if n > 1 {
+			t.Errorf("request %s charged %d times", id, n)
+		}
+	}
+}
+
+// chatWhole sends one request and reports its id when the whole answer
+// arrived.
+func (nd *node) chatWhole(token string) (string, bool) {
+	body := `{"model":"metered:tenner","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`
+	req, _ := http.NewRequest("POST", "http://"+nd.httpAddr+"/v1/chat/completions", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", false
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 || !json.Valid(b) {
+		return "", false
+	}
+	return resp.Header.Get("AI-Gateway-Request-Id"), true
+}
+
+// chargedRequests counts, per request id, the usage entries of the
+// ledger.
+func chargedRequests(t *testing.T, url string) map[string]int {
+	t.Helper()
+	db, err := pgstore.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	l, err := credits.Open(db, credits.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := l.Entries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, e := range entries {
+		if e.Type == credits.Usage {
+			out[e.RequestID]++
+		}
+	}
+	return out
+}
