@@ -149,9 +149,12 @@ func (b *bill) settle(c *call) {
 		res, err := b.hold.Settle(credits.Settlement{RequestID: c.id, AccessKeyID: b.accessKeyID, Charges: charges, Events: c.pending})
 		b.charged, b.settleErr = res.Charged, err
 		// Journaled with the debit or not (nothing to debit), the writer
-		// stores the events in full (and clears their journal entries).
-		for _, ev := range c.pending {
-			b.g.app.shared.usage.RecordUsage(ev)
+		// stores the events in full (and clears their journal entries),
+		// unless the settlement stored them in full already.
+		if !res.Journaled || !b.g.app.shared.journalsInFull {
+			for _, ev := range c.pending {
+				b.g.app.shared.usage.RecordUsage(ev)
+			}
 		}
 		c.pending = nil
 		b.admission.Settle(tokens, b.charged)

@@ -128,19 +128,14 @@ func (db *DB) ReclaimLeases(ctx context.Context, grace time.Duration) (int, erro
 }
 
 // SpendLease takes amount out of node's lease of the account, in a
-// settlement's transaction.
+// settlement's transaction; a lease that is gone or short fails it.
 func (t *txn) SpendLease(accountID, node string, amount money.Nano) error {
 	if err := t.lock(accountID); err != nil {
 		return err
 	}
-	tag, err := t.exec(`UPDATE credit_leases SET amount = amount - $3 WHERE account_id = $1 AND node = $2 AND amount >= $3`,
-		accountID, node, int64(amount))
-	if err != nil {
-		return fmt.Errorf("spending the lease of %s: %w", accountID, err)
-	}
-	if tag.RowsAffected() != 1 {
-		return fmt.Errorf("node %s settles %s USD on %s beyond its lease (expired and reclaimed?)", node, amount, accountID)
-	}
-	t.later(`UPDATE credit_accounts SET leased = leased - $2 WHERE account_id = $1`, accountID, int64(amount))
+	// Deferred with the settlement's other writes (no round trip of its
+	// own): spend_credit_lease (migration 0002) fails the transaction when
+	// the lease is gone or short.
+	t.later(`SELECT spend_credit_lease($1, $2, $3)`, accountID, node, int64(amount))
 	return nil
 }
