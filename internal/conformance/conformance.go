@@ -51,6 +51,7 @@ func Run(t *testing.T, f Factory) {
 	t.Run("Ledger", func(t *testing.T) { TestLedger(t, f) })
 	t.Run("Usage", func(t *testing.T) { TestUsage(t, f) })
 	t.Run("Leases", func(t *testing.T) { TestLeases(t, f) })
+	t.Run("Retention", func(t *testing.T) { TestRetention(t, f) })
 }
 
 // env is the smallest configuration a management service serves: two
