@@ -486,3 +486,106 @@ func chargedRequests(t *testing.T, url string) map[string]int {
 	}
 	return out
 }
+
+// TestDatabaseRestartUnderLoad: PostgreSQL stops (as a crash would) and
+// comes back while two nodes serve: requests get 200 (covered by a lease
+// the node holds) or a clean 503 storage_unavailable in the route's
+// shape, nothing else; no request is charged twice; both nodes serve
+// again by themselves once the database is back, and the ledger sums to
+// the balance.
+func TestDatabaseRestartUnderLoad(t *testing.T) {
+	url := testpg.URL(t)
+	nodes := startNodes(t, 2, url, fakeUpstream(t))
+	acct := nodes[0].create("/ai/accounts", `{"name":"outage"}`)["id"].(string)
+	token := nodes[0].create("/ai/access-keys", `{"accountId":"`+acct+`"}`)["token"].(string)
+	// $20 at $0.01 a request: a lease covers at most 32 requests, so the
+	// nodes run out of leased credit during the outage
+	nodes[0].create("/ai/credits/purchases", `{"accountId":"`+acct+`","amount":"20"}`)
+	for i, nd := range nodes {
+		eventually(t, 2*time.Second, fmt.Sprintf("node %d serving", i), func() string {
+			if st := nd.chat(token); st != 200 {
+				return fmt.Sprint(st)
+			}
+			return ""
+		})
+	}
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	var badShape atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			nd := nodes[w%2]
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				st, body := nd.chatBody(token)
+				if st == 503 && !strings.Contains(body, `"storage_unavailable"`) {
+					badShape.Add(1)
+				}
+				mu.Lock()
+				statuses[st]++
+				mu.Unlock()
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
+	}
+	time.Sleep(time.Second)
+	testpg.Restart(t, 3*time.Second)
+	// service resumes by itself
+	for i, nd := range nodes {
+		took := eventually(t, 30*time.Second, fmt.Sprintf("node %d serving after the restart", i), func() string {
+			if st := nd.chat(token); st != 200 {
+				return fmt.Sprint(st)
+			}
+			return ""
+		})
+		t.Logf("node %d served again %s after the database came back", i, took.Round(10*time.Millisecond))
+	}
+	close(stop)
+	wg.Wait()
+	t.Logf("statuses during the run: %v", statuses)
+	// what settlements could not charge goes back with the leases
+	eventually(t, 15*time.Second, "the leases returned", func() string {
+		if _, held := nodes[1].balance(acct); mustUSD(t, held) != 0 {
+			return "held " + held
+		}
+		return ""
+	})
+	for st := range statuses {
+		if st != 200 && st != 503 {
+			t.Errorf("%d requests answered %d", statuses[st], st)
+		}
+	}
+	if n := badShape.Load(); n > 0 {
+		t.Errorf("%d 503s without the storage_unavailable error", n)
+	}
+	if statuses[503] == 0 {
+		t.Error("no request met the outage: the test did not exercise it")
+	}
+	verifyLedger(t, url)
+	for id, n := range chargedRequests(t, url) {
+		if n > 1 {
+			t.Errorf("request %s charged %d times", id, n)
+		}
+	}
+}
+
+// chatBody sends one metered request; it returns the status and body.
+func (nd *node) chatBody(token string) (int, string) {
+	body := `{"model":"metered:tenner","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`
+	req, _ := http.NewRequest("POST", "http://"+nd.httpAddr+"/v1/chat/completions", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
@@ -169,6 +170,11 @@ func (l *Ledger) refill(accountID string, a *account, amount money.Nano) error {
 	defer cancel()
 	granted, err := l.lease.Store.LeaseCredits(ctx, accountID, l.lease.Node, need, want, leaseShare, l.lease.TTL)
 	if err != nil {
+		// the lease may have committed anyway (the answer was lost): the
+		// next idle return gives back whatever the store holds for us
+		a.mu.Lock()
+		a.uncertain = true
+		a.mu.Unlock()
 		return fmt.Errorf("%w: leasing credits of %s: %v", ErrStorage, accountID, err)
 	}
 	if granted <= 0 {
@@ -238,29 +244,34 @@ func (l *Ledger) renew() {
 func (l *Ledger) returnIdle(all bool) {
 	now := l.now()
 	type back struct {
-		id     string
-		a      *account
-		amount money.Nano
+		id                string
+		a                 *account
+		amount, unsettled money.Nano
 	}
 	var backs []back
 	l.mu.Lock()
 	for id, a := range l.accounts {
 		a.mu.Lock()
-		if a.balance > 0 && a.held == 0 && (all || now.Sub(a.lastUse) >= leaseIdle) {
-			backs = append(backs, back{id, a, a.balance})
-			a.balance = 0 // no hold may take it while it goes back
+		if (a.balance > 0 || a.unsettled > 0 || a.uncertain) && a.held == 0 && (all || now.Sub(a.lastUse) >= leaseIdle) {
+			backs = append(backs, back{id, a, a.balance, a.unsettled})
+			a.balance, a.unsettled, a.uncertain = 0, 0, false // no hold may take it while it goes back
 		}
 		a.mu.Unlock()
 	}
 	l.mu.Unlock()
 	for _, b := range backs {
 		ctx, cancel := context.WithTimeout(context.Background(), l.lease.TTL/3)
-		err := l.lease.Store.ReturnCredits(ctx, b.id, l.lease.Node, b.amount)
+		// Without holds, all the store holds for this node is unspent: give
+		// it all back, whatever this node knows of it (a lease whose answer
+		// was lost, settlements that could not commit).
+		err := l.lease.Store.ReturnCredits(ctx, b.id, l.lease.Node, math.MaxInt64)
 		cancel()
 		if err != nil {
 			// still leased in the store: keep using it (or let it expire)
 			b.a.mu.Lock()
 			b.a.balance = money.SatAdd(b.a.balance, b.amount)
+			b.a.unsettled = money.SatAdd(b.a.unsettled, b.unsettled)
+			b.a.uncertain = true
 			b.a.mu.Unlock()
 			l.lost(fmt.Errorf("returning credit leases: %w", err))
 		}

@@ -149,3 +149,54 @@ func TestLeaseStoreAway(t *testing.T) {
 	}
 	h.Release()
 }
+
+// TestLeaseOutageServesAtMostTheLease: with the store away, settlements
+// fail and their requests go uncharged, but each spends the node's lease
+// in memory: the node serves at most its lease, then answers ErrStorage;
+// once the store is back, the lease (spent part included) goes back to the
+// account and the balance is untouched.
+func TestLeaseOutageServesAtMostTheLease(t *testing.T) {
+	db := newMemStore()
+	c := &clock{t: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
+	db.now = c.now
+	l, err := OpenLeased(LeaseConfig{Store: db, Node: "n", TTL: time.Hour}, Config{}, c.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const price = money.USD / 100
+	if _, err := l.Purchase("acct", 100*price, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	h, err := l.Reserve("acct", price) // takes a lease
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Release()
+	lease, _ := db.leased("acct")
+	db.down.Store(true)
+	served := 0
+	for i := range 200 {
+		h, err := l.Reserve("acct", price)
+		if errors.Is(err, ErrStorage) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.Settle(Settlement{RequestID: fmt.Sprint("req_", i), Charges: []Charge{{Type: Usage, Amount: price}}}); err == nil {
+			t.Fatal("a settlement committed with the store away")
+		}
+		served++
+	}
+	if money.Nano(served) != lease/price { // every whole request the lease covers, no more
+		t.Fatalf("served %d requests during the outage on a lease of %s", served, lease)
+	}
+	db.down.Store(false)
+	l.Close()
+	if total, _ := db.leased("acct"); total != 0 {
+		t.Fatalf("after the outage: %s still leased", total)
+	}
+	if b, _ := l.Balance("acct"); b.Balance != 100*price {
+		t.Fatalf("balance %s: requests that could not settle were charged", b.Balance)
+	}
+}

@@ -151,6 +151,8 @@ type account struct {
 	leaseMu      sync.Mutex // one refill at a time
 	leaseExpires time.Time  // zero: no lease yet
 	lastUse      time.Time
+	unsettled    money.Nano // of the lease, spent by settlements that failed
+	uncertain    bool       // a lease call failed: the store may hold more than balance
 }
 
 // Open loads the ledger from db.
@@ -376,9 +378,18 @@ func (h *Hold) Settle(st Settlement) (Settled, error) {
 		return err
 	})
 	if err != nil {
-		// The debit did not reach the disk: undo it in memory so both agree.
 		a.mu.Lock()
-		a.balance += total
+		if l.leased() && !errors.Is(err, errAlreadySettled) {
+			// Many nodes, the store away: the request is not charged, but
+			// its lease stays spent in memory, so an outage serves at most
+			// the leases the nodes hold; the store gets the amount back
+			// with the lease (returnIdle).
+			a.unsettled = money.SatAdd(a.unsettled, total)
+		} else {
+			// The debit did not reach the disk: undo it in memory so both
+			// agree.
+			a.balance += total
+		}
 		a.mu.Unlock()
 		if errors.Is(err, errAlreadySettled) {
 			// Another hold of the same request was settled: it is charged

@@ -55,6 +55,9 @@ func (m *memStore) UpdateLedger(_ context.Context, fn func(Tx) error) error {
 }
 
 func (m *memStore) BatchLedger(ctx context.Context, fn func(Tx) error) error {
+	if m.down.Load() {
+		return errors.New("connection refused")
+	}
 	return m.UpdateLedger(ctx, fn)
 }
 

@@ -130,6 +130,7 @@ func adminURL() (string, error) {
 type cluster struct {
 	bin, dir, data string
 	url            string
+	opts           string // the server's options (pg_ctl -o)
 	asPostgres     bool
 	guard          *os.Process // the watchdog
 	stopOnce       sync.Once
@@ -194,6 +195,7 @@ func start() (*cluster, error) {
 			"-c full_page_writes=off -c max_connections=300", port, dir)
 		out, err := c.run("pg_ctl", "-D", c.data, "-l", filepath.Join(dir, "server.log"), "-w", "-t", "60", "-o", opts, "start")
 		if err == nil {
+			c.opts = opts
 			c.url = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
 			return c, nil
 		}
@@ -257,3 +259,22 @@ func freePort() (int, error) {
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// Restart stops the server this process started (as a crash would:
+// immediate shutdown, connections cut), keeps it down for down, and
+// starts it again on the same port. It skips the test when the server is
+// not this process's (AI_GATEWAY_TEST_DATABASE_URL).
+func Restart(t testing.TB, down time.Duration) {
+	t.Helper()
+	c := running // set once, before any test that could call Restart has its URL
+	if os.Getenv(EnvURL) != "" || c == nil || c.opts == "" {
+		t.Skip("the PostgreSQL server is not this test process's: it cannot be restarted")
+	}
+	if out, err := c.run("pg_ctl", "-D", c.data, "-m", "immediate", "-w", "stop"); err != nil {
+		t.Fatalf("pg_ctl stop: %v\n%s", err, out)
+	}
+	time.Sleep(down)
+	if out, err := c.run("pg_ctl", "-D", c.data, "-l", filepath.Join(c.dir, "server.log"), "-w", "-t", "60", "-o", c.opts, "start"); err != nil {
+		t.Fatalf("pg_ctl start: %v\n%s", err, out)
+	}
+}
