@@ -61,6 +61,8 @@ func (e *LimitError) Error() string { return e.Message }
 
 // Admission is one admitted request.
 type Admission struct {
+	settle func(tokens int64, cost money.Nano) // many nodes: SharedLimiter
+
 	l      *Limiter
 	key    string
 	u      *keyUsage
@@ -108,37 +110,26 @@ func (l *Limiter) Admit(keyID string, lim Limits, estTokens int64, worstCost mon
 	if u.day != day {
 		u.day, u.spent, u.held = day, 0, 0
 	}
-	if lim.RequestsPerMinute > 0 && int64(len(u.requests)) >= lim.RequestsPerMinute {
-		return nil, &LimitError{Limit: "requestsPerMinute", RetryAfter: u.requests[0].Add(time.Minute).Sub(now),
-			Message: fmt.Sprintf("rate limited: %d requests per minute", lim.RequestsPerMinute)}
+	w := KeyWindow{Requests: int64(len(u.requests)), Committed: money.SatAdd(u.spent, u.held)}
+	if len(u.requests) > 0 {
+		w.Oldest = u.requests[0]
 	}
-	if lim.TokensPerMinute > 0 {
-		if estTokens > lim.TokensPerMinute {
-			return nil, &LimitError{Limit: "tokensPerMinute", RetryAfter: time.Minute,
-				Message: fmt.Sprintf("rate limited: this request may use up to %d tokens, more than the key's %d tokens per minute (lower max_tokens)", estTokens, lim.TokensPerMinute)}
-		}
-		var used int64
+	for _, t := range u.tokens {
+		w.Tokens = money.SatAddTokens(w.Tokens, t.n)
+	}
+	// retry when enough of the window has passed
+	tokenWait := func() time.Duration {
+		free := lim.TokensPerMinute - w.Tokens
 		for _, t := range u.tokens {
-			used = money.SatAddTokens(used, t.n)
-		}
-		if money.SatAddTokens(used, estTokens) > lim.TokensPerMinute {
-			// retry when enough of the window has passed
-			free, wait := lim.TokensPerMinute-used, time.Minute
-			for _, t := range u.tokens {
-				free += t.n
-				if free >= estTokens {
-					wait = t.at.Add(time.Minute).Sub(now)
-					break
-				}
+			free += t.n
+			if free >= estTokens {
+				return t.at.Add(time.Minute).Sub(now)
 			}
-			return nil, &LimitError{Limit: "tokensPerMinute", RetryAfter: wait,
-				Message: fmt.Sprintf("rate limited: %d tokens per minute", lim.TokensPerMinute)}
 		}
+		return time.Minute
 	}
-	if lim.SpendPerDay > 0 && money.SatAdd(money.SatAdd(u.spent, u.held), worstCost) > lim.SpendPerDay {
-		midnight := now.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
-		return nil, &LimitError{Limit: "spendPerDay", RetryAfter: midnight.Sub(now),
-			Message: fmt.Sprintf("rate limited: the key's spend limit of %s USD per day is reached (spent %s, in flight %s, this request up to %s)", lim.SpendPerDay, u.spent, u.held, worstCost)}
+	if err := lim.check(now, w, estTokens, worstCost, tokenWait); err != nil {
+		return nil, err
 	}
 	a := &Admission{l: l, key: keyID, u: u, day: day}
 	u.requests = append(u.requests, now)
@@ -153,9 +144,48 @@ func (l *Limiter) Admit(keyID string, lim Limits, estTokens int64, worstCost mon
 	return a, nil
 }
 
+// KeyWindow is what a key used in the windows of its limits: requests
+// and tokens in the last minute (Oldest is the first of those requests),
+// and the spend of the UTC day, settled or reserved.
+type KeyWindow struct {
+	Requests  int64
+	Oldest    time.Time
+	Tokens    int64
+	Committed money.Nano
+}
+
+// check refuses a request of estTokens and worstCost that w leaves no room
+// for; tokenWait says when enough tokens will have left the window.
+func (lim Limits) check(now time.Time, w KeyWindow, estTokens int64, worstCost money.Nano, tokenWait func() time.Duration) *LimitError {
+	if lim.RequestsPerMinute > 0 && w.Requests >= lim.RequestsPerMinute {
+		return &LimitError{Limit: "requestsPerMinute", RetryAfter: max(w.Oldest.Add(time.Minute).Sub(now), time.Second),
+			Message: fmt.Sprintf("rate limited: %d requests per minute", lim.RequestsPerMinute)}
+	}
+	if lim.TokensPerMinute > 0 {
+		if estTokens > lim.TokensPerMinute {
+			return &LimitError{Limit: "tokensPerMinute", RetryAfter: time.Minute,
+				Message: fmt.Sprintf("rate limited: this request may use up to %d tokens, more than the key's %d tokens per minute (lower max_tokens)", estTokens, lim.TokensPerMinute)}
+		}
+		if money.SatAddTokens(w.Tokens, estTokens) > lim.TokensPerMinute {
+			return &LimitError{Limit: "tokensPerMinute", RetryAfter: tokenWait(),
+				Message: fmt.Sprintf("rate limited: %d tokens per minute", lim.TokensPerMinute)}
+		}
+	}
+	if lim.SpendPerDay > 0 && money.SatAdd(w.Committed, worstCost) > lim.SpendPerDay {
+		midnight := now.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
+		return &LimitError{Limit: "spendPerDay", RetryAfter: midnight.Sub(now),
+			Message: fmt.Sprintf("rate limited: the key's spend limit of %s USD per day is reached (spent and in flight %s, this request up to %s)", lim.SpendPerDay, w.Committed, worstCost)}
+	}
+	return nil
+}
+
 // Settle replaces the reservation with what the request really used.
 func (a *Admission) Settle(tokens int64, cost money.Nano) {
 	if a == nil {
+		return
+	}
+	if a.settle != nil {
+		a.settle(tokens, cost)
 		return
 	}
 	l := a.l
