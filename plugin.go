@@ -8,4 +8,5 @@ package gateway
 import (
 	_ "github.com/caddy-ai-gateway/caddy-ai-gateway/admin"
 	_ "github.com/caddy-ai-gateway/caddy-ai-gateway/caddyaiGateway"
+	_ "github.com/caddy-ai-gateway/caddy-ai-gateway/internal/aicmd"
 )
