@@ -70,6 +70,16 @@ type App struct {
 	// included; past it the client gets 504 total_timeout. Default 300s.
 	TotalTimeout caddy.Duration `json:"total_timeout,omitempty"`
 
+	// UsageRetention is how long usage events are kept. Older ones are
+	// deleted in the background (a minute after start, then every 10
+	// minutes), in batches that keep requests flowing, on either storage
+	// engine; whole UTC hours go at a time, so an event lives up to an
+	// hour longer. A duration: `90d` in the Caddyfile; in JSON nanoseconds
+	// or a string such as "2160h". When set it must be positive. Default:
+	// usage events are kept forever. Credit ledger entries are never
+	// deleted.
+	UsageRetention caddy.Duration `json:"usage_retention,omitempty"`
+
 	// DemoUpstream answers for every provider that has no managed api_key
 	// with a fake provider running inside this process, so the gateway can
 	// be tried without any provider account. Never enable in production.
@@ -145,6 +155,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 
 	if a.PerRequestTimeout < 0 || a.TotalTimeout < 0 {
 		return errors.New("per_request_timeout and total_timeout must be positive")
+	}
+	if a.UsageRetention < 0 {
+		return errors.New("usage_retention must be positive")
 	}
 	if a.PerRequestTimeout == 0 {
 		a.PerRequestTimeout = caddy.Duration(120 * time.Second)
@@ -281,11 +294,18 @@ func (a *App) activate() error {
 		// No running config shares this store: these settings are the only
 		// ones. Start applies them again (a reload's settings wait for it).
 		a.applyCreditSettings()
+		a.applyUsageRetention()
 	}
 	if a.demo != nil {
 		a.demo.start()
 	}
 	return nil
+}
+
+// applyUsageRetention hands this config's usage_retention to the shared
+// state's retention loop: the latest config started is in force.
+func (a *App) applyUsageRetention() {
+	a.shared.usageRetention.Store(int64(a.UsageRetention))
 }
 
 // Validate checks the configuration.
@@ -306,14 +326,15 @@ var current atomic.Pointer[App]
 func Current() *App { return current.Load() }
 
 // Start opens the shared state (if a handler has not already), applies
-// this config's credit settings and publishes the app to the management
-// API. Caddy starts a new config before stopping the old one, so the
-// newest app wins.
+// this config's credit settings and usage retention, and publishes the
+// app to the management API. Caddy starts a new config before stopping
+// the old one, so the newest app wins.
 func (a *App) Start() error {
 	if _, err := a.sharedState(); err != nil {
 		return err
 	}
 	a.applyCreditSettings()
+	a.applyUsageRetention()
 	a.prev = current.Swap(a)
 	if a.prev != nil {
 		a.prev.prev = nil // one level of rollback is all Caddy needs
@@ -324,12 +345,14 @@ func (a *App) Start() error {
 // Stop withdraws the app from the management API unless a newer config
 // already replaced it. When this app is stopped because its config failed
 // to start (another app's Start failed), the config it replaced keeps
-// running: that app is published again with its credit settings.
+// running: that app is published again with its credit settings and
+// usage retention.
 func (a *App) Stop() error {
 	a.stopped = true
 	if prev := a.prev; prev != nil && !prev.stopped {
 		if current.CompareAndSwap(a, prev) {
 			prev.applyCreditSettings()
+			prev.applyUsageRetention()
 		}
 	} else {
 		current.CompareAndSwap(a, nil)

@@ -32,6 +32,7 @@ func init() {
 //		admin_key           <key>
 //		per_request_timeout <duration>
 //		total_timeout       <duration>
+//		usage_retention     <duration>
 //		demo_upstream
 //		processing_fee         <USD per 1M tokens>
 //		byok_fee               <USD per 1M tokens>
@@ -71,7 +72,7 @@ func parseGlobalAI(d *caddyfile.Dispenser, existing any) (any, error) {
 		"processing_fee": &app.ProcessingFee, "byok_fee": &app.BYOKFee, "min_purchase": &app.MinPurchase,
 		"max_purchase": &app.MaxPurchase, "low_balance_webhook": &app.LowBalanceWebhook}
 	durations := map[string]*caddy.Duration{"per_request_timeout": &app.PerRequestTimeout,
-		"total_timeout": &app.TotalTimeout, "credit_lifetime": &app.CreditLifetime}
+		"total_timeout": &app.TotalTimeout, "credit_lifetime": &app.CreditLifetime, "usage_retention": &app.UsageRetention}
 	for d.NextBlock(0) {
 		opt := d.Val()
 		if dst := values[opt]; dst != nil {

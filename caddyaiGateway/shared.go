@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -103,6 +104,14 @@ type shared struct {
 	// inflight tracks the metered requests using the store (enter);
 	// Destruct cuts them and waits for them to settle before it closes.
 	inflight inflight.Tracker
+
+	// usageRetention is the usage_retention in force (nanoseconds; 0 keeps
+	// usage events forever): the latest config's, set at its Start.
+	// stopRetention ends the loop that applies it (retentionLoop), which
+	// closes retentionDone.
+	usageRetention atomic.Int64
+	stopRetention  context.CancelFunc
+	retentionDone  chan struct{}
 }
 
 // inflightWait bounds how long Destruct waits for requests in flight.
@@ -223,6 +232,11 @@ func openShared(ref storageRef, key secrets.Key, logger *zap.Logger) (*shared, e
 	s.stats, s.health = health.NewLiveStats(), health.NewKeyHealth()
 	s.lowBalance = credits.NewLowBalanceNotifier(s.logger)
 	go s.flushLoop(5 * time.Second)
+	if d, ok := db.(usageDeleter); ok {
+		ctx, cancel := context.WithCancel(context.Background())
+		s.stopRetention, s.retentionDone = cancel, make(chan struct{})
+		go s.retentionLoop(ctx, d, retentionFirstRun, retentionEvery)
+	}
 	logger.Info("opened gateway store", zap.String("engine", ref.engine), zap.String("store", ref.String()))
 	return s, nil
 }
@@ -261,6 +275,10 @@ func (s *shared) Destruct() error {
 	}
 	close(s.stop)
 	<-s.stopped
+	if s.stopRetention != nil {
+		s.stopRetention()
+		<-s.retentionDone
+	}
 	if s.stopWatch != nil {
 		s.stopWatch()
 	}
@@ -291,6 +309,75 @@ func (s *shared) flushLoop(every time.Duration) {
 				s.logger.Error("expiring credits", zap.Error(err))
 			}
 		}
+	}
+}
+
+// usageDeleter is a store that deletes old usage events (usage_retention):
+// in one transaction, at most limit of the oldest events timestamped
+// before t rounded down to the UTC hour; fewer than limit when none is
+// left (or, on a store of many nodes, when another node is deleting them).
+type usageDeleter interface {
+	DeleteUsageBefore(ctx context.Context, t time.Time, limit int) (deleted int, err error)
+}
+
+// When the retention loop runs, and how many events one transaction
+// deletes. On bbolt a batch of 5,000 holds the write lock for ~50-60 ms
+// on a plain disk, most of it the fsync every commit pays (a batch of
+// 1,000 took ~47 ms), so settlements and the usage writer wait at most
+// one batch; on PostgreSQL it locks only the rows it deletes, which
+// nobody writes.
+var (
+	retentionFirstRun = time.Minute
+	retentionEvery    = 10 * time.Minute
+	retentionBatch    = 5000
+)
+
+// retentionLoop deletes the usage events older than usageRetention, first
+// after first, then every every, until ctx ends (Destruct).
+func (s *shared) retentionLoop(ctx context.Context, db usageDeleter, first, every time.Duration) {
+	defer close(s.retentionDone)
+	t := time.NewTimer(first)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.deleteOldUsage(ctx, db, time.Now())
+			t.Reset(every)
+		}
+	}
+}
+
+// deleteOldUsage deletes, batch after batch, the usage events older than
+// the retention in force at now, and logs how many went. It stops early
+// when ctx ends; what is left goes next time.
+func (s *shared) deleteOldUsage(ctx context.Context, db usageDeleter, now time.Time) {
+	retention := time.Duration(s.usageRetention.Load())
+	if retention <= 0 {
+		return
+	}
+	before := now.Add(-retention).Truncate(time.Hour)
+	started := time.Now()
+	total, batches := 0, 0
+	for ctx.Err() == nil {
+		n, err := db.DeleteUsageBefore(ctx, before, retentionBatch)
+		total += n
+		batches++
+		if err != nil {
+			if ctx.Err() == nil {
+				s.logger.Error("deleting old usage events (usage_retention)", zap.Error(err),
+					zap.Time("before", before), zap.Int("deleted", total))
+			}
+			return
+		}
+		if n < retentionBatch {
+			break
+		}
+	}
+	if total > 0 {
+		s.logger.Info("deleted old usage events (usage_retention)", zap.Int("events", total),
+			zap.Int("batches", batches), zap.Time("before", before), zap.Duration("took", time.Since(started)))
 	}
 }
 
