@@ -418,3 +418,43 @@ func TestVerifyFails(t *testing.T) {
 		t.Errorf("report %+v", rep)
 	}
 }
+
+// failingTarget fails the usage import after its first page, as a lost
+// connection would.
+type failingTarget struct {
+	*pgstore.DB
+	pages int
+}
+
+var errLost = errors.New("connection lost")
+
+func (f *failingTarget) StoreUsage(ctx context.Context, events []*store.UsageEvent) error {
+	if f.pages++; f.pages > 1 {
+		return errLost
+	}
+	return f.DB.StoreUsage(ctx, events)
+}
+
+// TestRerunAfterFailure checks that a copy that stopped partway is
+// finished by a run with Force, without duplicates.
+func TestRerunAfterFailure(t *testing.T) {
+	f := fill(t)
+	src := openBolt(t, f.path)
+	dst := openPG(t, testpg.URL(t))
+	_, err := migrate.Run(ctx, src, &failingTarget{DB: dst}, migrate.Options{})
+	var ce *migrate.CopyError
+	if !errors.As(err, &ce) || !errors.Is(err, errLost) || ce.Table != "usage events" || ce.Copied != migrate.PageSize {
+		t.Fatalf("got %v, want a CopyError of the usage events after one page", err)
+	}
+	if _, err := migrate.Run(ctx, src, dst, migrate.Options{}); err == nil {
+		t.Fatal("a partial copy was not refused as a non-empty target")
+	}
+	rep, err := migrate.Run(ctx, src, dst, migrate.Options{Force: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.TargetBefore.UsageEvents != migrate.PageSize || rep.Target.UsageEvents != rep.Source.UsageEvents {
+		t.Errorf("usage events: %d before, %d after, %d on the source", rep.TargetBefore.UsageEvents, rep.Target.UsageEvents, rep.Source.UsageEvents)
+	}
+	sameUsage(t, f, src, dst)
+}
