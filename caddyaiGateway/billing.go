@@ -65,6 +65,9 @@ func (g *Gateway) beginBilling(c *call, targets []registry.Target) (*bill, *apie
 	reserve := plan.Reserve()
 	if lim := hold.KeyLimits(c.req.cfg); !lim.IsZero() && c.caller != nil {
 		adm, err := g.app.shared.limiter.Admit(b.accessKeyID, lim, plan.Tokens, reserve)
+		if errors.Is(err, credits.ErrStorage) {
+			return nil, apierr.New(http.StatusServiceUnavailable, apierr.StorageUnavailable, "the store that counts the key's limits is unavailable; retry the request")
+		}
 		var le *credits.LimitError
 		if errors.As(err, &le) {
 			e := apierr.New(http.StatusTooManyRequests, apierr.RateLimited, le.Message)

@@ -19,6 +19,7 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/ids"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/inflight"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/secrets"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store/boltstore"
@@ -91,7 +92,7 @@ type shared struct {
 
 	// ledger holds the credit balances; limiter the per-key limits.
 	ledger     *credits.Ledger
-	limiter    *credits.Limiter
+	limiter    keyLimiter
 	lowBalance *credits.LowBalanceNotifier
 
 	// journalsInFull: a settlement stores its usage events in full (the
@@ -220,15 +221,7 @@ func openShared(ref storageRef, key secrets.Key, logger *zap.Logger) (*shared, e
 			}
 		})
 	}
-	s.limiter = credits.NewLimiter(nil)
-	// spendPerDay counts what keys already spent today (UTC)
-	if spent, err := s.ledger.SpentSince(time.Now().UTC().Truncate(24 * time.Hour)); err == nil {
-		for keyID, n := range spent {
-			s.limiter.SeedSpent(keyID, n)
-		}
-	} else {
-		logger.Error("reading today's spend for spendPerDay limits", zap.Error(err))
-	}
+	s.limiter = s.openLimiter(db)
 	s.stats, s.health = health.NewLiveStats(), health.NewKeyHealth()
 	s.lowBalance = credits.NewLowBalanceNotifier(s.logger)
 	go s.flushLoop(5 * time.Second)
@@ -239,6 +232,31 @@ func openShared(ref storageRef, key secrets.Key, logger *zap.Logger) (*shared, e
 	}
 	logger.Info("opened gateway store", zap.String("engine", ref.engine), zap.String("store", ref.String()))
 	return s, nil
+}
+
+// keyLimiter enforces the per-key limits: in memory on one node
+// (credits.Limiter); on a store shared by several nodes against every
+// node's admissions (credits.SharedLimiter).
+type keyLimiter interface {
+	Admit(keyID string, lim credits.Limits, estTokens int64, worstCost money.Nano) (*credits.Admission, error)
+}
+
+func (s *shared) openLimiter(db engine) keyLimiter {
+	if ls, ok := db.(credits.LimitStore); ok {
+		return credits.NewSharedLimiter(ls, nil, func(err error) {
+			s.logger.Error("recording what a limited request used", zap.Error(err))
+		})
+	}
+	l := credits.NewLimiter(nil)
+	// spendPerDay counts what keys already spent today (UTC)
+	if spent, err := s.ledger.SpentSince(time.Now().UTC().Truncate(24 * time.Hour)); err == nil {
+		for keyID, n := range spent {
+			l.SeedSpent(keyID, n)
+		}
+	} else {
+		s.logger.Error("reading today's spend for spendPerDay limits", zap.Error(err))
+	}
+	return l
 }
 
 // changeWatcher is a store shared by several nodes that reports their

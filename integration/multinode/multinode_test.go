@@ -589,3 +589,39 @@ func (nd *node) chatBody(token string) (int, string) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
+
+// TestKeyLimitsAcrossNodes: a key limited to 30 requests per minute gets
+// 30 answers in the minute, not 30 per node: after one request on each of
+// three nodes, 90 concurrent requests spread over them get the 27 left and
+// 63 429s.
+func TestKeyLimitsAcrossNodes(t *testing.T) {
+	url := testpg.URL(t)
+	nodes := startNodes(t, 3, url, fakeUpstream(t))
+	acct := nodes[0].create("/ai/accounts", `{"name":"limited"}`)["id"].(string)
+	nodes[0].create("/ai/credits/purchases", `{"accountId":"`+acct+`","amount":"10"}`)
+	cfg := nodes[0].create("/ai/access-key-configurations", `{"name":"30 a minute","limits":{"requestsPerMinute":30}}`)["id"].(string)
+	token := nodes[0].create("/ai/access-keys", `{"accountId":"`+acct+`","accessKeyConfigurationId":"`+cfg+`"}`)["token"].(string)
+	for i, nd := range nodes { // every node serves the key (3 of its 30)
+		eventually(t, time.Second, fmt.Sprintf("the key on node %d", i), func() string {
+			if st := nd.chat(token); st != 200 {
+				return fmt.Sprint(st)
+			}
+			return ""
+		})
+	}
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	var wg sync.WaitGroup
+	for i := range 90 {
+		wg.Go(func() {
+			st := nodes[i%3].chat(token)
+			mu.Lock()
+			statuses[st]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if statuses[200] != 27 || statuses[429] != 63 {
+		t.Fatalf("statuses %v, want the 27 answers left in the minute and 63 429s", statuses)
+	}
+}
