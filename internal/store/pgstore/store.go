@@ -31,9 +31,18 @@ type DB struct {
 // pool (pool_max_conns: default the larger of 4 and the number of CPUs).
 // ctx bounds the connection and the migration.
 func Open(ctx context.Context, url string) (*DB, error) {
+	return openWith(ctx, url, nil)
+}
+
+// openWith is Open with a hook that may change the pool's configuration
+// (tests: a tracer counting round trips).
+func openWith(ctx context.Context, url string, configure func(*pgxpool.Config)) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parsing the database URL: %w", err)
+	}
+	if configure != nil {
+		configure(cfg)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
