@@ -56,11 +56,21 @@
 //     MarkSettled, JournalUsage) are deferred: they go to the server in
 //     one round trip with the transaction's next read or before its
 //     commit. A settlement costs BEGIN, Settled, the account lock,
-//     OpenLots, its writes, COMMIT: six round trips, and in a shared
-//     BatchLedger commit three per settlement plus three.
+//     OpenLots, its writes, COMMIT (TestRoundTripsPerRequest counts eight
+//     for a settlement on its own, leases included; none for a
+//     reservation its node's lease covers).
 //   - JournalUsage inserts the settlement's usage events in full in its
 //     transaction; StoreUsage (one INSERT … SELECT FROM unnest(…) ON
 //     CONFLICT (id) DO NOTHING per batch) then skips them.
+//   - Credit leases (lease.go, migration 0002): every lease operation
+//     locks the account row, then the lease row; a settlement spends its
+//     node's lease with a deferred spend_credit_lease call, which fails
+//     the transaction when the lease is gone or short.
+//   - Per-key limits (limits.go, migration 0003): an admission holds
+//     pg_advisory_xact_lock on the key while it sums the key's admissions
+//     of every node and records its own.
+//   - Usage retention (retention.go): pg_try_advisory_xact_lock
+//     (retentionLock), so one node deletes at a time and the others skip.
 //
 // A function's error rolls its transaction back and is returned as is. A
 // transaction PostgreSQL aborted as a serialization failure (40001) or a
