@@ -218,7 +218,9 @@ func openShared(ref storageRef, key secrets.Key, logger *zap.Logger) (*shared, e
 		go w.WatchChanges(ctx, func() {
 			if err := s.manage.Reload(); err != nil {
 				s.logger.Error("reloading management resources after a change on another node", zap.Error(err))
+				return
 			}
+			s.afterReload()
 		})
 	}
 	s.limiter = s.openLimiter(db)
@@ -232,6 +234,15 @@ func openShared(ref storageRef, key secrets.Key, logger *zap.Logger) (*shared, e
 	}
 	logger.Info("opened gateway store", zap.String("engine", ref.engine), zap.String("store", ref.String()))
 	return s, nil
+}
+
+// afterReload applies what another node changed and the request path does
+// not read from the snapshot itself: the gateway config's credit settings
+// (lifetime, thresholds, webhook) of the running configuration.
+func (s *shared) afterReload() {
+	if a := Current(); a != nil && a.shared == s {
+		a.applyCreditSettings()
+	}
 }
 
 // keyLimiter enforces the per-key limits: in memory on one node
@@ -321,6 +332,8 @@ func (s *shared) flushLoop(every time.Duration) {
 				// many nodes: heal a change notification that was missed
 				if err := s.manage.Reload(); err != nil {
 					s.logger.Error("reloading management resources", zap.Error(err))
+				} else {
+					s.afterReload()
 				}
 			}
 			if err := s.ledger.ExpireDue(); err != nil {

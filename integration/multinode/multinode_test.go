@@ -625,3 +625,22 @@ func TestKeyLimitsAcrossNodes(t *testing.T) {
 		t.Fatalf("statuses %v, want the 27 answers left in the minute and 63 429s", statuses)
 	}
 }
+
+// TestGatewayConfigReachesEveryNode: a credit lifetime set in the gateway
+// config through one node applies to a purchase made through another.
+func TestGatewayConfigReachesEveryNode(t *testing.T) {
+	url := testpg.URL(t)
+	nodes := startNodes(t, 2, url, fakeUpstream(t))
+	if st, b := nodes[0].admin("PATCH", "/ai/gateway-config", `{"creditLifetime":"24h"}`); st != 200 {
+		t.Fatalf("gateway config: %d %s", st, b)
+	}
+	eventually(t, time.Second, "a purchase on node 1 expiring after a day", func() string {
+		p := nodes[1].create("/ai/credits/purchases", `{"accountId":"default","amount":"1"}`)
+		created, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(p["createdAt"]))
+		expires, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(p["expiresAt"]))
+		if d := expires.Sub(created); d != 24*time.Hour {
+			return fmt.Sprintf("lot expires %v after purchase (%v)", d, p)
+		}
+		return ""
+	})
+}
