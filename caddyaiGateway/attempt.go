@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
@@ -96,7 +97,14 @@ func (g *Gateway) try(c *call, t registry.Target, kc routing.Key, up *upstream.C
 
 func (g *Gateway) newAttempt(c *call, t registry.Target, kc routing.Key, up *upstream.Call) *attempt {
 	c.attempts++
-	a := &attempt{n: c.attempts, target: t, key: kc.Value, source: kc.Source, keyID: kc.ID, start: time.Now(), streaming: c.req.Stream, up: up}
+	a := new(attempt)
+	if c.attempts == 1 {
+		a = &c.first // most requests make one attempt
+	}
+	*a = attempt{n: c.attempts, target: t, key: kc.Value, source: kc.Source, keyID: kc.ID, start: time.Now(), streaming: c.req.Stream, up: up}
+	if c.all == nil {
+		c.all = c.allBuf[:0]
+	}
 	c.all = append(c.all, a)
 	if kc.ID != "" {
 		g.app.shared.manage.Touch(kc.ID, a.start)
@@ -109,14 +117,11 @@ func (g *Gateway) newAttempt(c *call, t registry.Target, kc routing.Key, up *ups
 // and what to do next.
 func (g *Gateway) send(ctx context.Context, c *call, a *attempt) (*http.Response, bool) {
 	t, up, key := a.target, a.up, a.key
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.Provider.BaseURL+up.Path, bytes.NewReader(up.Body))
+	req, err := upstream.NewRequest(ctx, t.Provider.BaseURL, up.Path, c.r.URL.RawQuery, up.Body, c.r.Header)
 	if err != nil {
 		a.outcome, a.errText = nextTarget, "building request: "+err.Error()
 		return nil, false
 	}
-	req.URL.RawQuery = c.r.URL.RawQuery
-	req.Header = upstream.Headers(c.r.Header)
-	req.Header.Set("Content-Type", "application/json")
 	up.Format.Authenticate(req.Header, key, up.Translated)
 	if ce := g.logger.Check(zap.DebugLevel, "upstream attempt"); ce != nil {
 		ce.Write(zap.String("request_id", c.id), zap.Int("attempt", a.n), zap.String("provider", t.Provider.ID),
@@ -171,13 +176,40 @@ func (g *Gateway) failed(ctx context.Context, c *call, a *attempt, err error) {
 	}
 }
 
+// bodyBuffers hold complete answers while they are metered and written:
+// the body is done with once the client's writer has it.
+var bodyBuffers = sync.Pool{New: func() any { return new(bodyBuffer) }}
+
+type bodyBuffer struct {
+	bytes.Buffer
+	lr io.LimitedReader
+}
+
+// maxPooledBody: a buffer that grew past it is left to the collector, so
+// one huge answer does not stay pinned in the pool.
+const maxPooledBody = 256 << 10
+
+func getBodyBuffer() *bodyBuffer { return bodyBuffers.Get().(*bodyBuffer) }
+
+func putBodyBuffer(b *bodyBuffer) {
+	b.lr = io.LimitedReader{}
+	if b.Cap() <= maxPooledBody {
+		b.Reset()
+		bodyBuffers.Put(b)
+	}
+}
+
 // serveBody serves a complete (non-streaming) answer.
 func (g *Gateway) serveBody(ctx context.Context, c *call, a *attempt, resp *http.Response) {
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
-	if err != nil {
+	buf := getBodyBuffer()
+	defer putBodyBuffer(buf)
+	buf.lr = io.LimitedReader{R: resp.Body, N: maxResponseBody}
+	if _, err := buf.ReadFrom(&buf.lr); err != nil {
 		g.failed(ctx, c, a, err)
 		return
 	}
+	body := buf.Bytes()
+	var err error
 	u, stop, ok := usage.FromBody(a.up.Kind, body)
 	a.usage, a.stop = u, stop
 	if !ok {
@@ -199,9 +231,7 @@ func (g *Gateway) serveBody(ctx context.Context, c *call, a *attempt, resp *http
 	h := c.w.Header()
 	upstream.CopyResponseHeaders(h, resp.Header, a.key)
 	h.Del("Content-Encoding") // the transport decoded it
-	g.successHeaders(c, a)
-	h.Set(hdrCost, c.charged().String())
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	g.successHeaders(c, a, hdrCost, c.charged().String(), "Content-Length", strconv.Itoa(len(body)))
 	c.w.WriteHeader(resp.StatusCode)
 	_, _ = c.w.Write(body)
 	a.outcome = served

@@ -197,6 +197,10 @@ type call struct {
 	// pending are usage events waiting for the settlement to commit them.
 	pending []*store.UsageEvent
 	targets []registry.Target
+	// first is the first attempt and allBuf backs all: most requests
+	// make one attempt.
+	first  attempt
+	allBuf [2]*attempt
 }
 
 // serve runs the attempt loop: each target in order; within a target each

@@ -168,17 +168,30 @@ func (g *Gateway) finishUsage(c *call, a *attempt, meter *usage.Meter) {
 	g.price(c, a)
 }
 
-func (g *Gateway) successHeaders(c *call, a *attempt) {
+// successHeaders sets the headers of an answer that is served, and more
+// (canonical name, value pairs).
+func (g *Gateway) successHeaders(c *call, a *attempt, more ...string) {
 	c.committed = true
 	h := c.w.Header()
 	if a.up != nil && len(a.up.Removed) > 0 {
 		h.Set(hdrRemovedParams, strings.Join(a.up.Removed, ", "))
 	}
-	h.Set(hdrAttempts, strconv.Itoa(c.attempts))
-	h.Set(hdrProvider, a.target.Provider.ID)
-	h.Set(hdrModel, a.target.Name)
+	var kv [10]string
+	n := copy(kv[:], []string{hdrAttempts, strconv.Itoa(c.attempts), hdrProvider, a.target.Provider.ID, hdrModel, a.target.Name})
+	n += copy(kv[n:], more)
+	setHeaders(h, kv[:n])
 	caddyhttp.SetVar(c.r.Context(), varProvider, a.target.Provider.ID)
 	caddyhttp.SetVar(c.r.Context(), varModel, a.target.Name)
+}
+
+// setHeaders sets each (canonical name, value) pair of kv as Header.Set
+// would, with one allocation for all the values.
+func setHeaders(h http.Header, kv []string) {
+	vals := make([]string, len(kv)/2)
+	for i := range vals {
+		vals[i] = kv[2*i+1]
+		h[kv[2*i]] = vals[i : i+1 : i+1]
+	}
 }
 
 // passError sends a provider's error to the client: its status and body

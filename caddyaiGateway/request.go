@@ -18,19 +18,19 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/clientreq"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/ids"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/routing"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 )
 
-// Response headers.
+// Response headers, spelled canonically (as http.Header stores them), so
+// that they can be set without canonicalizing them again.
 const (
-	hdrRequestID      = "AI-Gateway-Request-Id"
-	hdrAttempts       = "AI-Gateway-Attempts"
-	hdrProvider       = "AI-Gateway-Provider"
-	hdrModel          = "AI-Gateway-Model"
-	hdrRejectedModels = "AI-Gateway-Rejected-Models"
-	hdrRemovedParams  = "AI-Gateway-Removed-Params"
-	hdrCost           = "AI-Gateway-Cost-USD"
+	hdrRequestID      = "Ai-Gateway-Request-Id"
+	hdrAttempts       = "Ai-Gateway-Attempts"
+	hdrProvider       = "Ai-Gateway-Provider"
+	hdrModel          = "Ai-Gateway-Model"
+	hdrRejectedModels = "Ai-Gateway-Rejected-Models"
+	hdrRemovedParams  = "Ai-Gateway-Removed-Params"
+	hdrCost           = "Ai-Gateway-Cost-Usd"
 )
 
 // Placeholders (Caddy vars) the handlers set, usable in logs and later
@@ -56,13 +56,14 @@ type request struct {
 	st  *manage.Snapshot
 	cfg *manage.AccessKeyConfiguration
 	// rejected lists requested models the configuration refused.
-	rejected []string
-	keyCache map[targetKey][]routing.Key
+	rejected    []string
+	keyCache    []targetKeys
+	keyCacheBuf [2]targetKeys
 }
 
 // readRequest reads the body and checks it (clientreq.Parse).
 func (g *Gateway) readRequest(w http.ResponseWriter, r *http.Request, ep *clientreq.Endpoint) (*request, *apierr.Error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.MaxRequestBody))
+	body, err := readBody(w, r, g.MaxRequestBody)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -76,6 +77,23 @@ func (g *Gateway) readRequest(w http.ResponseWriter, r *http.Request, ep *client
 		return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, err.Error())
 	}
 	return &request{Request: cr, header: r.Header}, nil
+}
+
+// readBody reads the request body, at most max bytes. A body of announced
+// length is read into a buffer of that size (net/http never reads past a
+// Content-Length); any other goes through http.MaxBytesReader.
+func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
+	if n := r.ContentLength; n >= 0 && n <= max {
+		body := make([]byte, n)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+		return body, nil
+	}
+	return io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 }
 
 // Caller is who is calling, as established by ai_auth.
@@ -123,7 +141,7 @@ func requestID(w http.ResponseWriter, r *http.Request) string {
 	}
 	id := ids.New("req")
 	caddyhttp.SetVar(r.Context(), varRequestID, id)
-	w.Header().Set(hdrRequestID, id)
+	w.Header()[hdrRequestID] = []string{id}
 	return id
 }
 

@@ -46,19 +46,23 @@ func configFor(st *manage.Snapshot, c *Caller) *manage.AccessKeyConfiguration {
 // (candidate listing, health ordering, billing and the attempt loop all
 // ask). Callers must not modify the slice.
 func (req *request) keys(t registry.Target) []routing.Key {
-	k := targetKey{t.Provider, t.Name}
-	if kc, ok := req.keyCache[k]; ok {
-		return kc
-	}
-	if req.keyCache == nil {
-		req.keyCache = map[targetKey][]routing.Key{}
+	for _, e := range req.keyCache {
+		if e.p == t.Provider && e.name == t.Name {
+			return e.keys
+		}
 	}
 	kc := routing.Keys(req.st, req.cfg, t)
-	req.keyCache[k] = kc
+	if req.keyCache == nil {
+		req.keyCache = req.keyCacheBuf[:0]
+	}
+	req.keyCache = append(req.keyCache, targetKeys{t.Provider, t.Name, kc})
 	return kc
 }
 
-type targetKey struct {
+// targetKeys are the key choices of one target. A request has a few
+// targets (a handful for auto): a list searched in order beats a map.
+type targetKeys struct {
 	p    *registry.Provider
 	name string
+	keys []routing.Key
 }

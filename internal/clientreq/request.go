@@ -132,7 +132,9 @@ func Parse(ep *Endpoint, body []byte, metered bool) (*Request, error) {
 		return nil, err
 	}
 	if len(f.model) > 0 && string(f.model) != "null" {
-		if err := json.Unmarshal(f.model, &req.Model); err != nil {
+		if m, ok := plainString(f.model); ok {
+			req.Model = m
+		} else if err := json.Unmarshal(f.model, &req.Model); err != nil {
 			return nil, errors.New("'model' must be a string")
 		}
 	}
@@ -308,4 +310,20 @@ func hasUnmeasuredInput(body []byte) bool {
 		}
 	}
 	return false
+}
+
+// plainString decodes a JSON string without escapes (every model name in
+// practice) as encoding/json would, without its decoder; ok is false for
+// anything else.
+func plainString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	s := raw[1 : len(raw)-1]
+	for _, c := range s {
+		if c == '\\' || c == '"' || c < 0x20 || c >= utf8.RuneSelf {
+			return "", false
+		}
+	}
+	return string(s), true
 }

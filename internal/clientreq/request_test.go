@@ -1,6 +1,7 @@
 package clientreq
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -107,6 +108,17 @@ func TestRoute(t *testing.T) {
 	} {
 		if got, ok := Route(tc.path); got != tc.route || ok != tc.ok {
 			t.Errorf("Route(%q) = %q, %v", tc.path, got, ok)
+		}
+	}
+}
+
+func TestPlainString(t *testing.T) {
+	for _, raw := range []string{`"gpt-4o"`, `""`, `"a b:c/d"`, `"\u0067pt"`, `"é"`, `"a\"b"`, `1`, `"x`, `null`} {
+		var want string
+		wantOK := json.Unmarshal([]byte(raw), &want) == nil
+		got, ok := plainString([]byte(raw))
+		if ok && (!wantOK || got != want) {
+			t.Errorf("%s: %q, want %q (%v)", raw, got, want, wantOK)
 		}
 	}
 }

@@ -33,7 +33,19 @@ var (
 // New returns prefix + "_" + a new time-ordered id. Ids made in the same
 // millisecond by this process still sort in creation order.
 func New(prefix string) string {
-	return prefix + "_" + encode(next(uint64(time.Now().UnixMilli())&msMask))
+	return withPrefix(prefix, next(uint64(time.Now().UnixMilli())&msMask))
+}
+
+// withPrefix is prefix + "_" + encode(id) in one allocation.
+func withPrefix(prefix string, id ulid.ULID) string {
+	var buf [32 + ulid.EncodedSize]byte
+	b := append(buf[:0], prefix...)
+	b = append(b, '_')
+	n := len(b)
+	b = b[:n+ulid.EncodedSize]
+	_ = id.MarshalTextTo(b[n:]) // b[n:] is the size it needs
+	lower(b[n:])
+	return string(b)
 }
 
 // At returns an id for time t with a random tail (no monotonic guarantee
@@ -72,10 +84,14 @@ func next(ms uint64) ulid.ULID {
 func encode(id ulid.ULID) string {
 	var out [ulid.EncodedSize]byte
 	_ = id.MarshalTextTo(out[:]) // out is the size it needs
-	for i, c := range out {
+	lower(out[:])
+	return string(out[:])
+}
+
+func lower(b []byte) {
+	for i, c := range b {
 		if c >= 'A' && c <= 'Z' {
-			out[i] = c + 'a' - 'A'
+			b[i] = c + 'a' - 'A'
 		}
 	}
-	return string(out[:])
 }

@@ -102,16 +102,25 @@ func (n Nano) String() string {
 	}
 	whole := u / uint64(USD)
 	frac := u % uint64(USD)
-	fs := fmt.Sprintf("%09d", frac)
-	fs = strings.TrimRight(fs, "0")
-	for len(fs) < 2 {
-		fs += "0"
-	}
-	out := strconv.FormatUint(whole, 10) + "." + fs
+	var buf [32]byte
+	b := buf[:0]
 	if neg {
-		out = "-" + out
+		b = append(b, '-')
 	}
-	return out
+	b = strconv.AppendUint(b, whole, 10)
+	b = append(b, '.')
+	// nine fraction digits, trailing zeros dropped down to two
+	var fd [9]byte
+	for i := 8; i >= 0; i-- {
+		fd[i] = byte('0' + frac%10)
+		frac /= 10
+	}
+	k := 9
+	for k > 2 && fd[k-1] == '0' {
+		k--
+	}
+	b = append(b, fd[:k]...)
+	return string(b)
 }
 
 // MarshalText makes Nano encode as its decimal USD string in JSON.

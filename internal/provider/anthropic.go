@@ -31,7 +31,7 @@ func (anthropic) Chat() (string, usage.Endpoint) { return "/v1/messages", usage.
 // translations are written for.
 func (anthropic) Authenticate(h http.Header, key string, translated bool) {
 	if key != "" {
-		h.Set("X-Api-Key", key)
+		h["X-Api-Key"] = plainValues.get(key)
 	}
 	if translated || h.Get("Anthropic-Version") == "" {
 		h.Set("Anthropic-Version", anthropicVersion)

@@ -26,7 +26,7 @@ func (openAI) Chat() (string, usage.Endpoint) { return "/chat/completions", usag
 // and beta headers mean nothing to an OpenAI server and are dropped.
 func (openAI) Authenticate(h http.Header, key string, translated bool) {
 	if key != "" {
-		h.Set("Authorization", "Bearer "+key)
+		h["Authorization"] = bearerValues.get(key)
 	}
 	if translated {
 		h.Del("Anthropic-Version")

@@ -3,6 +3,7 @@ package routing
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
@@ -36,12 +37,16 @@ func Candidates(reg *registry.Registry, q Query) (out []registry.Target, rejecte
 	auto := IsAuto(q.Model)
 	var wrongFormat []string
 	refusal := ""
-	seen := map[string]bool{}
+	// Targets seen, by provider id and name (what Ref joins): a request
+	// names a few models, so a list beats a map.
+	var seenBuf [8][2]string
+	seen := seenBuf[:0]
 	add := func(t registry.Target) {
-		if seen[t.Ref()] {
+		id := [2]string{t.Provider.ID, t.Name}
+		if slices.Contains(seen, id) {
 			return
 		}
-		seen[t.Ref()] = true
+		seen = append(seen, id)
 		if !CanServe(q.Endpoint, t.Provider) {
 			wrongFormat = append(wrongFormat, t.Ref())
 			return
@@ -73,9 +78,12 @@ func Candidates(reg *registry.Registry, q Query) (out []registry.Target, rejecte
 			}
 		}
 	} else {
-		for _, ref := range ExpandVirtual(q.St, append([]string{q.Model}, q.Fallbacks...)) {
-			for _, t := range reg.Resolve(ref) {
-				add(t)
+		model := [1]string{q.Model}
+		for _, refs := range [2][]string{model[:], q.Fallbacks} {
+			for _, ref := range ExpandVirtual(q.St, refs) {
+				for _, t := range reg.Resolve(ref) {
+					add(t)
+				}
 			}
 		}
 	}

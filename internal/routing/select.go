@@ -40,15 +40,25 @@ func Select(strategies []*selection.Strategy, targets []registry.Target, stats *
 // HealthOrder moves targets whose every key is cooling down (refused or
 // rate limited recently, by any request) after the others.
 func HealthOrder(h *health.KeyHealth, targets []registry.Target, keys func(registry.Target) []Key) []registry.Target {
-	var cooling []registry.Target
-	out := targets[:0:0]
-	for _, t := range targets {
+	cooling := func(t registry.Target) bool {
 		ks := keys(t)
 		all := len(ks) > 0
 		for _, k := range ks {
 			all = all && h.Cooling(t.Provider.ID, k.Value)
 		}
-		if all {
+		return all
+	}
+	if !slices.ContainsFunc(targets, cooling) {
+		return targets // the common case: nothing to move
+	}
+	return healthOrder(targets, cooling)
+}
+
+func healthOrder(targets []registry.Target, isCooling func(registry.Target) bool) []registry.Target {
+	var cooling []registry.Target
+	out := targets[:0:0]
+	for _, t := range targets {
+		if isCooling(t) {
 			cooling = append(cooling, t)
 		} else {
 			out = append(out, t)
