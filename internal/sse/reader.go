@@ -13,7 +13,11 @@ import (
 const DefaultMaxEventSize = 16 << 20
 
 const (
-	initialBufSize = 4 << 10
+	// initialBufSize holds a few typical events (a few hundred bytes each).
+	// It is small because an open stream keeps its Reader's buffer while it
+	// waits for the next event; the transport buffers the connection below
+	// it, so a smaller buffer costs copies, not system calls.
+	initialBufSize = 1 << 10
 	// A pooled Reader drops buffers that grew past these on Reset so that one
 	// huge event does not pin megabytes for the lifetime of the pool.
 	maxRetainedBuf  = 64 << 10
