@@ -302,15 +302,15 @@ func TestCreditsExactAcrossNodes(t *testing.T) {
 
 	acct := nodes[0].create("/ai/accounts", `{"name":"shared"}`)["id"].(string)
 	token := nodes[0].create("/ai/access-keys", `{"accountId":"`+acct+`"}`)["token"].(string)
-	nodes[1].create("/ai/credits/purchases", `{"accountId":"`+acct+`","amount":"`+(500*cost).String()+`"}`)
-	for i, nd := range nodes { // every node knows the key
+	for i, nd := range nodes { // every node knows the key (and its account): 402, no credit yet
 		eventually(t, time.Second, fmt.Sprintf("the key on node %d", i), func() string {
-			if st, _ := nd.adminTry("GET", "/ai/access-keys", ""); st != 200 {
+			if st := nd.chat(token); st != 402 {
 				return fmt.Sprint(st)
 			}
 			return ""
 		})
 	}
+	nodes[1].create("/ai/credits/purchases", `{"accountId":"`+acct+`","amount":"`+(500*cost).String()+`"}`)
 	var served, refused atomic.Int64
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 96) // concurrent requests in flight
