@@ -53,6 +53,7 @@ import (
 	"strings"
 
 	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/checker"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/common/types/traits"
@@ -181,7 +182,14 @@ func Compile(src string) (*Strategy, error) {
 	if err := iss.Err(); err != nil {
 		return nil, fmt.Errorf("invalid model selection strategy: %w", err)
 	}
-	prg, err := env.Program(checked, cel.CostLimit(CostLimit), cel.EvalOptions(cel.OptOptimize))
+	// A strategy whose estimated worst case fits the limit runs without
+	// the runtime cost tracker (which costs more than the evaluation: an
+	// allocation per operation); one that may not is tracked and stopped.
+	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
+	if est, err := env.EstimateCost(checked, sizeBounds{}); err != nil || est.Max > CostLimit {
+		opts = append(opts, cel.CostLimit(CostLimit))
+	}
+	prg, err := env.Program(checked, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("preparing model selection strategy: %w", err)
 	}
@@ -318,4 +326,20 @@ func namesCandidate(name string, c *Candidate) bool {
 	p := len(c.ProviderID)
 	return len(name) == p+1+len(c.ID) && name[p] == ':' &&
 		strings.EqualFold(name[:p], c.ProviderID) && strings.EqualFold(name[p+1:], c.ID)
+}
+
+// maxEstimatedSize bounds, for the static cost estimate, every list, map
+// and string a strategy reads: far above the candidates and keys a request
+// has (a catalog of a few hundred models).
+const maxEstimatedSize = 10_000
+
+// sizeBounds gives the cost estimator the sizes of what strategies read.
+type sizeBounds struct{}
+
+func (sizeBounds) EstimateSize(checker.AstNode) *checker.SizeEstimate {
+	return &checker.SizeEstimate{Min: 0, Max: maxEstimatedSize}
+}
+
+func (sizeBounds) EstimateCallCost(string, string, *checker.AstNode, []checker.AstNode) *checker.CallEstimate {
+	return nil
 }
