@@ -200,17 +200,27 @@ func (nd *node) create(path, body string) map[string]any {
 
 // chat sends one metered request; it returns the status.
 func (nd *node) chat(token string) int {
-	body := `{"model":"metered:tenner","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`
-	req, _ := http.NewRequest("POST", "http://"+nd.httpAddr+"/v1/chat/completions", strings.NewReader(body))
+	st, _, _ := nd.send(token)
+	return st
+}
+
+// send sends one metered request: its status (0 when it failed), its
+// whole body (nil when cut) and its request id.
+func (nd *node) send(token string) (status int, body []byte, requestID string) {
+	req, _ := http.NewRequest("POST", "http://"+nd.httpAddr+"/v1/chat/completions",
+		strings.NewReader(`{"model":"metered:tenner","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`))
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0
+		return 0, nil, ""
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b = nil
+	}
+	return resp.StatusCode, b, resp.Header.Get("AI-Gateway-Request-Id")
 }
 
 // balance reads an account's balance and held amount (USD strings).
@@ -445,20 +455,8 @@ func TestKilledNodeLeaseComesBack(t *testing.T) {
 // chatWhole sends one request and reports its id when the whole answer
 // arrived.
 func (nd *node) chatWhole(token string) (string, bool) {
-	body := `{"model":"metered:tenner","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`
-	req, _ := http.NewRequest("POST", "http://"+nd.httpAddr+"/v1/chat/completions", strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", false
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != 200 || !json.Valid(b) {
-		return "", false
-	}
-	return resp.Header.Get("AI-Gateway-Request-Id"), true
+	st, b, id := nd.send(token)
+	return id, st == 200 && b != nil && json.Valid(b)
 }
 
 // chargedRequests counts, per request id, the usage entries of the
@@ -577,17 +575,8 @@ func TestDatabaseRestartUnderLoad(t *testing.T) {
 
 // chatBody sends one metered request; it returns the status and body.
 func (nd *node) chatBody(token string) (int, string) {
-	body := `{"model":"metered:tenner","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`
-	req, _ := http.NewRequest("POST", "http://"+nd.httpAddr+"/v1/chat/completions", strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	st, b, _ := nd.send(token)
+	return st, string(b)
 }
 
 // TestKeyLimitsAcrossNodes: a key limited to 30 requests per minute gets
