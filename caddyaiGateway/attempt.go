@@ -76,7 +76,7 @@ type attempt struct {
 // is the index of the target after this one (for stream continuation).
 func (g *Gateway) try(c *call, t registry.Target, kc routing.Key, up *upstream.Call, next int) *attempt {
 	a := g.newAttempt(c, t, kc, up)
-	ctx, cancel := context.WithCancelCause(c.r.Context())
+	ctx, cancel := context.WithCancelCause(c.ctx)
 	defer cancel(nil)
 	d, cause := c.limitBy(c.perRequest, errAttemptTimeout)
 	timer := time.AfterFunc(d, func() { cancel(cause) })
@@ -165,9 +165,9 @@ func (g *Gateway) send(ctx context.Context, c *call, a *attempt) (*http.Response
 func (g *Gateway) failed(ctx context.Context, c *call, a *attempt, err error) {
 	cause := context.Cause(ctx)
 	switch {
-	case shuttingDown(c.r.Context()):
+	case shuttingDown(c.ctx):
 		a.outcome, a.errText = clientGone, errShutdown.Error()
-	case c.r.Context().Err() != nil:
+	case c.ctx.Err() != nil:
 		a.outcome, a.errText = clientGone, "client closed the connection"
 	case errors.Is(cause, errAttemptTimeout), errors.Is(cause, errFirstToken), errors.Is(cause, errStalled), errors.Is(cause, errTotalDeadline):
 		a.outcome, a.errText = nextTarget, cause.Error()

@@ -48,14 +48,14 @@ func (g *Gateway) continueStream(c *call, ts translate.Stream, from int) (*segme
 			continue
 		}
 		for ki, kc := range keys {
-			if c.r.Context().Err() != nil {
+			if c.ctx.Err() != nil {
 				return nil, nobody
 			}
 			if err := c.bill.extend(c, t, kc, len(up.Body)); err != nil {
 				return nil, "the account's credits cannot cover continuing it (" + err.Error() + ")"
 			}
 			a := g.newAttempt(c, t, kc, up)
-			ctx, cancel := context.WithCancelCause(c.r.Context())
+			ctx, cancel := context.WithCancelCause(c.ctx)
 			// per_request_timeout alone: a long stream may continue past
 			// total_timeout, which bounds the time to its first content.
 			timer := time.AfterFunc(c.perRequest, func() { cancel(errAttemptTimeout) })

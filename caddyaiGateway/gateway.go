@@ -134,12 +134,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	}
 	// The store closes only after every request in flight settled and
 	// recorded what it delivered; a shutdown cuts them through ctx.
-	ctx, leave, ok := g.app.shared.enter(r.Context())
+	ctx, entry, ok := g.app.shared.enter(r.Context())
 	if !ok {
 		return writeError(w, r, errGatewayStopping)
 	}
-	defer leave()
-	r = r.WithContext(ctx)
+	defer entry.Leave()
 	rest, ok := clientreq.Route(r.URL.Path)
 	if !ok {
 		return writeError(w, r, apierr.New(http.StatusNotFound, apierr.NotFound, "no such endpoint: "+r.URL.Path))
@@ -173,11 +172,14 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	if aerr != nil {
 		return writeError(w, r, aerr)
 	}
-	return g.serve(w, r, req, targets)
+	return g.serve(ctx, w, r, req, targets)
 }
 
 // call is one client request on its way through the attempt loop.
 type call struct {
+	// ctx is the request's context as the gateway cut it at shutdown
+	// (inflight): r.Context() plus ErrShutdown.
+	ctx        context.Context
 	w          http.ResponseWriter
 	r          *http.Request
 	req        *request
@@ -207,9 +209,9 @@ type call struct {
 // key (the healthy ones first) while the provider refuses the key; the
 // next target when the provider fails. Nothing is written to the client
 // until an attempt has an answer to serve.
-func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, targets []registry.Target) error {
+func (g *Gateway) serve(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request, targets []registry.Target) error {
 	perRequest, total := g.app.timeouts(req.st)
-	c := &call{w: w, r: r, req: req, id: requestID(w, r), caller: CallerFrom(r), targets: targets,
+	c := &call{ctx: ctx, w: w, r: r, req: req, id: requestID(w, r), caller: CallerFrom(r), targets: targets,
 		perRequest: perRequest, deadline: time.Now().Add(total)}
 	b, aerr := g.beginBilling(c, targets)
 	if aerr != nil {
@@ -241,7 +243,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, ta
 				return nil
 			case clientGone:
 				g.record(c, a, actionAbandoned)
-				if shuttingDown(r.Context()) && !c.committed {
+				if shuttingDown(ctx) && !c.committed {
 					return writeError(w, r, errGatewayStopping) // the client is still there
 				}
 				return nil
@@ -253,7 +255,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, ta
 			if a.retryAfter > 0 && !retried && time.Until(c.deadline) > a.retryAfter {
 				retried = true
 				g.record(c, a, actionSameBackend)
-				if !sleepCtx(r.Context(), a.retryAfter) {
+				if !sleepCtx(ctx, a.retryAfter) {
 					return nil
 				}
 				ki--

@@ -162,7 +162,7 @@ func TestDestructWaitsForRequestsInFlight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, leave, ok := s.enter(context.Background())
+	ctx, entry, ok := s.enter(context.Background())
 	if !ok {
 		t.Fatal("enter refused before shutdown")
 	}
@@ -176,8 +176,8 @@ func TestDestructWaitsForRequestsInFlight(t *testing.T) {
 		_, writeErr = s.ledger.Adjust(manage.DefaultAccountID, credits.Adjustment, 1*money.USD, "late settle")
 		s.usage.RecordUsage(lifecycleEvent(0))
 		wrote.Store(true)
-		leave()
-		leave() // idempotent
+		entry.Leave()
+		entry.Leave() // idempotent
 	}()
 	start := time.Now()
 	destructed := make(chan error, 1)
@@ -220,10 +220,10 @@ func TestDestructGivesUpOnStuckRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, leave1, _ := s.enter(context.Background())
-	_, leave2, _ := s.enter(context.Background())
-	defer leave1()
-	defer leave2()
+	_, e1, _ := s.enter(context.Background())
+	_, e2, _ := s.enter(context.Background())
+	defer e1.Leave()
+	defer e2.Leave()
 	start := time.Now()
 	if err := s.Destruct(); err != nil {
 		t.Fatal(err)

@@ -180,9 +180,21 @@ func (g *Gateway) successHeaders(c *call, a *attempt, more ...string) {
 	n := copy(kv[:], []string{hdrAttempts, strconv.Itoa(c.attempts), hdrProvider, a.target.Provider.ID, hdrModel, a.target.Name})
 	n += copy(kv[n:], more)
 	setHeaders(h, kv[:n])
-	caddyhttp.SetVar(c.r.Context(), varProvider, a.target.Provider.ID)
-	caddyhttp.SetVar(c.r.Context(), varModel, a.target.Name)
+	caddyhttp.SetVar(c.r.Context(), varProvider, providerVar{a})
+	caddyhttp.SetVar(c.r.Context(), varModel, modelVar{a})
 }
+
+// providerVar and modelVar are the {http.vars.ai.provider} and
+// {http.vars.ai.model} of an answer: Stringers (Caddy's placeholders and
+// vars matchers read them through String) holding only a pointer, so
+// setting them allocates nothing.
+type (
+	providerVar struct{ a *attempt }
+	modelVar    struct{ a *attempt }
+)
+
+func (v providerVar) String() string { return v.a.target.Provider.ID }
+func (v modelVar) String() string    { return v.a.target.Name }
 
 // setHeaders sets each (canonical name, value) pair of kv as Header.Set
 // would, with one allocation for all the values.

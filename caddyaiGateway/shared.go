@@ -126,11 +126,11 @@ var errGatewayStopping = apierr.New(http.StatusServiceUnavailable, apierr.Storag
 // record usage). ok=false once the store began closing: answer 503
 // (errGatewayStopping) without using it. Otherwise use the returned ctx
 // for the request's upstream work (Destruct cuts it with errShutdown, see
-// shuttingDown) and call leave when the request is done with the store,
-// after it settled and recorded usage, on every path: Destruct waits for
-// it (at most inflightWait) before closing the usage writer and the
-// database. leave is idempotent.
-func (s *shared) enter(parent context.Context) (ctx context.Context, leave func(), ok bool) {
+// shuttingDown) and call the entry's Leave when the request is done with
+// the store, after it settled and recorded usage, on every path: Destruct
+// waits for it (at most inflightWait) before closing the usage writer and
+// the database. Leave is idempotent.
+func (s *shared) enter(parent context.Context) (ctx context.Context, e *inflight.Entry, ok bool) {
 	return s.inflight.Enter(parent)
 }
 

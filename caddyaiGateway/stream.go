@@ -92,7 +92,7 @@ func (g *Gateway) serveStream(ctx context.Context, c *call, a *attempt, cancel c
 		}
 		var cont *segment
 		reason := "no other provider could continue it"
-		if continueStalled && !shuttingDown(c.r.Context()) {
+		if continueStalled && !shuttingDown(c.ctx) {
 			if ts := rl.translator(); ts != nil && ts.Text() != "" {
 				cont, reason = g.continueStream(c, ts, sw.seg.next)
 			}
@@ -102,7 +102,7 @@ func (g *Gateway) serveStream(ctx context.Context, c *call, a *attempt, cancel c
 			g.record(c, cur, actionExhausted)
 			if !sw.broken {
 				msg := "the provider's stream was interrupted and " + reason + ": " + cur.errText
-				if shuttingDown(c.r.Context()) {
+				if shuttingDown(c.ctx) {
 					msg = errShutdown.Error() + "; the answer is cut here and only what was delivered is charged"
 				}
 				sw.errorEvent(msg)
@@ -232,10 +232,10 @@ func (g *Gateway) pump(c *call, sw *streamWriter, rl *relay, idle time.Duration)
 		ev, err := seg.rd.Next()
 		if err != nil {
 			switch {
-			case shuttingDown(c.r.Context()):
+			case shuttingDown(c.ctx):
 				a.errText = errShutdown.Error()
 				return pumpInterrupted
-			case c.r.Context().Err() != nil:
+			case c.ctx.Err() != nil:
 				return pumpClientGone
 			case err == io.EOF && sw.terminal:
 				return pumpDone

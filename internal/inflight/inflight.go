@@ -24,37 +24,48 @@ var ErrShutdown = errors.New("the gateway is shutting down")
 type Tracker struct {
 	mu      sync.Mutex
 	closing bool
-	cancels map[*context.CancelCauseFunc]struct{}
+	entries map[*Entry]struct{}
 	wg      sync.WaitGroup
 }
 
+// Entry is a request in flight: one allocation per request.
+type Entry struct {
+	f      *Tracker
+	cancel context.CancelCauseFunc
+	left   atomic.Bool
+}
+
 // Enter registers a request. It returns the context the request must use
-// (cancelled with ErrShutdown by Drain) and leave (idempotent), to call
-// once it has settled; ok is false when the store is already closing.
-func (f *Tracker) Enter(parent context.Context) (ctx context.Context, leave func(), ok bool) {
+// (cancelled with ErrShutdown by Drain) and its entry, whose Leave to call
+// once it has settled; ok is false when the store is already closing (the
+// entry is then nil, and Leave on it does nothing).
+func (f *Tracker) Enter(parent context.Context) (ctx context.Context, e *Entry, ok bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.closing {
-		return parent, func() {}, false
+		return parent, nil, false
 	}
-	if f.cancels == nil {
-		f.cancels = map[*context.CancelCauseFunc]struct{}{}
+	if f.entries == nil {
+		f.entries = map[*Entry]struct{}{}
 	}
-	ctx, cancel := context.WithCancelCause(parent)
-	key := &cancel
-	f.cancels[key] = struct{}{}
+	e = &Entry{f: f}
+	ctx, e.cancel = context.WithCancelCause(parent)
+	f.entries[e] = struct{}{}
 	f.wg.Add(1)
-	var left atomic.Bool
-	return ctx, func() { // idempotent
-		if left.Swap(true) {
-			return
-		}
-		f.mu.Lock()
-		delete(f.cancels, key)
-		f.mu.Unlock()
-		cancel(nil)
-		f.wg.Done()
-	}, true
+	return ctx, e, true
+}
+
+// Leave ends the request's registration (idempotent; nil-safe).
+func (e *Entry) Leave() {
+	if e == nil || e.left.Swap(true) {
+		return
+	}
+	f := e.f
+	f.mu.Lock()
+	delete(f.entries, e)
+	f.mu.Unlock()
+	e.cancel(nil)
+	f.wg.Done()
 }
 
 // Drain refuses new requests, cuts those in flight and waits up to
@@ -63,8 +74,8 @@ func (f *Tracker) Enter(parent context.Context) (ctx context.Context, leave func
 func (f *Tracker) Drain(timeout time.Duration) int {
 	f.mu.Lock()
 	f.closing = true
-	for c := range f.cancels {
-		(*c)(ErrShutdown)
+	for e := range f.entries {
+		e.cancel(ErrShutdown)
 	}
 	f.mu.Unlock()
 	done := make(chan struct{})
@@ -78,7 +89,7 @@ func (f *Tracker) Drain(timeout time.Duration) int {
 	case <-time.After(timeout):
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		return len(f.cancels)
+		return len(f.entries)
 	}
 }
 

@@ -11,7 +11,7 @@ func TestInflightDrainWaitsForSettlement(t *testing.T) {
 	var f Tracker
 	var settled atomic.Int32
 	for i := 0; i < 3; i++ {
-		ctx, leave, ok := f.Enter(context.Background())
+		ctx, e, ok := f.Enter(context.Background())
 		if !ok {
 			t.Fatal("refused before closing")
 		}
@@ -22,7 +22,7 @@ func TestInflightDrainWaitsForSettlement(t *testing.T) {
 			}
 			time.Sleep(50 * time.Millisecond) // settling
 			settled.Add(1)
-			leave()
+			e.Leave()
 		}()
 	}
 	if left := f.Drain(5 * time.Second); left != 0 {
@@ -38,8 +38,8 @@ func TestInflightDrainWaitsForSettlement(t *testing.T) {
 
 func TestInflightDrainGivesUp(t *testing.T) {
 	var f Tracker
-	_, leave, _ := f.Enter(context.Background()) // never leaves in time
-	defer leave()
+	_, e, _ := f.Enter(context.Background()) // never leaves in time
+	defer e.Leave()
 	if left := f.Drain(20 * time.Millisecond); left != 1 {
 		t.Fatalf("left %d, want 1", left)
 	}
@@ -48,11 +48,11 @@ func TestInflightDrainGivesUp(t *testing.T) {
 func TestInflightLeaveForgets(t *testing.T) {
 	var f Tracker
 	for i := 0; i < 1000; i++ {
-		_, leave, _ := f.Enter(context.Background())
-		leave()
+		_, e, _ := f.Enter(context.Background())
+		e.Leave()
 	}
-	if len(f.cancels) != 0 {
-		t.Fatalf("%d cancels kept", len(f.cancels))
+	if len(f.entries) != 0 {
+		t.Fatalf("%d entries kept", len(f.entries))
 	}
 	if left := f.Drain(time.Second); left != 0 {
 		t.Fatal(left)

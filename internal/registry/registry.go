@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/catalog"
@@ -52,6 +53,37 @@ type Provider struct {
 	// keyless: a custom provider with no api_key (a local Ollama, vLLM…):
 	// requests go out without a credential.
 	keyless bool
+
+	// refs caches "provider:model" of the catalog's models (Target.Ref,
+	// read on every request), copied on write.
+	refs   atomic.Pointer[map[string]string]
+	refsMu sync.Mutex
+}
+
+// ref returns p's "provider:name" for a catalog model of p, built once.
+func (p *Provider) ref(name string) string {
+	if m := p.refs.Load(); m != nil {
+		if r, ok := (*m)[name]; ok {
+			return r
+		}
+	}
+	p.refsMu.Lock()
+	defer p.refsMu.Unlock()
+	old := p.refs.Load()
+	m := make(map[string]string, 1)
+	if old != nil {
+		if r, ok := (*old)[name]; ok {
+			return r
+		}
+		m = make(map[string]string, len(*old)+1)
+		for k, v := range *old {
+			m[k] = v
+		}
+	}
+	r := p.ID + ":" + name
+	m[name] = r
+	p.refs.Store(&m)
+	return r
 }
 
 // HasManagedKeys reports whether requests can use the operator's side:
@@ -250,7 +282,12 @@ type Target struct {
 }
 
 // Ref is how the target is named in headers and usage: provider:model.
-func (t Target) Ref() string { return t.Provider.ID + ":" + t.Name }
+func (t Target) Ref() string {
+	if t.Model != nil && t.Model.ID == t.Name {
+		return t.Provider.ref(t.Name) // a catalog model: bounded, cached
+	}
+	return t.Provider.ID + ":" + t.Name // a pass-through name: the client's choice
+}
 
 // Refs are the Refs of ts, in order.
 func Refs(ts []Target) []string {
