@@ -151,10 +151,9 @@ func (b *bill) settle(c *call) {
 		}
 		res, err := b.hold.Settle(credits.Settlement{RequestID: c.id, AccessKeyID: b.accessKeyID, Charges: charges, Events: c.pending})
 		b.charged, b.settleErr = res.Charged, err
-		// Journaled with the debit or not (nothing to debit), the writer
-		// stores the events in full (and clears their journal entries),
-		// unless the settlement stored them in full already.
-		if !res.Journaled || !b.g.app.shared.journalsInFull {
+		// Unless the settlement stored the events in full, the writer does
+		// (and clears their journal entries).
+		if !res.Stored {
 			for _, ev := range c.pending {
 				b.g.app.shared.usage.RecordUsage(ev)
 			}

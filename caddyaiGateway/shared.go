@@ -95,10 +95,6 @@ type shared struct {
 	limiter    keyLimiter
 	lowBalance *credits.LowBalanceNotifier
 
-	// journalsInFull: a settlement stores its usage events in full (the
-	// usage writer need not store them again).
-	journalsInFull bool
-
 	// stopWatch ends the watch for other nodes' changes (many nodes).
 	stopWatch context.CancelFunc
 
@@ -208,9 +204,6 @@ func openShared(ref storageRef, key secrets.Key, logger *zap.Logger) (*shared, e
 		s.usage.Close()
 		db.Close()
 		return nil, err
-	}
-	if j, ok := db.(interface{ JournalsInFull() bool }); ok {
-		s.journalsInFull = j.JournalsInFull()
 	}
 	if w, ok := db.(changeWatcher); ok {
 		ctx, cancel := context.WithCancel(context.Background())

@@ -30,6 +30,7 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/fakeprovider"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store/boltstore"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/testkit"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/testports"
 )
 
@@ -117,11 +118,7 @@ func TestKill9UnderLoad(t *testing.T) {
 	cycles := 20
 	started := time.Now()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "caddy-ai-gateway")
-	build := exec.Command("go", "build", "-o", bin, "../../cmd/caddy")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building caddy: %v\n%s", err, out)
-	}
+	bin := testkit.CaddyBinary(t)
 	t.Logf("built caddy in %s", time.Since(started).Round(time.Millisecond))
 
 	fake := httptest.NewServer(fakeprovider.New(fakeprovider.Options{}))

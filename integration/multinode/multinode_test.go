@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,6 +26,7 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/fakeprovider"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store/pgstore"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/testkit"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/testpg"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/testports"
 )
@@ -44,35 +46,9 @@ type node struct {
 	cmd                 *exec.Cmd
 }
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// caddyBin builds the gateway once per test process.
-func caddyBin(t *testing.T) string {
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "ai-gateway-multinode-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "caddy")
-		out, err := exec.Command("go", "build", "-o", binPath, "../../cmd/caddy").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("building caddy: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
-
 // startNodes starts n nodes on the database url, in front of upstream.
 func startNodes(t *testing.T, n int, url, upstream string) []*node {
-	bin := caddyBin(t)
+	bin := testkit.CaddyBinary(t)
 	var nodes []*node
 	for i := range n {
 		nd := &node{t: t, bin: bin, dir: t.TempDir(), adminAddr: testports.Free(t, testports.MultiNode), httpAddr: testports.Free(t, testports.MultiNode)}
@@ -250,6 +226,46 @@ func eventually(t *testing.T, within time.Duration, what string, check func() st
 	return 0
 }
 
+// answers waits until every node answers token's requests with want,
+// within a bound, and returns how long each node took.
+func answers(t *testing.T, nodes []*node, token string, want int, within time.Duration, what string) []time.Duration {
+	t.Helper()
+	took := make([]time.Duration, len(nodes))
+	for i, nd := range nodes {
+		took[i] = eventually(t, within, fmt.Sprintf("%s on node %d", what, i), func() string {
+			if st := nd.chat(token); st != want {
+				return fmt.Sprint(st)
+			}
+			return ""
+		})
+	}
+	return took
+}
+
+// noneHeld waits until nothing of acct is held or leased.
+func (nd *node) noneHeld(acct string, within time.Duration, what string) {
+	nd.t.Helper()
+	eventually(nd.t, within, what, func() string {
+		if _, held := nd.balance(acct); mustUSD(nd.t, held) != 0 {
+			return "held " + held
+		}
+		return ""
+	})
+}
+
+// accountWithKey creates, through nd, an account named name with an
+// access key, and buys amount USD of credits for it unless amount is
+// empty; it returns the account id and the key's token.
+func (nd *node) accountWithKey(name, amount string) (acct, token string) {
+	nd.t.Helper()
+	acct = nd.create("/ai/accounts", `{"name":"`+name+`"}`)["id"].(string)
+	token = nd.create("/ai/access-keys", `{"accountId":"`+acct+`"}`)["token"].(string)
+	if amount != "" {
+		nd.create("/ai/credits/purchases", `{"accountId":"`+acct+`","amount":"`+amount+`"}`)
+	}
+	return acct, token
+}
+
 func fakeUpstream(t *testing.T) string {
 	srv := httptest.NewServer(fakeprovider.New(fakeprovider.Options{}))
 	t.Cleanup(srv.Close)
@@ -266,25 +282,13 @@ func TestChangesReachEveryNode(t *testing.T) {
 	nodes[0].create("/ai/credits/purchases", `{"accountId":"`+acct+`","amount":"10"}`)
 	k := nodes[0].create("/ai/access-keys", `{"accountId":"`+acct+`"}`)
 	token, id := k["token"].(string), k["id"].(string)
-	for i, nd := range nodes {
-		took := eventually(t, time.Second, fmt.Sprintf("the key on node %d", i), func() string {
-			if st := nd.chat(token); st != 200 {
-				return fmt.Sprint(st)
-			}
-			return ""
-		})
+	for i, took := range answers(t, nodes, token, 200, time.Second, "the new key") {
 		t.Logf("node %d serves the new key after %s", i, took.Round(time.Millisecond))
 	}
 	if st, b := nodes[1].admin("DELETE", "/ai/access-keys/"+id, ""); st != 204 && st != 200 {
 		t.Fatalf("delete: %d %s", st, b)
 	}
-	for i, nd := range nodes {
-		took := eventually(t, time.Second, fmt.Sprintf("the revoked key on node %d", i), func() string {
-			if st := nd.chat(token); st != 401 {
-				return fmt.Sprint(st)
-			}
-			return ""
-		})
+	for i, took := range answers(t, nodes, token, 401, time.Second, "the revoked key") {
 		t.Logf("node %d refuses the revoked key after %s", i, took.Round(time.Millisecond))
 	}
 }
@@ -298,9 +302,7 @@ func TestCreditsExactAcrossNodes(t *testing.T) {
 	url := testpg.URL(t)
 	nodes := startNodes(t, 3, url, fakeUpstream(t))
 	// what one request costs: measured on an account of its own
-	probe := nodes[0].create("/ai/accounts", `{"name":"probe"}`)["id"].(string)
-	probeToken := nodes[0].create("/ai/access-keys", `{"accountId":"`+probe+`"}`)["token"].(string)
-	nodes[0].create("/ai/credits/purchases", `{"accountId":"`+probe+`","amount":"1"}`)
+	probe, probeToken := nodes[0].accountWithKey("probe", "1")
 	if st := nodes[0].chat(probeToken); st != 200 {
 		t.Fatalf("probe: %d", st)
 	}
@@ -310,16 +312,9 @@ func TestCreditsExactAcrossNodes(t *testing.T) {
 		t.Fatalf("a request cost %s, want 0.01 (10 output tokens at $1000/M)", cost)
 	}
 
-	acct := nodes[0].create("/ai/accounts", `{"name":"shared"}`)["id"].(string)
-	token := nodes[0].create("/ai/access-keys", `{"accountId":"`+acct+`"}`)["token"].(string)
-	for i, nd := range nodes { // every node knows the key (and its account): 402, no credit yet
-		eventually(t, time.Second, fmt.Sprintf("the key on node %d", i), func() string {
-			if st := nd.chat(token); st != 402 {
-				return fmt.Sprint(st)
-			}
-			return ""
-		})
-	}
+	acct, token := nodes[0].accountWithKey("shared", "")
+	// every node knows the key (and its account): 402, no credit yet
+	answers(t, nodes, token, 402, time.Second, "the key")
 	nodes[1].create("/ai/credits/purchases", `{"accountId":"`+acct+`","amount":"`+(500*cost).String()+`"}`)
 	var served, refused atomic.Int64
 	var wg sync.WaitGroup
@@ -390,9 +385,7 @@ func mustUSD(t *testing.T, s string) money.Nano {
 func TestKilledNodeLeaseComesBack(t *testing.T) {
 	url := testpg.URL(t)
 	nodes := startNodes(t, 3, url, fakeUpstream(t))
-	acct := nodes[0].create("/ai/accounts", `{"name":"crash"}`)["id"].(string)
-	token := nodes[0].create("/ai/access-keys", `{"accountId":"`+acct+`"}`)["token"].(string)
-	nodes[0].create("/ai/credits/purchases", `{"accountId":"`+acct+`","amount":"100"}`)
+	acct, token := nodes[0].accountWithKey("crash", "100")
 	var mu sync.Mutex
 	whole := map[string]bool{} // request ids of answers received whole
 	stop := make(chan struct{})
@@ -430,12 +423,7 @@ func TestKilledNodeLeaseComesBack(t *testing.T) {
 	time.Sleep(time.Second)
 	close(stop)
 	wg.Wait()
-	eventually(t, credits.DefaultLeaseTTL+15*time.Second, "the dead nodes' leases back", func() string {
-		if _, held := nodes[1].balance(acct); mustUSD(t, held) != 0 {
-			return "held " + held
-		}
-		return ""
-	})
+	nodes[1].noneHeld(acct, credits.DefaultLeaseTTL+15*time.Second, "the dead nodes' leases back")
 	t.Logf("%d kills; %d answers received whole; every lease was back %s after the last kill",
 		kills, len(whole), time.Since(killed).Round(time.Second))
 	verifyLedger(t, url)
@@ -494,19 +482,10 @@ func chargedRequests(t *testing.T, url string) map[string]int {
 func TestDatabaseRestartUnderLoad(t *testing.T) {
 	url := testpg.URL(t)
 	nodes := startNodes(t, 2, url, fakeUpstream(t))
-	acct := nodes[0].create("/ai/accounts", `{"name":"outage"}`)["id"].(string)
-	token := nodes[0].create("/ai/access-keys", `{"accountId":"`+acct+`"}`)["token"].(string)
 	// $20 at $0.01 a request: a lease covers at most 32 requests, so the
 	// nodes run out of leased credit during the outage
-	nodes[0].create("/ai/credits/purchases", `{"accountId":"`+acct+`","amount":"20"}`)
-	for i, nd := range nodes {
-		eventually(t, 2*time.Second, fmt.Sprintf("node %d serving", i), func() string {
-			if st := nd.chat(token); st != 200 {
-				return fmt.Sprint(st)
-			}
-			return ""
-		})
-	}
+	acct, token := nodes[0].accountWithKey("outage", "20")
+	answers(t, nodes, token, 200, 2*time.Second, "serving")
 	var mu sync.Mutex
 	statuses := map[int]int{}
 	var badShape atomic.Int64
@@ -535,25 +514,14 @@ func TestDatabaseRestartUnderLoad(t *testing.T) {
 	time.Sleep(time.Second)
 	testpg.Restart(t, 3*time.Second)
 	// service resumes by itself
-	for i, nd := range nodes {
-		took := eventually(t, 30*time.Second, fmt.Sprintf("node %d serving after the restart", i), func() string {
-			if st := nd.chat(token); st != 200 {
-				return fmt.Sprint(st)
-			}
-			return ""
-		})
+	for i, took := range answers(t, nodes, token, 200, 30*time.Second, "serving after the restart") {
 		t.Logf("node %d served again %s after the database came back", i, took.Round(10*time.Millisecond))
 	}
 	close(stop)
 	wg.Wait()
 	t.Logf("statuses during the run: %v", statuses)
 	// what settlements could not charge goes back with the leases
-	eventually(t, 15*time.Second, "the leases returned", func() string {
-		if _, held := nodes[1].balance(acct); mustUSD(t, held) != 0 {
-			return "held " + held
-		}
-		return ""
-	})
+	nodes[1].noneHeld(acct, 15*time.Second, "the leases returned")
 	for st := range statuses {
 		if st != 200 && st != 503 {
 			t.Errorf("%d requests answered %d", statuses[st], st)
@@ -590,14 +558,7 @@ func TestKeyLimitsAcrossNodes(t *testing.T) {
 	nodes[0].create("/ai/credits/purchases", `{"accountId":"`+acct+`","amount":"10"}`)
 	cfg := nodes[0].create("/ai/access-key-configurations", `{"name":"30 a minute","limits":{"requestsPerMinute":30}}`)["id"].(string)
 	token := nodes[0].create("/ai/access-keys", `{"accountId":"`+acct+`","accessKeyConfigurationId":"`+cfg+`"}`)["token"].(string)
-	for i, nd := range nodes { // every node serves the key (3 of its 30)
-		eventually(t, time.Second, fmt.Sprintf("the key on node %d", i), func() string {
-			if st := nd.chat(token); st != 200 {
-				return fmt.Sprint(st)
-			}
-			return ""
-		})
-	}
+	answers(t, nodes, token, 200, time.Second, "the key") // 3 of its 30
 	var mu sync.Mutex
 	statuses := map[int]int{}
 	var wg sync.WaitGroup
@@ -632,4 +593,73 @@ func TestGatewayConfigReachesEveryNode(t *testing.T) {
 		}
 		return ""
 	})
+}
+
+// TestHostileKeyHolderAcrossNodes: a key holder spreads hostile requests
+// over three nodes of one small balance — huge max_tokens, a member given
+// twice, a doubled credential header — concurrently: malformed ones get
+// 400 or 401 and reach no provider, the rest can never take the balance
+// below zero, and the ledger sums to the balance.
+func TestHostileKeyHolderAcrossNodes(t *testing.T) {
+	url := testpg.URL(t)
+	nodes := startNodes(t, 3, url, fakeUpstream(t))
+	acct, token := nodes[0].accountWithKey("hostile", "0.05")
+	answers(t, nodes, token, 200, time.Second, "the key")
+	bodies := []struct {
+		body string
+		want []int // allowed statuses
+	}{
+		{`{"model":"metered:tenner","max_tokens":2000000000,"messages":[{"role":"user","content":"hi"}]}`, []int{200, 402}},
+		{`{"model":"metered:tenner","max_tokens":9223372036854775807,"messages":[{"role":"user","content":"hi"}]}`, []int{200, 402}},
+		// malformed: 400, or 402 once the balance is spent (ai_credits
+		// refuses an empty account before ai_gateway reads the body);
+		// never served
+		{`{"model":"metered:tenner","max_tokens":9223372036854775808,"messages":[{"role":"user","content":"hi"}]}`, []int{400, 402}},
+		{`{"model":"metered:tenner","max_tokens":1,"max_tokens":2000000000,"messages":[{"role":"user","content":"hi"}]}`, []int{400, 402}},
+		{`{"model":"metered:tenner","messages":[{"role":"user","content":"hi"}],"n":128,"max_tokens":10}`, []int{200, 402}},
+	}
+	var mu sync.Mutex
+	bad := map[string]int{}
+	refused400 := map[int]int{}
+	var wg sync.WaitGroup
+	for i := range 300 {
+		wg.Go(func() {
+			nd, b := nodes[i%3], bodies[i%len(bodies)]
+			req, _ := http.NewRequest("POST", "http://"+nd.httpAddr+"/v1/chat/completions", strings.NewReader(b.body))
+			req.Header.Set("Authorization", "Bearer "+token)
+			if i%7 == 0 {
+				req.Header.Add("X-Api-Key", token)
+				req.Header.Add("X-Api-Key", token) // doubled: ambiguous
+			}
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			ok := slices.Contains(b.want, resp.StatusCode) || (i%7 == 0 && resp.StatusCode == 401)
+			mu.Lock()
+			if !ok {
+				bad[fmt.Sprintf("body %d → %d", i%len(bodies), resp.StatusCode)]++
+			}
+			if resp.StatusCode == 400 {
+				refused400[i%len(bodies)]++
+			}
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if len(bad) > 0 {
+		t.Errorf("unexpected answers: %v", bad)
+	}
+	if refused400[2] == 0 || refused400[3] == 0 {
+		t.Errorf("malformed bodies never met the body check (400s: %v)", refused400)
+	}
+	nodes[0].noneHeld(acct, 10*time.Second, "the leases returned")
+	if b, _ := nodes[1].balance(acct); mustUSD(t, b) < 0 {
+		t.Fatalf("balance %s", b)
+	}
+	verifyLedger(t, url)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/secrets"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store/boltstore"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/testkit"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/testpg"
 )
 
@@ -61,10 +62,7 @@ func TestMigrateCommand(t *testing.T) {
 		t.Skip("builds caddy; skipped in -short mode")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "caddy")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/caddy").CombinedOutput(); err != nil {
-		t.Fatalf("building caddy: %v\n%s", err, out)
-	}
+	bin := testkit.CaddyBinary(t)
 	src := filepath.Join(dir, "gateway.db")
 	smallStore(t, src)
 	url := testpg.URL(t)

@@ -445,8 +445,14 @@ func testJournaledEvents(t *testing.T, f Factory) {
 		{RequestID: "req_written", AccessKeyID: "ak_1", Charges: []credits.Charge{{Type: credits.Usage, Amount: money.USD}}, Events: written},
 	} {
 		h := must(l.Reserve("acct", money.USD))(t)
-		if s := must(h.Settle(st))(t); !s.Journaled {
+		s := must(h.Settle(st))(t)
+		if !s.Journaled {
 			t.Fatalf("settlement %s not journaled", st.RequestID)
+		}
+		// events the engine says it stored in full are there at once:
+		// the gateway does not hand them to the usage writer
+		if evs, err := db.RequestUsage(ctx, st.RequestID); s.Stored && (err != nil || len(evs) != 2) {
+			t.Fatalf("settlement %s reports its events stored, but reads %d (%v)", st.RequestID, len(evs), err)
 		}
 	}
 	// only the second request's events reach the Writer, as on the

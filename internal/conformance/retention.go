@@ -57,7 +57,7 @@ func TestRetention(t *testing.T, f Factory) {
 	kept = append(kept, journaled[1])
 
 	write(db, append(append([]*store.UsageEvent(nil), old...), kept[:len(kept)-1]...))
-	if err := db.UpdateLedger(ctx, func(tx credits.Tx) error { return tx.JournalUsage(journaled) }); err != nil {
+	if err := db.UpdateLedger(ctx, func(tx credits.Tx) error { _, err := tx.JournalUsage(journaled); return err }); err != nil {
 		t.Fatal(err)
 	}
 

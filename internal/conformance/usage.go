@@ -302,7 +302,7 @@ func testReplayOnce(t *testing.T, f Factory) {
 	all := usageFixture()
 	write(db, all)
 	write(db, all[:10])
-	if err := db.UpdateLedger(ctx, func(tx credits.Tx) error { return tx.JournalUsage(all[10:12]) }); err != nil {
+	if err := db.UpdateLedger(ctx, func(tx credits.Tx) error { _, err := tx.JournalUsage(all[10:12]); return err }); err != nil {
 		t.Fatal(err)
 	}
 	db = reopen()

@@ -326,9 +326,9 @@ type Settled struct {
 	// reported more than its upper bound); it is not debited.
 	Uncovered money.Nano
 	// Journaled: the events were journaled in the debit's transaction
-	// (Tx.JournalUsage). Either way the caller hands them to the usage
-	// recorder, which stores them in full.
-	Journaled bool
+	// (Tx.JournalUsage). Unless Stored (the engine stored them in full
+	// there), the caller hands them to the usage recorder, which does.
+	Journaled, Stored bool
 }
 
 // Settle debits the settlement's charges, releases the hold, and returns
@@ -371,10 +371,10 @@ func (h *Hold) Settle(st Settlement) (Settled, error) {
 	now := l.now().UTC()
 	// A settlement must commit even when its client went away: it runs
 	// on its own context.
-	var before, after money.Nano // the stored balance
+	var done committed
 	err := l.db.BatchLedger(context.Background(), func(tx Tx) error {
 		var err error
-		before, after, err = h.commit(tx, st, kept, total, now)
+		done, err = h.commit(tx, st, kept, total, now)
 		return err
 	})
 	if err != nil {
@@ -398,9 +398,9 @@ func (h *Hold) Settle(st Settlement) (Settled, error) {
 		}
 		return Settled{}, fmt.Errorf("settling request %s: %w", st.RequestID, err)
 	}
-	out.Journaled = true
+	out.Journaled, out.Stored = true, done.stored
 	l.Settlements.Add(1)
-	l.crossed(h.accountID, before, after)
+	l.crossed(h.accountID, done.before, done.after)
 	return out, nil
 }
 
@@ -408,27 +408,27 @@ func (h *Hold) Settle(st Settlement) (Settled, error) {
 // account's balance, its usage events (journaled), and the request's
 // settled mark. It may run more than once (a failed shared commit is
 // retried one function at a time); the settled mark makes that harmless.
-func (h *Hold) commit(tx Tx, st Settlement, kept []Charge, total money.Nano, now time.Time) (before, after money.Nano, err error) {
+func (h *Hold) commit(tx Tx, st Settlement, kept []Charge, total money.Nano, now time.Time) (out committed, err error) {
 	if done, err := tx.Settled(st.RequestID); err != nil || done {
-		return 0, 0, cmp.Or(err, errAlreadySettled)
+		return out, cmp.Or(err, errAlreadySettled)
 	}
 	if lc := h.l.lease; lc != nil {
 		lt, ok := tx.(LeaseTx)
 		if !ok {
-			return 0, 0, errors.New("the store does not support leases")
+			return out, errors.New("the store does not support leases")
 		}
 		if err := lt.SpendLease(h.accountID, lc.Node, total); err != nil {
-			return 0, 0, err
+			return out, err
 		}
 	}
 	rec, err := tx.Account(h.accountID)
 	if err != nil {
-		return 0, 0, err
+		return out, err
 	}
-	before = rec.Balance
+	out.before = rec.Balance
 	lots, err := tx.OpenLots(h.accountID)
 	if err != nil {
-		return 0, 0, err
+		return out, err
 	}
 	var entryIDs []string
 	drawn := 0 // lots[:drawn] changed
@@ -440,21 +440,29 @@ func (h *Hold) commit(tx Tx, st Settlement, kept []Charge, total money.Nano, now
 		rec.Balance -= c.Amount
 		e.BalanceAfter = rec.Balance
 		if err := tx.PutEntry(&e); err != nil {
-			return 0, 0, err
+			return out, err
 		}
 		entryIDs = append(entryIDs, e.ID)
 	}
 	if err := putLots(tx, lots[:drawn]); err != nil {
-		return 0, 0, err
+		return out, err
 	}
 	rec.UpdatedAt = now
 	if err := tx.PutAccount(h.accountID, rec); err != nil {
-		return 0, 0, err
+		return out, err
 	}
-	if err := tx.JournalUsage(st.Events); err != nil {
-		return 0, 0, fmt.Errorf("journaling usage events: %w", err)
+	if out.stored, err = tx.JournalUsage(st.Events); err != nil {
+		return out, fmt.Errorf("journaling usage events: %w", err)
 	}
-	return before, rec.Balance, tx.MarkSettled(st.RequestID, entryIDs)
+	out.after = rec.Balance
+	return out, tx.MarkSettled(st.RequestID, entryIDs)
+}
+
+// committed is what a settlement's transaction did: the stored balance
+// before and after it, and whether its usage events were stored in full.
+type committed struct {
+	before, after money.Nano
+	stored        bool
 }
 
 // crossed reports each threshold the balance went below.
@@ -709,19 +717,29 @@ func (l *Ledger) ExpireIfDue(accountID string) error {
 func (l *Ledger) ExpireDue() error {
 	var ids []string
 	if l.leased() {
-		// every account of the store, not only those this node served
+		// every account of the store, not only those this node served:
+		// one read finds the due ones, and only those are written
+		now := l.now()
 		err := l.db.ViewLedger(context.Background(), func(tx Tx) error {
-			return tx.Accounts(func(id string, rec AccountRecord) bool {
-				ids = append(ids, id)
+			var err error
+			walkErr := tx.Accounts(func(id string, rec AccountRecord) bool {
+				var lot *Lot
+				if lot, err = nextExpiring(tx, id); err != nil {
+					return false
+				}
+				if lot != nil && !now.Before(lot.ExpiresAt) {
+					ids = append(ids, id)
+				}
 				return true
 			})
+			return cmp.Or(err, walkErr)
 		})
 		if err != nil {
 			return err
 		}
 		var errs []error
 		for _, id := range ids {
-			if err := l.expireDue(id, l.account(id)); err != nil {
+			if _, err := l.expire(id, l.account(id)); err != nil {
 				errs = append(errs, err)
 			}
 		}

@@ -197,13 +197,13 @@ func (t *memTx) MarkSettled(requestID string, entryIDs []string) error {
 	return t.put("settled", requestID, entryIDs)
 }
 
-func (t *memTx) JournalUsage(events []*store.UsageEvent) error {
+func (t *memTx) JournalUsage(events []*store.UsageEvent) (bool, error) {
 	for _, e := range events {
 		if err := t.put("usage", e.ID, e); err != nil {
-			return err
+			return false, err
 		}
 	}
-	return nil
+	return false, nil
 }
 
 // lots counts an account's stored lots, open or not.

@@ -73,11 +73,10 @@ type Tx interface {
 	MarkSettled(requestID string, entryIDs []string) error
 
 	// JournalUsage stores usage events with the settlement that charged
-	// them, so a committed charge always has its events. The caller also
-	// hands them to the engine's usage recorder, which stores them in
-	// full; an engine that stores them in full here makes the recorder
-	// skip them (store.UsageEvent ids are unique).
-	JournalUsage(events []*store.UsageEvent) error
+	// them, so a committed charge always has its events: in full
+	// (stored), or journaled for the usage recorder, which then stores
+	// them in full (store.UsageEvent ids are unique).
+	JournalUsage(events []*store.UsageEvent) (stored bool, err error)
 }
 
 // AccountRecord is an account's stored balance: always the sum of its

@@ -154,8 +154,11 @@ func (t ledgerTx) MarkSettled(requestID string, entryIDs []string) error {
 	return t.tx.Bucket(bucketSettled).Put([]byte(requestID), []byte(strings.Join(entryIDs, ",")))
 }
 
-func (t ledgerTx) JournalUsage(events []*store.UsageEvent) error {
-	return putPending(t.tx, events)
+// JournalUsage journals the events for the usage writer (stored=false):
+// storing them in full here (indexes, rollups) would lengthen every
+// settlement's commit.
+func (t ledgerTx) JournalUsage(events []*store.UsageEvent) (stored bool, err error) {
+	return false, putPending(t.tx, events)
 }
 
 func createLedgerBuckets(tx *bolt.Tx) error {

@@ -43,7 +43,7 @@ func TestPendingUsageSurvivesACrash(t *testing.T) {
 			ProviderID: "openai", Model: "gpt-4o", Endpoint: "chat.completions", Status: 200, OutputTokens: 7, RetryAction: "succeeded"}
 	}
 	journal := func(events ...*store.UsageEvent) {
-		if err := db.UpdateLedger(ctx, func(tx credits.Tx) error { return tx.JournalUsage(events) }); err != nil {
+		if err := db.UpdateLedger(ctx, func(tx credits.Tx) error { _, err := tx.JournalUsage(events); return err }); err != nil {
 			t.Fatal(err)
 		}
 	}

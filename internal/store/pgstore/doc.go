@@ -60,8 +60,9 @@
 //     for a settlement on its own, leases included; none for a
 //     reservation its node's lease covers).
 //   - JournalUsage inserts the settlement's usage events in full in its
-//     transaction; StoreUsage (one INSERT … SELECT FROM unnest(…) ON
-//     CONFLICT (id) DO NOTHING per batch) then skips them.
+//     transaction and says so (stored), so they are not handed to the
+//     usage writer; StoreUsage (one INSERT … SELECT FROM unnest(…) ON
+//     CONFLICT (id) DO NOTHING per batch) stores the others.
 //   - Credit leases (lease.go, migration 0002): every lease operation
 //     locks the account row, then the lease row; a settlement spends its
 //     node's lease with a deferred spend_credit_lease call, which fails

@@ -364,15 +364,11 @@ func (t *txn) MarkSettled(requestID string, entryIDs []string) error {
 
 // JournalUsage stores the events in full in the settlement's transaction:
 // StoreUsage later skips them.
-// JournalsInFull reports that JournalUsage stores events in full: the
-// usage writer need not store them again.
-func (db *DB) JournalsInFull() bool { return true }
-
-func (t *txn) JournalUsage(events []*store.UsageEvent) error {
+func (t *txn) JournalUsage(events []*store.UsageEvent) (stored bool, err error) {
 	if len(events) > 0 {
 		t.later(insertUsageSQL, usageArgs(events)...)
 	}
-	return nil
+	return true, nil
 }
 
 var _ credits.Store = (*DB)(nil)
