@@ -130,7 +130,14 @@ type App struct {
 type lifecycle struct {
 	once sync.Once
 	err  error
+
+	// running is true from Start to Stop: what ai_health's readiness
+	// reports besides the store.
+	running atomic.Bool
 }
+
+// isRunning reports whether the app is between Start and Stop.
+func (a *App) isRunning() bool { return a.life != nil && a.life.running.Load() }
 
 var errCleanedUp = errors.New("the ai app of this configuration was cleaned up")
 
@@ -339,6 +346,7 @@ func (a *App) Start() error {
 	if a.prev != nil {
 		a.prev.prev = nil // one level of rollback is all Caddy needs
 	}
+	a.life.running.Store(true)
 	return nil
 }
 
@@ -349,6 +357,9 @@ func (a *App) Start() error {
 // usage retention.
 func (a *App) Stop() error {
 	a.stopped = true
+	if a.life != nil {
+		a.life.running.Store(false)
+	}
 	if prev := a.prev; prev != nil && !prev.stopped {
 		if current.CompareAndSwap(a, prev) {
 			prev.applyCreditSettings()

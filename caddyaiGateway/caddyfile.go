@@ -17,8 +17,11 @@ func init() {
 	httpcaddyfile.RegisterHandlerDirective("ai_auth", parseAuth)
 	httpcaddyfile.RegisterHandlerDirective("ai_credits", parseCredits)
 	httpcaddyfile.RegisterHandlerDirective("ai_gateway", parseGateway)
-	// ai_auth → ai_credits → ai_gateway, all before `handle`/`route` blocks
-	// run, so the directives work in a plain site block.
+	httpcaddyfile.RegisterHandlerDirective("ai_health", parseHealth)
+	// ai_health → ai_auth → ai_credits → ai_gateway, all before
+	// `handle`/`route` blocks run, so the directives work in a plain site
+	// block (each Before request_header lands after the ones before it).
+	httpcaddyfile.RegisterDirectiveOrder("ai_health", httpcaddyfile.Before, "request_header")
 	httpcaddyfile.RegisterDirectiveOrder("ai_auth", httpcaddyfile.Before, "request_header")
 	httpcaddyfile.RegisterDirectiveOrder("ai_credits", httpcaddyfile.Before, "request_header")
 	httpcaddyfile.RegisterDirectiveOrder("ai_gateway", httpcaddyfile.Before, "reverse_proxy")
@@ -215,6 +218,11 @@ func parseCredits(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 }
 
 // parseAuth parses `ai_auth` (no options).
+func parseHealth(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	hl := new(Health)
+	return hl, hl.UnmarshalCaddyfile(h.Dispenser)
+}
+
 func parseAuth(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	a := new(Auth)
 	return a, a.UnmarshalCaddyfile(h.Dispenser)

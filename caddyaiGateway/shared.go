@@ -62,6 +62,7 @@ type engine interface {
 	credits.Store
 	store.UsageStorer
 	SetMetaIfAbsent(key string, val []byte) ([]byte, error)
+	Ping(ctx context.Context) error
 	Close() error
 }
 

@@ -80,6 +80,8 @@ func startNodes(t *testing.T, n int, url, upstream string) []*node {
 }
 
 http://%s {
+	ai_health /ready
+	ai_health /live live
 	ai_auth
 	ai_credits
 	ai_gateway
@@ -674,4 +676,61 @@ func TestHostileKeyHolderAcrossNodes(t *testing.T) {
 		t.Fatalf("balance %s", b)
 	}
 	verifyLedger(t, url)
+}
+
+// TestReadinessFollowsDatabase: ai_health's readiness answers 503 while
+// the database is down and 200 again once it is back, without a key;
+// liveness stays 200 throughout.
+func TestReadinessFollowsDatabase(t *testing.T) {
+	url := testpg.URL(t)
+	nodes := startNodes(t, 1, url, fakeUpstream(t))
+	nd := nodes[0]
+	health := func(path string) (int, string) {
+		resp, err := http.Get("http://" + nd.httpAddr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if st, b := health("/ready"); st != 200 || !strings.Contains(b, `"ready"`) {
+		t.Fatalf("ready with the database up: %d %s", st, b)
+	}
+	var sawDown, liveDown atomic.Bool
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			if st, b := health("/ready"); st == 503 {
+				if strings.Contains(b, "postgres") || strings.Contains(b, secretKey) {
+					t.Errorf("readiness names the database or a key: %s", b)
+				}
+				sawDown.Store(true)
+			}
+			if st, _ := health("/live"); st != 200 {
+				liveDown.Store(true)
+			}
+		}
+	})
+	testpg.Restart(t, 3*time.Second)
+	close(stop)
+	wg.Wait()
+	if !sawDown.Load() {
+		t.Error("readiness never answered 503 while the database was down")
+	}
+	if liveDown.Load() {
+		t.Error("liveness failed while only the database was down")
+	}
+	eventually(t, 10*time.Second, "ready again after the restart", func() string {
+		if st, b := health("/ready"); st != 200 {
+			return fmt.Sprintf("%d %s", st, b)
+		}
+		return ""
+	})
 }

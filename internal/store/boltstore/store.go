@@ -89,6 +89,16 @@ func (db *DB) Close() error {
 	return db.bolt.Close()
 }
 
+// Ping reports whether the file is open and readable.
+func (db *DB) Ping(context.Context) error {
+	return db.bolt.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketMeta) == nil {
+			return errors.New("the database has no meta bucket")
+		}
+		return nil
+	})
+}
+
 // Meta reads a metadata value; ok is false when absent.
 func (db *DB) Meta(key string) (val []byte, ok bool, err error) {
 	err = db.bolt.View(func(tx *bolt.Tx) error {

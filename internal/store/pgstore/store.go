@@ -77,6 +77,15 @@ func (db *DB) Close() error {
 	return nil
 }
 
+// Ping reports whether the database answers a query within ctx.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.pool.QueryRow(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return fmt.Errorf("database unreachable: %w", err)
+	}
+	return nil
+}
+
 // Meta reads a metadata value; ok is false when absent.
 func (db *DB) Meta(key string) (val []byte, ok bool, err error) {
 	err = db.pool.QueryRow(context.Background(), `SELECT val FROM meta WHERE key = $1`, key).Scan(&val)
