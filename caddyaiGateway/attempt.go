@@ -18,6 +18,7 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/routing"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/upstream"
 
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
@@ -70,12 +71,15 @@ type attempt struct {
 	up *upstream.Call
 	// recorded: its usage event is written (each attempt once).
 	recorded bool
+	// span is the attempt's trace span while it is open (tracing.go).
+	span trace.Span
 }
 
 // try makes one attempt and, when the provider answers, serves it. next
 // is the index of the target after this one (for stream continuation).
 func (g *Gateway) try(c *call, t registry.Target, kc routing.Key, up *upstream.Call, next int) *attempt {
 	a := g.newAttempt(c, t, kc, up)
+	defer endAttemptSpans(c) // this attempt's and its stream's continuations'
 	ctx, cancel := context.WithCancelCause(c.ctx)
 	defer cancel(nil)
 	d, cause := c.limitBy(c.perRequest, errAttemptTimeout)
@@ -106,6 +110,7 @@ func (g *Gateway) newAttempt(c *call, t registry.Target, kc routing.Key, up *ups
 		c.all = c.allBuf[:0]
 	}
 	c.all = append(c.all, a)
+	traceAttempt(c, a)
 	if kc.ID != "" {
 		g.app.shared.manage.Touch(kc.ID, a.start)
 	}

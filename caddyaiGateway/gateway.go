@@ -139,6 +139,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 		return writeError(w, r, errGatewayStopping)
 	}
 	defer entry.Leave()
+	ctx, span := startGatewaySpan(ctx) // tracing.go
+	defer endSpan(span)
 	rest, ok := clientreq.Route(r.URL.Path)
 	if !ok {
 		return writeError(w, r, apierr.New(http.StatusNotFound, apierr.NotFound, "no such endpoint: "+r.URL.Path))
@@ -213,6 +215,7 @@ func (g *Gateway) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	perRequest, total := g.app.timeouts(req.st)
 	c := &call{ctx: ctx, w: w, r: r, req: req, id: requestID(w, r), caller: CallerFrom(r), targets: targets,
 		perRequest: perRequest, deadline: time.Now().Add(total)}
+	defer traceCall(c) // after the settlement: the attempts' spans are ended, the call's set
 	b, aerr := g.beginBilling(c, targets)
 	if aerr != nil {
 		return writeError(w, r, aerr)
