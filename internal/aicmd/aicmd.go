@@ -6,6 +6,8 @@
 package aicmd
 
 import (
+	"fmt"
+
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/spf13/cobra"
 )
@@ -62,4 +64,22 @@ Run 'caddy ai <command> --help' for a command's flags.
 			}
 		},
 	})
+}
+
+// groupCommand is a command that only holds subcommands (caddy ai keys):
+// alone it prints its help; with an unknown subcommand it fails.
+func groupCommand(use, short string, subs ...*cobra.Command) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("unknown command %q for %q; run '%s --help'", args[0], cmd.CommandPath(), cmd.CommandPath())
+			}
+			return cmd.Help()
+		},
+	}
+	cmd.AddCommand(subs...)
+	return cmd
 }

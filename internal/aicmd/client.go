@@ -335,7 +335,11 @@ func listJSON(name, uri string, items []json.RawMessage, next *string) ([]byte, 
 	if items == nil {
 		items = []json.RawMessage{}
 	}
-	return json.Marshal(map[string]any{name: items, "uri": uri, "nextPageUri": next})
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // as the API writes: & stays &
+	err := enc.Encode(map[string]any{name: items, "uri": uri, "nextPageUri": next})
+	return buf.Bytes(), err
 }
 
 // decodeItems decodes the items of a list.

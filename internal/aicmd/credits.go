@@ -57,13 +57,8 @@ type transactionView struct {
 }
 
 func creditsCommand() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "credits <buy|balance|transactions>",
-		Short: "Buys credits and shows an account's balance and ledger",
-		Args:  cobra.NoArgs,
-	}
-	cmd.AddCommand(creditsBuyCommand(), creditsBalanceCommand(), creditsTransactionsCommand())
-	return cmd
+	return groupCommand("credits <buy|balance|transactions>", "Buys credits and shows an account's balance and ledger",
+		creditsBuyCommand(), creditsBalanceCommand(), creditsTransactionsCommand())
 }
 
 // addAccountFlag adds --account, defaulting to the default account.
@@ -194,7 +189,7 @@ func creditsTransactions(ctx context.Context, s *session, account string, limit 
 		return err
 	}
 	if next != nil {
-		fmt.Fprintf(s.info, "Only the newest %d entries are shown: --limit <n> or --all for more.\n", len(entries))
+		fmt.Fprintln(s.info, "Older entries exist: --limit <n> or --all to see them.")
 	}
 	return nil
 }
@@ -210,8 +205,9 @@ func transactionsTable(entries []transactionView) *table {
 // detail says what an entry was for, in a few words.
 func (e *transactionView) detail() string {
 	var parts []string
-	if e.ProviderID != "" || e.Model != "" {
-		parts = append(parts, strings.Trim(e.ProviderID+":"+e.Model, ":"))
+	model := strings.Trim(e.ProviderID+":"+e.Model, ":")
+	if model != "" {
+		parts = append(parts, model)
 	}
 	if e.Tokens != 0 {
 		parts = append(parts, fmtCount(e.Tokens)+" tokens")
@@ -222,7 +218,8 @@ func (e *transactionView) detail() string {
 	if e.Type == "purchase" && e.LotID != "" {
 		parts = append(parts, "lot "+e.LotID)
 	}
-	if e.Description != "" {
+	// a usage entry's description repeats its model and tokens
+	if e.Description != "" && (model == "" || !strings.HasPrefix(e.Description, model)) {
 		parts = append(parts, e.Description)
 	}
 	return strings.Join(parts, ", ")

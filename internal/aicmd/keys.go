@@ -40,13 +40,8 @@ func (k *accessKeyView) status(at time.Time) string {
 }
 
 func keysCommand() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "keys <create|list|revoke>",
-		Short: "Creates, lists and revokes access keys (the keys clients send to the gateway)",
-		Args:  cobra.NoArgs,
-	}
-	cmd.AddCommand(keysCreateCommand(), keysListCommand(), keysRevokeCommand())
-	return cmd
+	return groupCommand("keys <create|list|revoke>", "Creates, lists and revokes access keys (the keys clients send to the gateway)",
+		keysCreateCommand(), keysListCommand(), keysRevokeCommand())
 }
 
 func keysCreateCommand() *cobra.Command {
@@ -171,7 +166,7 @@ func keysList(ctx context.Context, s *session, limit int) error {
 		fmt.Fprintln(s.info, "No access keys yet: caddy ai keys create --name <name>")
 	}
 	if next != nil {
-		fmt.Fprintf(s.info, "Only the newest %d keys are shown: --limit <n> or --all for more.\n", len(keys))
+		fmt.Fprintln(s.info, "Older keys exist: --limit <n> or --all to see them.")
 	}
 	return nil
 }

@@ -245,7 +245,7 @@ func usageTable(o usageOverview, by string, perBucket bool, keyNames map[string]
 			}
 			rows = append(rows, row{append([]string{start}, g.label(b)...), b.usageTotalsView})
 		}
-	} else {
+	} else if len(g.columns) > 0 { // not grouped: the totals say it all
 		index := map[string]int{}
 		for i := range o.Buckets {
 			b := &o.Buckets[i]
