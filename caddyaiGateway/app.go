@@ -50,16 +50,23 @@ type App struct {
 
 	// SecretKey encrypts provider keys at rest (AES-256-GCM). A 64-digit hex
 	// string or base64 of 32 bytes is used as is; anything else is hashed
-	// into a key. Default: a random key generated on first start into
-	// `ai-gateway/secret.key` under Caddy's data directory. Changing it
-	// makes stored provider keys unreadable, so the app refuses to start
-	// with a key that does not match the database.
+	// into a key. Default (bbolt): a random key generated on first start
+	// into a file beside the database, `<storage path>.key` (mode 0600),
+	// so the database and its key move together; a `secret.key` that an
+	// earlier version kept in Caddy's data dir is still used while no file
+	// is beside the database. Changing it makes stored provider keys
+	// unreadable, so the app refuses to start with a key that does not
+	// match the database, naming the file it read. Required with
+	// `storage postgres`.
 	SecretKey string `json:"secret_key,omitempty"`
 
 	// AdminKey is the bootstrap management API key: `Authorization: Bearer
 	// <admin_key>` on Caddy's admin endpoint under /ai/. Default: generated
-	// on first start into `ai-gateway/admin.key` under Caddy's data
-	// directory (the log says where).
+	// on first start into a file beside the bbolt database,
+	// `<storage path>.admin.key` (mode 0600; the log says where), or with
+	// PostgreSQL into `ai-gateway/admin.key` under each node's Caddy data
+	// directory (set admin_key, or use API keys, for one key on every
+	// node).
 	AdminKey string `json:"admin_key,omitempty"`
 
 	// PerRequestTimeout bounds one upstream attempt: until the whole answer
@@ -262,20 +269,23 @@ func (a *App) activate() error {
 	if !a.haveSecret && a.storage.engine == enginePostgres {
 		return errors.New("storage postgres needs secret_key: every node must encrypt provider keys with the same key")
 	}
+	keyFile := ""
 	if !a.haveSecret {
-		file := filepath.Join(a.dataDir, "secret.key")
+		keyFile = a.secretKeyFile()
 		var created bool
 		var err error
-		if key, created, err = secrets.LoadOrCreateKeyFile(file); err != nil {
+		if key, created, err = secrets.LoadOrCreateKeyFile(keyFile); err != nil {
 			return err
 		}
 		if created {
-			a.logger.Warn("generated a new secret key; keep this file safe or configure it explicitly", zap.String("file", file))
-			createdSecret = file
+			a.logger.Warn("generated a new secret key beside the database; keep it with the database (back them up together) or configure secret_key", zap.String("file", keyFile))
+			createdSecret = keyFile
+		} else {
+			a.logger.Info("secret key from file (secret_key is not set)", zap.String("file", keyFile))
 		}
 	}
 	if !a.haveAdmin {
-		file := filepath.Join(a.dataDir, "admin.key")
+		file := a.adminKeyFile()
 		h, created, err := secrets.LoadOrCreateManagementKeyFile(file)
 		if created {
 			a.logger.Warn("generated a new management API key; keep this file safe or configure it explicitly", zap.String("file", file))
@@ -288,11 +298,16 @@ func (a *App) activate() error {
 	}
 	sh, fresh, err := acquireShared(a.storage, key, a.logger)
 	if err != nil {
-		if createdSecret != "" {
+		switch {
+		case createdSecret != "":
 			// The database was created with another key: the new file
 			// would only hide that.
 			_ = os.Remove(createdSecret)
-			return fmt.Errorf("%w (no secret_key is configured and %s did not exist: restore that file or set secret_key)", err, createdSecret)
+			return fmt.Errorf("%w: no secret_key is configured and the key file %s did not exist: restore the key file that was kept beside the database, or set secret_key", err, createdSecret)
+		case errors.Is(err, errWrongKey) && keyFile != "":
+			return fmt.Errorf("%w: the key was read from %s (secret_key is not set): restore the key file the database was created with, or set secret_key", err, keyFile)
+		case errors.Is(err, errWrongKey):
+			return fmt.Errorf("%w: restore the secret_key the database was created with", err)
 		}
 		return err
 	}
@@ -307,6 +322,40 @@ func (a *App) activate() error {
 		a.demo.start()
 	}
 	return nil
+}
+
+// secretKeyFile is where a bbolt database's generated secret key is kept
+// when secret_key is not set: beside the database, as `<database>.key`,
+// so the two move and are backed up together. PostgreSQL needs secret_key
+// (activate refuses to start without it).
+func (a *App) secretKeyFile() string { return a.keyFile(".key", "secret.key", "secret key") }
+
+// adminKeyFile is where the generated bootstrap management key is kept
+// when admin_key is not set: beside a bbolt database, as
+// `<database>.admin.key`; with PostgreSQL (no file to sit beside) in
+// Caddy's data dir, per node.
+func (a *App) adminKeyFile() string {
+	if a.storage.engine == enginePostgres {
+		return filepath.Join(a.dataDir, "admin.key")
+	}
+	return a.keyFile(".admin.key", "admin.key", "management API key")
+}
+
+// keyFile is the file beside the bbolt database (path + suffix), unless
+// only the file an earlier version generated into Caddy's data dir
+// (ai-gateway/<legacy>) exists: that one is still used, with a warning.
+func (a *App) keyFile(suffix, legacy, what string) string {
+	beside := a.storage.where + suffix
+	if _, err := os.Stat(beside); err == nil {
+		return beside
+	}
+	old := filepath.Join(a.dataDir, legacy)
+	if _, err := os.Stat(old); err == nil {
+		a.logger.Warn("using the "+what+" in Caddy's data dir; move it beside the database, where it is looked for first",
+			zap.String("file", old), zap.String("move_to", beside))
+		return old
+	}
+	return beside
 }
 
 // applyUsageRetention hands this config's usage_retention to the shared

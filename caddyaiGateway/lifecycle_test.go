@@ -91,8 +91,8 @@ func TestKeyPlaceholders(t *testing.T) {
 	}
 	_ = a.Stop()
 	_ = a.Cleanup()
-	if _, err := os.Stat(filepath.Join(dir, "caddy", "ai-gateway", "admin.key")); !os.IsNotExist(err) {
-		t.Fatalf("admin.key written although admin_key is set: %v", err)
+	if _, err := os.Stat(filepath.Join(dir, "a.db.admin.key")); !os.IsNotExist(err) {
+		t.Fatalf("an admin key file written although admin_key is set: %v", err)
 	}
 
 	b := &App{Storage: filepath.Join(dir, "b.db"), AdminKey: "{env.AI_GW_TEST_UNSET_ADMIN_KEY}"}
@@ -103,7 +103,7 @@ func TestKeyPlaceholders(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = b.Stop(); _ = b.Cleanup() }()
-	k, err := os.ReadFile(filepath.Join(dir, "caddy", "ai-gateway", "admin.key"))
+	k, err := os.ReadFile(filepath.Join(dir, "b.db.admin.key"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,13 +112,18 @@ func TestKeyPlaceholders(t *testing.T) {
 	}
 }
 
-// No secret_key and no secret.key file, but a database created with a
-// key: the start fails, saying so, and leaves no new secret.key behind
-// (it would be a wrong key). An empty secret.key is an error too.
-func TestSecretKeyFileMissingForExistingDatabase(t *testing.T) {
+// Without secret_key, a bbolt database's key is kept beside it
+// (<database>.key). A database created with a key whose file is missing:
+// the start fails naming the file it expected, and leaves no new key file
+// behind (it would be a wrong key). An empty key file is an error; a key
+// file that does not match names the file; a key an earlier version kept
+// in Caddy's data dir is still found.
+func TestSecretKeyFileBesideDatabase(t *testing.T) {
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "gw.db")
-	s, err := openShared(storageRef{engine: engineBBolt, where: dbPath}, secrets.NewKey(), zap.NewNop())
+	keyFile := dbPath + ".key"
+	orig := secrets.NewKey()
+	s, err := openShared(storageRef{engine: engineBBolt, where: dbPath}, orig, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,19 +136,73 @@ func TestSecretKeyFileMissingForExistingDatabase(t *testing.T) {
 			eff: new(atomic.Pointer[effectiveRegistry])}
 	}
 	_, err = newApp().sharedState()
-	if err == nil || !strings.Contains(err.Error(), "secret.key") {
-		t.Fatalf("error: %v", err)
+	if err == nil || !strings.Contains(err.Error(), keyFile) || !strings.Contains(err.Error(), "did not exist") {
+		t.Fatalf("missing key file: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(data, "secret.key")); !os.IsNotExist(err) {
-		t.Fatalf("a new secret.key was left behind: %v", err)
+	if _, err := os.Stat(keyFile); !os.IsNotExist(err) {
+		t.Fatalf("a new key file was left behind: %v", err)
 	}
 
-	if err := os.WriteFile(filepath.Join(data, "secret.key"), nil, 0o600); err != nil {
+	if err := os.WriteFile(keyFile, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err = newApp().sharedState()
-	if err == nil || !strings.Contains(err.Error(), "is empty") {
-		t.Fatalf("empty secret.key: %v", err)
+	if _, err = newApp().sharedState(); err == nil || !strings.Contains(err.Error(), "is empty") {
+		t.Fatalf("empty key file: %v", err)
+	}
+
+	if err := os.WriteFile(keyFile, []byte(secrets.NewKey().String()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err = newApp().sharedState(); err == nil || !strings.Contains(err.Error(), "read from "+keyFile) {
+		t.Fatalf("wrong key file: %v", err)
+	}
+
+	// the key of an earlier version, in Caddy's data dir
+	if err := os.Remove(keyFile); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(data, "secret.key"), []byte(orig.String()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := newApp()
+	if _, err := a.sharedState(); err != nil {
+		t.Fatalf("legacy key file: %v", err)
+	}
+	_ = a.Cleanup()
+
+	// the right key beside the database wins over the data dir's
+	if err := os.WriteFile(keyFile, []byte(orig.String()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(data, "secret.key"), []byte(secrets.NewKey().String()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a = newApp()
+	if _, err := a.sharedState(); err != nil {
+		t.Fatalf("key beside the database: %v", err)
+	}
+	_ = a.Cleanup()
+}
+
+// A fresh database gets its generated key beside it.
+func TestSecretKeyGeneratedBesideDatabase(t *testing.T) {
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "fresh.db")
+	a := &App{logger: zap.NewNop(), life: new(lifecycle), dataDir: filepath.Join(dir, "data"), storage: storageRef{engine: engineBBolt, where: dbPath}, haveAdmin: true,
+		eff: new(atomic.Pointer[effectiveRegistry])}
+	if _, err := a.sharedState(); err != nil {
+		t.Fatal(err)
+	}
+	defer a.Cleanup()
+	fi, err := os.Stat(dbPath + ".key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode %v, want 0600", fi.Mode().Perm())
 	}
 }
 

@@ -176,6 +176,10 @@ func openEngine(ref storageRef) (engine, error) {
 	return boltstore.Open(ref.where)
 }
 
+// errWrongKey marks a bbolt database opened with another key than the
+// one it was created with; activate says where the key came from.
+var errWrongKey = errors.New("wrong secret key")
+
 func openShared(ref storageRef, key secrets.Key, logger *zap.Logger) (*shared, error) {
 	db, err := openEngine(ref)
 	if err != nil {
@@ -187,7 +191,7 @@ func openShared(ref storageRef, key secrets.Key, logger *zap.Logger) (*shared, e
 			if ref.engine == enginePostgres {
 				return nil, fmt.Errorf("secret_key does not match the key %s was created with: every node on one database needs the same secret_key", ref)
 			}
-			return nil, fmt.Errorf("secret_key does not match the key %s was created with; restore the original secret_key", ref)
+			return nil, fmt.Errorf("%w: the secret key does not match the key %s was created with", errWrongKey, ref)
 		}
 		return nil, fmt.Errorf("initialising %s: %w", ref, err)
 	}

@@ -243,8 +243,15 @@ func TestValidateBesideRunningGateway(t *testing.T) {
 	cf := exampleCaddyfile(t, dir, adminAddr, httpAddr)
 	p.run(cf, httpAddr)
 
-	// no AI_GATEWAY_ADMIN_KEY: the key was generated into the data dir
-	keyFile := filepath.Join(dir, "data", "caddy", "ai-gateway", "admin.key")
+	// no AI_GATEWAY_ADMIN_KEY: the key was generated beside the database,
+	// and the secret key with it; nothing into Caddy's data dir
+	keyFile := filepath.Join(storeDir, "gw.db.admin.key")
+	if _, err := os.Stat(filepath.Join(storeDir, "gw.db.key")); err != nil {
+		t.Fatalf("generated secret key: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data", "caddy", "ai-gateway")); !os.IsNotExist(err) {
+		t.Fatalf("key files in Caddy's data dir: %v", err)
+	}
 	kb, err := os.ReadFile(keyFile)
 	if err != nil {
 		t.Fatalf("generated admin key: %v", err)
@@ -314,8 +321,8 @@ func TestExampleAdminKeyNotInAutosave(t *testing.T) {
 	if st != 200 || bytes.Contains(cfg, []byte(key)) {
 		t.Fatalf("config API: %d, holds the key: %v", st, bytes.Contains(cfg, []byte(key)))
 	}
-	if _, err := os.Stat(filepath.Join(dir, "data", "caddy", "ai-gateway", "admin.key")); !os.IsNotExist(err) {
-		t.Fatalf("admin.key generated although AI_GATEWAY_ADMIN_KEY is set: %v", err)
+	if _, err := os.Stat(filepath.Join(dir, "store", "gw.db.admin.key")); !os.IsNotExist(err) {
+		t.Fatalf("an admin key file generated although AI_GATEWAY_ADMIN_KEY is set: %v", err)
 	}
 }
 

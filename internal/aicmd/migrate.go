@@ -61,7 +61,7 @@ the same keys are replaced, usage events are not duplicated).
 
 Provider keys are copied sealed: configure every PostgreSQL node with the
 secret_key the bbolt gateway used (its secret_key option, or the file
-ai-gateway/secret.key in Caddy's data directory). A target initialised
+beside its database, <bbolt file>.key). A target initialised
 with another secret key is refused; one initialised with the same key
 (a gateway started on it) differs in its check value: prove the key is
 the same with --secret-key-file.
