@@ -158,6 +158,9 @@ type Strategy struct {
 
 	named namedStrategy
 	prg   cel.Program
+	// fast is the compiled form of prg (see compiled.go); nil when the
+	// expression is outside the compiled subset.
+	fast *fastProgram
 }
 
 func (s *Strategy) String() string { return s.Name }
@@ -186,14 +189,39 @@ func Compile(src string) (*Strategy, error) {
 	// the runtime cost tracker (which costs more than the evaluation: an
 	// allocation per operation); one that may not is tracked and stopped.
 	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
+	tracked := false
 	if est, err := env.EstimateCost(checked, sizeBounds{}); err != nil || est.Max > CostLimit {
 		opts = append(opts, cel.CostLimit(CostLimit))
+		tracked = true
 	}
 	prg, err := env.Program(checked, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("preparing model selection strategy: %w", err)
 	}
-	return &Strategy{Name: src, prg: prg}, nil
+	s := &Strategy{Name: src, prg: prg}
+	s.fast, _ = compileFast(checked)
+	if s.fast != nil && tracked {
+		// The program runs with a cost tracker. The compiled form has
+		// none, so it may run only where the tracker could not stop the
+		// program: where the estimate fits the limit with every size the
+		// expression reads at most guardSize (checked per evaluation).
+		s.fast.guard = guardSize(env, checked)
+		if s.fast.guard == 0 {
+			s.fast = nil
+		}
+	}
+	return s, nil
+}
+
+// guardSize returns the largest of a few size bounds under which the
+// estimated cost of checked fits CostLimit, or 0.
+func guardSize(env *cel.Env, checked *cel.Ast) int {
+	for _, n := range []int{4096, 1024, 256, 64} {
+		if est, err := env.EstimateCost(checked, sizeBounds{max: uint64(n)}); err == nil && est.Max <= CostLimit {
+			return n
+		}
+	}
+	return 0
 }
 
 // Validate reports whether src compiles, for checking a strategy when it is
@@ -232,17 +260,30 @@ func (e *EvalError) Unwrap() error { return e.Err }
 // an *EvalError naming the strategy; it never falls through silently.
 func Select(strategies []*Strategy, cands []Candidate, req Request, key Key) (ordered []Candidate, winner int, err error) {
 	var act *activation
+	var x *evalCtx // the compiled strategies' scratch, pooled
+	defer func() {
+		if x != nil {
+			x.release()
+		}
+	}()
 	for i, s := range strategies {
 		var order []int
-		if s.named != notNamed {
+		switch {
+		case s.named != notNamed:
 			order = s.named.order(cands, &req)
-		} else {
-			if act == nil {
-				act = newActivation(cands, &req, &key)
+		default:
+			done := false
+			if s.fast != nil {
+				if x == nil {
+					x = getCtx(cands, &req, &key)
+				}
+				order, done, err = s.fast.run(x)
 			}
-			out, _, err := s.prg.Eval(act)
-			if err == nil {
-				order, err = resultOrder(out, cands)
+			if !done {
+				if act == nil {
+					act = newActivation(cands, &req, &key)
+				}
+				order, err = s.evalCEL(act, cands)
 			}
 			if err != nil {
 				return nil, -1, &EvalError{Index: i, Strategy: s.Name, Err: err}
@@ -257,6 +298,15 @@ func Select(strategies []*Strategy, cands []Candidate, req Request, key Key) (or
 		}
 	}
 	return cands, -1, nil
+}
+
+// evalCEL runs the strategy's cel-go program.
+func (s *Strategy) evalCEL(act *activation, cands []Candidate) ([]int, error) {
+	out, _, err := s.prg.Eval(act)
+	if err != nil {
+		return nil, err
+	}
+	return resultOrder(out, cands)
 }
 
 func newActivation(cands []Candidate, req *Request, key *Key) *activation {
@@ -333,10 +383,14 @@ func namesCandidate(name string, c *Candidate) bool {
 // has (a catalog of a few hundred models).
 const maxEstimatedSize = 10_000
 
-// sizeBounds gives the cost estimator the sizes of what strategies read.
-type sizeBounds struct{}
+// sizeBounds gives the cost estimator the sizes of what strategies read:
+// at most max, or maxEstimatedSize when max is 0.
+type sizeBounds struct{ max uint64 }
 
-func (sizeBounds) EstimateSize(checker.AstNode) *checker.SizeEstimate {
+func (b sizeBounds) EstimateSize(checker.AstNode) *checker.SizeEstimate {
+	if b.max > 0 {
+		return &checker.SizeEstimate{Min: 0, Max: b.max}
+	}
 	return &checker.SizeEstimate{Min: 0, Max: maxEstimatedSize}
 }
 
