@@ -4,14 +4,24 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/testkit"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/testports"
 )
 
 const testAdminKey = "test-admin-key-0123456789abcdef"
@@ -212,5 +222,279 @@ func TestListFollowsPages(t *testing.T) {
 	b, err := listJSON("accessKeys", "/ai/access-keys", items[:1], next)
 	if err != nil || string(b) != `{"accessKeys":[{"id":"ak_0249"}],"nextPageUri":null,"uri":"/ai/access-keys"}`+"\n" {
 		t.Errorf("listJSON: %s %v", b, err)
+	}
+}
+
+// commandPorts is this package's range of test ports (internal/testports:
+// a range per package that starts servers; 16000–20000 is no other's).
+const commandPorts = 16000
+
+// gateway is a caddy process with the gateway, for the commands to call.
+type gateway struct {
+	bin, dir            string
+	adminAddr, httpAddr string
+}
+
+// startGateway runs the caddy built with the plugin: the management API
+// on adminAddr, the data plane on httpAddr, answered by the demo upstream.
+func startGateway(t *testing.T) *gateway {
+	t.Helper()
+	g := &gateway{bin: testkit.CaddyBinary(t), dir: t.TempDir(),
+		adminAddr: testports.Free(t, commandPorts), httpAddr: testports.Free(t, commandPorts)}
+	cfg := filepath.Join(g.dir, "Caddyfile")
+	caddyfile := fmt.Sprintf(`{
+	admin %s
+	auto_https off
+	log default {
+		level ERROR
+	}
+	ai {
+		storage %s
+		admin_key %s
+		demo_upstream
+	}
+}
+
+http://%s {
+	ai_auth
+	ai_credits
+	ai_gateway
+}
+`, g.adminAddr, filepath.Join(g.dir, "gateway.db"), testAdminKey, g.httpAddr)
+	if err := os.WriteFile(cfg, []byte(caddyfile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(g.bin, "run", "--config", cfg, "--adapter", "caddyfile")
+	cmd.Env = append(os.Environ(), "XDG_DATA_HOME="+g.dir, "XDG_CONFIG_HOME="+g.dir, "HOME="+g.dir)
+	logf, err := os.Create(filepath.Join(g.dir, "caddy.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _, _ = cmd.Process.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		req, _ := http.NewRequest("GET", "http://"+g.adminAddr+"/ai/accounts", nil)
+		req.Header.Set("Authorization", "Bearer "+testAdminKey)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return g
+			}
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(filepath.Join(g.dir, "caddy.log"))
+			t.Fatalf("caddy did not start:\n%s", b)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// chat sends one chat request with the access key token; it returns the
+// status.
+func (g *gateway) chat(t *testing.T, token string) int {
+	t.Helper()
+	req, _ := http.NewRequest("POST", "http://"+g.httpAddr+"/v1/chat/completions",
+		strings.NewReader(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello!"}]}`))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode
+}
+
+// ran is one run of `caddy ai …`.
+type ran struct {
+	args           []string
+	stdout, stderr string
+	code           int
+}
+
+// TestCommandsAgainstAGateway runs `caddy ai keys|credits|usage` of the
+// built caddy against a running gateway, as an operator would.
+func TestCommandsAgainstAGateway(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs caddy; skipped in -short mode")
+	}
+	g := startGateway(t)
+	var all []ran
+	// run runs caddy ai args with env (KEY=value) added, and checks the
+	// exit status is 0 or not as wantOK says.
+	run := func(wantOK bool, env []string, args ...string) ran {
+		t.Helper()
+		cmd := exec.Command(g.bin, append([]string{"ai"}, args...)...)
+		cmd.Env = append(os.Environ(), "CADDY_ADMIN=", envAdminKey+"=")
+		cmd.Env = append(cmd.Env, env...)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		r := ran{args: args, stdout: stdout.String(), stderr: stderr.String()}
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			r.code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, r)
+		if wantOK != (r.code == 0) {
+			t.Fatalf("caddy ai %s: exit status %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+		}
+		return r
+	}
+	keyEnv := []string{envAdminKey + "=" + testAdminKey}
+	ok := func(args ...string) ran {
+		t.Helper()
+		return run(true, keyEnv, append(args, "--address", g.adminAddr)...)
+	}
+	says := func(out string, wants ...string) {
+		t.Helper()
+		for _, w := range wants {
+			if !strings.Contains(out, w) {
+				t.Errorf("the output does not say %q:\n%s", w, out)
+			}
+		}
+	}
+	jsonOf := func(r ran, v any) {
+		t.Helper()
+		if err := json.Unmarshal([]byte(r.stdout), v); err != nil {
+			t.Fatalf("caddy ai %s: the output is not JSON: %v\n%s", strings.Join(r.args, " "), err, r.stdout)
+		}
+	}
+
+	// keys: create (the token alone on stdout), list, create with --json
+	created := ok("keys", "create", "--name", "e2e laptop", "--expires", "30d")
+	token := strings.TrimSpace(created.stdout)
+	if !strings.HasPrefix(token, "cag_") || strings.ContainsAny(token, " \n") {
+		t.Fatalf("keys create: stdout %q, want the token alone", created.stdout)
+	}
+	says(created.stderr, `"e2e laptop"`, "shown only now and cannot be shown again")
+	var second accessKeyView
+	jsonOf(ok("keys", "create", "--name", "second", "--json"), &second)
+	if second.ID == "" || !strings.HasPrefix(second.Token, "cag_") {
+		t.Fatalf("keys create --json: %+v", second)
+	}
+	list := ok("keys", "list")
+	says(list.stdout, "e2e laptop", "second", second.ID, "active", "EXPIRES (UTC)")
+	if strings.Contains(list.stdout, token) || strings.Contains(list.stdout, second.Token) {
+		t.Error("keys list shows a token")
+	}
+	var page struct {
+		AccessKeys  []accessKeyView `json:"accessKeys"`
+		NextPageURI *string         `json:"nextPageUri"`
+	}
+	jsonOf(ok("keys", "list", "--json", "--limit", "1"), &page)
+	if len(page.AccessKeys) != 1 || page.AccessKeys[0].ID != second.ID || page.NextPageURI == nil {
+		t.Errorf("keys list --json --limit 1: %+v, want the newest key and a next page", page)
+	}
+	jsonOf(ok("keys", "list", "--json", "--all"), &page)
+	if len(page.AccessKeys) != 2 || page.NextPageURI != nil {
+		t.Fatalf("keys list --json --all: %+v", page)
+	}
+	laptop := page.AccessKeys[1]
+
+	// credits: buy, balance, transactions
+	says(ok("credits", "buy", "25").stdout, "Bought 25.00 USD of credits for account default", "Balance: 25.00 USD.")
+	if bal := ok("credits", "balance").stdout; !regexp.MustCompile(`default +25\.00 +0\.00 +25\.00 +25\.00 USD on `).MatchString(bal) {
+		t.Errorf("credits balance:\n%s", bal)
+	}
+	says(ok("credits", "transactions").stdout, "purchase", "25.00", "lot lot_")
+
+	// a request through the gateway, then its usage
+	if st := g.chat(t, token); st != http.StatusOK {
+		t.Fatalf("a chat request with the new key: %d", st)
+	}
+	var overview struct {
+		Buckets []usageBucketView `json:"buckets"`
+		Totals  usageTotalsView   `json:"totals"`
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for { // usage is stored once the request settles
+		jsonOf(ok("usage", "--by", "model", "--json"), &overview)
+		if overview.Totals.Requests == 1 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if overview.Totals.Requests != 1 || len(overview.Buckets) != 1 || overview.Buckets[0].Model != "gpt-4o-mini" || overview.Totals.Spent <= 0 {
+		t.Fatalf("usage --json: %+v", overview)
+	}
+	usage := ok("usage", "--by", "model").stdout
+	if !regexp.MustCompile(`openai +gpt-4o-mini +1 +0 +\S+ +\S+ +` + regexp.QuoteMeta(overview.Totals.Cost.String())).MatchString(usage) {
+		t.Errorf("usage --by model shows no row for the request:\n%s", usage)
+	}
+	says(usage, "TOTAL", "SPENT (USD)")
+	says(ok("usage", "--by", "key").stdout, laptop.ID, "e2e laptop")
+	says(ok("credits", "transactions").stdout, "usage", "openai:gpt-4o-mini")
+	var txs struct {
+		Transactions []transactionView `json:"transactions"`
+	}
+	jsonOf(ok("credits", "transactions", "--json"), &txs)
+	if len(txs.Transactions) != 2 || txs.Transactions[0].Type != "usage" || txs.Transactions[1].Type != "purchase" {
+		t.Errorf("credits transactions --json: %+v", txs.Transactions)
+	}
+	var bal balanceView
+	jsonOf(ok("credits", "balance", "--json"), &bal)
+	if bal.Balance != 25_000_000_000+txs.Transactions[0].Amount {
+		t.Errorf("balance %s after a purchase of 25.00 and a request of %s", bal.Balance, txs.Transactions[0].Amount)
+	}
+
+	// revoke: the key is refused from the next request
+	says(ok("keys", "revoke", laptop.ID).stdout, "Revoked access key "+laptop.ID)
+	if st := g.chat(t, token); st != http.StatusUnauthorized {
+		t.Errorf("a request with the revoked key: %d, want 401", st)
+	}
+	says(ok("keys", "list").stdout, "disabled")
+	says(ok("keys", "revoke", "--delete", second.ID).stdout, "Deleted access key "+second.ID)
+	if st := g.chat(t, second.Token); st != http.StatusUnauthorized {
+		t.Errorf("a request with the deleted key: %d, want 401", st)
+	}
+	if strings.Contains(ok("keys", "list").stdout, second.ID) {
+		t.Error("the deleted key is still listed")
+	}
+
+	// the address: as a URL, from $CADDY_ADMIN
+	run(true, keyEnv, "credits", "balance", "--address", "http://"+g.adminAddr+"/")
+	run(true, append(keyEnv, "CADDY_ADMIN="+g.adminAddr), "credits", "balance")
+
+	// errors: one line on stderr, exit status 1
+	fail := func(env []string, args ...string) string {
+		t.Helper()
+		r := run(false, env, args...)
+		if r.code != 1 || strings.Count(r.stderr, "\n") != 1 || !strings.HasPrefix(r.stderr, "Error: ") {
+			t.Errorf("caddy ai %s: exit status %d, stderr %q; want 1 and one line", strings.Join(args, " "), r.code, r.stderr)
+		}
+		return r.stderr
+	}
+	says(fail(nil, "keys", "list", "--address", g.adminAddr, "--key", "not-the-management-key"),
+		"HTTP 401", "a valid management API key is required")
+	says(fail(nil, "keys", "list", "--address", g.adminAddr), "a management API key is required: set $AI_GATEWAY_ADMIN_KEY or give --key")
+	down := testports.Free(t, commandPorts)
+	says(fail(keyEnv, "credits", "balance", "--address", down), "cannot reach the admin endpoint at "+down+": is caddy running?")
+	says(fail(keyEnv, "credits", "buy", "ten", "--address", g.adminAddr), "HTTP 400", "amount")
+	says(fail(keyEnv, "keys", "revoke", "ak_nope", "--address", g.adminAddr), "HTTP 404")
+	says(fail(keyEnv, "usage", "--since", "soon", "--address", g.adminAddr), "--since")
+
+	for _, r := range all {
+		if strings.Contains(r.stdout+r.stderr, testAdminKey) {
+			t.Errorf("caddy ai %s printed the management key", strings.Join(r.args, " "))
+		}
 	}
 }
