@@ -26,8 +26,8 @@ import (
 // not be on the command line (where ps shows it).
 const envAdminKey = "AI_GATEWAY_ADMIN_KEY"
 
-// requestTimeout bounds one call to the admin endpoint.
-const requestTimeout = 30 * time.Second
+// requestTimeout bounds one call to the admin endpoint (a var for tests).
+var requestTimeout = 30 * time.Second
 
 // client calls the management API (admin.api.ai) on a running Caddy's
 // admin endpoint, as Caddy's own commands (caddy reload, caddy stop) do:
@@ -154,8 +154,12 @@ func (c *client) do(ctx context.Context, method, path string, header http.Header
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		if ctx.Err() != nil {
+		var ne net.Error
+		switch {
+		case ctx.Err() != nil:
 			return nil, ctx.Err()
+		case errors.As(err, &ne) && ne.Timeout():
+			return nil, fmt.Errorf("%s %s: the admin endpoint at %s did not answer within %s", method, path, c.address, requestTimeout)
 		}
 		return nil, fmt.Errorf("cannot reach the admin endpoint at %s: is caddy running? (%s)", c.address, dialReason(err))
 	}

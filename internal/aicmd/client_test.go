@@ -498,3 +498,16 @@ func TestCommandsAgainstAGateway(t *testing.T) {
 		}
 	}
 }
+
+func TestSlowAnswer(t *testing.T) {
+	old := requestTimeout
+	requestTimeout = 100 * time.Millisecond
+	t.Cleanup(func() { requestTimeout = old })
+	release := make(chan struct{})
+	s, _, _ := fakeAPI(t, func(w http.ResponseWriter, r *http.Request) { <-release })
+	defer close(release)
+	_, err := s.api.do(context.Background(), "GET", "/ai/credits/balance", nil, nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "did not answer within 100ms") {
+		t.Errorf("a slow answer: %v", err)
+	}
+}
