@@ -149,7 +149,7 @@ func (c *client) do(ctx context.Context, method, path string, header http.Header
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if c.network != "unix" {
+	if !strings.HasPrefix(c.network, "unix") {
 		req.Header.Set("Origin", c.origin) // as caddy's own commands send it
 	}
 	resp, err := c.http.Do(req)
