@@ -15,7 +15,10 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/catalog"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/inflight"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/usage"
 )
 
 // secretPrompt is the prompt of the traced requests: no span may carry it.
@@ -281,6 +284,31 @@ func TestFailoverReason(t *testing.T) {
 	for _, tc := range cases {
 		if got := failoverReason(&tc.a); got != tc.want {
 			t.Errorf("%+v: %q, want %q", tc.a, got, tc.want)
+		}
+	}
+}
+
+func TestTracingNames(t *testing.T) {
+	t.Parallel()
+	for k, want := range map[usage.Endpoint]string{usage.ChatCompletions: "chat", usage.Messages: "chat", usage.Responses: "chat",
+		usage.Embeddings: "embeddings", usage.CountTokens: "count_tokens"} {
+		if got := operationName(k); got != want {
+			t.Errorf("operationName(%v) = %q, want %q", k, got, want)
+		}
+	}
+	for _, tc := range []struct {
+		p    catalog.Provider
+		want string
+	}{
+		{catalog.Provider{ID: "openai", BuiltIn: true}, "openai"},
+		{catalog.Provider{ID: "anthropic", BuiltIn: true}, "anthropic"},
+		{catalog.Provider{ID: "google", BuiltIn: true}, "gcp.gemini"},
+		{catalog.Provider{ID: "deepseek", BuiltIn: true}, "deepseek"},
+		{catalog.Provider{ID: "google"}, "google"}, // a custom provider: its id
+		{catalog.Provider{ID: "ollama"}, "ollama"},
+	} {
+		if got := providerName(&registry.Provider{Provider: &tc.p}); got != tc.want {
+			t.Errorf("providerName(%s, built-in %v) = %q, want %q", tc.p.ID, tc.p.BuiltIn, got, tc.want)
 		}
 	}
 }
