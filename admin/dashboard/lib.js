@@ -68,6 +68,17 @@ export function h(tag, props, ...children) {
   return e;
 }
 
+// fill replaces el's children, add appends to them; both skip null,
+// false and undefined (the DOM's own methods would write "null").
+export function fill(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+}
+
+export function add(el, ...children) {
+  append(el, children);
+}
+
 function append(parent, children) {
   for (const c of children) {
     if (c === undefined || c === null || c === false) continue;
@@ -76,14 +87,18 @@ function append(parent, children) {
   }
 }
 
-// table renders rows under columns [{label, cell(row), num?}], with a caption.
+// table renders rows under columns [{label, cell(row), num?, nowrap?}], with a caption.
 export function table(caption, columns, rows, empty = 'Nothing yet.') {
   if (!rows.length) return h('p', { class: 'empty' }, empty);
   return h('div', { class: 'table-wrap' },
     h('table', {},
       h('caption', {}, caption),
-      h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', class: c.num ? 'num' : null }, c.label)))),
-      h('tbody', {}, rows.map((r) => h('tr', {}, columns.map((c) => h('td', { class: c.num ? 'num' : null }, c.cell(r))))))));
+      h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', class: cellClass(c) }, c.label)))),
+      h('tbody', {}, rows.map((r) => h('tr', {}, columns.map((c) => h('td', { class: cellClass(c) }, c.cell(r))))))));
+}
+
+function cellClass(c) {
+  return [c.num && 'num', c.nowrap && 'nowrap'].filter(Boolean).join(' ') || null;
 }
 
 // field is a labelled form control.
@@ -196,6 +211,13 @@ export async function names() {
   ]);
   const by = (list) => Object.fromEntries(list.map((x) => [x.id, x]));
   return { accounts, keys, configs, account: by(accounts), key: by(keys), config: by(configs) };
+}
+
+// short is the name alone (tables); label adds the id (choices, details).
+export function short(obj, id) {
+  if (!id) return '—';
+  const o = obj && obj[id];
+  return o && o.name ? o.name : id;
 }
 
 export function label(obj, id) {

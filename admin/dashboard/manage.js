@@ -1,6 +1,6 @@
 // The managing pages: Access keys, Configurations, Provider keys, Virtual models.
 import {
-  api, all, h, table, field, select, notice, guard, dialog, confirmDialog, when, names, label,
+  api, fill, add, all, h, table, field, select, notice, guard, dialog, confirmDialog, when, names, label, short,
 } from './lib.js';
 
 // tokenPanel shows a new token once, with a way to copy it.
@@ -51,7 +51,7 @@ export async function accessKeys(root) {
       const k = await api('POST', '/ai/access-keys', body);
       form.reset();
       await renderList();
-      tokenSlot.replaceChildren(tokenPanel(`Access key "${k.name}" created`, k.token));
+      fill(tokenSlot, tokenPanel(`Access key "${k.name}" created`, k.token));
       document.getElementById('new-token').focus();
     });
   });
@@ -64,14 +64,14 @@ export async function accessKeys(root) {
       if (k.expiresAt && new Date(k.expiresAt) < new Date()) return h('span', { class: 'badge bad' }, 'expired');
       return h('span', { class: 'badge good' }, 'active');
     };
-    list.replaceChildren(table('Access keys, newest first', [
+    fill(list, table('Access keys, newest first', [
       { label: 'Name', cell: (k) => k.name || '—' },
       { label: 'Key', cell: (k) => h('span', { class: 'mono' }, k.keyRedacted) },
       { label: 'Status', cell: (k) => [state(k), k.previousTokenValidUntil ? h('small', {}, ` old token valid until ${when(k.previousTokenValidUntil)}`) : null] },
-      { label: 'Account', cell: (k) => label(n.account, k.accountId) },
-      { label: 'Configuration', cell: (k) => label(n.config, k.accessKeyConfigurationId) },
+      { label: 'Account', cell: (k) => short(n.account, k.accountId) },
+      { label: 'Configuration', cell: (k) => short(n.config, k.accessKeyConfigurationId) },
       { label: 'Expires', cell: (k) => when(k.expiresAt) },
-      { label: 'Last used', cell: (k) => when(k.lastUsed) },
+      { label: 'Last used', nowrap: true, cell: (k) => when(k.lastUsed) },
       { label: 'Actions', cell: (k) => actions(
         h('button', { type: 'button', onClick: () => guard(async () => {
           await api('PATCH', '/ai/access-keys/' + k.id, { disabled: !k.disabled });
@@ -85,7 +85,7 @@ export async function accessKeys(root) {
           const body = fd.get('gracePeriod') ? { gracePeriod: fd.get('gracePeriod') } : {};
           const r = await api('POST', `/ai/access-keys/${k.id}/rotate`, body);
           await renderList();
-          tokenSlot.replaceChildren(tokenPanel(`Access key "${r.name}" rotated`, r.token));
+          fill(tokenSlot, tokenPanel(`Access key "${r.name}" rotated`, r.token));
           document.getElementById('new-token').focus();
         }) }, 'Rotate', h('span', { class: 'sr' }, ' ' + k.name)),
         h('button', { type: 'button', class: 'danger', onClick: () => guard(async () => {
@@ -96,7 +96,7 @@ export async function accessKeys(root) {
         }) }, 'Delete', h('span', { class: 'sr' }, ' ' + k.name))) },
     ], keys, 'No access keys yet: create one above.'));
   }
-  root.append(h('h1', {}, 'Access keys'),
+  add(root, h('h1', {}, 'Access keys'),
     h('p', { class: 'muted' }, 'Clients send an access key as their API key. Its account pays; its configuration limits what it may use.'),
     tokenSlot, form, list);
   await renderList();
@@ -135,7 +135,7 @@ export async function configurations(root) {
         + 'limits: requestsPerMinute, tokensPerMinute, spendPerDay (USD string); null: none.'),
       h('div', { class: 'actions' },
         h('button', { type: 'submit', class: 'primary' }, c ? 'Save configuration' : 'Create configuration'),
-        h('button', { type: 'button', onClick: () => editor.replaceChildren() }, 'Cancel')));
+        h('button', { type: 'button', onClick: () => fill(editor) }, 'Cancel')));
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
       guard(async () => {
@@ -150,18 +150,18 @@ export async function configurations(root) {
         if (c) await api('PATCH', '/ai/access-key-configurations/' + c.id, body);
         else await api('POST', '/ai/access-key-configurations', body);
         notice(`Configuration "${body.name}" saved.`);
-        editor.replaceChildren();
+        fill(editor);
         await renderList();
       });
     });
-    editor.replaceChildren(form);
+    fill(editor, form);
     name.focus();
   }
 
   const allow = (l) => (!l || l.allow === null || l.allow === undefined ? 'any' : l.allow.length ? l.allow.join(', ') : 'none');
   async function renderList() {
     const configs = await all('/ai/access-key-configurations', 'accessKeyConfigurations');
-    list.replaceChildren(table('Access key configurations, newest first', [
+    fill(list, table('Access key configurations, newest first', [
       { label: 'Name', cell: (c) => c.name || '—' },
       { label: 'ID', cell: (c) => h('span', { class: 'mono' }, c.id) },
       { label: 'Providers', cell: (c) => allow(c.access && c.access.providers) },
@@ -183,7 +183,7 @@ export async function configurations(root) {
         }) }, 'Delete', h('span', { class: 'sr' }, ' ' + c.name))) },
     ], configs, 'No configurations: access keys without one may use every provider and model with the managed keys.'));
   }
-  root.append(h('h1', {}, 'Configurations'),
+  add(root, h('h1', {}, 'Configurations'),
     h('p', { class: 'muted' }, 'A configuration scopes the access keys that use it: allowed providers and models, routing to managed or customer (BYOK) provider keys, model selection and limits.'),
     h('button', { type: 'button', class: 'primary', id: 'new-config', onClick: () => edit(null) }, 'New configuration'),
     editor, list);
@@ -216,13 +216,13 @@ export async function providerKeys(root) {
   const list = h('section', { 'aria-label': 'Provider keys', id: 'provider-key-list' });
   async function renderList() {
     const keys = await all('/ai/provider-keys', 'providerKeys');
-    list.replaceChildren(table('Provider keys, newest first', [
+    fill(list, table('Provider keys, newest first', [
       { label: 'Provider', cell: (k) => k.providerId },
       { label: 'Name', cell: (k) => k.name || '—' },
       { label: 'Key', cell: (k) => h('span', { class: 'mono' }, k.keyRedacted) },
       { label: 'ID', cell: (k) => h('span', { class: 'mono' }, k.id) },
-      { label: 'Account', cell: (k) => label(n.account, k.accountId) },
-      { label: 'Last used', cell: (k) => when(k.lastUsed) },
+      { label: 'Account', cell: (k) => short(n.account, k.accountId) },
+      { label: 'Last used', nowrap: true, cell: (k) => when(k.lastUsed) },
       { label: 'Actions', cell: (k) => actions(
         h('button', { type: 'button', onClick: () => guard(async () => {
           const secret = h('input', { type: 'password', name: 'value', id: 'f-rotate-value', required: true, autocomplete: 'off' });
@@ -240,7 +240,7 @@ export async function providerKeys(root) {
         }) }, 'Delete', h('span', { class: 'sr' }, ' ' + (k.name || k.id)))) },
     ], keys, 'No stored provider keys: the gateway uses the keys of the Caddyfile.'));
   }
-  root.append(h('h1', {}, 'Provider keys'),
+  add(root, h('h1', {}, 'Provider keys'),
     h('p', { class: 'muted' }, 'Keys for upstream providers: the operator\'s, or a customer\'s own (BYOK, with an account) for routing rules of type "user". Only a masked form is ever shown.'),
     form, list);
   await renderList();
@@ -261,7 +261,7 @@ export async function virtualModels(root) {
       field('Models, in order (one per line, up to 10)', models, 'e.g. openai:gpt-4o-mini, then anthropic:claude-3-5-haiku-latest: the next is tried when one fails.'),
       h('div', { class: 'actions' },
         h('button', { type: 'submit', class: 'primary' }, vm ? 'Save virtual model' : 'Create virtual model'),
-        h('button', { type: 'button', onClick: () => editor.replaceChildren() }, 'Cancel')));
+        h('button', { type: 'button', onClick: () => fill(editor) }, 'Cancel')));
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
       guard(async () => {
@@ -269,16 +269,16 @@ export async function virtualModels(root) {
         if (vm) await api('PATCH', '/ai/virtual-models/' + vm.id, body);
         else await api('POST', '/ai/virtual-models', body);
         notice(`Virtual model "${body.name}" saved.`);
-        editor.replaceChildren();
+        fill(editor);
         await renderList();
       });
     });
-    editor.replaceChildren(form);
+    fill(editor, form);
     name.focus();
   }
   async function renderList() {
     const vms = await all('/ai/virtual-models', 'virtualModels');
-    list.replaceChildren(table('Virtual models, newest first', [
+    fill(list, table('Virtual models, newest first', [
       { label: 'Name', cell: (v) => h('span', { class: 'mono' }, v.name) },
       { label: 'Models, in order', cell: (v) => h('ol', { class: 'compact' }, v.models.map((m) => h('li', { class: 'mono' }, m))) },
       { label: 'Description', cell: (v) => v.description || '—' },
@@ -293,7 +293,7 @@ export async function virtualModels(root) {
         }) }, 'Delete', h('span', { class: 'sr' }, ' ' + v.name))) },
     ], vms, 'No virtual models yet.'));
   }
-  root.append(h('h1', {}, 'Virtual models'),
+  add(root, h('h1', {}, 'Virtual models'),
     h('p', { class: 'muted' }, 'A virtual model is a name for an ordered list of models: a request for it tries them in order.'),
     h('button', { type: 'button', class: 'primary', id: 'new-vm', onClick: () => edit(null) }, 'New virtual model'),
     editor, list);

@@ -1,7 +1,7 @@
 // The reading pages: Overview, Requests (and one request's attempts),
 // Providers and models, Credits.
 import {
-  api, all, h, table, field, select, notice, guard, usd, num, when, names, label, randomKey, onLeave,
+  api, fill, add, all, h, table, field, select, notice, guard, usd, num, when, names, label, short, randomKey, onLeave,
 } from './lib.js';
 
 const palette = ['#1f5fbf', '#d9480f', '#2b8a3e', '#862e9c', '#e67700', '#0b7285', '#c2255c', '#5c940d', '#364fc7', '#495057'];
@@ -56,9 +56,9 @@ export async function overview(root) {
 
   async function loadBalances() {
     const rows = await Promise.all(n.accounts.map(async (a) => ({ a, b: await api('GET', '/ai/credits/balance?accountId=' + encodeURIComponent(a.id)) })));
-    balances.replaceChildren(h('h2', { id: 'balances-h' }, 'Credits by account'),
+    fill(balances, h('h2', { id: 'balances-h' }, 'Credits by account'),
       table('Balance, held and available credits per account', [
-        { label: 'Account', cell: (r) => label(n.account, r.a.id) },
+        { label: 'Account', cell: (r) => short(n.account, r.a.id) },
         { label: 'Balance', num: true, cell: (r) => usd(r.b.balance) },
         { label: 'Held', num: true, cell: (r) => usd(r.b.held) },
         { label: 'Available', num: true, cell: (r) => h('strong', {}, usd(r.b.available)) },
@@ -73,7 +73,7 @@ export async function overview(root) {
     if (accountSel.value) q.set('accountId', accountSel.value);
     const o = await api('GET', '/ai/usage/overview?' + q);
     const t = o.totals;
-    totals.replaceChildren(h('h2', { id: 'totals-h' }, 'Totals for the range'),
+    fill(totals, h('h2', { id: 'totals-h' }, 'Totals for the range'),
       h('dl', { class: 'stats' },
         stat('Spent', usd(t.spent)), stat('Requests', num(t.requests)), stat('Failed requests', num(t.failedRequests)),
         stat('Attempts', num(t.attempts)), stat('Input tokens', num(t.inputTokens)), stat('Output tokens', num(t.outputTokens)),
@@ -97,12 +97,14 @@ export async function overview(root) {
     const labels = slots.map((s) => bucketLabel(s, w.bucket));
     live.forEach((c) => c.destroy());
     live = [];
+    const money = (v) => '$' + (v === 0 ? '0' : Number(v).toLocaleString('en-US', { maximumSignificantDigits: 3, maximumFractionDigits: 9 }));
+    const count = (v) => Number(v).toLocaleString('en-US');
     const metrics = [
-      ['spend', 'Spend (USD)', (b) => Number(b.spent)],
-      ['requests', 'Requests', (b) => b.requests],
-      ['errors', 'Failed requests', (b) => b.failedRequests],
+      ['spend', 'Spend (USD)', (b) => Number(b.spent), money],
+      ['requests', 'Requests', (b) => b.requests, count],
+      ['errors', 'Failed requests', (b) => b.failedRequests, count],
     ];
-    const figures = metrics.map(([id, title, value]) => {
+    const figures = metrics.map(([id, title, value, tick]) => {
       const canvas = h('canvas', { id: 'chart-' + id, role: 'img', 'aria-label': `${title} per ${w.bucket}, ${spans[spanSel.value].label}` });
       const fig = h('figure', { class: 'chart' }, h('figcaption', {}, title), h('div', { class: 'chart-box' }, canvas));
       const datasets = [...groups.entries()].map(([g, byStart], i) => ({
@@ -110,9 +112,9 @@ export async function overview(root) {
         data: slots.map((s) => (byStart.has(s) ? value(byStart.get(s)) : 0)),
         backgroundColor: palette[i % palette.length],
       }));
-      return { fig, canvas, datasets, title };
+      return { fig, canvas, datasets, title, tick, integer: id !== 'spend' };
     });
-    charts.replaceChildren(h('h2', { id: 'charts-h' }, 'Over time'),
+    fill(charts, h('h2', { id: 'charts-h' }, 'Over time'),
       o.buckets.length ? null : h('p', { class: 'empty' }, 'No traffic in this range yet.'),
       h('div', { class: 'charts' }, figures.map((f) => f.fig)),
       h('details', {}, h('summary', {}, 'The numbers as a table'),
@@ -130,8 +132,14 @@ export async function overview(root) {
         data: { labels, datasets: f.datasets },
         options: {
           animation: false, responsive: true, maintainAspectRatio: false,
-          scales: { x: { stacked: true, ticks: { maxRotation: 0, autoSkip: true } }, y: { stacked: true, beginAtZero: true } },
-          plugins: { legend: { position: 'bottom', labels: { boxWidth: 12 } } },
+          scales: {
+            x: { stacked: true, ticks: { maxRotation: 0, autoSkip: true } },
+            y: { stacked: true, beginAtZero: true, ticks: { callback: f.tick, precision: f.integer ? 0 : undefined } },
+          },
+          plugins: {
+            legend: { position: 'bottom', labels: { boxWidth: 12 } },
+            tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${f.tick(c.parsed.y)}` } },
+          },
         },
       }));
     }
@@ -143,7 +151,7 @@ export async function overview(root) {
     h('button', { type: 'submit' }, 'Refresh'), autoRefresh(load));
   form.addEventListener('submit', (ev) => { ev.preventDefault(); load(); });
   for (const s of [spanSel, groupSel, accountSel]) s.addEventListener('change', load);
-  root.append(h('h1', {}, 'Overview'), form, balances, totals, charts);
+  add(root, h('h1', {}, 'Overview'), form, balances, totals, charts);
   await Promise.all([loadBalances(), loadUsage()]);
 }
 
@@ -168,6 +176,14 @@ export function why(action) {
   }[action] || action || '—';
 }
 
+// outcome is why() in a word or two, for tables.
+function outcome(action) {
+  return {
+    succeeded: 'succeeded', next_key: 'next key', next_backend: 'next model', retry_same_backend: 'retried',
+    fail_fast: 'failed', exhausted: 'all failed', client_closed: 'client left',
+  }[action] || action || '—';
+}
+
 function statusBadge(e) {
   const ok = e.status >= 200 && e.status < 300 && (e.retryAction === 'succeeded' || !e.retryAction);
   return h('span', { class: 'badge ' + (ok ? 'good' : 'bad') }, String(e.status || '—'));
@@ -189,15 +205,15 @@ export async function requests(root) {
   const statusOK = (e) => e.status >= 200 && e.status < 300;
   function render() {
     const shown = rows.filter((e) => !statusSel.value || (statusSel.value === 'ok') === statusOK(e));
-    results.replaceChildren(
+    fill(results, 
       table(`Requests, newest first (${shown.length} shown)`, [
-        { label: 'Time', cell: (e) => when(e.timestamp) },
+        { label: 'Time', nowrap: true, cell: (e) => when(e.timestamp) },
         { label: 'Request', cell: (e) => h('a', { href: '#/requests/' + encodeURIComponent(e.requestId), class: 'mono' }, e.requestId) },
-        { label: 'Access key', cell: (e) => label(n.key, e.accessKeyId) },
+        { label: 'Access key', cell: (e) => short(n.key, e.accessKeyId) },
         { label: 'Model', cell: (e) => `${e.providerId}:${e.model}` },
         { label: 'Status', cell: statusBadge },
-        { label: 'Attempt', num: true, cell: (e) => num(e.attempt) },
-        { label: 'Outcome', cell: (e) => why(e.retryAction) },
+        { label: 'Attempts', num: true, cell: (e) => num(e.attempt) },
+        { label: 'Outcome', cell: (e) => outcome(e.retryAction) },
         { label: 'Tokens in / out', num: true, cell: (e) => `${num(e.inputTokens)} / ${num(e.outputTokens)}` },
         { label: 'Cost', num: true, cell: (e) => usd(e.cost) },
         { label: 'Latency', num: true, cell: (e) => `${num(e.latencyMs)} ms` },
@@ -228,7 +244,7 @@ export async function requests(root) {
     h('button', { type: 'submit', class: 'primary' }, 'Apply'), autoRefresh(() => guard(load)));
   form.addEventListener('submit', (ev) => { ev.preventDefault(); guard(load); });
   statusSel.addEventListener('change', render);
-  root.append(h('h1', {}, 'Requests'),
+  add(root, h('h1', {}, 'Requests'),
     h('p', { class: 'muted' }, 'One row per request (its final attempt); open a request to see every attempt and why the gateway moved on.'),
     form, results);
   await load();
@@ -236,7 +252,7 @@ export async function requests(root) {
 
 export async function requestDetail(root, id) {
   const [r, n] = await Promise.all([api('GET', '/ai/usage/requests/' + encodeURIComponent(id)), names()]);
-  root.append(
+  add(root, 
     h('p', {}, h('a', { href: '#/requests' }, '← All requests')),
     h('h1', {}, 'Request ', h('span', { class: 'mono' }, r.requestId)),
     h('dl', { class: 'stats' },
@@ -291,7 +307,7 @@ export async function models(root) {
     const f = filter.value.trim().toLowerCase();
     const shown = cat.models.filter((m) => !f || m.id.toLowerCase().includes(f))
       .sort((a, b) => (stats.has(b.id) - stats.has(a.id)) || a.id.localeCompare(b.id));
-    list.replaceChildren(table(`Models (${shown.length}); prices in USD per 1M tokens; live figures over the last hour`, [
+    fill(list, table(`Models (${shown.length}); prices in USD per 1M tokens; live figures over the last hour`, [
       { label: 'Model', cell: (m) => h('span', { class: 'mono' }, m.id) },
       { label: 'Type', cell: (m) => m.type },
       { label: 'Input', num: true, cell: (m) => price(m.pricing.input) },
@@ -306,7 +322,7 @@ export async function models(root) {
     ], shown, 'No model matches.'));
   };
   filter.addEventListener('input', renderModels);
-  root.append(h('h1', {}, 'Providers and models'),
+  add(root, h('h1', {}, 'Providers and models'),
     table('Providers', [
       { label: 'Provider', cell: (p) => h('span', { class: 'mono' }, p.providerId) },
       { label: 'Name', cell: (p) => p.name || '—' },
@@ -334,7 +350,7 @@ export async function credits(root) {
 
   async function loadBalance() {
     const b = await api('GET', '/ai/credits/balance?accountId=' + encodeURIComponent(accountSel.value));
-    balance.replaceChildren(h('h2', { id: 'balance-h' }, 'Balance'),
+    fill(balance, h('h2', { id: 'balance-h' }, 'Balance'),
       h('dl', { class: 'stats', id: 'balance' },
         stat('Balance', usd(b.balance)), stat('Held by requests in flight', usd(b.held)), stat('Available', usd(b.available)),
         stat('Next expiry', b.nextExpiry ? `${usd(b.nextExpiry.amount)} on ${when(b.nextExpiry.expiresAt)}` : '—')));
@@ -342,9 +358,9 @@ export async function credits(root) {
   let rows = [];
   let next = null;
   function renderTxs() {
-    txs.replaceChildren(h('h2', { id: 'tx-h' }, 'Transactions'),
+    fill(txs, h('h2', { id: 'tx-h' }, 'Transactions'),
       table('Ledger entries, newest first', [
-        { label: 'Date', cell: (e) => when(e.createdAt) },
+        { label: 'Date', nowrap: true, cell: (e) => when(e.createdAt) },
         { label: 'Type', cell: (e) => e.type },
         { label: 'Amount', num: true, cell: (e) => usd(e.amount) },
         { label: 'Balance after', num: true, cell: (e) => usd(e.balanceAfter) },
@@ -383,7 +399,7 @@ export async function credits(root) {
         notice('Low-balance settings saved.');
       });
     });
-    settings.replaceChildren(h('h2', { id: 'settings-h' }, 'Low-balance alerts'), form);
+    fill(settings, h('h2', { id: 'settings-h' }, 'Low-balance alerts'), form);
   }
 
   const amount = h('input', { type: 'text', id: 'f-amount', name: 'amount', inputmode: 'decimal', required: true, pattern: '[0-9]+(\\.[0-9]{1,9})?', placeholder: '25.00', autocomplete: 'off' });
@@ -409,7 +425,7 @@ export async function credits(root) {
   amount.addEventListener('input', () => { idempotencyKey = randomKey(); });
 
   accountSel.addEventListener('change', () => guard(() => Promise.all([loadBalance(), loadTxs()])));
-  root.append(h('h1', {}, 'Credits'), field('Account', accountSel),
+  add(root, h('h1', {}, 'Credits'), field('Account', accountSel),
     h('div', { class: 'two' }, balance, purchase), txs, settings);
   await Promise.all([loadBalance(), loadTxs(), loadSettings()]);
 }
