@@ -3,7 +3,10 @@ package selection
 import "testing"
 
 func benchSelect(b *testing.B, src string) {
-	strategies := mustCompile(b, src)
+	benchStrategies(b, mustCompile(b, src))
+}
+
+func benchStrategies(b *testing.B, strategies []*Strategy) {
 	cands := many(50)
 	req := Request{Model: "auto", MaxTokens: 1000, InputTokens: 500}
 	key := Key{ID: "ak_1"}
@@ -23,6 +26,41 @@ func BenchmarkSelect50CEL(b *testing.B) {
 func BenchmarkSelect50Named(b *testing.B) { benchSelect(b, Cheapest) }
 
 func BenchmarkSelect50CELAll(b *testing.B) { benchSelect(b, `ai.models`) }
+
+// celBenchExprs are the strategies BenchmarkSelectCEL50Compiled and
+// BenchmarkSelectCEL50Interpreted run, each over the same 50 candidates.
+var celBenchExprs = []struct{ name, src string }{
+	{"design", `ai.models.filter(m, m.provider_id != "ollama").sortBy("price")`},
+	{"provider_price", `ai.models.filter(m, m.provider_id in ["openai", "anthropic", "mistral"] && m.pricing.input < 0.4).sortBy("price")`},
+	{"latency_errors", `ai.models.filter(m, has(m.metrics) && m.metrics.latency_ms_avg < 1000 && m.metrics.error_rate < 0.25).sortBy("latency")`},
+	{"features", `ai.models.filter(m, "tools" in m.supported_features && m.max_context_window >= req.input_tokens + req.max_tokens)`},
+}
+
+// BenchmarkSelectCEL50Compiled runs the strategies on the compiled fast path.
+func BenchmarkSelectCEL50Compiled(b *testing.B) {
+	for _, e := range celBenchExprs {
+		b.Run(e.name, func(b *testing.B) {
+			s := mustCompile(b, e.src)
+			if s[0].fast == nil {
+				b.Fatal("not compiled")
+			}
+			benchStrategies(b, s)
+		})
+	}
+}
+
+// BenchmarkSelectCEL50Interpreted runs the same strategies on the cel-go
+// program, as every CEL strategy ran before the compiled path.
+func BenchmarkSelectCEL50Interpreted(b *testing.B) {
+	for _, e := range celBenchExprs {
+		b.Run(e.name, func(b *testing.B) {
+			s := mustCompile(b, e.src)
+			interp := *s[0]
+			interp.fast = nil
+			benchStrategies(b, []*Strategy{&interp})
+		})
+	}
+}
 
 func BenchmarkCompile(b *testing.B) {
 	b.ReportAllocs()

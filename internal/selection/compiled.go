@@ -67,8 +67,12 @@ type fastProgram struct {
 // pool, so a typical evaluation allocates nothing.
 type evalCtx struct {
 	cands []Candidate
-	req   *Request
-	key   *Key
+	req   *Request // &reqv
+	key   *Key     // &keyv
+	// The request and key, copied here so that they do not escape to the
+	// heap per call; the cel-go fallback reads them from here too.
+	reqv  Request
+	keyv  Key
 	arena []int       // backing store for position lists
 	ranks []sortEntry // sortBy's scratch
 }
@@ -104,13 +108,14 @@ func (x *evalCtx) keyMetadata() map[string]string {
 
 func getCtx(cands []Candidate, req *Request, key *Key) *evalCtx {
 	x := ctxPool.Get().(*evalCtx)
-	x.cands, x.req, x.key = cands, req, key
+	x.cands, x.reqv, x.keyv = cands, *req, *key
+	x.req, x.key = &x.reqv, &x.keyv
 	return x
 }
 
 // release returns x to the pool; the lists it handed out are invalid after.
 func (x *evalCtx) release() {
-	x.cands, x.req, x.key = nil, nil, nil
+	x.cands, x.reqv, x.keyv = nil, Request{}, Key{}
 	x.arena = x.arena[:0]
 	ctxPool.Put(x)
 }
@@ -193,9 +198,17 @@ type node struct {
 	m smapFn
 	v listFn
 
+	// A model field read that cannot fail, for the specialized
+	// comparisons (see fieldCompare).
+	fs func(*Candidate) string
+	fi func(*Candidate) int64
+	fd func(*Candidate) float64
+
 	constStrs []string // a list literal of constant strings
-	isConst   bool     // for strings: s is a constant
+	isConst   bool     // a literal: its value is below
 	constStr  string
+	constInt  int64
+	constDbl  float64
 }
 
 type compiler struct {
@@ -238,10 +251,10 @@ func (c *compiler) expr(e ast.Expr) node {
 			return node{k: kBool, b: func(*evalCtx, *Candidate) (bool, error) { return b, nil }}
 		case types.Int:
 			i := int64(v)
-			return node{k: kInt, i: func(*evalCtx, *Candidate) (int64, error) { return i, nil }}
+			return node{k: kInt, i: func(*evalCtx, *Candidate) (int64, error) { return i, nil }, isConst: true, constInt: i}
 		case types.Double:
 			d := float64(v)
-			return node{k: kDouble, d: func(*evalCtx, *Candidate) (float64, error) { return d, nil }}
+			return node{k: kDouble, d: func(*evalCtx, *Candidate) (float64, error) { return d, nil }, isConst: true, constDbl: d}
 		case types.String:
 			s := string(v)
 			return node{k: kString, s: func(*evalCtx, *Candidate) (string, error) { return s, nil }, isConst: true, constStr: s}
@@ -454,13 +467,13 @@ func viewObject(k kind) *object {
 func (c *compiler) field(op node, name string) node {
 	str := func(f func(*Candidate) string) node {
 		c.reads |= readModelStrings
-		return node{k: kString, s: func(_ *evalCtx, m *Candidate) (string, error) { return f(m), nil }}
+		return node{k: kString, s: func(_ *evalCtx, m *Candidate) (string, error) { return f(m), nil }, fs: f}
 	}
 	i64 := func(f func(*Candidate) int64) node {
-		return node{k: kInt, i: func(_ *evalCtx, m *Candidate) (int64, error) { return f(m), nil }}
+		return node{k: kInt, i: func(_ *evalCtx, m *Candidate) (int64, error) { return f(m), nil }, fi: f}
 	}
 	dbl := func(f func(*Candidate) float64) node {
-		return node{k: kDouble, d: func(_ *evalCtx, m *Candidate) (float64, error) { return f(m), nil }}
+		return node{k: kDouble, d: func(_ *evalCtx, m *Candidate) (float64, error) { return f(m), nil }, fd: f}
 	}
 	switch op.k {
 	case kAI:
@@ -794,6 +807,13 @@ func binary[A, B, R any](fa func(*evalCtx, *Candidate) (A, error), fb func(*eval
 }
 
 func equality(ne bool, a, b node) node {
+	fn := operators.Equals
+	if ne {
+		fn = operators.NotEquals
+	}
+	if f := fieldCompare(fn, a, b); f != nil {
+		return node{k: kBool, b: f}
+	}
 	var f boolFn
 	switch {
 	case a.k == kBool && b.k == kBool:
@@ -821,6 +841,9 @@ func equality(ne bool, a, b node) node {
 }
 
 func ordering(fn string, a, b node) node {
+	if f := fieldCompare(fn, a, b); f != nil {
+		return node{k: kBool, b: f}
+	}
 	var test func(int) bool
 	switch fn {
 	case operators.Less:
@@ -854,6 +877,64 @@ func ordering(fn string, a, b node) node {
 		unsupported("ordering of these kinds")
 	}
 	return node{k: kBool, b: f}
+}
+
+// fieldCompare specializes the commonest predicate, a model field compared
+// with a literal, into one closure, or returns nil. For these operands Go's
+// comparison operators agree with cel-go's: doubles compare as cmpDouble
+// does and NaN neither orders nor equals (so only != holds); an int and a
+// double compare as float64(int) with the double (cmpDoubleInt's range
+// checks give the same answer); strings order bytewise.
+func fieldCompare(fn string, a, b node) boolFn {
+	if a.isConst && (b.fs != nil || b.fi != nil || b.fd != nil) {
+		// Flip: literal op field is field op' literal.
+		a, b = b, a
+		switch fn {
+		case operators.Less:
+			fn = operators.Greater
+		case operators.LessEquals:
+			fn = operators.GreaterEquals
+		case operators.Greater:
+			fn = operators.Less
+		case operators.GreaterEquals:
+			fn = operators.LessEquals
+		}
+	}
+	if !b.isConst {
+		return nil
+	}
+	switch {
+	case a.fs != nil && b.k == kString:
+		return cmpField(fn, a.fs, b.constStr)
+	case a.fi != nil && b.k == kInt:
+		return cmpField(fn, a.fi, b.constInt)
+	case a.fi != nil && b.k == kDouble:
+		get := a.fi
+		return cmpField(fn, func(m *Candidate) float64 { return float64(get(m)) }, b.constDbl)
+	case a.fd != nil && b.k == kDouble:
+		return cmpField(fn, a.fd, b.constDbl)
+	case a.fd != nil && b.k == kInt:
+		return cmpField(fn, a.fd, float64(b.constInt))
+	}
+	return nil
+}
+
+func cmpField[T int64 | float64 | string](fn string, get func(*Candidate) T, c T) boolFn {
+	switch fn {
+	case operators.Equals:
+		return func(_ *evalCtx, m *Candidate) (bool, error) { return get(m) == c, nil }
+	case operators.NotEquals:
+		return func(_ *evalCtx, m *Candidate) (bool, error) { return get(m) != c, nil }
+	case operators.Less:
+		return func(_ *evalCtx, m *Candidate) (bool, error) { return get(m) < c, nil }
+	case operators.LessEquals:
+		return func(_ *evalCtx, m *Candidate) (bool, error) { return get(m) <= c, nil }
+	case operators.Greater:
+		return func(_ *evalCtx, m *Candidate) (bool, error) { return get(m) > c, nil }
+	case operators.GreaterEquals:
+		return func(_ *evalCtx, m *Candidate) (bool, error) { return get(m) >= c, nil }
+	}
+	return nil
 }
 
 func (c *compiler) arith(fn string, a, b node) node {
@@ -971,6 +1052,17 @@ func negate(a node) node {
 
 func in(a, b node) node {
 	switch {
+	case a.fs != nil && b.constStrs != nil:
+		get, l := a.fs, b.constStrs
+		return node{k: kBool, b: func(_ *evalCtx, m *Candidate) (bool, error) {
+			s := get(m)
+			for _, e := range l {
+				if e == s {
+					return true, nil
+				}
+			}
+			return false, nil
+		}}
 	case a.k == kString && b.k == kStrings:
 		return node{k: kBool, b: binary(a.s, b.l, func(s string, l []string) (bool, error) {
 			for _, e := range l {

@@ -259,8 +259,10 @@ func (e *EvalError) Unwrap() error { return e.Err }
 // request is the caller's decision. An evaluation error stops Select with
 // an *EvalError naming the strategy; it never falls through silently.
 func Select(strategies []*Strategy, cands []Candidate, req Request, key Key) (ordered []Candidate, winner int, err error) {
+	// The CEL strategies' scratch, pooled; it holds the request and key
+	// that both the compiled strategies and the cel-go programs read.
+	var x *evalCtx
 	var act *activation
-	var x *evalCtx // the compiled strategies' scratch, pooled
 	defer func() {
 		if x != nil {
 			x.release()
@@ -268,20 +270,19 @@ func Select(strategies []*Strategy, cands []Candidate, req Request, key Key) (or
 	}()
 	for i, s := range strategies {
 		var order []int
-		switch {
-		case s.named != notNamed:
+		if s.named != notNamed {
 			order = s.named.order(cands, &req)
-		default:
+		} else {
+			if x == nil {
+				x = getCtx(cands, &req, &key)
+			}
 			done := false
 			if s.fast != nil {
-				if x == nil {
-					x = getCtx(cands, &req, &key)
-				}
 				order, done, err = s.fast.run(x)
 			}
 			if !done {
 				if act == nil {
-					act = newActivation(cands, &req, &key)
+					act = newActivation(cands, x.req, x.key)
 				}
 				order, err = s.evalCEL(act, cands)
 			}
