@@ -2,7 +2,8 @@
 # Runs every check and test of caddy-ai-gateway: formatting, vet, unit and
 # integration tests (race detector on), a few seconds of each fuzz target,
 # and the official-SDK checks when Node.js is available (set
-# AI_GATEWAY_REQUIRE_SDK=1 to make them mandatory).
+# AI_GATEWAY_REQUIRE_SDK=1 to make them mandatory), and the dashboard's
+# browser test when Chromium is too (AI_GATEWAY_REQUIRE_BROWSER=1).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -18,6 +19,10 @@ go vet ./...
 if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && [ ! -d examples/sdk/node_modules/openai ]; then
 	echo "== npm ci (examples/sdk)"
 	(cd examples/sdk && npm ci --no-audit --no-fund --loglevel=error)
+fi
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && [ ! -d integration/browser/node_modules/playwright-core ]; then
+	echo "== npm ci (integration/browser)"
+	(cd integration/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 echo "== go test -race"
