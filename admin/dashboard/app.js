@@ -61,7 +61,9 @@ function showLogin(message) {
   key.focus();
 }
 
-async function route() {
+// route renders the page the hash names; moved says the operator
+// navigated, so focus goes to the new page (keyboard and screen readers).
+async function route(moved) {
   if (!loggedIn) return;
   leave();
   const hash = location.hash.replace(/^#\/?/, '');
@@ -87,6 +89,7 @@ async function route() {
     if (e.status !== 401) notice(e.message || String(e), 'error');
   }
   container.dataset.ready = 'true';
+  if (moved === true) document.getElementById('main').focus({ preventScroll: true });
 }
 
 logoutButton.addEventListener('click', async () => {
@@ -103,7 +106,7 @@ onUnauthorized((msg) => {
   if (loggedIn) showLogin(msg || 'Your session has ended: log in again.');
 });
 
-window.addEventListener('hashchange', route);
+window.addEventListener('hashchange', () => route(true));
 
 (async () => {
   try {

@@ -196,11 +196,11 @@ export async function providerKeys(root) {
   const [n, provs] = await Promise.all([names(), api('GET', '/ai/providers')]);
   const provider = select('providerId', provs.providers.map((p) => [p.providerId, `${p.providerId}${p.name ? ' (' + p.name + ')' : ''}`]), provs.providers[0]?.providerId);
   const name = h('input', { type: 'text', name: 'name', id: 'f-pk-name', autocomplete: 'off' });
-  const account = select('accountId', [['', 'None: the operator\'s key'], ...n.accounts.map((a) => [a.id, label(n.account, a.id)])], '');
+  const account = select('accountId', n.accounts.map((a) => [a.id, label(n.account, a.id)]), n.account.default ? 'default' : undefined);
   const value = h('input', { type: 'password', name: 'value', id: 'f-pk-value', required: true, autocomplete: 'off' });
   const form = h('form', { class: 'card', id: 'create-provider-key-form', 'aria-labelledby': 'pk-h' },
     h('h2', { id: 'pk-h' }, 'Add a provider key'),
-    h('div', { class: 'fields' }, field('Provider', provider), field('Name', name), field('Account (BYOK)', account), field('Secret', value, 'Stored encrypted; never shown again.')),
+    h('div', { class: 'fields' }, field('Provider', provider), field('Name', name), field('Account', account, 'Whose key it is; cannot be changed later.'), field('Secret', value, 'Stored encrypted; never shown again.')),
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Add provider key')));
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();

@@ -92,6 +92,16 @@ try {
   }
   if (cookies.some((c) => c.value.includes(key))) throw new Error('the management key is in a cookie');
 
+  step('keyboard: skip link, then a page opened with Enter gets the focus');
+  await page.reload(); // the session outlives a reload
+  await page.locator('[data-page="overview"][data-ready="true"]').waitFor();
+  await page.keyboard.press('Tab');
+  if ((await page.evaluate(() => document.activeElement.textContent)) !== 'Skip to content') throw new Error('the first Tab does not reach the skip link');
+  await page.getByRole('navigation').getByRole('link', { name: 'Requests', exact: true }).focus();
+  await page.keyboard.press('Enter');
+  await page.locator('[data-page="requests"][data-ready="true"]').waitFor();
+  await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'main');
+
   step('create an access key');
   await go('Access keys', 'access-keys');
   await page.getByLabel('Name').first().fill('browser-test');
@@ -218,6 +228,11 @@ try {
   await page.getByRole('button', { name: 'Disable browser-test' }).click();
   await page.getByRole('button', { name: 'Enable browser-test' }).waitFor();
   await page.getByRole('button', { name: 'Enable browser-test' }).click();
+  // Escape cancels a dialog: nothing is rotated
+  await page.getByRole('button', { name: 'Rotate browser-test' }).click();
+  await page.getByRole('dialog').waitFor();
+  await page.keyboard.press('Escape');
+  await page.getByRole('dialog').waitFor({ state: 'detached' });
   await page.getByRole('button', { name: 'Rotate browser-test' }).click();
   await page.getByLabel('Old token').selectOption('1h');
   await page.getByRole('dialog').getByRole('button', { name: 'Rotate' }).click();
