@@ -128,6 +128,7 @@ func (g *Gateway) send(ctx context.Context, c *call, a *attempt) (*http.Response
 		return nil, false
 	}
 	up.Format.Authenticate(req.Header, key, up.Translated)
+	traceHeaders(ctx, req.Header, a)
 	if ce := g.logger.Check(zap.DebugLevel, "upstream attempt"); ce != nil {
 		ce.Write(zap.String("request_id", c.id), zap.Int("attempt", a.n), zap.String("provider", t.Provider.ID),
 			zap.String("model", t.Name), zap.Bool("translated", up.Translated))

@@ -17,6 +17,7 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 	"go.opentelemetry.io/otel/trace"
 
@@ -155,6 +156,17 @@ func traceAttempt(c *call, a *attempt) {
 			attrProviderID.String(a.target.Provider.ID),
 			attrAttempt.Int(a.n),
 			attrKeySource.String(a.source)))
+}
+
+// traceHeaders makes the upstream request's traceparent (which Caddy's
+// tracing set on the client's request, naming its server span) name the
+// attempt's span instead, so a provider that joins traces sees the right
+// parent. Without an attempt span the headers stay as they came.
+func traceHeaders(ctx context.Context, h http.Header, a *attempt) {
+	if a.span == nil {
+		return
+	}
+	propagation.TraceContext{}.Inject(trace.ContextWithSpan(ctx, a.span), propagation.HeaderCarrier(h))
 }
 
 // endAttemptSpans ends the spans of c's attempts still open.

@@ -312,3 +312,28 @@ func TestTracingNames(t *testing.T) {
 		}
 	}
 }
+
+// TestTraceHeaders: the upstream request's traceparent names the
+// attempt's span, not the server span Caddy's tracing wrote into the
+// client's request; without an attempt span the header stays as it came.
+func TestTraceHeaders(t *testing.T) {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(tracetest.NewSpanRecorder()))
+	ctx, server := tp.Tracer("test").Start(context.Background(), "server")
+	defer server.End()
+	_, span := tp.Tracer("test").Start(ctx, "attempt")
+	defer span.End()
+	const fromClient = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+	h := http.Header{"Traceparent": {fromClient}}
+	traceHeaders(ctx, h, &attempt{span: span})
+	if got, want := h.Get("traceparent"), span.SpanContext().SpanID().String(); !strings.Contains(got, want) ||
+		!strings.Contains(got, span.SpanContext().TraceID().String()) {
+		t.Errorf("traceparent %q, want the attempt span %s", got, want)
+	}
+
+	h = http.Header{"Traceparent": {fromClient}}
+	traceHeaders(ctx, h, &attempt{})
+	if got := h.Get("traceparent"); got != fromClient {
+		t.Errorf("traceparent %q changed without an attempt span", got)
+	}
+}
