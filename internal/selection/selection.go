@@ -50,6 +50,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"cel.dev/cel-go/cel"
@@ -259,30 +260,60 @@ func (e *EvalError) Unwrap() error { return e.Err }
 // request is the caller's decision. An evaluation error stops Select with
 // an *EvalError naming the strategy; it never falls through silently.
 func Select(strategies []*Strategy, cands []Candidate, req Request, key Key) (ordered []Candidate, winner int, err error) {
-	// The CEL strategies' scratch, pooled; it holds the request and key
-	// that both the compiled strategies and the cel-go programs read.
 	var x *evalCtx
-	var act *activation
-	defer func() {
-		if x != nil {
-			x.release()
+	order, winner, err := selectOrder(strategies, cands, &req, &key, &x)
+	if x != nil {
+		defer x.release() // order may live in x's arena
+	}
+	if err != nil || winner < 0 {
+		if err == nil {
+			return cands, -1, nil
 		}
-	}()
+		return nil, -1, err
+	}
+	ordered = make([]Candidate, len(order))
+	for j, pos := range order {
+		ordered[j] = cands[pos]
+	}
+	return ordered, winner, nil
+}
+
+// SelectOrder is Select giving the winner's order as positions in cands (a
+// new slice) instead of a copy of the candidates, for a caller that maps
+// them back to its own values; order is nil when winner is -1.
+func SelectOrder(strategies []*Strategy, cands []Candidate, req Request, key Key) (order []int, winner int, err error) {
+	var x *evalCtx
+	order, winner, err = selectOrder(strategies, cands, &req, &key, &x)
+	if x != nil {
+		order = slices.Clone(order)
+		x.release()
+	}
+	if err != nil || winner < 0 {
+		return nil, winner, err
+	}
+	return order, winner, nil
+}
+
+// selectOrder runs the strategies. The CEL strategies share a pooled
+// context, *x (created on first use), which holds the request and key that
+// both the compiled strategies and the cel-go programs read; the order may
+// live in it, so the caller releases it after reading the order.
+func selectOrder(strategies []*Strategy, cands []Candidate, req *Request, key *Key, x **evalCtx) (order []int, winner int, err error) {
+	var act *activation
 	for i, s := range strategies {
-		var order []int
 		if s.named != notNamed {
-			order = s.named.order(cands, &req)
+			order = s.named.order(cands, req)
 		} else {
-			if x == nil {
-				x = getCtx(cands, &req, &key)
+			if *x == nil {
+				*x = getCtx(cands, req, key)
 			}
 			done := false
 			if s.fast != nil {
-				order, done, err = s.fast.run(x)
+				order, done, err = s.fast.run(*x)
 			}
 			if !done {
 				if act == nil {
-					act = newActivation(cands, x.req, x.key)
+					act = newActivation(cands, (*x).req, (*x).key)
 				}
 				order, err = s.evalCEL(act, cands)
 			}
@@ -291,14 +322,10 @@ func Select(strategies []*Strategy, cands []Candidate, req Request, key Key) (or
 			}
 		}
 		if len(order) > 0 {
-			ordered = make([]Candidate, len(order))
-			for j, pos := range order {
-				ordered[j] = cands[pos]
-			}
-			return ordered, i, nil
+			return order, i, nil
 		}
 	}
-	return cands, -1, nil
+	return nil, -1, nil
 }
 
 // evalCEL runs the strategy's cel-go program.
