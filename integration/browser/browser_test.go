@@ -36,8 +36,8 @@ const (
 	adminKey  = "browser-admin-key-0123456789"
 	secretKey = "62726f777365722d7365637265742d6b65792d30313233343536373839303132"
 	// ports is this package's range of loopback ports (testports keeps
-	// one per package that starts servers; 16000-19999 is unused).
-	ports = 16000
+	// one per package that starts servers).
+	ports = testports.Browser
 )
 
 func TestDashboardInBrowser(t *testing.T) {

@@ -226,8 +226,8 @@ func TestListFollowsPages(t *testing.T) {
 }
 
 // commandPorts is this package's range of test ports (internal/testports:
-// a range per package that starts servers; 16000–20000 is no other's).
-const commandPorts = 16000
+// a range per package that starts servers).
+const commandPorts = testports.Commands
 
 // gateway is a caddy process with the gateway, for the commands to call.
 type gateway struct {

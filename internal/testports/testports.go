@@ -20,6 +20,8 @@ const (
 	Crash       = 24000
 	Admin       = 28000
 	MultiNode   = 12000
+	Commands    = 16000 // internal/aicmd
+	Browser     = 8000  // integration/browser
 	rangeSize   = 4000
 )
 
