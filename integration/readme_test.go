@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -335,7 +336,27 @@ func TestReadmeQuickStart(t *testing.T) {
 	dir := t.TempDir()
 	p := newProc(t, dir, "AI_GATEWAY_STORAGE="+filepath.Join(dir, "ai-gateway.db"))
 	adminAddr, httpAddr := freePort(t), freePort(t)
-	p.run(exampleCaddyfile(t, dir, adminAddr, httpAddr), httpAddr)
+	cfPath := exampleCaddyfile(t, dir, adminAddr, httpAddr)
+	p.run(cfPath, httpAddr)
+
+	// the example's dashboard answers over HTTPS
+	cf, _ := os.ReadFile(cfPath)
+	dash := regexp.MustCompile(`(?m)^https://localhost:[0-9]+`).FindString(string(cf))
+	insecure := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	var resp *http.Response
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if resp, err = insecure.Get(dash + "/ui/"); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("the example's dashboard: %v", err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), "<html") || resp.TLS == nil {
+		t.Fatalf("the example's dashboard: %d over TLS %v:\n%.300s", resp.StatusCode, resp.TLS != nil, page)
+	}
 
 	shims := `set -euo pipefail
 go() { if [ "$1" = run ] && [ "$2" = ./cmd/caddy ]; then shift 2; "$CADDY_BIN" "$@"; else command go "$@"; fi; }
