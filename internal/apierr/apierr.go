@@ -1,7 +1,8 @@
 // Package apierr writes the gateway's error bodies in the shape the
 // caller's SDK expects: OpenAI's {"error":{"message","type","code"}} on
-// OpenAI routes and Anthropic's {"type":"error","error":{"type","message"}}
-// on Anthropic routes. Codes are stable and documented in README.md.
+// OpenAI routes, Anthropic's {"type":"error","error":{"type","message"}}
+// on Anthropic routes and Google's {"error":{"code","message","status"}}
+// on Gemini routes. Codes are stable and documented in README.md.
 package apierr
 
 import (
@@ -17,6 +18,7 @@ type Format uint8
 const (
 	OpenAI Format = iota
 	Anthropic
+	Gemini
 )
 
 // Stable error codes.
@@ -160,10 +162,70 @@ type anthropicBody struct {
 	} `json:"error"`
 }
 
+// GeminiStatus maps an HTTP status to the google.rpc status name Google's
+// APIs put beside it. 402 (the gateway's insufficient_credits) is a
+// billing problem, which Google reports as FAILED_PRECONDITION.
+func GeminiStatus(status int) string {
+	switch status {
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity, http.StatusMethodNotAllowed:
+		return "INVALID_ARGUMENT"
+	case http.StatusUnauthorized:
+		return "UNAUTHENTICATED"
+	case http.StatusPaymentRequired:
+		return "FAILED_PRECONDITION"
+	case http.StatusForbidden:
+		return "PERMISSION_DENIED"
+	case http.StatusNotFound:
+		return "NOT_FOUND"
+	case http.StatusConflict:
+		return "ABORTED"
+	case http.StatusTooManyRequests:
+		return "RESOURCE_EXHAUSTED"
+	case 499:
+		return "CANCELLED"
+	case http.StatusNotImplemented:
+		return "UNIMPLEMENTED"
+	case http.StatusServiceUnavailable, http.StatusBadGateway:
+		return "UNAVAILABLE"
+	case http.StatusGatewayTimeout:
+		return "DEADLINE_EXCEEDED"
+	}
+	if status >= 400 && status < 500 {
+		return "FAILED_PRECONDITION"
+	}
+	return "INTERNAL"
+}
+
+// geminiBody is Google's error shape. The gateway's stable code goes in a
+// google.rpc.ErrorInfo detail (reason), where Google's SDKs keep it.
+type geminiBody struct {
+	Error struct {
+		Code     int            `json:"code"`
+		Message  string         `json:"message"`
+		Status   string         `json:"status"`
+		Details  []geminiDetail `json:"details,omitempty"`
+		Attempts []Attempt      `json:"attempts,omitempty"`
+	} `json:"error"`
+}
+
+type geminiDetail struct {
+	Type   string `json:"@type"`
+	Reason string `json:"reason"`
+	Domain string `json:"domain"`
+}
+
 // Body renders e in format f.
 func (e *Error) Body(f Format) []byte {
 	var v any
-	if f == Anthropic {
+	if f == Gemini {
+		var b geminiBody
+		b.Error.Code = e.Status
+		b.Error.Message = e.Message
+		b.Error.Status = GeminiStatus(e.Status)
+		b.Error.Details = []geminiDetail{{Type: "type.googleapis.com/google.rpc.ErrorInfo", Reason: e.Code, Domain: "ai-gateway"}}
+		b.Error.Attempts = e.Attempts
+		v = b
+	} else if f == Anthropic {
 		var b anthropicBody
 		b.Type = "error"
 		b.Error.Type = AnthropicType(e.Status)

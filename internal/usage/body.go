@@ -20,6 +20,8 @@ func FromBody(ep Endpoint, body []byte) (u Usage, stopReason string, ok bool) {
 		return embeddingsBody(body)
 	case Messages:
 		return messagesBody(body)
+	case GenerateContent:
+		return geminiBody(body)
 	}
 	return Usage{}, "", false
 }
@@ -59,7 +61,7 @@ func outputText(v []byte, depth int) int {
 			case outputTextKeys[k] && len(val) > 0 && val[0] == '"':
 				l, _ := strLen(val)
 				n += l
-			case k == "input" && len(val) > 0 && val[0] == '{':
+			case (k == "input" || k == "args") && len(val) > 0 && val[0] == '{': // tool_use input, functionCall args
 				n += len(val)
 			default:
 				n += outputText(val, depth+1)

@@ -9,7 +9,8 @@ const (
 	Responses                       // OpenAI /v1/responses
 	Embeddings                      // OpenAI /v1/embeddings
 	Messages                        // Anthropic /v1/messages
-	CountTokens                     // Anthropic /v1/messages/count_tokens (never billable)
+	CountTokens                     // Anthropic /v1/messages/count_tokens, Gemini :countTokens (never billable)
+	GenerateContent                 // Gemini :generateContent and :streamGenerateContent
 )
 
 // String returns a short stable name for logs and metrics labels.
@@ -25,6 +26,8 @@ func (e Endpoint) String() string {
 		return "messages"
 	case CountTokens:
 		return "count_tokens"
+	case GenerateContent:
+		return "generate_content"
 	}
 	return "unknown"
 }

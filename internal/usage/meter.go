@@ -49,6 +49,8 @@ func (m *Meter) Observe(name string, data []byte) (usageOnly bool) {
 		m.observeResponses(name, data)
 	case Messages:
 		m.observeMessages(name, data)
+	case GenerateContent:
+		m.observeGemini(data)
 	case Embeddings:
 		// Not a streaming API; accept a body passed through a stream path.
 		if u, _, ok := embeddingsBody(data); ok {

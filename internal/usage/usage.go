@@ -1,5 +1,5 @@
 // Package usage extracts token usage, stop reasons and output volume from
-// OpenAI- and Anthropic-format responses, both complete JSON bodies and SSE
+// OpenAI-, Anthropic- and Gemini-format responses, both complete JSON bodies and SSE
 // streams followed event by event, and normalises them so that every token
 // is counted in exactly one priced bucket.
 package usage
