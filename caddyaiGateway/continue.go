@@ -31,7 +31,9 @@ type segment struct {
 
 // continueStream asks the next candidates, in order, to continue the
 // answer from the text already delivered. It returns the first that
-// accepts, with the translator resumed on it, or nil and why not. Each
+// accepts, with the translator resumed on it (text the continuation
+// repeats from the delivered answer's start is skipped), or nil and why
+// not. Each
 // continuation extends the request's hold by what it can cost before it
 // starts; when the balance cannot cover that, the stream is not continued.
 func (g *Gateway) continueStream(c *call, ts translate.Stream, from int) (*segment, string) {
@@ -80,6 +82,9 @@ func (g *Gateway) continueStream(c *call, ts translate.Stream, from int) (*segme
 			a.outcome = served
 			a.ttft = time.Since(a.start)
 			ts.Resume(up.Format.Wire())
+			// A continuation that starts the answer over instead of
+			// continuing it would repeat what the client has.
+			translate.SkipRepeat(ts, string(delivered))
 			c.bill.streaming()
 			return &segment{a: a, ctx: ctx, cancel: cancel, resp: resp, rd: sse.NewReader(resp.Body), meter: usage.NewMeter(up.Kind), next: ti + 1}, ""
 		}

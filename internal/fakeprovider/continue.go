@@ -5,20 +5,29 @@ import (
 	"strings"
 )
 
+// RestartingModel, in a model's name, makes the fake start its reply over
+// when asked to continue a partial answer (see continueReply).
+const RestartingModel = "restarts"
+
 // continueReply makes the fake honour a request that continues a partial
 // answer, as a gateway re-asks another provider when a stream stalls: an
 // Anthropic assistant prefill (the last message is the assistant's start),
 // or an OpenAI-style assistant message followed by a user message asking to
 // continue. When that partial text begins the fake's reply, it answers
 // only the rest, so a test can check the client saw the whole reply once.
+//
+// A model whose name contains RestartingModel answers such a request from
+// the beginning instead, as some real models do, so a test can check the
+// gateway removes the repeat.
 func continueReply(body []byte, reply string) string {
 	var v struct {
+		Model    string `json:"model"`
 		Messages []struct {
 			Role    string          `json:"role"`
 			Content json.RawMessage `json:"content"`
 		} `json:"messages"`
 	}
-	if json.Unmarshal(body, &v) != nil {
+	if json.Unmarshal(body, &v) != nil || strings.Contains(v.Model, RestartingModel) {
 		return reply
 	}
 	msgs := v.Messages

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/jsonobj"
 )
@@ -174,3 +175,154 @@ func stripContinueInstruction(in []chatMessage) []chatMessage {
 	}
 	return in[:n-1]
 }
+
+// A continuing provider does not always continue: asked to finish an
+// answer, some models start it over, and the client would read the text
+// it already has twice ("HelloHello from …"). SkipRepeat makes a Stream
+// remove that repeat while it streams.
+
+// minRestart is how much of the delivered text, in characters, the
+// continuation must repeat from its beginning to count as having started
+// over when it then goes its own way; a shorter common start ("The ",
+// "1. ") is taken as a coincidence and kept. A continuation that repeats
+// all of the delivered text has started over whatever its length.
+const minRestart = 8
+
+// SkipRepeat makes ts, just Resumed on a continuing upstream, remove the
+// text that upstream writes again from the beginning of delivered (what
+// the client had when the stream stalled, Stream.Text()): when the
+// continuation starts with all of delivered, or with a start of it of at
+// least minRestart characters, that part is not written. Text that could
+// still turn out to be such a repeat is held back, never more than
+// delivered's length; the rest streams as it comes. A continuation that
+// does continue loses nothing. It reports whether ts supports it (the
+// Streams of this package do).
+func SkipRepeat(ts Stream, delivered string) bool {
+	s, ok := ts.(*stream)
+	if !ok {
+		return false
+	}
+	inner := s.w
+	if rs, ok := inner.(*repeatSkipper); ok {
+		inner = rs.writer
+	}
+	if delivered == "" {
+		s.w = inner
+		return true
+	}
+	s.w = &repeatSkipper{writer: inner, f: repeatFilter{delivered: delivered}}
+	return true
+}
+
+// repeatFilter follows the text of a continuation, C, against the text
+// the client already has, D.
+type repeatFilter struct {
+	delivered string // D
+	held      string // C so far, while it is a start of D
+	done      bool   // decided: everything from here on passes
+}
+
+// feed takes the next piece of C and returns what of it the client gets
+// now.
+func (f *repeatFilter) feed(s string) string {
+	if f.done {
+		return s
+	}
+	c := f.held + s
+	n := commonPrefix(c, f.delivered)
+	switch {
+	case n == len(f.delivered): // C starts with all of D: it started over
+		f.done, f.held = true, ""
+		return c[n:]
+	case n == len(c): // still a start of D: it may be starting over
+		f.held = c
+		return ""
+	}
+	// C left D after its first n bytes.
+	f.done, f.held = true, ""
+	if restarted(c[:n]) {
+		return c[n:]
+	}
+	return c
+}
+
+// flush decides at the end of C's text (its block closes, another
+// block or the answer's end follows) with C still a start of D: a repeat
+// when it is long enough to count, dropped; else a coincidence, passed
+// on. Before any text (a thinking block first) nothing is decided.
+func (f *repeatFilter) flush() string {
+	if f.done || f.held == "" {
+		return ""
+	}
+	c := f.held
+	f.done, f.held = true, ""
+	if restarted(c) {
+		return ""
+	}
+	return c
+}
+
+// discard ends the filter without a word: the continuation itself was
+// cut before deciding, and what it held never reached the client.
+func (f *repeatFilter) discard() { f.done, f.held = true, "" }
+
+func restarted(repeat string) bool { return utf8.RuneCountInString(repeat) >= minRestart }
+
+// commonPrefix is the length in bytes of the longest common start of a
+// and b, backed off to a character boundary so that neither is cut
+// inside a character.
+func commonPrefix(a, b string) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	if n < len(a) && n < len(b) {
+		for n > 0 && !utf8.RuneStart(a[n]) {
+			n--
+		}
+	}
+	return n
+}
+
+// repeatSkipper is the writer of a continued Stream: text deltas go
+// through the repeatFilter; any other output first settles it, so held
+// text is never reordered after what follows it.
+type repeatSkipper struct {
+	writer
+	f   repeatFilter
+	key int // the block of the held text
+}
+
+func (w *repeatSkipper) settle() {
+	if s := w.f.flush(); s != "" {
+		w.writer.delta(w.key, kindText, s)
+	}
+}
+
+func (w *repeatSkipper) delta(key int, kind blockKind, s string) {
+	if kind == kindText {
+		w.key = key
+		if s = w.f.feed(s); s == "" {
+			return
+		}
+	} else {
+		w.settle()
+	}
+	w.writer.delta(key, kind, s)
+}
+
+func (w *repeatSkipper) open(key int, kind blockKind, id, name string) {
+	if kind != kindText {
+		w.settle()
+	}
+	w.writer.open(key, kind, id, name)
+}
+
+func (w *repeatSkipper) close(key int)                { w.settle(); w.writer.close(key) }
+func (w *repeatSkipper) finish(stop, sequence string) { w.settle(); w.writer.finish(stop, sequence) }
+func (w *repeatSkipper) end()                         { w.settle(); w.writer.end() }
+func (w *repeatSkipper) fail(typ, msg string)         { w.settle(); w.writer.fail(typ, msg) }
+
+// resume: the continuation stalled in turn; what it held back never
+// reached the client (nor Text), so the next one continues without it.
+func (w *repeatSkipper) resume() { w.f.discard(); w.writer.resume() }

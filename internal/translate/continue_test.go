@@ -1,7 +1,10 @@
 package translate
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestContinueChat(t *testing.T) {
@@ -78,4 +81,158 @@ func TestContinueMessages(t *testing.T) {
 	jsonEqual(t, c, `{"model":"gpt-4o","messages":[{"role":"user","content":"Write a haiku."},
 		{"role":"assistant","content":"Autumn moonlight—\na worm digs silently"},{"role":"user","content":"`+ContinueInstruction+`"}],
 		"max_completion_tokens":2048,"stream":true}`)
+}
+
+// TestRepeatFilter: what of a continuation's text, in the chunks it
+// comes in, reaches the client, and that no more is held back at any
+// point than could still be a repeat of the delivered text.
+func TestRepeatFilter(t *testing.T) {
+	tests := []struct {
+		name      string
+		delivered string
+		chunks    []string
+		want      string
+	}{
+		{"continues: nothing removed", "Hello from", []string{" the", " fallback."}, " the fallback."},
+		{"restarts: the repeat removed", "Hello from", []string{"Hello", " from", " the", " fallback."}, " the fallback."},
+		{"restarts in one chunk", "Hello from", []string{"Hello from the fallback."}, " the fallback."},
+		{"chunk boundary mid-overlap", "Hello from the", []string{"He", "llo fr", "om the fallback", "."}, " fallback."},
+		{"repeat is all of a short delivered", "Hi", []string{"Hi", " there"}, " there"},
+		{"restart then diverges after a long repeat", "Hello from the first", []string{"Hello from the ", "second"}, "second"},
+		{"short common start is a coincidence", "The cat sat", []string{"The", " dog ran"}, "The dog ran"},
+		{"continuation ends while repeating (long): dropped", "Hello from the fake provider", []string{"Hello from the fake"}, ""},
+		{"continuation ends while repeating (short): kept", "Hello from the fake provider", []string{"Hel"}, "Hel"},
+		{"multi-byte: restart", "Grüße aus Köln, ", []string{"Grü", "ße aus Köln, ", "schön!"}, "schön!"},
+		{"multi-byte: diverges inside a character", "naïve ééééééé", []string{"naïve éééééé", "è fin"}, "è fin"},
+		{"multi-byte: short common start kept whole", "日本語のテキスト", []string{"日本", "では"}, "日本では"},
+		{"emoji restart", "👋 hello there", []string{"👋", " hello there", " again"}, " again"},
+		{"first chunk differs", "Hello", []string{" world", "Hello"}, " worldHello"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := repeatFilter{delivered: tt.delivered}
+			var got strings.Builder
+			for _, c := range tt.chunks {
+				out := f.feed(c)
+				if !utf8.ValidString(out) {
+					t.Fatalf("feed(%q) = %q: not valid UTF-8", c, out)
+				}
+				got.WriteString(out)
+				if len(f.held) > len(tt.delivered) {
+					t.Fatalf("holds %q, more than the delivered text", f.held)
+				}
+			}
+			got.WriteString(f.flush())
+			if got.String() != tt.want {
+				t.Errorf("client got %q, want %q", got.String(), tt.want)
+			}
+		})
+	}
+}
+
+func TestCommonPrefix(t *testing.T) {
+	for _, tt := range []struct {
+		a, b string
+		want int
+	}{
+		{"abc", "abd", 2},
+		{"abc", "abc", 3},
+		{"ab", "abc", 2},
+		{"é", "è", 0}, // same first byte, different characters
+		{"xé", "xè", 1},
+		{"", "x", 0},
+	} {
+		if got := commonPrefix(tt.a, tt.b); got != tt.want {
+			t.Errorf("commonPrefix(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
+
+func repeatChunk(content string) event {
+	b, _ := json.Marshal(map[string]any{"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+		"choices": []any{map[string]any{"index": 0, "delta": map[string]any{"content": content}}}})
+	return event{data: string(b)}
+}
+
+func repeatEnd() []event {
+	return []event{
+		{data: `{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`},
+		{data: `{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12}}`},
+		{data: "[DONE]"},
+	}
+}
+
+func repeatStart() event {
+	return event{data: `{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}`}
+}
+
+// TestSkipRepeatStream: a stream stalls after "Hello", the continuation
+// starts over; the client, in either format, reads the answer once. One
+// that continues properly is left alone.
+func TestSkipRepeatStream(t *testing.T) {
+	head := []event{repeatStart(), repeatChunk("Hello"), repeatChunk(" from")}
+	for _, client := range []Format{OpenAI, Anthropic} {
+		for _, tt := range []struct {
+			name string
+			next []string
+			want string
+		}{
+			{"restarts", []string{"Hel", "lo from", " the fallback", "!"}, "Hello from the fallback!"},
+			{"continues", []string{" the", " fallback", "!"}, "Hello from the fallback!"},
+		} {
+			name := map[Format]string{OpenAI: "openai client ", Anthropic: "anthropic client "}[client] + tt.name
+			t.Run(name, func(t *testing.T) {
+				s := NewStream(OpenAI, client, "m", true)
+				var out []event
+				for _, e := range head {
+					if err := s.Event(e.name, []byte(e.data), collect(&out)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				delivered := s.Text()
+				s.Resume(OpenAI)
+				if !SkipRepeat(s, delivered) {
+					t.Fatal("SkipRepeat not supported")
+				}
+				next := []event{repeatStart()}
+				for _, c := range tt.next {
+					next = append(next, repeatChunk(c))
+				}
+				out = append(out, run(t, s, append(next, repeatEnd()...))...)
+				read := readMessages
+				if client == OpenAI {
+					read = readChat
+				}
+				got, err := read(out)
+				if err != nil {
+					t.Fatalf("%v\n%s", err, dump(out))
+				}
+				if got.Text != tt.want || s.Text() != tt.want {
+					t.Fatalf("client read %q (Text() %q), want %q\n%s", got.Text, s.Text(), tt.want, dump(out))
+				}
+			})
+		}
+	}
+
+	// A second stall while the continuation is still repeating: what it
+	// held never reached the client, and the next continuation goes on
+	// from what did.
+	s := NewStream(OpenAI, OpenAI, "m", true)
+	var out []event
+	for _, e := range head {
+		_ = s.Event(e.name, []byte(e.data), collect(&out))
+	}
+	s.Resume(OpenAI)
+	SkipRepeat(s, s.Text())
+	_ = s.Event("", []byte(repeatChunk("Hello fr").data), collect(&out))
+	if s.Text() != "Hello from" {
+		t.Fatalf("held text leaked: %q", s.Text())
+	}
+	s.Resume(OpenAI)
+	SkipRepeat(s, s.Text())
+	out = append(out, run(t, s, append([]event{repeatChunk("Hello from the third"), repeatChunk(".")}, repeatEnd()...))...)
+	got, err := readChat(out)
+	if err != nil || got.Text != "Hello from the third." {
+		t.Fatalf("%q %v\n%s", got.Text, err, dump(out))
+	}
 }
