@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"bytes"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
 )
 
 // TestReadmeCurlExamples runs every curl example of README.md, in the
@@ -377,5 +381,75 @@ curl() {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the Quick start's output has no %s:\n%s", want, out)
 		}
+	}
+}
+
+// TestSystemdUnitVerifies: the README's systemd unit passes
+// `systemd-analyze verify` with the built caddy as its binary.
+func TestSystemdUnitVerifies(t *testing.T) {
+	if _, err := exec.LookPath("systemd-analyze"); err != nil {
+		t.Skip("systemd-analyze is not installed")
+	}
+	unit, err := os.ReadFile("../examples/systemd/caddy-ai-gateway.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := buildCaddy(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "caddy-ai-gateway.service")
+	if err := os.WriteFile(path, []byte(strings.ReplaceAll(string(unit), "/usr/local/bin/caddy", bin)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("systemd-analyze", "verify", path).CombinedOutput()
+	if err != nil || len(bytes.TrimSpace(out)) > 0 {
+		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
+	}
+}
+
+// TestReadmeCaddyfiles: every ```caddyfile example of README.md and
+// xcaddy.md adapts and passes `caddy validate` (a block that is one
+// directive, as `ai_gateway { … }`, is put in a site block first), so
+// the documented configuration stays what the modules accept.
+func TestReadmeCaddyfiles(t *testing.T) {
+	t.Setenv("AI_GATEWAY_DATABASE_URL", "postgres://gateway@127.0.0.1:5432/gateway")
+	t.Setenv("AI_GATEWAY_SECRET_KEY", strings.Repeat("ab", 32))
+	n := 0
+	for _, doc := range []string{"../README.md", "../xcaddy.md"} {
+		raw, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var block []string
+		in, start := false, 0
+		for i, line := range strings.Split(string(raw), "\n") {
+			switch {
+			case strings.HasPrefix(line, "```caddyfile"):
+				in, start, block = true, i+1, nil
+			case in && strings.HasPrefix(line, "```"):
+				in = false
+				n++
+				cf := strings.Join(block, "\n")
+				if first := strings.TrimSpace(block[0]); strings.HasPrefix(first, "ai_") || strings.HasPrefix(first, "handle") {
+					cf = ":8080 {\n" + cf + "\n}"
+				}
+				got, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cf), map[string]any{"filename": "Caddyfile"})
+				if err != nil {
+					t.Errorf("%s:%d: the example does not adapt: %v\n%s", doc, start, err, cf)
+					continue
+				}
+				var cfg caddy.Config
+				if err := json.Unmarshal(got, &cfg); err != nil {
+					t.Fatal(err)
+				}
+				if err := caddy.Validate(&cfg); err != nil {
+					t.Errorf("%s:%d: the example fails caddy validate: %v\n%s", doc, start, err, cf)
+				}
+			case in:
+				block = append(block, line)
+			}
+		}
+	}
+	if n < 6 {
+		t.Fatalf("only %d Caddyfile examples found", n)
 	}
 }
