@@ -14,7 +14,6 @@ import (
 // candidate.
 func Select(strategies []*selection.Strategy, targets []registry.Target, stats *health.LiveStats, req selection.Request, key selection.Key) (out []registry.Target, winner int, err error) {
 	cands := make([]selection.Candidate, len(targets))
-	byRef := make(map[string]registry.Target, len(targets))
 	for i, t := range targets {
 		if t.Model != nil {
 			cands[i] = selection.FromCatalog(t.Provider.ID, t.Model)
@@ -24,15 +23,14 @@ func Select(strategies []*selection.Strategy, targets []registry.Target, stats *
 		if stats != nil {
 			cands[i].Metrics = stats.Metrics(t.Ref())
 		}
-		byRef[t.Ref()] = t
 	}
-	ordered, winner, err := selection.Select(strategies, cands, req, key)
+	order, winner, err := selection.SelectOrder(strategies, cands, req, key)
 	if err != nil || winner < 0 {
 		return nil, winner, err
 	}
-	out = make([]registry.Target, 0, len(ordered))
-	for _, c := range ordered {
-		out = append(out, byRef[c.ProviderID+":"+c.ID])
+	out = make([]registry.Target, len(order))
+	for i, pos := range order {
+		out[i] = targets[pos]
 	}
 	return out, winner, nil
 }
