@@ -103,9 +103,9 @@ func TestResponsesToChat(t *testing.T) {
 				{"role":"tool","tool_call_id":"c1","content":"a\nb"}]}`,
 		},
 		{
-			name: "built-in tools only: tool choice goes with them",
-			in:   `{"input":"x","tools":[{"type":"file_search","vector_store_ids":["vs_1"]},{"type":"code_interpreter","container":{"type":"auto"}}],"tool_choice":"required","parallel_tool_calls":true}`,
-			want: `{"model":"","messages":[{"role":"user","content":"x"}]}`,
+			name:        "built-in tools only: tool choice goes with them",
+			in:          `{"input":"x","tools":[{"type":"file_search","vector_store_ids":["vs_1"]},{"type":"code_interpreter","container":{"type":"auto"}}],"tool_choice":"required","parallel_tool_calls":true}`,
+			want:        `{"model":"","messages":[{"role":"user","content":"x"}]}`,
 			wantRemoved: []string{"tool_choice", "tools.code_interpreter", "tools.file_search"},
 		},
 		{
@@ -141,7 +141,7 @@ func TestResponsesToChat(t *testing.T) {
 			name: "files: bare base64, file id, file url; image file id; audio",
 			in: `{"input":[{"role":"user","content":[{"type":"input_file","filename":"a.txt","file_data":"aGk="},{"type":"input_file","file_id":"file-1"},
 				{"type":"input_file","file_url":"https://x/y.pdf"},{"type":"input_image","file_id":"file-2"},{"type":"input_audio","input_audio":{"data":"x","format":"wav"}}]}]}`,
-			want: `{"model":"","messages":[{"role":"user","content":[{"type":"file","file":{"file_data":"data:text/plain;base64,aGk=","filename":"a.txt"}},{"type":"file","file":{"file_id":"file-1"}}]}]}`,
+			want:        `{"model":"","messages":[{"role":"user","content":[{"type":"file","file":{"file_data":"data:text/plain;base64,aGk=","filename":"a.txt"}},{"type":"file","file":{"file_id":"file-1"}}]}]}`,
 			wantRemoved: []string{"input.input_audio", "input.input_file.file_url", "input.input_image.file_id"},
 		},
 		{
