@@ -13,6 +13,7 @@ type Format uint8
 const (
 	OpenAI    Format = iota // OpenAI chat completions (and compatible servers)
 	Anthropic               // Anthropic messages
+	Gemini                  // Gemini generateContent
 )
 
 // Stream translates one streaming response, event by event, into the
@@ -54,9 +55,12 @@ type Stream interface {
 func NewStream(upstream, client Format, model string, includeUsage bool) Stream {
 	s := &stream{passthrough: upstream == client}
 	s.p = newParser(upstream)
-	if client == Anthropic {
+	switch client {
+	case Anthropic:
 		s.w = &messagesWriter{model: model, openIdx: -1}
-	} else {
+	case Gemini:
+		s.w = &geminiWriter{model: model}
+	default:
 		s.w = &chatWriter{model: model, includeUsage: includeUsage}
 	}
 	s.w.setObserve(s.passthrough)
@@ -84,8 +88,8 @@ func NewChatToMessagesStream(model string) Stream {
 }
 
 // IsErrorEvent reports whether an upstream event reports an error (an
-// Anthropic "error" event such as overloaded_error, an OpenAI chunk with an
-// "error" member). Event writes such an event to the client as an error
+// Anthropic "error" event such as overloaded_error, an OpenAI or Gemini
+// chunk with an "error" member). Event writes such an event to the client as an error
 // event and ends the answer; a caller that would rather fail over or
 // continue elsewhere checks first.
 func IsErrorEvent(upstream Format, name string, data []byte) bool {
@@ -104,8 +108,11 @@ func IsErrorEvent(upstream Format, name string, data []byte) bool {
 }
 
 func newParser(f Format) parser {
-	if f == Anthropic {
+	switch f {
+	case Anthropic:
 		return &messagesParser{}
+	case Gemini:
+		return &geminiParser{}
 	}
 	return &chatParser{}
 }

@@ -1,9 +1,9 @@
-// Package translate converts between the OpenAI Chat Completions format and
-// the Anthropic Messages format, so a request in one shape can be served by
-// a provider speaking the other and the client still gets its own format
-// back: requests, complete responses, streams (event by event) and error
-// bodies. It also builds the request that continues a stalled stream on
-// another provider.
+// Package translate converts between the OpenAI Chat Completions format,
+// the Anthropic Messages format and Gemini's generateContent, so a request
+// in one shape can be served by a provider speaking another and the client
+// still gets its own format back: requests, complete responses, streams
+// (event by event) and error bodies. It also builds the request that
+// continues a stalled stream on another provider.
 //
 // Requests are translated by meaning, not by copying unknown members: a
 // member the target cannot take is dropped and its name returned in the
@@ -42,6 +42,10 @@ type Options struct {
 	// IncludeUsage asks OpenAI-format targets of streaming requests for
 	// stream_options.include_usage, so the final chunk reports usage.
 	IncludeUsage bool
+	// Stream says the request streams, for formats whose body does not say
+	// so (Gemini's is in the URL): GeminiToChat sets stream, ChatToGemini
+	// keeps one candidate.
+	Stream bool
 	// LegacyMaxTokens sends max_tokens instead of max_completion_tokens to
 	// OpenAI-format targets, for compatible servers that predate the
 	// latter. OpenAI's own reasoning models reject max_tokens.
