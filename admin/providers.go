@@ -78,20 +78,56 @@ func viewProviderKey(k *manage.ProviderKey) providerKey {
 
 // provider is a provider as listed: built-ins and Caddyfile providers are
 // read-only (their id is the providerId); API ones have a `prov_` id.
+// supportedApiSurfaces and models[].modelId are ngrok.ai's shape.
 type provider struct {
-	ID          string           `json:"id"`
-	URI         string           `json:"uri"`
-	ProviderID  string           `json:"providerId"`
-	Name        string           `json:"name"`
-	Description string           `json:"description"`
-	Format      catalog.Format   `json:"format"`
-	BaseURL     string           `json:"baseUrl"`
-	Source      string           `json:"source"` // built-in | caddyfile | api
-	ReadOnly    bool             `json:"readOnly"`
-	ManagedKeys bool             `json:"managedKeys"` // the operator configured keys (or none are needed)
-	Models      []*catalog.Model `json:"models"`
-	CreatedAt   *time.Time       `json:"createdAt,omitempty"`
-	UpdatedAt   *time.Time       `json:"updatedAt,omitempty"`
+	ID                   string              `json:"id"`
+	URI                  string              `json:"uri"`
+	ProviderID           string              `json:"providerId"`
+	Name                 string              `json:"name"`
+	Description          string              `json:"description"`
+	Format               catalog.Format      `json:"format"`
+	BaseURL              string              `json:"baseUrl"`
+	SupportedAPISurfaces []manage.APISurface `json:"supportedApiSurfaces"`
+	Metadata             string              `json:"metadata,omitempty"`
+	Source               string              `json:"source"` // built-in | caddyfile | api
+	ReadOnly             bool                `json:"readOnly"`
+	ManagedKeys          bool                `json:"managedKeys"` // the operator configured keys (or none are needed)
+	Models               []providerModel     `json:"models"`
+	CreatedAt            *time.Time          `json:"createdAt,omitempty"`
+	UpdatedAt            *time.Time          `json:"updatedAt,omitempty"`
+}
+
+// providerModel is a catalog model with its id also as ngrok.ai's
+// modelId.
+type providerModel struct {
+	*catalog.Model
+	ModelID string `json:"modelId"`
+}
+
+func viewModels(ms []*catalog.Model) []providerModel {
+	out := make([]providerModel, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, providerModel{Model: m, ModelID: m.ID})
+	}
+	return out
+}
+
+// formatSurfaces are the API surfaces a provider of a format serves when
+// it does not list its own.
+var formatSurfaces = map[catalog.Format][]string{
+	catalog.OpenAI:    {"chat-completions", "embeddings"},
+	catalog.Anthropic: {"messages"},
+}
+
+func surfacesOf(f catalog.Format, declared []manage.APISurface) []manage.APISurface {
+	if len(declared) > 0 {
+		return declared
+	}
+	out := []manage.APISurface{}
+	for _, s := range formatSurfaces[f] {
+		out = append(out, manage.APISurface{Format: f, Surface: s})
+	}
+	return out
 }
 
 func viewCustomProvider(cp *manage.CustomProvider) provider {
@@ -99,8 +135,8 @@ func viewCustomProvider(cp *manage.CustomProvider) provider {
 		return provider{}
 	}
 	return provider{ID: cp.ID, URI: "/ai/providers/" + cp.ID, ProviderID: cp.ProviderID, Name: cp.Name, Description: cp.Description,
-		Format: cp.Format, BaseURL: cp.BaseURL, Source: "api", ManagedKeys: true, Models: nonNil(cp.Models),
-		CreatedAt: &cp.CreatedAt, UpdatedAt: &cp.UpdatedAt}
+		Format: cp.Format, BaseURL: cp.BaseURL, SupportedAPISurfaces: surfacesOf(cp.Format, cp.SupportedAPISurfaces), Metadata: cp.Metadata,
+		Source: "api", ManagedKeys: true, Models: viewModels(cp.Models), CreatedAt: &cp.CreatedAt, UpdatedAt: &cp.UpdatedAt}
 }
 
 func nonNil[T any](s []T) []T {
@@ -118,19 +154,24 @@ func configuredProviders(a *caddyaigateway.App) []provider {
 			src = "built-in"
 		}
 		out = append(out, provider{ID: p.ID, URI: "/ai/providers/" + p.ID, ProviderID: p.ID, Name: p.Name, Format: p.Format,
-			BaseURL: p.BaseURL, Source: src, ReadOnly: true, ManagedKeys: p.HasManagedKeys(), Models: nonNil(p.Models)})
+			BaseURL: p.BaseURL, SupportedAPISurfaces: surfacesOf(p.Format, nil), Source: src, ReadOnly: true,
+			ManagedKeys: p.HasManagedKeys(), Models: viewModels(p.Models)})
 	}
 	return out
 }
 
 // listProviders lists built-in and Caddyfile providers first (in lookup
-// order), then API ones; not paged beyond ?limit on the API ones.
+// order), then API ones; not paged beyond ?limit on the API ones. For
+// ngrok.ai clients, aiGatewayProviders lists the API ones alone, as
+// ngrok.ai lists only user-defined providers there.
 func listProviders(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
 	out := configuredProviders(a)
+	custom := []provider{}
 	for _, cp := range a.Manage().CustomProviders() {
-		out = append(out, viewCustomProvider(cp))
+		custom = append(custom, viewCustomProvider(cp))
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"providers": out, "uri": "/ai/providers", "nextPageUri": nil})
+	out = append(out, custom...)
+	return writeJSON(w, http.StatusOK, map[string]any{"providers": out, "aiGatewayProviders": custom, "uri": "/ai/providers", "nextPageUri": nil})
 }
 
 func getProvider(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	caddyaigateway "github.com/caddy-ai-gateway/caddy-ai-gateway/caddyaiGateway"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 )
@@ -22,16 +24,84 @@ func init() {
 }
 
 // usageEvent is a usage event as the API shows it: the stored fields
-// (absent ones omitted) and the link to its request's attempts.
+// (absent ones omitted), the link to its request's attempts, and the
+// same facts under ngrok.ai's names (eventTime, attemptNumber, …) so an
+// ngrok.ai client reads it unchanged. Fields both APIs name alike
+// (stopReason, cacheReadTokens, keySource, usageEstimated, …) appear once.
 type usageEvent struct {
 	*store.UsageEvent
 	RequestURI string `json:"requestUri"`
+
+	EventTime      time.Time  `json:"eventTime"`      // = timestamp
+	Provider       string     `json:"provider"`       // = providerId
+	AttemptNumber  int        `json:"attemptNumber"`  // = attempt
+	IsFinalAttempt bool       `json:"isFinalAttempt"` // the attempt that ended its request
+	StatusCode     int        `json:"statusCode"`     // = status
+	TimedOut       bool       `json:"timedOut"`       // a gateway timeout ended it
+	IsError        bool       `json:"isError"`        // it did not answer in full
+	IsStreaming    bool       `json:"isStreaming"`    // = streaming
+	TotalCost      money.Nano `json:"totalCost"`      // cost + fee: what the attempt drew
+	// The attempt in ngrok.ai's request-attempts terms: whether its answer
+	// went to the client, how it ended and how long the upstream took.
+	Served             bool   `json:"served"`
+	Completion         string `json:"completion"`
+	UpstreamDurationMs int64  `json:"upstreamDurationMs"` // = latencyMs
+}
+
+// Completions: how an attempt ended (usageEvent.Completion).
+const (
+	completionCompleted    = "completed"      // answered in full
+	completionInterrupted  = "interrupted"    // a stream that broke or stalled after it started
+	completionTimeout      = "timeout"        // a gateway timeout, before or during the answer
+	completionUpstreamErr  = "upstream_error" // the provider answered with an error status
+	completionNetworkErr   = "network_error"  // no answer: the connection failed
+	completionClientClosed = "client_closed"  // the client went away
+)
+
+// gatewayTimeouts start the error texts of attempts a gateway timeout
+// ended (per_request_timeout, first_token_timeout, stream_idle_timeout,
+// total_timeout).
+var gatewayTimeouts = []string{"no answer within ", "no first token within ", "stream stalled ("}
+
+func timedOut(e *store.UsageEvent) bool {
+	for _, p := range gatewayTimeouts {
+		if strings.HasPrefix(e.Error, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func completion(e *store.UsageEvent) string {
+	switch {
+	case e.RetryAction == store.RetrySucceeded:
+		return completionCompleted
+	case e.RetryAction == "client_closed":
+		return completionClientClosed
+	case timedOut(e):
+		return completionTimeout
+	case e.Status >= 400:
+		return completionUpstreamErr
+	case e.Status >= 200 && e.Status < 300:
+		return completionInterrupted
+	}
+	return completionNetworkErr
+}
+
+func viewUsageEvent(e *store.UsageEvent) usageEvent {
+	final := e.Final()
+	return usageEvent{UsageEvent: e, RequestURI: requestUsageURI(e.RequestID),
+		EventTime: e.Timestamp, Provider: e.ProviderID, AttemptNumber: e.Attempt, IsFinalAttempt: final,
+		StatusCode: e.Status, TimedOut: timedOut(e), IsError: e.RetryAction != store.RetrySucceeded,
+		IsStreaming: e.Streaming, TotalCost: e.Cost + e.Fee,
+		Served:     final && e.Status >= 200 && e.Status < 300,
+		Completion: completion(e), UpstreamDurationMs: e.LatencyMs}
 }
 
 func viewUsageEvents(evs []*store.UsageEvent) []usageEvent {
 	out := make([]usageEvent, len(evs))
 	for i, e := range evs {
-		out[i] = usageEvent{UsageEvent: e, RequestURI: requestUsageURI(e.RequestID)}
+		out[i] = viewUsageEvent(e)
 	}
 	return out
 }
@@ -42,6 +112,7 @@ func requestUsageURI(id string) string { return "/ai/usage/requests/" + url.Path
 type usageTotals struct {
 	Requests         int64      `json:"requests"`       // requests whose final attempt is counted here
 	FailedRequests   int64      `json:"failedRequests"` // of those, the ones that did not succeed
+	Errors           int64      `json:"errors"`         // = failedRequests (ngrok.ai's name)
 	Attempts         int64      `json:"attempts"`
 	InputTokens      int64      `json:"inputTokens"`
 	OutputTokens     int64      `json:"outputTokens"`
@@ -54,7 +125,7 @@ type usageTotals struct {
 }
 
 func viewUsageTotals(t store.UsageTotals) usageTotals {
-	return usageTotals{Requests: t.Requests, FailedRequests: t.FailedRequests, Attempts: t.Attempts,
+	return usageTotals{Requests: t.Requests, FailedRequests: t.FailedRequests, Errors: t.FailedRequests, Attempts: t.Attempts,
 		InputTokens: t.InputTokens, OutputTokens: t.OutputTokens, CacheReadTokens: t.CacheReadTokens,
 		CacheWriteTokens: t.CacheWriteTokens, ReasoningTokens: t.ReasoningTokens, Cost: t.Cost, Fees: t.Fees, Spent: t.Cost + t.Fees}
 }
@@ -63,6 +134,8 @@ func viewUsageTotals(t store.UsageTotals) usageTotals {
 // grouped by are set.
 type usageBucket struct {
 	Start       time.Time `json:"start"`
+	BucketStart time.Time `json:"bucketStart"`        // = start (ngrok.ai's name)
+	GroupKey    string    `json:"groupKey,omitempty"` // the group's value: a provider, provider:model, access key or account id
 	ProviderID  string    `json:"providerId,omitempty"`
 	Model       string    `json:"model,omitempty"`
 	AccessKeyID string    `json:"accessKeyId,omitempty"`
@@ -123,13 +196,33 @@ func usageQuery(r *http.Request, allowed ...string) (url.Values, error) {
 	return q, nil
 }
 
-// usageTime parses a required RFC 3339 time parameter. A space stands for
-// a '+' of a UTC offset that was not URL-encoded (…T10:00:00+02:00).
-func usageTime(q url.Values, name string) (time.Time, error) {
-	s := q.Get(name)
-	if s == "" {
-		return time.Time{}, apiError(http.StatusBadRequest, name+": required, an RFC 3339 time such as 2026-01-02T15:04:05Z")
+// Parameters that ngrok.ai names differently: each pair names one
+// thing, either spelling is accepted, and both at once must agree.
+var usageAliases = [...]struct{ ours, ngrok string }{
+	{"from", "startTime"},
+	{"to", "endTime"},
+	{"beforeId", "cursor"},
+}
+
+// aliased returns the value of the parameter spelled ours or ngrok, the
+// name it was given by (ours when neither), and an error when both are
+// given and differ (same compares two values).
+func aliased(q url.Values, ours, ngrok string, same func(a, b string) bool) (val, name string, err error) {
+	a, b := q.Get(ours), q.Get(ngrok)
+	switch {
+	case b == "":
+		return a, ours, nil
+	case a == "":
+		return b, ngrok, nil
+	case !same(a, b):
+		return "", "", apiError(http.StatusBadRequest, fmt.Sprintf("%s and %s name the same thing (ours and ngrok.ai's spelling): give one, or both alike", ours, ngrok))
 	}
+	return a, ours, nil
+}
+
+// parseUsageTime parses an RFC 3339 time parameter. A space stands for
+// a '+' of a UTC offset that was not URL-encoded (…T10:00:00+02:00).
+func parseUsageTime(name, s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, strings.ReplaceAll(s, " ", "+"))
 	if err != nil {
 		return time.Time{}, apiError(http.StatusBadRequest, name+": must be an RFC 3339 time such as 2026-01-02T15:04:05Z")
@@ -137,30 +230,75 @@ func usageTime(q url.Values, name string) (time.Time, error) {
 	return t, nil
 }
 
-// usageFilter reads from, to and the dimension filters.
-func usageFilter(q url.Values) (store.UsageFilter, error) {
-	var f store.UsageFilter
-	var err error
-	if f.From, err = usageTime(q, "from"); err != nil {
-		return f, err
+// sameTime reports whether two time parameters name the same instant
+// (either unparsable: compared as written, the parse reports it).
+func sameTime(a, b string) bool {
+	ta, ea := time.Parse(time.RFC3339Nano, strings.ReplaceAll(a, " ", "+"))
+	tb, eb := time.Parse(time.RFC3339Nano, strings.ReplaceAll(b, " ", "+"))
+	if ea != nil || eb != nil {
+		return a == b
 	}
-	if f.To, err = usageTime(q, "to"); err != nil {
-		return f, err
-	}
-	if !f.To.After(f.From) {
-		return f, apiError(http.StatusBadRequest, "to: must be after from")
-	}
-	f.AccessKeyID, f.AccountID = q.Get("accessKeyId"), q.Get("accountId")
-	f.ProviderID, f.Model = q.Get("providerId"), q.Get("model")
-	return f, nil
+	return ta.Equal(tb)
 }
 
-// filterValues is f as query parameters, for the next page's link.
-func filterValues(f store.UsageFilter) url.Values {
+func sameString(a, b string) bool { return a == b }
+
+// usageWindow is a usage query's time range and filters, and whether it
+// was asked in ngrok.ai's spelling (startTime…), which its links keep.
+type usageWindow struct {
+	store.UsageFilter
+	ngrok bool
+}
+
+// usageFilter reads the range (from or startTime, required; to or
+// endTime, required but for startTime, whose end defaults to now as in
+// ngrok.ai) and the dimension filters.
+func usageFilter(q url.Values) (usageWindow, error) {
+	var w usageWindow
+	from, fromName, err := aliased(q, "from", "startTime", sameTime)
+	if err != nil {
+		return w, err
+	}
+	to, toName, err := aliased(q, "to", "endTime", sameTime)
+	if err != nil {
+		return w, err
+	}
+	w.ngrok = fromName == "startTime" || toName == "endTime"
+	if from == "" {
+		return w, apiError(http.StatusBadRequest, fromName+": required, an RFC 3339 time such as 2026-01-02T15:04:05Z (startTime is accepted for from)")
+	}
+	if w.From, err = parseUsageTime(fromName, from); err != nil {
+		return w, err
+	}
+	switch {
+	case to != "":
+		if w.To, err = parseUsageTime(toName, to); err != nil {
+			return w, err
+		}
+	case fromName == "startTime": // ngrok.ai's endTime defaults to now
+		w.To = now().UTC()
+	default:
+		return w, apiError(http.StatusBadRequest, "to: required, an RFC 3339 time such as 2026-01-02T15:04:05Z (or give startTime, whose endTime defaults to now)")
+	}
+	if !w.To.After(w.From) {
+		return w, apiError(http.StatusBadRequest, toName+": must be after "+fromName)
+	}
+	w.AccessKeyID, w.AccountID = q.Get("accessKeyId"), q.Get("accountId")
+	w.ProviderID, w.Model = q.Get("providerId"), q.Get("model")
+	return w, nil
+}
+
+// values is w as query parameters, for the next page's link, spelled as
+// the request spelled them.
+func (w usageWindow) values() url.Values {
+	from, to := "from", "to"
+	if w.ngrok {
+		from, to = "startTime", "endTime"
+	}
 	v := url.Values{}
-	v.Set("from", f.From.UTC().Format(time.RFC3339Nano))
-	v.Set("to", f.To.UTC().Format(time.RFC3339Nano))
-	for name, val := range map[string]string{"accessKeyId": f.AccessKeyID, "accountId": f.AccountID, "providerId": f.ProviderID, "model": f.Model} {
+	v.Set(from, w.From.UTC().Format(time.RFC3339Nano))
+	v.Set(to, w.To.UTC().Format(time.RFC3339Nano))
+	for name, val := range map[string]string{"accessKeyId": w.AccessKeyID, "accountId": w.AccountID, "providerId": w.ProviderID, "model": w.Model} {
 		if val != "" {
 			v.Set(name, val)
 		}
@@ -168,24 +306,30 @@ func filterValues(f store.UsageFilter) url.Values {
 	return v
 }
 
-var usageFilterParams = []string{"from", "to", "accessKeyId", "accountId", "providerId", "model"}
+var usageFilterParams = []string{"from", "startTime", "to", "endTime", "accessKeyId", "accountId", "providerId", "model"}
 
 // listUsage: GET /ai/usage — events newest first, by default only each
 // request's final attempt; ?includeRetries=true lists every attempt.
+// Paged by ?limit= and ?beforeId= (ngrok.ai: ?cursor=, the same event id);
+// the list is both `usage` and, for ngrok.ai clients, `aiGatewayUsage`.
 func listUsage(app *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
-	q, err := usageQuery(r, slices.Concat(usageFilterParams, []string{"includeRetries", "limit", "beforeId"})...)
+	q, err := usageQuery(r, slices.Concat(usageFilterParams, []string{"includeRetries", "limit", "beforeId", "cursor"})...)
 	if err != nil {
 		return err
 	}
-	f, err := usageFilter(q)
+	win, err := usageFilter(q)
 	if err != nil {
 		return err
 	}
-	limit, beforeID, err := paging(r)
+	limit, _, err := paging(r)
 	if err != nil {
 		return err
 	}
-	list := store.UsageList{UsageFilter: f, BeforeID: beforeID, Limit: limit}
+	beforeID, cursorName, err := aliased(q, "beforeId", "cursor", sameString)
+	if err != nil {
+		return err
+	}
+	list := store.UsageList{UsageFilter: win.UsageFilter, BeforeID: beforeID, Limit: limit}
 	if s := q.Get("includeRetries"); s != "" {
 		if list.IncludeRetries, err = strconv.ParseBool(s); err != nil {
 			return apiError(http.StatusBadRequest, "includeRetries: must be true or false")
@@ -193,35 +337,64 @@ func listUsage(app *caddyaigateway.App, w http.ResponseWriter, r *http.Request) 
 	}
 	evs, more, err := app.Manage().ListUsage(r.Context(), list)
 	if err != nil {
+		var inv *manage.InvalidError
+		if errors.As(err, &inv) && inv.Field == "beforeId" {
+			inv.Field = cursorName
+		}
 		return storeError(err)
 	}
 	var next *string
 	if more {
-		v := filterValues(f)
+		v := win.values()
 		if list.IncludeRetries {
 			v.Set("includeRetries", "true")
 		}
 		v.Set("limit", strconv.Itoa(limit))
-		v.Set("beforeId", evs[len(evs)-1].ID)
+		if win.ngrok || cursorName == "cursor" {
+			v.Set("cursor", evs[len(evs)-1].ID)
+		} else {
+			v.Set("beforeId", evs[len(evs)-1].ID)
+		}
 		u := "/ai/usage?" + v.Encode()
 		next = &u
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"usage": viewUsageEvents(evs), "uri": "/ai/usage", "nextPageUri": next})
+	view := viewUsageEvents(evs)
+	return writeJSON(w, http.StatusOK, map[string]any{"usage": view, "aiGatewayUsage": view, "uri": "/ai/usage", "nextPageUri": next})
+}
+
+// groupKey is a bucket's group as one string (ngrok.ai's groupKey).
+func groupKey(g store.UsageGroupBy, b store.UsageBucket) string {
+	switch g {
+	case store.GroupByProvider:
+		return b.ProviderID
+	case store.GroupByModel:
+		return b.ProviderID + ":" + b.Model
+	case store.GroupByAccessKey:
+		return b.AccessKeyID
+	case store.GroupByAccount:
+		return b.AccountID
+	}
+	return ""
 }
 
 // usageOverview: GET /ai/usage/overview — usage summed per UTC hour or
 // day (?bucket=, default day), optionally per ?groupBy= dimension, with
-// the totals of the range.
+// the totals of the range. Asked in ngrok.ai's spelling (startTime), it
+// groups by provider unless told otherwise, as ngrok.ai does.
 func usageOverview(app *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
 	q, err := usageQuery(r, slices.Concat(usageFilterParams, []string{"bucket", "groupBy"})...)
 	if err != nil {
 		return err
 	}
-	f, err := usageFilter(q)
+	win, err := usageFilter(q)
 	if err != nil {
 		return err
 	}
+	f := win.UsageFilter
 	oq := store.UsageOverviewQuery{UsageFilter: f, Bucket: store.BucketDay, GroupBy: store.UsageGroupBy(q.Get("groupBy"))}
+	if !q.Has("groupBy") && win.ngrok {
+		oq.GroupBy = store.GroupByProvider
+	}
 	switch b := q.Get("bucket"); b {
 	case "":
 	case string(store.BucketHour), string(store.BucketDay):
@@ -235,8 +408,8 @@ func usageOverview(app *caddyaigateway.App, w http.ResponseWriter, r *http.Reque
 	}
 	buckets := make([]usageBucket, len(o.Buckets))
 	for i, b := range o.Buckets {
-		buckets[i] = usageBucket{Start: b.Start, ProviderID: b.ProviderID, Model: b.Model, AccessKeyID: b.AccessKeyID,
-			AccountID: b.AccountID, usageTotals: viewUsageTotals(b.UsageTotals)}
+		buckets[i] = usageBucket{Start: b.Start, BucketStart: b.Start, GroupKey: groupKey(oq.GroupBy, b), ProviderID: b.ProviderID,
+			Model: b.Model, AccessKeyID: b.AccessKeyID, AccountID: b.AccountID, usageTotals: viewUsageTotals(b.UsageTotals)}
 	}
 	var groupBy *string
 	if oq.GroupBy != store.GroupByNone {

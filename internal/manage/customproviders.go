@@ -1,9 +1,12 @@
 package manage
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,8 +25,10 @@ func findCustomProvider(st *Snapshot, idOrProviderID string) *CustomProvider {
 }
 
 func (s *Service) applyCustomProviderPatch(p Patch, cp *CustomProvider, creating bool) error {
+	formatGiven := p.Has("format") && string(bytes.TrimSpace(p["format"])) != "null"
 	errs := []error{Field(p, "name", &cp.Name), Field(p, "description", &cp.Description), Field(p, "baseUrl", &cp.BaseURL),
-		Field(p, "format", &cp.Format), Field(p, "models", &cp.Models)}
+		Field(p, "format", &cp.Format), modelsField(p, &cp.Models), Field(p, "supportedApiSurfaces", &cp.SupportedAPISurfaces),
+		Field(p, "metadata", &cp.Metadata)}
 	if creating {
 		errs = append(errs, Field(p, "providerId", &cp.ProviderID))
 	} else if p.Has("providerId") {
@@ -47,8 +52,14 @@ func (s *Service) applyCustomProviderPatch(p Patch, cp *CustomProvider, creating
 		}
 		return &InvalidError{"providerId", fmt.Sprintf("%q is %s", cp.ProviderID, what)}
 	}
+	if err := checkSurfaces(cp, formatGiven); err != nil {
+		return err
+	}
 	if !cp.Format.Valid() {
-		return &InvalidError{"format", "must be openai or anthropic"}
+		return &InvalidError{"format", "must be openai or anthropic (or given by supportedApiSurfaces[].format)"}
+	}
+	if len(cp.Metadata) > maxProviderMetadata {
+		return &InvalidError{"metadata", fmt.Sprintf("at most %d bytes", maxProviderMetadata)}
 	}
 	u, err := url.Parse(cp.BaseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -161,4 +172,90 @@ func (s *Service) CustomProviders() []*CustomProvider { return s.Snapshot().Prov
 // CustomProvider finds one by id or providerId.
 func (s *Service) CustomProvider(idOrProviderID string) *CustomProvider {
 	return findCustomProvider(s.Snapshot(), idOrProviderID)
+}
+
+// maxProviderMetadata bounds a custom provider's metadata, as ngrok.ai does.
+const maxProviderMetadata = 4096
+
+// apiSurfaces are the surfaces a custom provider may declare, per format.
+var apiSurfaces = map[catalog.Format][]string{
+	catalog.OpenAI:    {"chat-completions", "responses", "completions", "embeddings"},
+	catalog.Anthropic: {"messages"},
+}
+
+// checkSurfaces validates supportedApiSurfaces and reconciles it with
+// format: the gateway speaks format to the provider, which must be one of
+// the surfaces' formats; given only surfaces (ngrok.ai's shape), format is
+// the first surface's, and kept when it is still among them.
+func checkSurfaces(cp *CustomProvider, formatGiven bool) error {
+	if len(cp.SupportedAPISurfaces) == 0 {
+		return nil
+	}
+	formats := map[catalog.Format]bool{}
+	seen := map[string]bool{}
+	for i, sf := range cp.SupportedAPISurfaces {
+		field := fmt.Sprintf("supportedApiSurfaces[%d]", i)
+		sf.Format = catalog.Format(strings.ToLower(strings.TrimSpace(string(sf.Format))))
+		sf.Surface = strings.ToLower(strings.TrimSpace(sf.Surface))
+		allowed, ok := apiSurfaces[sf.Format]
+		if !ok || !sf.Format.Valid() {
+			return &InvalidError{field + ".format", "must be openai or anthropic"}
+		}
+		if !slices.Contains(allowed, sf.Surface) {
+			return &InvalidError{field + ".surface", fmt.Sprintf("for format %s must be one of %s", sf.Format, strings.Join(allowed, ", "))}
+		}
+		if seen[string(sf.Format)+" "+sf.Surface] {
+			return &InvalidError{field, "repeats " + string(sf.Format) + " " + sf.Surface}
+		}
+		seen[string(sf.Format)+" "+sf.Surface] = true
+		for j, prm := range sf.SupportedParams {
+			if strings.TrimSpace(prm.Name) == "" {
+				return &InvalidError{fmt.Sprintf("%s.supportedParams[%d].name", field, j), "required"}
+			}
+		}
+		formats[sf.Format] = true
+		cp.SupportedAPISurfaces[i] = sf
+	}
+	switch {
+	case formatGiven && !formats[cp.Format]:
+		return &InvalidError{"format", fmt.Sprintf("%s is not the format of any of supportedApiSurfaces", cp.Format)}
+	case !formats[cp.Format]:
+		cp.Format = cp.SupportedAPISurfaces[0].Format
+	}
+	return nil
+}
+
+// modelsField applies the models member of a patch: each model in our
+// shape ({"id", pricing…}) or ngrok.ai's ({"modelId"}); modelId is the
+// same as id, and a model giving both must give one value.
+func modelsField(p Patch, dst *[]*catalog.Model) error {
+	raw, ok := p["models"]
+	if !ok {
+		return nil
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil || items == nil {
+		return Field(p, "models", dst) // null clears; anything else reports as before
+	}
+	for i, item := range items {
+		var m map[string]json.RawMessage
+		if json.Unmarshal(item, &m) != nil || m == nil {
+			continue // not an object: decoding reports it
+		}
+		mid, hasMID := m["modelId"]
+		if !hasMID {
+			continue
+		}
+		if id, hasID := m["id"]; hasID && !bytes.Equal(bytes.TrimSpace(id), bytes.TrimSpace(mid)) {
+			var a, b string
+			if json.Unmarshal(id, &a) != nil || json.Unmarshal(mid, &b) != nil || a != b {
+				return &InvalidError{fmt.Sprintf("models[%d]", i), "id and modelId name the same thing (ours and ngrok.ai's spelling): give one, or both alike"}
+			}
+		}
+		m["id"] = mid
+		delete(m, "modelId")
+		items[i], _ = json.Marshal(m)
+	}
+	p["models"], _ = json.Marshal(items)
+	return Field(p, "models", dst)
 }

@@ -141,8 +141,27 @@ type CustomProvider struct {
 	BaseURL     string           `json:"baseUrl"`
 	Format      catalog.Format   `json:"format"`
 	Models      []*catalog.Model `json:"models"`
-	CreatedAt   time.Time        `json:"createdAt"`
-	UpdatedAt   time.Time        `json:"updatedAt"`
+	// SupportedAPISurfaces are the APIs the provider serves, in ngrok.ai's
+	// shape; Format is the one the gateway speaks to it.
+	SupportedAPISurfaces []APISurface `json:"supportedApiSurfaces,omitempty"`
+	Metadata             string       `json:"metadata,omitempty"` // free text (ngrok.ai's provider metadata)
+	CreatedAt            time.Time    `json:"createdAt"`
+	UpdatedAt            time.Time    `json:"updatedAt"`
+}
+
+// APISurface is one API a custom provider serves: a wire format and the
+// surface of it (chat-completions, responses, messages, embeddings…), as
+// ngrok.ai describes providers. SupportedParams, when set, lists the
+// request parameters it takes.
+type APISurface struct {
+	Format          catalog.Format `json:"format"`
+	Surface         string         `json:"surface"`
+	SupportedParams []APIParam     `json:"supportedParams,omitempty"`
+}
+
+// APIParam names one supported request parameter.
+type APIParam struct {
+	Name string `json:"name"`
 }
 
 // VirtualModel names an ordered list of up to 10 models.
