@@ -19,10 +19,11 @@ type Format string
 const (
 	OpenAI    Format = "openai"
 	Anthropic Format = "anthropic"
+	Gemini    Format = "gemini" // Google's generateContent API
 )
 
 // Valid reports whether f is a known format.
-func (f Format) Valid() bool { return f == OpenAI || f == Anthropic }
+func (f Format) Valid() bool { return f == OpenAI || f == Anthropic || f == Gemini }
 
 // Price is a price in USD per 1M tokens; nil means "not priced", which is
 // different from an explicit zero.
@@ -62,7 +63,11 @@ type Provider struct {
 	Format  Format   `json:"format"`
 	BaseURL string   `json:"baseUrl"`
 	Models  []*Model `json:"models"`
-	BuiltIn bool     `json:"-"`
+	// AltBaseURLs are the base URLs of the other formats a built-in
+	// provider also serves (Google: an OpenAI-compatible endpoint beside
+	// its own API), so `format` may switch it to one of them.
+	AltBaseURLs map[Format]string `json:"altBaseUrls,omitempty"`
+	BuiltIn     bool              `json:"-"`
 }
 
 // Model finds a model by id, case-insensitively.

@@ -9,6 +9,7 @@ package clientreq
 import (
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -24,10 +25,14 @@ type Endpoint struct {
 	Kind   usage.Endpoint // how usage is read from its answers
 	Format catalog.Format // the client's wire format
 	Method string
-	// Upstream is appended to the provider's base URL.
+	// Upstream is appended to the provider's base URL; for Gemini it is
+	// the method, in the path after the model (see UpstreamPath).
 	Upstream string
 	// Streams: the endpoint can answer with server-sent events.
 	Streams bool
+	// AlwaysStreams: the path asks for a stream (Gemini's
+	// streamGenerateContent), not the body.
+	AlwaysStreams bool
 }
 
 var endpoints = map[string]*Endpoint{
@@ -45,6 +50,15 @@ func Lookup(route string) *Endpoint { return endpoints[route] }
 // Routes lists the routes of the endpoints, sorted.
 func Routes() []string { return slices.Sorted(maps.Keys(endpoints)) }
 
+// UpstreamPath is the endpoint's path on a provider of the client's
+// format, for model.
+func (ep *Endpoint) UpstreamPath(model string) string {
+	if ep.Format == catalog.Gemini {
+		return "/v1beta/models/" + url.PathEscape(model) + ":" + ep.Upstream
+	}
+	return ep.Upstream
+}
+
 // Client is the client's wire format.
 func (ep *Endpoint) Client() provider.Format { return provider.For(ep.Format) }
 
@@ -58,6 +72,8 @@ func (ep *Endpoint) OutputFields() []string {
 		return []string{"max_output_tokens"}
 	case usage.Messages:
 		return []string{"max_tokens"}
+	case usage.GenerateContent:
+		return []string{"maxOutputTokens"} // in generationConfig
 	}
 	return nil
 }
@@ -76,6 +92,15 @@ func Route(path string) (string, bool) {
 // ("chat.completions", "messages", …), "models" for the model list, and
 // "other" for any other path, so a client cannot mint metric labels.
 func EndpointName(path string) string {
+	if ep, _, ok := Gemini(path); ok {
+		if ep != nil {
+			return ep.Name
+		}
+		return "other"
+	}
+	if _, ok := GeminiModels(path); ok {
+		return "models"
+	}
 	rest, ok := Route(path)
 	if !ok {
 		return "other"
@@ -89,9 +114,13 @@ func EndpointName(path string) string {
 	return "other"
 }
 
-// ErrorFormat is the error shape of a request path: Anthropic under
-// /v1/messages, OpenAI everywhere else.
+// ErrorFormat is the error shape of a request path: Gemini's under
+// /v1beta/ and for Gemini methods, Anthropic under /v1/messages, OpenAI
+// everywhere else.
 func ErrorFormat(path string) apierr.Format {
+	if IsGeminiPath(path) {
+		return apierr.Gemini
+	}
 	if strings.Contains(path, "/messages") {
 		return apierr.Anthropic
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/catalog"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/jsonobj"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/usage"
 )
@@ -54,6 +55,10 @@ type Request struct {
 	// MaxOutputTokens is the gateway config's cap on the output limit
 	// (nil: none); the caller sets it from the configuration in force.
 	MaxOutputTokens *int64
+	// Query is the request's raw query string without any access key
+	// (Gemini's `key`); the caller sets it. It goes upstream to providers
+	// of the client's format.
+	Query string
 }
 
 // fields are the raw values of the members the gateway reads, collected
@@ -63,6 +68,7 @@ type fields struct {
 	model, models, stream, streamOptions            []byte
 	maxTokens, maxCompletionTokens, maxOutputTokens []byte
 	n                                               []byte
+	generationConfig                                []byte // Gemini's
 }
 
 func (f *fields) set(key, value []byte) {
@@ -83,6 +89,8 @@ func (f *fields) set(key, value []byte) {
 		f.maxOutputTokens = value
 	case "n":
 		f.n = value
+	case "generationConfig":
+		f.generationConfig = value
 	}
 }
 
@@ -92,7 +100,7 @@ func (f *fields) output(name string) []byte {
 		return f.maxTokens
 	case "max_completion_tokens":
 		return f.maxCompletionTokens
-	case "max_output_tokens":
+	case "max_output_tokens", "maxOutputTokens":
 		return f.maxOutputTokens
 	}
 	return nil
@@ -103,6 +111,13 @@ func (f *fields) output(name string) []byte {
 // its hold is then read too). Every error is the client's (400
 // invalid_request) and says what is wrong.
 func Parse(ep *Endpoint, body []byte, metered bool) (*Request, error) {
+	return ParseFor(ep, "", body, metered)
+}
+
+// ParseFor is Parse for an endpoint whose path names the model (Gemini's
+// models/{model}:generateContent): model is the request's model, and the
+// body's own "model", if any, is not read.
+func ParseFor(ep *Endpoint, model string, body []byte, metered bool) (*Request, error) {
 	if !utf8.Valid(body) {
 		return nil, errors.New("request body is not valid UTF-8")
 	}
@@ -110,28 +125,40 @@ func Parse(ep *Endpoint, body []byte, metered bool) (*Request, error) {
 		var v any // only to say where
 		return nil, errors.New("request body is not valid JSON: " + json.Unmarshal(body, &v).Error())
 	}
-	f, err := checkMembers(body, ep.Kind)
+	f, err := checkMembers(body, ep)
 	if err != nil {
 		return nil, errors.New("invalid request body: " + err.Error())
+	}
+	gemini := ep.Format == catalog.Gemini
+	if gemini {
+		// Gemini's body has no model, stream or output limit of its own
+		// at the top: the path names the first two, generationConfig the
+		// last.
+		f.model, f.stream = nil, nil
+		if f.maxOutputTokens, f.n, err = geminiGeneration(f.generationConfig); err != nil {
+			return nil, errors.New("invalid request body: " + err.Error())
+		}
 	}
 	req := &Request{Endpoint: ep, Body: body, InputEstimate: usage.EstimateTokens(len(body)), Metered: metered}
 	if metered { // what bounds a hold; nothing to bound otherwise
 		req.Unmeasured = hasUnmeasuredInput(body)
 		req.Tools = bytes.Contains(body, []byte(`"tools"`)) || bytes.Contains(body, []byte(`"functions"`))
 	}
+	req.Model = model
+	req.Stream = ep.AlwaysStreams
 	if len(f.stream) > 0 && string(f.stream) != "null" {
 		if err := json.Unmarshal(f.stream, &req.Stream); err != nil {
 			return nil, errors.New("'stream' must be a boolean")
 		}
 		req.Stream = req.Stream && ep.Streams
 	}
-	if err := req.parseChoices(f.n); err != nil {
+	if err := req.parseChoices(f.n, gemini); err != nil {
 		return nil, err
 	}
 	if err := req.parseOutputLimit(&f); err != nil {
 		return nil, err
 	}
-	if len(f.model) > 0 && string(f.model) != "null" {
+	if len(f.model) > 0 && string(f.model) != "null" && !gemini {
 		if m, ok := plainString(f.model); ok {
 			req.Model = m
 		} else if err := json.Unmarshal(f.model, &req.Model); err != nil {
@@ -180,7 +207,7 @@ func Parse(ep *Endpoint, body []byte, metered bool) (*Request, error) {
 }
 
 // ownedMembers are the members the gateway reads from a request body.
-var ownedMembers = [...]string{"model", "models", "stream", "stream_options", "max_tokens", "max_completion_tokens", "max_output_tokens", "n"}
+var ownedMembers = [...]string{"model", "models", "stream", "stream_options", "max_tokens", "max_completion_tokens", "max_output_tokens", "n", "generationConfig"}
 
 // checkMembers refuses a body whose members the gateway and a provider
 // could read differently: a member given twice (parsers disagree on which
@@ -191,7 +218,8 @@ var ownedMembers = [...]string{"model", "models", "stream", "stream_options", "m
 //
 // The same pass collects the members the gateway reads (their raw values
 // alias body): no second decoding of the body.
-func checkMembers(body []byte, kind usage.Endpoint) (f fields, err error) {
+func checkMembers(body []byte, ep *Endpoint) (f fields, err error) {
+	kind := ep.Kind
 	var seenBuf [32][]byte
 	seen := seenBuf[:0]
 	var problem error
@@ -202,6 +230,11 @@ func checkMembers(body []byte, kind usage.Endpoint) (f fields, err error) {
 		inputMember = "messages"
 	case usage.Responses, usage.Embeddings:
 		inputMember = "input"
+	case usage.GenerateContent:
+		inputMember = "contents"
+	}
+	if ep.Format == catalog.Gemini && kind == usage.CountTokens {
+		inputMember = "" // contents, or a whole generateContentRequest
 	}
 	err = jsonobj.EachMember(body, func(k, v []byte) bool {
 		for _, prev := range seen {
@@ -212,6 +245,9 @@ func checkMembers(body []byte, kind usage.Endpoint) (f fields, err error) {
 		}
 		seen = append(seen, k)
 		for _, o := range ownedMembers {
+			if o == "generationConfig" && ep.Format != catalog.Gemini {
+				continue
+			}
 			// Unicode folding can only lengthen a name (ſ for s, K for k).
 			if len(k) >= len(o) && string(k) != o && bytes.EqualFold(k, []byte(o)) {
 				problem = fmt.Errorf("member %q differs from %q only in case; use %q", k, o, o)
@@ -220,6 +256,10 @@ func checkMembers(body []byte, kind usage.Endpoint) (f fields, err error) {
 		}
 		if inputMember != "" && string(k) == inputMember {
 			inputKind = v[0]
+		}
+		if ep.Format == catalog.Gemini && string(k) == "generation_config" {
+			problem = errors.New(`member "generation_config" is the snake_case spelling of "generationConfig"; use "generationConfig"`)
+			return false
 		}
 		f.set(k, v)
 		return true
@@ -230,6 +270,8 @@ func checkMembers(body []byte, kind usage.Endpoint) (f fields, err error) {
 		err = problem
 	case inputMember == "messages" && inputKind != '[':
 		err = errors.New("'messages' must be an array of messages")
+	case inputMember == "contents" && inputKind != '[':
+		err = errors.New("'contents' must be an array of contents")
 	case kind == usage.Responses && inputKind != 0 && inputKind != '"' && inputKind != '[':
 		err = errors.New("'input' must be a string or an array of input items")
 	case kind == usage.Embeddings && inputKind != '"' && inputKind != '[':
@@ -266,15 +308,18 @@ func (req *Request) parseOutputLimit(f *fields) error {
 // OpenAI.
 const maxChoices = 128
 
-// parseChoices reads chat completions' n: a positive integer up to
-// maxChoices (null counts as absent).
-func (req *Request) parseChoices(raw []byte) error {
+// parseChoices reads chat completions' n (Gemini's candidateCount): a
+// positive integer up to maxChoices (null counts as absent).
+func (req *Request) parseChoices(raw []byte, gemini bool) error {
 	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" || req.Endpoint.Kind != usage.ChatCompletions {
+	if len(raw) == 0 || string(raw) == "null" || (req.Endpoint.Kind != usage.ChatCompletions && !gemini) {
 		return nil
 	}
 	n, err := strconv.ParseInt(string(raw), 10, 64)
 	if err != nil || n < 1 || n > maxChoices {
+		if gemini {
+			return fmt.Errorf("'generationConfig.candidateCount' must be an integer from 1 to %d", maxChoices)
+		}
 		return fmt.Errorf("'n' must be an integer from 1 to %d", maxChoices)
 	}
 	req.Choices = n
@@ -290,6 +335,9 @@ var unmeasuredMarkers = [...][]byte{
 	[]byte(`"audio`), []byte(`"input_audio`), []byte(`"previous_response_id`), []byte(`"conversation`),
 	[]byte(`"container`), []byte(`"mcp`), []byte(`"web_search`), []byte(`"web_fetch`), []byte(`"code_execution`),
 	[]byte(`"computer`), []byte(`"file_search`), []byte(`"prompt"`),
+	// Gemini: inline media and files, cached content, server-side tools.
+	[]byte(`"inlineData`), []byte(`"inline_data`), []byte(`"cachedContent`), []byte(`"cached_content`),
+	[]byte(`"googleSearch`), []byte(`"google_search`), []byte(`"codeExecution`), []byte(`"code_execution`), []byte(`"urlContext`),
 }
 
 // hasUnmeasuredInput reports whether body may carry input not counted by
@@ -326,4 +374,43 @@ func plainString(raw []byte) (string, bool) {
 		}
 	}
 	return string(s), true
+}
+
+// geminiGeneration reads the members of Gemini's generationConfig the
+// gateway owns: maxOutputTokens (the output limit) and candidateCount
+// (as chat's n), each at most once and spelled in camelCase (Gemini also
+// reads snake_case, and would read a second spelling the gateway did not).
+func geminiGeneration(raw []byte) (maxOutput, candidates []byte, err error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil, nil
+	}
+	if raw[0] != '{' {
+		return nil, nil, errors.New("'generationConfig' must be an object")
+	}
+	var seen [][]byte
+	var problem error
+	err = jsonobj.EachMember(raw, func(k, v []byte) bool {
+		for _, prev := range seen {
+			if bytes.Equal(prev, k) {
+				problem = fmt.Errorf("member generationConfig.%s is given twice", k)
+				return false
+			}
+		}
+		seen = append(seen, k)
+		switch string(k) {
+		case "maxOutputTokens":
+			maxOutput = v
+		case "candidateCount":
+			candidates = v
+		case "max_output_tokens", "candidate_count":
+			problem = fmt.Errorf("member generationConfig.%s is a snake_case spelling; use camelCase", k)
+			return false
+		}
+		return true
+	})
+	if err == nil {
+		err = problem
+	}
+	return maxOutput, candidates, err
 }

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/usage"
 )
 
 func TestCheckMembers(t *testing.T) {
@@ -24,7 +22,7 @@ func TestCheckMembers(t *testing.T) {
 		{`{"model":"a","input":5}`, "'input' must be"},
 		{`{"model":"a","input":{}}`, "'input' must be"},
 	} {
-		_, err := checkMembers([]byte(tc.body), usage.Responses)
+		_, err := checkMembers([]byte(tc.body), Lookup("responses"))
 		if (err == nil) != (tc.err == "") || (err != nil && !strings.Contains(err.Error(), tc.err)) {
 			t.Errorf("checkMembers(%s) = %v, want %q", tc.body, err, tc.err)
 		}

@@ -118,6 +118,9 @@ func WithOutputLimit(body []byte, req *clientreq.Request, t registry.Target) ([]
 	if limit <= 0 || (limit == req.MaxTokens && req.OutputMembers == 1) {
 		return body, nil // already exact
 	}
+	if req.Endpoint.Kind == usage.GenerateContent {
+		return withGeminiOutputLimit(body, limit)
+	}
 	fields := req.Endpoint.OutputFields()
 	field := req.MaxTokensField
 	if field == "" {
@@ -181,4 +184,20 @@ func WorstCase(req *clientreq.Request, t registry.Target, fee money.PerMillion, 
 // tokens-per-minute limit).
 func WorstTokens(req *clientreq.Request, t registry.Target) int64 {
 	return money.SatAddTokens(inputBound(req, t, len(req.Body)), outputReserve(req, t))
+}
+
+// withGeminiOutputLimit sets generationConfig.maxOutputTokens, where
+// Gemini keeps the output limit.
+func withGeminiOutputLimit(body []byte, limit int64) ([]byte, error) {
+	gc, ok, err := jsonobj.Get(body, "generationConfig")
+	if err != nil {
+		return nil, err
+	}
+	if !ok || len(gc) == 0 || gc[0] != '{' {
+		gc = []byte("{}")
+	}
+	if gc, err = jsonobj.Set(gc, "maxOutputTokens", []byte(strconv.FormatInt(limit, 10))); err != nil {
+		return nil, err
+	}
+	return jsonobj.Set(body, "generationConfig", gc)
 }

@@ -81,6 +81,31 @@ func TestWithOutputLimitWritesTheCanonicalValue(t *testing.T) {
 	}
 }
 
+// Gemini's limit lives in generationConfig.maxOutputTokens: clamped there,
+// added there (other members kept), generationConfig created if absent.
+func TestWithOutputLimitGemini(t *testing.T) {
+	gpt := registry.Target{Provider: &registry.Provider{Provider: &catalog.Provider{ID: "google"}}, Model: &catalog.Model{ID: "gemini-2.5-flash", MaxOutputTokens: 65536}, Name: "gemini-2.5-flash"}
+	ep, _, _ := clientreq.Gemini("/v1beta/models/m:generateContent")
+	for body, want := range map[string]string{
+		`{"contents":[],"generationConfig":{"maxOutputTokens":100000,"temperature":1}}`: `{"maxOutputTokens":65536,"temperature":1}`,
+		`{"contents":[],"generationConfig":{"temperature":1}}`:                          `{"temperature":1,"maxOutputTokens":65536}`,
+		`{"contents":[]}`: `{"maxOutputTokens":65536}`,
+		`{"contents":[],"generationConfig":{"maxOutputTokens":7}}`: `{"maxOutputTokens":7}`,
+	} {
+		req, err := clientreq.ParseFor(ep, "gemini-2.5-flash", []byte(body), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := WithOutputLimit([]byte(body), req, gpt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _, _ := jsonobj.Get(out, "generationConfig"); string(got) != want {
+			t.Errorf("%s: generationConfig %s, want %s", body, got, want)
+		}
+	}
+}
+
 // TestWorstCaseNeverWraps feeds extreme values: the hold saturates at
 // MaxInt64 (which no balance covers) instead of wrapping to a small or
 // negative number.

@@ -24,7 +24,9 @@ func (anthropic) Wire() translate.Format { return translate.Anthropic }
 // BasePath is empty: Anthropic's endpoint paths carry their /v1.
 func (anthropic) BasePath() string { return "" }
 
-func (anthropic) Chat() (string, usage.Endpoint) { return "/v1/messages", usage.Messages }
+func (anthropic) Chat(string, bool) (string, string, usage.Endpoint) {
+	return "/v1/messages", "", usage.Messages
+}
 
 // Authenticate sends key in X-Api-Key. Anthropic requires a version: the
 // client's own passes through when it speaks Anthropic, else the one the
@@ -38,13 +40,22 @@ func (anthropic) Authenticate(h http.Header, key string, translated bool) {
 	}
 }
 
-// TranslateRequest translates an OpenAI chat request; of o it uses Model,
+// TranslateRequest translates an OpenAI chat request, or a Gemini
+// generateContent request through chat; of o it uses Model, Stream,
 // DefaultMaxTokens and DropSampling.
 func (f anthropic) TranslateRequest(from Format, body []byte, o translate.Options) ([]byte, []string, error) {
-	if from != OpenAI {
-		return nil, nil, unsupported(from, f)
+	switch from {
+	case OpenAI:
+		return translate.ChatToMessages(body, o)
+	case Gemini:
+		chat, removed, err := translate.GeminiToChat(body, translate.Options{Model: o.Model, Stream: o.Stream})
+		if err != nil {
+			return nil, nil, err
+		}
+		out, more, err := translate.ChatToMessages(chat, o)
+		return out, merge(removed, more), err
 	}
-	return translate.ChatToMessages(body, o)
+	return nil, nil, unsupported(from, f)
 }
 
 func (f anthropic) TranslateResponse(to Format, body []byte, model string) ([]byte, error) {
@@ -53,6 +64,12 @@ func (f anthropic) TranslateResponse(to Format, body []byte, model string) ([]by
 		return body, nil
 	case OpenAI:
 		return translate.MessagesResponseToChat(body, model)
+	case Gemini:
+		chat, err := translate.MessagesResponseToChat(body, model)
+		if err != nil {
+			return nil, err
+		}
+		return translate.ChatResponseToGemini(chat, model)
 	}
 	return nil, unsupported(f, to)
 }

@@ -20,7 +20,9 @@ func (openAI) Name() catalog.Format   { return catalog.OpenAI }
 func (openAI) Wire() translate.Format { return translate.OpenAI }
 func (openAI) BasePath() string       { return "/v1" }
 
-func (openAI) Chat() (string, usage.Endpoint) { return "/chat/completions", usage.ChatCompletions }
+func (openAI) Chat(string, bool) (string, string, usage.Endpoint) {
+	return "/chat/completions", "", usage.ChatCompletions
+}
 
 // Authenticate sends key as a bearer token. An Anthropic client's version
 // and beta headers mean nothing to an OpenAI server and are dropped.
@@ -34,13 +36,17 @@ func (openAI) Authenticate(h http.Header, key string, translated bool) {
 	}
 }
 
-// TranslateRequest translates an Anthropic messages request; of o it uses
-// Model, IncludeUsage and LegacyMaxTokens.
+// TranslateRequest translates an Anthropic messages or a Gemini
+// generateContent request; of o it uses Model, Stream, IncludeUsage and
+// LegacyMaxTokens.
 func (f openAI) TranslateRequest(from Format, body []byte, o translate.Options) ([]byte, []string, error) {
-	if from != Anthropic {
-		return nil, nil, unsupported(from, f)
+	switch from {
+	case Anthropic:
+		return translate.MessagesToChat(body, o)
+	case Gemini:
+		return translate.GeminiToChat(body, o)
 	}
-	return translate.MessagesToChat(body, o)
+	return nil, nil, unsupported(from, f)
 }
 
 func (f openAI) TranslateResponse(to Format, body []byte, model string) ([]byte, error) {
@@ -49,6 +55,8 @@ func (f openAI) TranslateResponse(to Format, body []byte, model string) ([]byte,
 		return body, nil
 	case Anthropic:
 		return translate.ChatResponseToMessages(body, model)
+	case Gemini:
+		return translate.ChatResponseToGemini(body, model)
 	}
 	return nil, unsupported(f, to)
 }

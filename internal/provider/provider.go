@@ -30,9 +30,10 @@ type Format interface {
 	// which a provider's base URL ends with: the paths of its endpoints
 	// are relative to it.
 	BasePath() string
-	// Chat is its chat endpoint: the path relative to the base URL, and
+	// Chat is its chat endpoint for model, streaming or not: the path
+	// relative to the base URL, the query it needs (Gemini's alt=sse), and
 	// how usage is read from the answers.
-	Chat() (path string, kind usage.Endpoint)
+	Chat(model string, stream bool) (path, query string, kind usage.Endpoint)
 	// Authenticate sets the headers of an upstream request in this format:
 	// key (when not empty) in the format's credential header, and the
 	// format's version headers. translated says the body was translated

@@ -16,6 +16,8 @@ import (
 // Minimal chat requests in each format.
 const (
 	chatRequest     = `{"model":"gpt-4o","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi"}],"temperature":0.5,"stream":true}`
+	geminiRequest   = `{"systemInstruction":{"parts":[{"text":"Be brief."}]},"contents":[{"role":"user","parts":[{"text":"Hi"}]}],"generationConfig":{"maxOutputTokens":50}}`
+	geminiResponse  = `{"candidates":[{"content":{"parts":[{"text":"Hello"}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":3,"candidatesTokenCount":1,"totalTokenCount":4},"modelVersion":"gemini-2.5-flash","responseId":"r1"}`
 	messagesRequest = `{"model":"claude-haiku-4-5","max_tokens":100,"system":"Be brief.","messages":[{"role":"user","content":"Hi"}],"stream":true}`
 )
 
@@ -27,13 +29,14 @@ func TestFor(t *testing.T) {
 	}{
 		{catalog.OpenAI, OpenAI, translate.OpenAI},
 		{catalog.Anthropic, Anthropic, translate.Anthropic},
+		{catalog.Gemini, Gemini, translate.Gemini},
 	} {
 		f := For(tt.name)
 		if f != tt.want || f.Name() != tt.name || f.Wire() != tt.wire {
 			t.Errorf("For(%s) = %v (name %s, wire %d)", tt.name, f, f.Name(), f.Wire())
 		}
 	}
-	for _, name := range []catalog.Format{"", "gemini", "OpenAI"} {
+	for _, name := range []catalog.Format{"", "bedrock", "OpenAI"} {
 		if f := For(name); f != nil {
 			t.Errorf("For(%q) = %v, want nil", name, f.Name())
 		}
@@ -42,7 +45,7 @@ func TestFor(t *testing.T) {
 
 // Every format the catalog accepts has a Format.
 func TestForEveryValidFormat(t *testing.T) {
-	for _, name := range []catalog.Format{catalog.OpenAI, catalog.Anthropic} {
+	for _, name := range []catalog.Format{catalog.OpenAI, catalog.Anthropic, catalog.Gemini} {
 		if !name.Valid() || For(name) == nil {
 			t.Errorf("%s: valid %v, Format %v", name, name.Valid(), For(name))
 		}
@@ -52,17 +55,21 @@ func TestForEveryValidFormat(t *testing.T) {
 func TestEndpoints(t *testing.T) {
 	for _, tt := range []struct {
 		f        Format
+		stream   bool
 		base     string
 		path     string
+		query    string
 		kind     usage.Endpoint
 		fullPath string // the chat endpoint on the API's usual host
 	}{
-		{OpenAI, "/v1", "/chat/completions", usage.ChatCompletions, "/v1/chat/completions"},
-		{Anthropic, "", "/v1/messages", usage.Messages, "/v1/messages"},
+		{OpenAI, true, "/v1", "/chat/completions", "", usage.ChatCompletions, "/v1/chat/completions"},
+		{Anthropic, true, "", "/v1/messages", "", usage.Messages, "/v1/messages"},
+		{Gemini, false, "", "/v1beta/models/gemini-2.5-flash:generateContent", "", usage.GenerateContent, "/v1beta/models/gemini-2.5-flash:generateContent"},
+		{Gemini, true, "", "/v1beta/models/gemini-2.5-flash:streamGenerateContent", "alt=sse", usage.GenerateContent, "/v1beta/models/gemini-2.5-flash:streamGenerateContent"},
 	} {
-		path, kind := tt.f.Chat()
-		if tt.f.BasePath() != tt.base || path != tt.path || kind != tt.kind || tt.f.BasePath()+path != tt.fullPath {
-			t.Errorf("%s: base %q, chat %q %v", tt.f.Name(), tt.f.BasePath(), path, kind)
+		path, query, kind := tt.f.Chat("gemini-2.5-flash", tt.stream)
+		if tt.f.BasePath() != tt.base || path != tt.path || query != tt.query || kind != tt.kind || tt.f.BasePath()+path != tt.fullPath {
+			t.Errorf("%s: base %q, chat %q %q %v", tt.f.Name(), tt.f.BasePath(), path, query, kind)
 		}
 	}
 }
@@ -95,6 +102,10 @@ func TestAuthenticate(t *testing.T) {
 			http.Header{"X-Api-Key": {"sk-ant-1"}, "Anthropic-Version": {"2023-06-01"}}},
 		{"anthropic keyless", Anthropic, http.Header{}, "", true,
 			http.Header{"Anthropic-Version": {"2023-06-01"}}},
+		{"gemini key", Gemini, http.Header{"X-Goog-Api-Client": {"google-genai-sdk/1"}}, "AIza-1", false,
+			http.Header{"X-Goog-Api-Key": {"AIza-1"}, "X-Goog-Api-Client": {"google-genai-sdk/1"}}},
+		{"gemini drops a translated client's anthropic headers", Gemini, http.Header{"Anthropic-Version": {"2023-06-01"}}, "AIza-1", true,
+			http.Header{"X-Goog-Api-Key": {"AIza-1"}}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := tt.in.Clone()
@@ -120,6 +131,18 @@ func TestTranslateRequest(t *testing.T) {
 			[]string{`"model":"target-model"`, `"max_tokens":321`}, []string{`temperature`, `stream_options`}},
 		{"anthropic to openai", OpenAI, Anthropic, messagesRequest, translate.MessagesToChat,
 			[]string{`"model":"target-model"`, `"include_usage":true`}, nil},
+		{"gemini to openai", OpenAI, Gemini, geminiRequest, translate.GeminiToChat,
+			[]string{`"model":"target-model"`, `"max_completion_tokens":50`}, nil},
+		{"openai to gemini", Gemini, OpenAI, chatRequest, translate.ChatToGemini,
+			[]string{`"contents":[`}, []string{`"model"`}},
+		{"gemini to anthropic", Anthropic, Gemini, geminiRequest, func(b []byte, o translate.Options) ([]byte, []string, error) {
+			chat, _, _ := translate.GeminiToChat(b, translate.Options{Model: o.Model})
+			return translate.ChatToMessages(chat, o)
+		}, []string{`"model":"target-model"`, `"max_tokens":50`}, nil},
+		{"anthropic to gemini", Gemini, Anthropic, messagesRequest, func(b []byte, o translate.Options) ([]byte, []string, error) {
+			chat, _, _ := translate.MessagesToChat(b, translate.Options{Model: o.Model})
+			return translate.ChatToGemini(chat, o)
+		}, []string{`"contents":[`}, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			out, removed, err := tt.to.TranslateRequest(tt.from, []byte(tt.in), o)
@@ -142,7 +165,7 @@ func TestTranslateRequest(t *testing.T) {
 			}
 		})
 	}
-	for _, f := range []Format{OpenAI, Anthropic} {
+	for _, f := range []Format{OpenAI, Anthropic, Gemini} {
 		if _, _, err := f.TranslateRequest(f, []byte(chatRequest), o); err == nil {
 			t.Errorf("%s from itself: no error", f.Name())
 		}
@@ -162,6 +185,17 @@ func TestTranslateResponse(t *testing.T) {
 		{"anthropic to openai", Anthropic, OpenAI, messages, translate.MessagesResponseToChat},
 		{"openai unchanged", OpenAI, OpenAI, chat, nil},
 		{"anthropic unchanged", Anthropic, Anthropic, messages, nil},
+		{"gemini unchanged", Gemini, Gemini, geminiResponse, nil},
+		{"gemini to openai", Gemini, OpenAI, geminiResponse, translate.GeminiResponseToChat},
+		{"openai to gemini", OpenAI, Gemini, chat, translate.ChatResponseToGemini},
+		{"gemini to anthropic", Gemini, Anthropic, geminiResponse, func(b []byte, m string) ([]byte, error) {
+			c, _ := translate.GeminiResponseToChat(b, m)
+			return translate.ChatResponseToMessages(c, m)
+		}},
+		{"anthropic to gemini", Anthropic, Gemini, messages, func(b []byte, m string) ([]byte, error) {
+			c, _ := translate.MessagesResponseToChat(b, m)
+			return translate.ChatResponseToGemini(c, m)
+		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			out, err := tt.from.TranslateResponse(tt.to, []byte(tt.in), "m")
@@ -180,6 +214,11 @@ func TestTranslateResponse(t *testing.T) {
 }
 
 type sent struct{ name, data string }
+
+var geminiChunks = []sent{
+	{"", `{"candidates":[{"content":{"parts":[{"text":"Hi"}],"role":"model"},"index":0}],"modelVersion":"gemini-2.5-flash","responseId":"r1"}`},
+	{"", `{"candidates":[{"content":{"parts":[{"text":""}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":3,"candidatesTokenCount":1,"totalTokenCount":4}}`},
+}
 
 func TestTranslateStream(t *testing.T) {
 	chatChunks := []sent{
@@ -206,6 +245,11 @@ func TestTranslateStream(t *testing.T) {
 		{"anthropic to openai", Anthropic, OpenAI, messagesEvents, "", `[DONE]`},
 		{"openai passes through", OpenAI, OpenAI, chatChunks, "", `[DONE]`},
 		{"anthropic passes through", Anthropic, Anthropic, messagesEvents, "message_start", `{"type":"message_stop"}`},
+		{"gemini passes through", Gemini, Gemini, geminiChunks, "", geminiChunks[1].data},
+		{"gemini to openai", Gemini, OpenAI, geminiChunks, "", `[DONE]`},
+		{"gemini to anthropic", Gemini, Anthropic, geminiChunks, "message_start", `{"type":"message_stop"}`},
+		{"openai to gemini", OpenAI, Gemini, chatChunks, "", ""},
+		{"anthropic to gemini", Anthropic, Gemini, messagesEvents, "", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ts := tt.from.TranslateStream(tt.to, "m", false)
@@ -219,7 +263,8 @@ func TestTranslateStream(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if len(out) == 0 || out[0].name != tt.first || out[len(out)-1].data != tt.last {
+			if len(out) == 0 || out[0].name != tt.first || (tt.last != "" && out[len(out)-1].data != tt.last) ||
+				(tt.to == Gemini && !strings.Contains(out[len(out)-1].data, `"finishReason":"STOP"`)) {
 				t.Fatalf("got %v", out)
 			}
 			if tt.from == tt.to && !reflect.DeepEqual(out, tt.in) {
@@ -244,6 +289,8 @@ func TestIsStreamError(t *testing.T) {
 		{OpenAI, "", `{"error":{"message":"x","type":"server_error"}}`, true},
 		{OpenAI, "", `{"id":"c","choices":[],"error":null}`, false},
 		{OpenAI, "", `[DONE]`, false},
+		{Gemini, "", `{"error":{"code":503,"message":"overloaded","status":"UNAVAILABLE"}}`, true},
+		{Gemini, "", `{"candidates":[{"content":{"parts":[{"text":"\"error\""}]}}]}`, false},
 	} {
 		if got := tt.f.IsStreamError(tt.name, []byte(tt.data)); got != tt.want {
 			t.Errorf("%s.IsStreamError(%q, %s) = %v", tt.f.Name(), tt.name, tt.data, got)
@@ -261,6 +308,8 @@ func TestErrorBody(t *testing.T) {
 	}{
 		{OpenAI, messagesErr, translate.ErrorToChat(429, []byte(messagesErr))},
 		{Anthropic, chatErr, translate.ErrorToMessages(429, []byte(chatErr))},
+		{Gemini, chatErr, translate.ErrorToGemini(429, []byte(chatErr))},
+		{Gemini, messagesErr, translate.ErrorToGemini(429, []byte(messagesErr))},
 	} {
 		got := tt.client.ErrorBody(429, []byte(tt.in))
 		if !bytes.Equal(got, tt.want) || !strings.Contains(string(got), "Rate limit reached") {
@@ -278,6 +327,7 @@ func TestStreamError(t *testing.T) {
 	}{
 		{OpenAI, "", `{"error":{"code":"stream_interrupted","message":"cut \"short\"","type":"server_error"}}`},
 		{Anthropic, "error", `{"error":{"message":"cut \"short\"","type":"api_error"},"type":"error"}`},
+		{Gemini, "", `{"error":{"code":500,"message":"cut \"short\"","status":"INTERNAL"}}`},
 	} {
 		name, data := tt.client.StreamError(`cut "short"`)
 		if name != tt.name || string(data) != tt.data {
@@ -301,6 +351,7 @@ func TestContinue(t *testing.T) {
 	}{
 		{OpenAI, chatRequest, translate.ContinueChat, `{"role":"assistant","content":"One, two,"}`},
 		{Anthropic, messagesRequest, translate.ContinueMessages, `{"role":"assistant","content":"One, two,"}`},
+		{Gemini, geminiRequest, translate.ContinueGemini, `{"role":"model","parts":[{"text":"One, two,"}]}`},
 	} {
 		got, err := tt.client.Continue([]byte(tt.in), "One, two,")
 		if err != nil {
@@ -323,7 +374,7 @@ func TestHotPathAllocations(t *testing.T) {
 	delta := []byte(`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}`)
 	n := testing.AllocsPerRun(100, func() {
 		o, a := For(catalog.OpenAI), For(catalog.Anthropic)
-		_, _ = o.Chat()
+		_, _, _ = o.Chat("m", true)
 		_ = o.Wire()
 		if o.IsStreamError("", chunk) || a.IsStreamError("content_block_delta", delta) {
 			t.Fatal("a content event is an error")

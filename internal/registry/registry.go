@@ -166,12 +166,18 @@ func Build(cfgs []*Config, replace func(string) string) (*Registry, error) {
 			p = &Provider{Provider: &catalog.Provider{ID: id, Name: id}}
 			r.providers = append(r.providers, p)
 			r.byID[id] = p
-		} else if pc.Format != "" && catalog.Format(pc.Format) != p.Format {
-			return nil, fmt.Errorf("provider %s: the format of a built-in provider is %s", id, p.Format)
+		} else if f := catalog.Format(pc.Format); pc.Format != "" && f != p.Format {
+			// A built-in speaks its own format, or another it also serves
+			// (Google's OpenAI-compatible endpoint), at that format's URL.
+			alt, ok := p.AltBaseURLs[f]
+			if !ok {
+				return nil, fmt.Errorf("provider %s: the format of a built-in provider is %s", id, p.Format)
+			}
+			p.BaseURL = alt
 		}
 		if pc.Format != "" {
 			if !catalog.Format(pc.Format).Valid() {
-				return nil, fmt.Errorf("provider %s: format must be openai or anthropic, not %q", id, pc.Format)
+				return nil, fmt.Errorf("provider %s: format must be openai, anthropic or gemini, not %q", id, pc.Format)
 			}
 			p.Format = catalog.Format(pc.Format)
 		}

@@ -3,7 +3,9 @@ package upstream
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/catalog"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/clientreq"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/hold"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/jsonobj"
@@ -19,6 +21,7 @@ type Call struct {
 	Format     provider.Format // the provider's
 	Kind       usage.Endpoint  // how usage is read from the provider's answer
 	Path       string
+	Query      string // the raw query string
 	Body       []byte
 	Translated bool
 	Removed    []string // members the target could not take
@@ -38,7 +41,7 @@ func Prepare(req *clientreq.Request, t registry.Target, delivered []byte) (*Call
 		if err != nil {
 			return nil, err
 		}
-		return &Call{Format: to, Kind: ep.Kind, Path: ep.Upstream, Body: body}, nil
+		return &Call{Format: to, Kind: ep.Kind, Path: ep.UpstreamPath(t.Name), Query: sameFormatQuery(req), Body: body}, nil
 	}
 	from := ep.Client()
 	// Translation (or continuation) starts from the client's body with the
@@ -53,33 +56,55 @@ func Prepare(req *clientreq.Request, t registry.Target, delivered []byte) (*Call
 		}
 	}
 	if t.Provider.Format == ep.Format {
-		quoted, _ := json.Marshal(t.Name)
-		if body, err = jsonobj.Set(body, "model", quoted); err != nil {
-			return nil, err
+		if ep.Format != catalog.Gemini { // Gemini's model is in the path
+			quoted, _ := json.Marshal(t.Name)
+			if body, err = jsonobj.Set(body, "model", quoted); err != nil {
+				return nil, err
+			}
 		}
 		if req.Stream && ep.Kind == usage.ChatCompletions {
 			if body, err = jsonobj.Set(body, "stream_options", []byte(`{"include_usage":true}`)); err != nil {
 				return nil, err
 			}
 		}
-		return &Call{Format: to, Kind: ep.Kind, Path: ep.Upstream, Body: body}, nil
+		return &Call{Format: to, Kind: ep.Kind, Path: ep.UpstreamPath(t.Name), Query: sameFormatQuery(req), Body: body}, nil
 	}
 	up := &Call{Format: to, Translated: true}
-	up.Path, up.Kind = to.Chat()
+	up.Path, up.Query, up.Kind = to.Chat(t.Name, req.Stream)
+	if up.Query == "" && ep.Format != catalog.Gemini {
+		up.Query = req.Query // as before Gemini: a translated request keeps the client's query
+	}
 	up.Body, up.Removed, err = to.TranslateRequest(from, body, translate.Options{
 		Model:            t.Name,
 		DefaultMaxTokens: hold.TranslatedMaxTokens(req, t),
 		DropSampling:     true,
 		IncludeUsage:     req.Stream,
+		Stream:           req.Stream,
 	})
 	return up, err
+}
+
+// sameFormatQuery is the query of a request to a provider of the client's
+// format: the client's, and for a Gemini stream alt=sse, which the gateway
+// reads (without it Gemini streams a JSON array).
+func sameFormatQuery(req *clientreq.Request) string {
+	if req.Endpoint.Format != catalog.Gemini || !req.Stream {
+		return req.Query
+	}
+	var kept []string
+	for part := range strings.SplitSeq(req.Query, "&") {
+		if name, _, _ := strings.Cut(part, "="); part != "" && name != "alt" && name != "%24alt" && name != "$alt" {
+			kept = append(kept, part)
+		}
+	}
+	return strings.Join(append(kept, "alt=sse"), "&")
 }
 
 // bodyFor is the upstream body for a target of the client's format: the
 // provider's model id and the canonical output limit.
 func bodyFor(req *clientreq.Request, t registry.Target) ([]byte, error) {
 	body := req.UpstreamBody
-	if t.Name != req.Model {
+	if t.Name != req.Model && req.Endpoint.Format != catalog.Gemini {
 		quoted, _ := json.Marshal(t.Name)
 		b, err := jsonobj.Set(body, "model", quoted)
 		if err != nil {

@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/catalog"
@@ -46,5 +47,49 @@ func TestPrepare(t *testing.T) {
 				t.Errorf("%s: %s = %s, want %s", tc.name, k, got, want)
 			}
 		}
+	}
+}
+
+func TestPrepareGemini(t *testing.T) {
+	openai := &registry.Provider{Provider: &catalog.Provider{ID: "openai", Format: catalog.OpenAI}}
+	google := &registry.Provider{Provider: &catalog.Provider{ID: "google", Format: catalog.Gemini}}
+	gpt := registry.Target{Provider: openai, Model: &catalog.Model{ID: "gpt-4o", MaxOutputTokens: 16384}, Name: "gpt-4o"}
+	flash := registry.Target{Provider: google, Model: &catalog.Model{ID: "gemini-2.5-flash", MaxOutputTokens: 65536}, Name: "gemini-2.5-flash"}
+	stream, _, _ := clientreq.Gemini("/v1beta/models/x:streamGenerateContent")
+	body := `{"contents":[{"role":"user","parts":[{"text":"hi"}]}],"models":["gpt-4o"]}`
+	for _, tc := range []struct {
+		name        string
+		t           registry.Target
+		delivered   []byte
+		path, query string
+		translated  bool
+		has         string
+	}{
+		{"gemini to gemini", flash, nil, "/v1beta/models/gemini-2.5-flash:streamGenerateContent", "foo=1&alt=sse", false, `"generationConfig":{"maxOutputTokens":65536}`},
+		{"gemini to openai", gpt, nil, "/chat/completions", "", true, `"stream_options":{"include_usage":true}`},
+		{"gemini continued on gemini", flash, []byte("Hel"), "/v1beta/models/gemini-2.5-flash:streamGenerateContent", "foo=1&alt=sse", false, `{"role":"model","parts":[{"text":"Hel"}]}`},
+	} {
+		req, err := clientreq.ParseFor(stream, "auto", []byte(body), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Query = "alt=sse&foo=1"
+		up, err := Prepare(req, tc.t, tc.delivered)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if up.Path != tc.path || up.Query != tc.query || up.Translated != tc.translated || !strings.Contains(string(up.Body), tc.has) {
+			t.Errorf("%s: %s?%s translated %v body %s", tc.name, up.Path, up.Query, up.Translated, up.Body)
+		}
+		if strings.Contains(string(up.Body), `"models"`) || (!tc.translated && strings.Contains(string(up.Body), `"model":`)) {
+			t.Errorf("%s: the gateway's members went upstream: %s", tc.name, up.Body)
+		}
+	}
+	// a chat client reaching a Gemini provider
+	req, _ := clientreq.Parse(clientreq.Lookup("chat/completions"), []byte(`{"model":"gemini-2.5-flash","stream":true,"messages":[{"role":"user","content":"hi"}]}`), true)
+	up, err := Prepare(req, flash, nil)
+	if err != nil || up.Path != "/v1beta/models/gemini-2.5-flash:streamGenerateContent" || up.Query != "alt=sse" || !up.Translated ||
+		!strings.Contains(string(up.Body), `"maxOutputTokens":65536`) {
+		t.Fatalf("chat to gemini: %v %+v %s", err, up, up.Body)
 	}
 }
