@@ -83,7 +83,9 @@ func TestResponsesResponsesGolden(t *testing.T) {
 		golden string
 		fn     func() ([]byte, error)
 	}{
-		{"chat_full.response.json", func() ([]byte, error) { return ChatResponseToResponses([]byte(chatCompletionFull), "gpt-via-gateway", request) }},
+		{"chat_full.response.json", func() ([]byte, error) {
+			return ChatResponseToResponses([]byte(chatCompletionFull), "gpt-via-gateway", request)
+		}},
 		{"messages_full.response.json", func() ([]byte, error) { return MessagesResponseToResponses([]byte(messagesFull), "", nil) }},
 		{"response_full.chat.json", func() ([]byte, error) { return ResponsesResponseToChat([]byte(responseFull), "") }},
 		{"response_full.messages.json", func() ([]byte, error) { return ResponsesResponseToMessages([]byte(responseFull), "o4-via-gateway") }},
