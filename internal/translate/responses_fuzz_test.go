@@ -26,6 +26,9 @@ func FuzzResponses(f *testing.F) {
 				t.Fatalf("%s: invalid JSON %s", name, out)
 			}
 		}
+		if out, err := ContinueResponses(body, "partial "); err == nil && !json.Valid(out) {
+			t.Fatalf("ContinueResponses: invalid JSON %s", out)
+		}
 		for name, fn := range map[string]func([]byte, string) ([]byte, error){
 			"ResponsesResponseToChat":     ResponsesResponseToChat,
 			"ResponsesResponseToMessages": ResponsesResponseToMessages,
