@@ -7,7 +7,7 @@ import (
 )
 
 func TestBuiltInsComplete(t *testing.T) {
-	want := map[string]Format{"openai": OpenAI, "anthropic": Anthropic, "google": OpenAI, "deepseek": OpenAI,
+	want := map[string]Format{"openai": OpenAI, "anthropic": Anthropic, "google": Gemini, "deepseek": OpenAI,
 		"groq": OpenAI, "mistral": OpenAI, "xai": OpenAI, "openrouter": OpenAI, "minimax": OpenAI, "qwen": OpenAI}
 	got := BuiltIns()
 	if len(got) != len(want) {
