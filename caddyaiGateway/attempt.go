@@ -122,7 +122,11 @@ func (g *Gateway) newAttempt(c *call, t registry.Target, kc routing.Key, up *ups
 // and what to do next.
 func (g *Gateway) send(ctx context.Context, c *call, a *attempt) (*http.Response, bool) {
 	t, up, key := a.target, a.up, a.key
-	req, err := upstream.NewRequest(ctx, t.Provider.BaseURL, up.Path, c.r.URL.RawQuery, up.Body, c.r.Header)
+	base := t.Provider.BaseURL
+	if up.BaseURL != "" {
+		base = up.BaseURL
+	}
+	req, err := upstream.NewRequest(ctx, base, up.Path, up.Query, up.Body, c.r.Header)
 	if err != nil {
 		a.outcome, a.errText = nextTarget, "building request: "+err.Error()
 		return nil, false
@@ -147,8 +151,14 @@ func (g *Gateway) send(ctx context.Context, c *call, a *attempt) (*http.Response
 	a.errBody = upstream.Scrub(b, key)
 	a.errHeader = resp.Header
 	a.errText = upstream.ErrorMessage(a.errBody)
+	if upstream.KeyRejected(a.status, a.errBody) {
+		a.status = http.StatusUnauthorized // Google's 400 for a bad key
+	}
 	kh := g.app.shared.health
 	switch {
+	case a.status == http.StatusUnauthorized:
+		a.outcome = nextKey
+		kh.Failed(t.Provider.ID, key, a.status, 0)
 	case resp.StatusCode == http.StatusTooManyRequests:
 		a.outcome = nextKey
 		ra := upstream.RetryAfter(resp.Header)

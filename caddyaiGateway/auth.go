@@ -3,6 +3,7 @@ package caddyaigateway
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -20,10 +21,12 @@ func init() {
 }
 
 // Auth (`ai_auth`) admits requests that carry a valid gateway access key
-// in `Authorization: Bearer <key>` or `x-api-key: <key>`. Unknown,
+// in `Authorization: Bearer <key>`, `x-api-key: <key>` or
+// `x-goog-api-key: <key>` (on Gemini's routes also `?key=<key>`). Unknown,
 // disabled and expired keys get 401 invalid_access_key in the route's
-// error shape. The key header is removed before anything goes upstream,
-// and the caller is attached to the request for ai_credits and ai_gateway.
+// error shape. The key header or query parameter is removed before
+// anything goes upstream, and the caller is attached to the request for
+// ai_credits and ai_gateway.
 //
 // Placeholders set: {http.vars.ai.access_key_id}, {http.vars.ai.account_id}.
 type Auth struct {
@@ -52,19 +55,33 @@ func (a *Auth) Provision(ctx caddy.Context) error {
 
 func (a *Auth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	requestID(w, r)
-	if aerr := a.app.ready(); aerr != nil {
-		upstream.StripCredentials(r.Header)
-		return writeError(w, r, aerr)
-	}
 	token, ambiguous := clientreq.AccessToken(r.Header)
 	upstream.StripCredentials(r.Header)
+	gemini := clientreq.IsGeminiPath(r.URL.Path)
+	if gemini {
+		// Google's SDKs and curl examples may send the key as ?key=; it
+		// is taken out of the request before anything else sees it.
+		if key, n, rest := clientreq.KeyParam(r.URL.RawQuery); n > 0 {
+			stripKeyParam(r, rest)
+			ambiguous = ambiguous || n > 1 || (token != "" && token != key)
+			if token == "" {
+				token = key
+			}
+		}
+	}
+	if aerr := a.app.ready(); aerr != nil {
+		return writeError(w, r, aerr)
+	}
 	if ambiguous {
 		return writeError(w, r, apierr.New(http.StatusUnauthorized, apierr.InvalidAccessKey,
-			"the access key header is given more than once; send exactly one"))
+			"the access key is given more than once; send exactly one"))
 	}
 	if token == "" {
-		return writeError(w, r, apierr.New(http.StatusUnauthorized, apierr.InvalidAccessKey,
-			"missing access key: send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'"))
+		msg := "missing access key: send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'"
+		if gemini {
+			msg = "missing access key: send it as 'x-goog-api-key: <key>', '?key=<key>' or 'Authorization: Bearer <key>'"
+		}
+		return writeError(w, r, apierr.New(http.StatusUnauthorized, apierr.InvalidAccessKey, msg))
 	}
 	now := time.Now()
 	k := a.app.shared.manage.LookupKey(secrets.HashToken(token), now)
@@ -78,6 +95,21 @@ func (a *Auth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.
 	}
 	a.app.shared.manage.Touch(k.ID, now)
 	return next.ServeHTTP(w, withCaller(r, &Caller{AccessKey: k}))
+}
+
+// stripKeyParam removes the key query parameter from the request (rest is
+// the query without it): from its URL, which goes upstream, and from
+// RequestURI, which placeholders such as {http.request.uri} read. Caddy's
+// access log copied the request before any handler ran: its uri needs
+// the `query` log filter (README, Access logs).
+func stripKeyParam(r *http.Request, rest string) {
+	r.URL.RawQuery = rest
+	r.URL.ForceQuery = false
+	path, _, _ := strings.Cut(r.RequestURI, "?")
+	if rest != "" {
+		path += "?" + rest
+	}
+	r.RequestURI = path
 }
 
 // Interface guards

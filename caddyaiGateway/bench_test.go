@@ -80,7 +80,7 @@ func BenchmarkReadRequest(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		r := httptest.NewRequest("POST", "/v1/chat/completions", bytes.NewReader(body))
-		req, aerr := g.readRequest(w, r, ep)
+		req, aerr := g.readRequest(w, r, ep, "")
 		if aerr != nil {
 			b.Fatal(aerr)
 		}

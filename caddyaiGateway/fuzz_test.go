@@ -49,7 +49,7 @@ func FuzzReadRequest(f *testing.F) {
 		name := names[int(route)%len(names)]
 		ep := clientreq.Lookup(name)
 		r := httptest.NewRequest(ep.Method, "/v1/"+name, bytes.NewReader(body))
-		req, aerr := g.readRequest(httptest.NewRecorder(), r, ep)
+		req, aerr := g.readRequest(httptest.NewRecorder(), r, ep, "")
 		switch {
 		case (req == nil) == (aerr == nil):
 			t.Fatalf("request %v and error %v: exactly one expected", req, aerr)

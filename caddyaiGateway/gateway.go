@@ -34,8 +34,10 @@ func init() {
 
 // Gateway (`ai_gateway`) is the terminal handler that serves the OpenAI
 // routes (POST /v1/chat/completions, /v1/responses, /v1/embeddings,
-// GET /v1/models) and the Anthropic routes (POST /v1/messages,
-// /v1/messages/count_tokens). It resolves the requested model to
+// GET /v1/models), the Anthropic routes (POST /v1/messages,
+// /v1/messages/count_tokens) and the Gemini routes (POST
+// /v1beta/models/{model}:generateContent, :streamGenerateContent,
+// :countTokens, GET /v1beta/models). It resolves the requested model to
 // providers, injects a provider key, calls the provider, fails over to the
 // next key or model on retryable errors, streams answers event by event
 // and records one usage event per attempt.
@@ -141,14 +143,21 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	defer entry.Leave()
 	ctx, span := startGatewaySpan(ctx) // tracing.go
 	defer endSpan(span)
-	rest, ok := clientreq.Route(r.URL.Path)
-	if !ok {
-		return writeError(w, r, apierr.New(http.StatusNotFound, apierr.NotFound, "no such endpoint: "+r.URL.Path))
+	// Gemini's routes name the model in the path (gemini.go).
+	if id, ok := clientreq.GeminiModels(r.URL.Path); ok && r.Method == http.MethodGet {
+		return g.serveGeminiModels(w, r, id)
 	}
-	if clientreq.IsModels(rest) {
-		return g.serveModels(w, r, strings.TrimPrefix(strings.TrimPrefix(rest, "models"), "/"))
+	ep, model, gemini := clientreq.Gemini(r.URL.Path)
+	if !gemini {
+		rest, ok := clientreq.Route(r.URL.Path)
+		if !ok {
+			return writeError(w, r, apierr.New(http.StatusNotFound, apierr.NotFound, "no such endpoint: "+r.URL.Path))
+		}
+		if clientreq.IsModels(rest) {
+			return g.serveModels(w, r, strings.TrimPrefix(strings.TrimPrefix(rest, "models"), "/"))
+		}
+		ep = clientreq.Lookup(rest)
 	}
-	ep := clientreq.Lookup(rest)
 	if ep == nil {
 		return writeError(w, r, apierr.New(http.StatusNotFound, apierr.NotFound, "no such endpoint: "+r.URL.Path))
 	}
@@ -156,7 +165,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 		w.Header().Set("Allow", ep.Method)
 		return writeError(w, r, apierr.New(http.StatusMethodNotAllowed, apierr.MethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path))
 	}
-	req, aerr := g.readRequest(w, r, ep)
+	req, aerr := g.readRequest(w, r, ep, model)
 	if aerr != nil {
 		return writeError(w, r, aerr)
 	}
@@ -173,6 +182,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	}
 	if aerr != nil {
 		return writeError(w, r, aerr)
+	}
+	if counted := g.countTokensHere(w, r, req, targets); counted {
+		return nil
 	}
 	return g.serve(ctx, w, r, req, targets)
 }

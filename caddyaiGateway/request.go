@@ -15,6 +15,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/catalog"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/clientreq"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/ids"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
@@ -61,8 +62,9 @@ type request struct {
 	keyCacheBuf [2]targetKeys
 }
 
-// readRequest reads the body and checks it (clientreq.Parse).
-func (g *Gateway) readRequest(w http.ResponseWriter, r *http.Request, ep *clientreq.Endpoint) (*request, *apierr.Error) {
+// readRequest reads the body and checks it (clientreq.ParseFor); model is
+// the model a Gemini path names.
+func (g *Gateway) readRequest(w http.ResponseWriter, r *http.Request, ep *clientreq.Endpoint, model string) (*request, *apierr.Error) {
 	body, err := readBody(w, r, g.MaxRequestBody)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
@@ -72,9 +74,15 @@ func (g *Gateway) readRequest(w http.ResponseWriter, r *http.Request, ep *client
 		}
 		return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, "reading request body: "+err.Error())
 	}
-	cr, err := clientreq.Parse(ep, body, walletFrom(r) != nil)
+	cr, err := clientreq.ParseFor(ep, model, body, walletFrom(r) != nil)
 	if err != nil {
 		return nil, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, err.Error())
+	}
+	cr.Query = r.URL.RawQuery
+	if ep.Format == catalog.Gemini {
+		// ai_auth took the key out; without it (a private gateway) a
+		// client's key still never goes upstream.
+		_, _, cr.Query = clientreq.KeyParam(cr.Query)
 	}
 	return &request{Request: cr, header: r.Header}, nil
 }

@@ -266,7 +266,7 @@ func failoverReason(a *attempt) string {
 // operationName is the gen_ai.operation.name of an endpoint.
 func operationName(k usage.Endpoint) string {
 	switch k {
-	case usage.ChatCompletions, usage.Messages, usage.Responses:
+	case usage.ChatCompletions, usage.Messages, usage.Responses, usage.GenerateContent:
 		return "chat"
 	case usage.Embeddings:
 		return "embeddings"

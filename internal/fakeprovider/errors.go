@@ -41,6 +41,10 @@ type anthropicErrorDetail struct {
 
 // fail writes e in the request's format.
 func (c *call) fail(e apiError) {
+	if c.format == formatGemini {
+		c.geminiError(e.Status, e.Message, "")
+		return
+	}
 	if c.format == formatAnthropic {
 		typ := e.Type
 		if typ == "" {
@@ -101,6 +105,10 @@ func (c *call) missingParam(name string) {
 }
 
 func (c *call) writeNotFound() {
+	if c.format == formatGemini {
+		c.geminiError(http.StatusNotFound, "Requested entity was not found.", "")
+		return
+	}
 	if c.format == formatAnthropic {
 		c.writeError(http.StatusNotFound, "not_found_error", "Not Found")
 		return
@@ -112,6 +120,11 @@ func (c *call) writeNotFound() {
 // writeAuthError answers a request whose key differs from RequireKey.
 func (c *call) writeAuthError() {
 	key := c.presentedKey()
+	if c.format == formatGemini {
+		// Google answers a wrong key with 400, naming the reason.
+		c.geminiError(http.StatusBadRequest, "API key not valid. Please pass a valid API key.", "API_KEY_INVALID")
+		return
+	}
 	if c.format == formatAnthropic {
 		msg := "invalid x-api-key"
 		if key == "" {
@@ -155,7 +168,20 @@ func (c *call) writeForcedError(status int) {
 		c.writeAuthError()
 		return
 	}
-	model := requestModel(c.body)
+	model := c.model()
+	if c.format == formatGemini {
+		msg := statusText(status)
+		switch status {
+		case http.StatusNotFound:
+			msg = "models/" + model + " is not found for API version v1beta, or is not supported for generateContent."
+		case http.StatusTooManyRequests:
+			msg = "Resource has been exhausted (e.g. check quota)."
+		case http.StatusServiceUnavailable:
+			msg = "The model is overloaded. Please try again later."
+		}
+		c.geminiError(status, msg, "")
+		return
+	}
 	if c.format == formatAnthropic {
 		var msg string
 		switch status {

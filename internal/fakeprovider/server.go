@@ -1,6 +1,7 @@
 // Package fakeprovider is a fake LLM provider: a real http.Handler that
-// speaks the OpenAI (Chat Completions, Responses, Embeddings, Models) and
-// Anthropic (Messages, Count Tokens) wire formats closely enough for the
+// speaks the OpenAI (Chat Completions, Responses, Embeddings, Models),
+// Anthropic (Messages, Count Tokens) and Gemini (generateContent, streamed
+// or not, countTokens, models) wire formats closely enough for the
 // official SDKs to parse its answers, JSON and streaming alike.
 //
 // It exists for the gateway's integration tests and for demos, so every
@@ -187,7 +188,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.cfg.Reply = DefaultReply
 	}
 	c.cfg.Reply = continueReply(body, c.cfg.Reply)
-	if m := requestModel(body); m != "" {
+	if m := c.model(); m != "" {
 		if d, ok := c.cfg.LatencyModels[m]; ok {
 			c.cfg.Latency = d
 		}
@@ -209,8 +210,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case c.cfg.FailStatus >= 400 && (r.Header.Get(HeaderStatus) != "" || s.failNow(&c.cfg)):
 		c.writeForcedError(c.cfg.FailStatus)
 		return
-	case c.cfg.FailModels[requestModel(body)] >= 400:
-		c.writeForcedError(c.cfg.FailModels[requestModel(body)])
+	case c.cfg.FailModels[c.model()] >= 400:
+		c.writeForcedError(c.cfg.FailModels[c.model()])
 		return
 	case c.cfg.RequireKey != "" && c.presentedKey() != c.cfg.RequireKey:
 		c.writeAuthError()
@@ -229,7 +230,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (c *call) dispatch() error {
 	p := strings.TrimSuffix(c.r.URL.Path, "/")
 	m := c.r.Method
+	if model, method, ok := geminiPath(p); ok {
+		return c.geminiDispatch(model, method)
+	}
 	switch {
+	case strings.HasSuffix(p, "/v1beta/models") && m == http.MethodGet:
+		return c.geminiListModels("")
+	case strings.Contains(p, "/v1beta/models/") && m == http.MethodGet:
+		return c.geminiListModels(p[strings.LastIndex(p, "/v1beta/models/")+len("/v1beta/models/"):])
 	case strings.HasSuffix(p, "/v1/messages/count_tokens") && m == http.MethodPost:
 		return c.anthropicCountTokens()
 	case strings.HasSuffix(p, "/v1/messages") && m == http.MethodPost:
@@ -255,11 +263,15 @@ type apiFormat int
 const (
 	formatOpenAI apiFormat = iota
 	formatAnthropic
+	formatGemini
 )
 
 // formatFor decides the wire format from the path alone: /v1/messages and
-// everything below it is Anthropic, the rest is OpenAI.
+// everything below it is Anthropic, /v1beta/ Gemini, the rest is OpenAI.
 func formatFor(path string) apiFormat {
+	if strings.Contains(path, "/v1beta/") {
+		return formatGemini
+	}
 	p := strings.TrimSuffix(path, "/")
 	if strings.HasSuffix(p, "/v1/messages") || strings.Contains(p, "/v1/messages/") {
 		return formatAnthropic
@@ -267,10 +279,26 @@ func formatFor(path string) apiFormat {
 	return formatOpenAI
 }
 
+// model is the model the request names: in the body, or in a Gemini path.
+func (c *call) model() string {
+	if m, _, ok := geminiPath(c.r.URL.Path); ok {
+		return m
+	}
+	return requestModel(c.body)
+}
+
 // presentedKey returns the API key of the request, looking first at the
-// format's native header (Authorization for OpenAI, x-api-key for Anthropic)
-// and then at the other one.
+// format's native header (Authorization for OpenAI, x-api-key for Anthropic,
+// x-goog-api-key or ?key= for Gemini) and then at the other one.
 func (c *call) presentedKey() string {
+	if c.format == formatGemini {
+		if k := c.r.Header.Get("X-Goog-Api-Key"); k != "" {
+			return k
+		}
+		if k := c.r.URL.Query().Get("key"); k != "" {
+			return k
+		}
+	}
 	bearer := ""
 	if a := c.r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
 		bearer = strings.TrimSpace(a[7:])

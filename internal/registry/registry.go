@@ -174,6 +174,7 @@ func Build(cfgs []*Config, replace func(string) string) (*Registry, error) {
 				return nil, fmt.Errorf("provider %s: the format of a built-in provider is %s", id, p.Format)
 			}
 			p.BaseURL = alt
+			p.AltBaseURLs = nil
 		}
 		if pc.Format != "" {
 			if !catalog.Format(pc.Format).Valid() {
@@ -191,6 +192,7 @@ func Build(cfgs []*Config, replace func(string) string) (*Registry, error) {
 				return nil, fmt.Errorf("provider %s: base_url must be an http(s) URL, got %q", id, base)
 			}
 			p.BaseURL = strings.TrimRight(base, "/")
+			p.AltBaseURLs = nil // its other formats' URLs belong to the old base
 		}
 		for _, k := range pc.APIKeys {
 			if v := strings.TrimSpace(replace(k)); v != "" {
@@ -220,6 +222,13 @@ func (r *Registry) UseDemo(baseURL func(catalog.Format) string) []string {
 			p.demo = true
 			p.keys = []string{"demo-upstream-key"}
 			p.BaseURL = baseURL(p.Format)
+			if p.AltBaseURLs != nil {
+				alt := make(map[catalog.Format]string, len(p.AltBaseURLs))
+				for f := range p.AltBaseURLs {
+					alt[f] = baseURL(f)
+				}
+				p.AltBaseURLs = alt
+			}
 			names = append(names, p.ID)
 		}
 	}

@@ -60,3 +60,30 @@ func TestBuildRejects(t *testing.T) {
 		}
 	}
 }
+
+// google speaks Gemini by default; `format openai` switches it to its
+// OpenAI-compatible endpoint, and an own base_url wins over both.
+func TestGoogleFormats(t *testing.T) {
+	for _, tc := range []struct {
+		cfg          *Config
+		format, base string
+		alt          bool
+	}{
+		{nil, "gemini", "https://generativelanguage.googleapis.com", true},
+		{&Config{ID: "google", Format: "openai"}, "openai", "https://generativelanguage.googleapis.com/v1beta/openai", false},
+		{&Config{ID: "google", Format: "gemini", BaseURL: "https://proxy.example"}, "gemini", "https://proxy.example", false},
+	} {
+		var cfgs []*Config
+		if tc.cfg != nil {
+			cfgs = append(cfgs, tc.cfg)
+		}
+		reg, err := Build(cfgs, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := reg.Resolve("google:gemini-2.5-flash")[0].Provider
+		if string(p.Format) != tc.format || p.BaseURL != tc.base || (p.AltBaseURLs["openai"] != "") != tc.alt {
+			t.Errorf("%+v: %s %s %v", tc.cfg, p.Format, p.BaseURL, p.AltBaseURLs)
+		}
+	}
+}

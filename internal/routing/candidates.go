@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/catalog"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/clientreq"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
@@ -110,13 +111,23 @@ func Candidates(reg *registry.Registry, q Query) (out []registry.Target, rejecte
 func IsAuto(model string) bool { return model == "" || strings.EqualFold(model, "auto") }
 
 // CanServe reports whether provider p can serve endpoint ep: in its own
-// format, or by translation between OpenAI chat completions and Anthropic
-// messages.
+// format, or by translation between OpenAI chat completions, Anthropic
+// messages and Gemini generateContent. Gemini's countTokens is answered
+// by any provider (the gateway counts for one of another format).
 func CanServe(ep *clientreq.Endpoint, p *registry.Provider) bool {
 	if p.Format == ep.Format {
 		return true
 	}
-	return ep.Kind == usage.ChatCompletions || ep.Kind == usage.Messages
+	if ep.Kind == usage.Embeddings && p.AltBaseURLs[ep.Format] != "" {
+		return true // Google's embeddings, at its OpenAI-compatible endpoint
+	}
+	switch ep.Kind {
+	case usage.ChatCompletions, usage.Messages, usage.GenerateContent:
+		return true
+	case usage.CountTokens:
+		return ep.Format == catalog.Gemini
+	}
+	return false
 }
 
 // Refusal returns the error code for a target the configuration does not

@@ -123,3 +123,41 @@ func formatPrice(p catalog.Price) string {
 	}
 	return p.String()
 }
+
+// GeminiModel is the Gemini shape of a model (Google's Model resource).
+type GeminiModel struct {
+	Name                       string   `json:"name"` // "models/<id>"
+	BaseModelID                string   `json:"baseModelId"`
+	Version                    string   `json:"version"`
+	DisplayName                string   `json:"displayName"`
+	InputTokenLimit            int64    `json:"inputTokenLimit,omitempty"`
+	OutputTokenLimit           int64    `json:"outputTokenLimit,omitempty"`
+	SupportedGenerationMethods []string `json:"supportedGenerationMethods"`
+}
+
+// Gemini is m in the Gemini shape. Chat models generate content and
+// count tokens; embedding models are listed with embedContent, which only
+// a Gemini provider serves.
+func (m Model) Gemini() GeminiModel {
+	methods := []string{"generateContent", "countTokens"}
+	if m.Type == "embedding" {
+		methods = []string{"embedContent"}
+	}
+	return GeminiModel{Name: "models/" + m.ID, BaseModelID: m.ID, Version: "001", DisplayName: m.ID,
+		InputTokenLimit: m.ContextWindow, OutputTokenLimit: m.MaxOutputTokens, SupportedGenerationMethods: methods}
+}
+
+// GeminiList is a model list in the Gemini shape: all in one page (no
+// nextPageToken).
+type GeminiList struct {
+	Models []GeminiModel `json:"models"`
+}
+
+// GeminiModels is the list all in the Gemini shape.
+func GeminiModels(all []Model) GeminiList {
+	l := GeminiList{Models: make([]GeminiModel, len(all))}
+	for i, m := range all {
+		l.Models[i] = m.Gemini()
+	}
+	return l
+}

@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"bytes"
 	"encoding/json"
 	"mime"
 	"net/http"
@@ -50,4 +51,12 @@ func Truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// KeyRejected reports an error answer that refuses the provider key
+// whatever its status: Google answers a key it does not know with 400 and
+// the reason API_KEY_INVALID, which is a bad key (try the next one), not a
+// bad request.
+func KeyRejected(status int, body []byte) bool {
+	return status == http.StatusBadRequest && bytes.Contains(body, []byte(`"API_KEY_INVALID"`))
 }

@@ -18,10 +18,13 @@ import (
 // Call is how a request reaches one target: its path, body and format,
 // translated when the provider speaks the other format.
 type Call struct {
-	Format     provider.Format // the provider's
-	Kind       usage.Endpoint  // how usage is read from the provider's answer
-	Path       string
-	Query      string // the raw query string
+	Format provider.Format // the provider's
+	Kind   usage.Endpoint  // how usage is read from the provider's answer
+	Path   string
+	Query  string // the raw query string
+	// BaseURL, when set, replaces the provider's: the URL of another
+	// format the provider also serves (AltBaseURLs).
+	BaseURL    string
 	Body       []byte
 	Translated bool
 	Removed    []string // members the target could not take
@@ -35,6 +38,15 @@ func Prepare(req *clientreq.Request, t registry.Target, delivered []byte) (*Call
 	to := provider.For(t.Provider.Format)
 	if to == nil {
 		return nil, fmt.Errorf("provider %s: unknown format %q", t.Provider.ID, t.Provider.Format)
+	}
+	if alt := t.Provider.AltBaseURLs[ep.Format]; t.Provider.Format != ep.Format && alt != "" && ep.Kind == usage.Embeddings {
+		// Embeddings of a provider that also serves OpenAI's format (Google)
+		// go to that endpoint as they are.
+		body, err := bodyFor(req, t)
+		if err != nil {
+			return nil, err
+		}
+		return &Call{Format: ep.Client(), Kind: ep.Kind, Path: ep.UpstreamPath(t.Name), Query: req.Query, Body: body, BaseURL: alt}, nil
 	}
 	if t.Provider.Format == ep.Format && delivered == nil {
 		body, err := bodyFor(req, t)
