@@ -70,7 +70,7 @@ func TestNgrokCompat(t *testing.T) {
 	// fails over from a failing model to it.
 	resp := e.post("/v1/chat/completions", `{"model":"my-ollama:llama3.2","messages":[{"role":"user","content":"hi"}]}`, e.bearer())
 	if body := readAll(t, resp); resp.StatusCode != http.StatusOK {
-		t.Fatalf("custom provider request: %d %s", resp.StatusCode, body)
+		t.Fatalf("custom provider request: %d %s (upstream %+v)", resp.StatusCode, body, e.fake.Requests())
 	}
 	e.fake.SetOptions(fakeprovider.Options{FailModels: map[string]int{"gpt-4o": 500}})
 	resp = e.post("/v1/chat/completions", `{"model":"gpt-4o","models":["my-ollama:llama3.2"],"messages":[{"role":"user","content":"hi"}]}`, e.bearer())
