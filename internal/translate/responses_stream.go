@@ -14,7 +14,7 @@ import (
 // events (responsesWriter), and read into either (responsesParser).
 
 // NewResponsesStream returns a Stream translating upstream's stream (OpenAI
-// chat chunks or Anthropic events) into Responses API events, as the API
+// chat chunks, Anthropic events or Gemini chunks) into Responses API events, as the API
 // streams them: response.created and response.in_progress, then each
 // output item in turn (response.output_item.added, its content or summary
 // part, deltas, the .done events, response.output_item.done), then
@@ -25,15 +25,15 @@ import (
 // summary_index) as the API's. Reasoning becomes a reasoning item with one
 // summary part. model names the model (empty keeps the upstream's);
 // request is the client's Responses request, whose members the response
-// objects repeat (nil: the API's defaults). Resume takes an OpenAI or
-// Anthropic continuation.
+// objects repeat (nil: the API's defaults). Resume takes a continuation in
+// any of those formats.
 func NewResponsesStream(upstream Format, model string, request []byte) Stream {
 	return &stream{p: newParser(upstream), w: &responsesWriter{model: model, echo: newResponseEcho(request)}}
 }
 
 // NewStreamFromResponses returns a Stream translating a Responses API
-// stream into the client's format (OpenAI chat chunks or Anthropic
-// events), as NewStream does for the other formats: message text becomes
+// stream into the client's format (OpenAI chat chunks, Anthropic events or
+// Gemini chunks), as NewStream does for the other formats: message text becomes
 // content (text blocks), reasoning summaries and reasoning text become
 // reasoning_content (thinking blocks), function calls tool calls, and the
 // final response event the stop reason and usage; built-in tool items are
@@ -41,9 +41,12 @@ func NewResponsesStream(upstream Format, model string, request []byte) Stream {
 // error event. includeUsage adds the usage chunk to OpenAI streams.
 func NewStreamFromResponses(client Format, model string, includeUsage bool) Stream {
 	s := &stream{p: &responsesParser{}}
-	if client == Anthropic {
+	switch client {
+	case Anthropic:
 		s.w = &messagesWriter{model: model, openIdx: -1}
-	} else {
+	case Gemini:
+		s.w = &geminiWriter{model: model}
+	default:
 		s.w = &chatWriter{model: model, includeUsage: includeUsage}
 	}
 	return s

@@ -377,3 +377,32 @@ func TestIsResponsesErrorEvent(t *testing.T) {
 		}
 	}
 }
+
+// Gemini chunks (parts in chunks, usage on every chunk, the finishReason
+// on the last), for the Gemini directions.
+var responsesGeminiStream = []event{
+	{"", `{"candidates":[{"content":{"parts":[{"text":"Let me ","thought":false}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":9,"totalTokenCount":9},"modelVersion":"gemini-2.5-flash","responseId":"g1"}`},
+	{"", `{"candidates":[{"content":{"parts":[{"text":"check."},{"functionCall":{"name":"get_weather","args":{"city":"Paris"}}}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":9,"candidatesTokenCount":6,"totalTokenCount":15},"modelVersion":"gemini-2.5-flash","responseId":"g1"}`},
+}
+
+func TestResponsesStreamGemini(t *testing.T) {
+	out := run(t, NewResponsesStream(Gemini, "", nil), responsesGeminiStream)
+	got, err := readResponses(out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, dump(out))
+	}
+	if got.Text != "Let me check." || len(got.Tools) != 1 || got.Tools[0].Name != "get_weather" || got.Tools[0].Input != `{"city":"Paris"}` ||
+		got.Stop != "completed" || got.Input != 9 || got.Output != 6 {
+		t.Fatalf("got %+v\n%s", got, dump(out))
+	}
+
+	// And back: a Responses stream to a Gemini client.
+	out = run(t, NewStreamFromResponses(Gemini, "o4-mini", false), sse(responsesReasoningTools))
+	text := dump(out)
+	for _, want := range []string{`"name":"get_weather","args":{"city":"Paris"}}`, `"name":"get_weather","args":{"city":"Bogotá"}}`,
+		`"thought":true`, `"finishReason":"STOP"`, `"promptTokenCount":120`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("Gemini stream lacks %s:\n%s", want, text)
+		}
+	}
+}
