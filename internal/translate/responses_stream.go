@@ -2,8 +2,10 @@ package translate
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/jsonobj"
@@ -84,6 +86,13 @@ type responsesWriter struct {
 	keys          map[int]*responsesOut // upstream key → item, for this upstream
 	carry         bool                  // resumed inside a message: the next text continues it
 	stop          string
+	nextIndex     int // output_index of the next item
+
+	// Observing a Responses stream that passes through, the writer
+	// mirrors its sequence numbers, output indexes and item ids (see
+	// mirror), so that after a Resume its events continue the client's.
+	upIndex  int
+	upItemID string
 }
 
 // responsesOut is an output item being written.
@@ -197,16 +206,20 @@ func (w *responsesWriter) open(key int, kind blockKind, id, name string) {
 		return
 	}
 	w.closeOpen()
-	it := &responsesOut{index: len(w.items), kind: kind, callID: id, name: name}
+	it := &responsesOut{index: w.nextIndex, kind: kind, callID: id, name: name}
+	if w.observe {
+		it.index, it.id = w.upIndex, w.upItemID
+	}
+	w.nextIndex = max(w.nextIndex, it.index+1)
 	switch kind {
 	case kindText:
-		it.id = responsesItemID("msg", w.base, it.index)
+		it.id = cmp.Or(it.id, responsesItemID("msg", w.base, it.index))
 	case kindThinking:
-		it.id = responsesItemID("rs", w.base, it.index)
+		it.id = cmp.Or(it.id, responsesItemID("rs", w.base, it.index))
 	case kindTool:
-		it.id = responsesItemID("fc", w.base, it.index)
+		it.id = cmp.Or(it.id, responsesItemID("fc", w.base, it.index))
 		if it.callID == "" {
-			it.callID = "call_" + w.base + "_" + fmt.Sprint(it.index)
+			it.callID = "call_" + w.base + "_" + strconv.Itoa(it.index)
 		}
 	}
 	w.items = append(w.items, it)
@@ -337,6 +350,18 @@ func (w *responsesWriter) closeOpen() {
 	w.send("response.output_item.done", b)
 }
 
+// mirror follows a Responses stream passing through: the sequence number
+// of its latest event, and the output_index and item id the event is
+// about.
+func (w *responsesWriter) mirror(seq int64, outputIndex int, itemID string) {
+	if !w.observe {
+		return
+	}
+	w.seq = seq + 1
+	w.upIndex, w.upItemID = outputIndex, itemID
+	w.nextIndex = max(w.nextIndex, outputIndex+1)
+}
+
 func (w *responsesWriter) finish(stop, _ string) { w.stop = stop }
 
 func (w *responsesWriter) usage(u usage.Usage) { w.u = u }
@@ -403,16 +428,18 @@ type responsesParser struct {
 }
 
 type responsesStreamEvent struct {
-	Type         string          `json:"type"`
-	Response     json.RawMessage `json:"response"`
-	OutputIndex  int             `json:"output_index"`
-	SummaryIndex int             `json:"summary_index"`
-	Item         *outputItem     `json:"item"`
-	Part         *outputPart     `json:"part"`
-	Delta        string          `json:"delta"`
-	Code         json.RawMessage `json:"code"`
-	Message      string          `json:"message"`
-	Error        *struct {
+	Type           string          `json:"type"`
+	SequenceNumber int64           `json:"sequence_number"`
+	ItemID         string          `json:"item_id"`
+	Response       json.RawMessage `json:"response"`
+	OutputIndex    int             `json:"output_index"`
+	SummaryIndex   int             `json:"summary_index"`
+	Item           *outputItem     `json:"item"`
+	Part           *outputPart     `json:"part"`
+	Delta          string          `json:"delta"`
+	Code           json.RawMessage `json:"code"`
+	Message        string          `json:"message"`
+	Error          *struct {
 		Type    string `json:"type"`
 		Code    string `json:"code"`
 		Message string `json:"message"`
@@ -460,6 +487,13 @@ func (p *responsesParser) parse(name string, data []byte, w writer) error {
 		w.begin(head.ID, head.Model, head.CreatedAt, usage.Usage{})
 	}
 	idx := ev.OutputIndex
+	if m, ok := w.(interface{ mirror(int64, int, string) }); ok {
+		id := ev.ItemID
+		if ev.Item != nil {
+			id = ev.Item.ID
+		}
+		m.mirror(ev.SequenceNumber, idx, id)
+	}
 	switch typ {
 	case "response.output_item.added":
 		if ev.Item == nil {

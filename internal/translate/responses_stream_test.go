@@ -406,3 +406,48 @@ func TestResponsesStreamGemini(t *testing.T) {
 		}
 	}
 }
+
+// A Responses stream passing through (a Responses client served by a
+// Responses upstream) that stalls and is continued elsewhere: the
+// continuation's events go on from the upstream's sequence number, in its
+// open message item.
+func TestResponsesPassthroughResume(t *testing.T) {
+	up := strings.ReplaceAll(responsesText, `"store":true`, `"store":false`)
+	up = strings.Replace(up, `"status":"in_progress","model"`, `"status":"in_progress","store":false,"model"`, 1)
+	in := sse(up)[:6] // created, in_progress, item added, part added, 2 deltas
+	s := &stream{p: &responsesParser{}, w: &responsesWriter{echo: newResponseEcho(nil)}, passthrough: true}
+	s.w.setObserve(true)
+	var out []event
+	for _, e := range in {
+		if err := s.Event(e.name, []byte(e.data), collect(&out)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(out) != len(in) || s.Text() != `Hi there! "<b>&"` {
+		t.Fatalf("passthrough gave %d events, Text() %q", len(out), s.Text())
+	}
+	s.Resume(OpenAI)
+	for _, e := range sse(chatText)[1:] {
+		if err := s.Event(e.name, []byte(e.data), collect(&out)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(collect(&out)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readResponses(out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, dump(out))
+	}
+	want := `Hi there! "<b>&"Hello! "Quoted" <b>&` + "\n"
+	if got.Text != want || s.Text() != want || got.Stop != "completed" || got.Output != 300 {
+		t.Fatalf("got %+v\n%s", got, dump(out))
+	}
+	if n := strings.Count(dump(out), "event: response.output_item.added"); n != 1 {
+		t.Errorf("%d items, want the upstream's message only\n%s", n, dump(out))
+	}
+	if last := out[len(out)-1].data; !strings.Contains(last, `"id":"resp_67c9fdcecf488190bdd9a0409de3a1ec07b8b0ad4e5eb654"`) ||
+		!strings.Contains(last, `"id":"msg_67c9fdcf37fc8190ba82116e33fb28c507b8b0ad4e5eb654"`) {
+		t.Errorf("ids not the upstream's: %s", last)
+	}
+}
