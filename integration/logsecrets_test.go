@@ -11,13 +11,16 @@ import (
 // accessLogRedaction is the site `log` block README.md and
 // Caddyfile.example document: Caddy's access log redacts Authorization
 // itself, and the filter removes the other headers an access key travels
-// in.
+// in and Gemini's key query parameter from the logged URI.
 const accessLogRedaction = `log {
 		output file %s
 		format filter {
 			wrap json
 			request>headers>X-Api-Key replace REDACTED
 			request>headers>X-Goog-Api-Key replace REDACTED
+			request>uri query {
+				replace key REDACTED
+			}
 		}
 	}`
 

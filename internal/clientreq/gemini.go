@@ -78,6 +78,9 @@ func GeminiModels(path string) (id string, ok bool) {
 	if !ok || id == "" || strings.Contains(id, "/") {
 		return "", false
 	}
+	if i := strings.LastIndexByte(id, ':'); i >= 0 && geminiEndpoints[id[i+1:]] != nil {
+		return "", false // a method (to answer 405 on GET)
+	}
 	if m, err := url.PathUnescape(id); err == nil {
 		id = m
 	}

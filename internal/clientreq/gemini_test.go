@@ -36,7 +36,7 @@ func TestGeminiPaths(t *testing.T) {
 			t.Errorf("GeminiModels(%s) = %q %v", path, id, ok)
 		}
 	}
-	for _, path := range []string{"/v1/models", "/v1beta/files", "/v1beta/models/a/b"} {
+	for _, path := range []string{"/v1/models", "/v1beta/files", "/v1beta/models/a/b", "/v1beta/models/x:generateContent"} {
 		if _, ok := GeminiModels(path); ok {
 			t.Errorf("GeminiModels(%s) ok", path)
 		}

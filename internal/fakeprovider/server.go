@@ -60,6 +60,7 @@ type Options struct {
 // Recorded is one request as received by the fake.
 type Recorded struct {
 	Method, Path string
+	Query        string // the raw query string
 	Header       http.Header
 	Body         []byte
 }
@@ -117,7 +118,7 @@ func (s *Server) Requests() []Recorded {
 	defer s.mu.Unlock()
 	out := make([]Recorded, len(s.reqs))
 	for i, r := range s.reqs {
-		out[i] = Recorded{Method: r.Method, Path: r.Path, Header: r.Header.Clone(), Body: bytes.Clone(r.Body)}
+		out[i] = Recorded{Method: r.Method, Path: r.Path, Query: r.Query, Header: r.Header.Clone(), Body: bytes.Clone(r.Body)}
 	}
 	return out
 }
@@ -148,7 +149,7 @@ func (s *Server) record(r *http.Request, body []byte) {
 		clear(s.reqs[n:])
 		s.reqs = s.reqs[:n]
 	}
-	s.reqs = append(s.reqs, Recorded{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body})
+	s.reqs = append(s.reqs, Recorded{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Header: r.Header.Clone(), Body: body})
 }
 
 // call bundles everything a route handler needs for one request.
