@@ -27,31 +27,24 @@ import (
 // summary_index) as the API's. Reasoning becomes a reasoning item with one
 // summary part. model names the model (empty keeps the upstream's);
 // request is the client's Responses request, whose members the response
-// objects repeat (nil: the API's defaults). Resume takes a continuation in
-// any of those formats.
+// objects repeat (nil: the API's defaults; NewStream(upstream, Responses,
+// ...) gives those). Resume takes a continuation in any format.
 func NewResponsesStream(upstream Format, model string, request []byte) Stream {
-	return &stream{p: newParser(upstream), w: &responsesWriter{model: model, echo: newResponseEcho(request)}}
+	s := &stream{p: newParser(upstream), w: &responsesWriter{model: model, echo: newResponseEcho(request)}, passthrough: upstream == Responses}
+	s.w.setObserve(s.passthrough)
+	return s
 }
 
 // NewStreamFromResponses returns a Stream translating a Responses API
 // stream into the client's format (OpenAI chat chunks, Anthropic events or
-// Gemini chunks), as NewStream does for the other formats: message text becomes
+// Gemini chunks); it is NewStream(Responses, client, ...). Message text becomes
 // content (text blocks), reasoning summaries and reasoning text become
 // reasoning_content (thinking blocks), function calls tool calls, and the
 // final response event the stop reason and usage; built-in tool items are
 // left out, and response.failed or an error event becomes the client's
 // error event. includeUsage adds the usage chunk to OpenAI streams.
 func NewStreamFromResponses(client Format, model string, includeUsage bool) Stream {
-	s := &stream{p: &responsesParser{}}
-	switch client {
-	case Anthropic:
-		s.w = &messagesWriter{model: model, openIdx: -1}
-	case Gemini:
-		s.w = &geminiWriter{model: model}
-	default:
-		s.w = &chatWriter{model: model, includeUsage: includeUsage}
-	}
-	return s
+	return NewStream(Responses, client, model, includeUsage)
 }
 
 // IsResponsesErrorEvent reports whether an event of a Responses stream

@@ -408,15 +408,14 @@ func TestResponsesStreamGemini(t *testing.T) {
 }
 
 // A Responses stream passing through (a Responses client served by a
-// Responses upstream) that stalls and is continued elsewhere: the
+// Responses upstream: NewStream(Responses, Responses)) that stalls and is continued elsewhere: the
 // continuation's events go on from the upstream's sequence number, in its
 // open message item.
 func TestResponsesPassthroughResume(t *testing.T) {
 	up := strings.ReplaceAll(responsesText, `"store":true`, `"store":false`)
 	up = strings.Replace(up, `"status":"in_progress","model"`, `"status":"in_progress","store":false,"model"`, 1)
 	in := sse(up)[:6] // created, in_progress, item added, part added, 2 deltas
-	s := &stream{p: &responsesParser{}, w: &responsesWriter{echo: newResponseEcho(nil)}, passthrough: true}
-	s.w.setObserve(true)
+	s := NewStream(Responses, Responses, "", false)
 	var out []event
 	for _, e := range in {
 		if err := s.Event(e.name, []byte(e.data), collect(&out)); err != nil {

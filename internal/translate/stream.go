@@ -14,6 +14,7 @@ const (
 	OpenAI    Format = iota // OpenAI chat completions (and compatible servers)
 	Anthropic               // Anthropic messages
 	Gemini                  // Gemini generateContent
+	Responses               // OpenAI Responses API
 )
 
 // Stream translates one streaming response, event by event, into the
@@ -60,6 +61,8 @@ func NewStream(upstream, client Format, model string, includeUsage bool) Stream 
 		s.w = &messagesWriter{model: model, openIdx: -1}
 	case Gemini:
 		s.w = &geminiWriter{model: model}
+	case Responses:
+		s.w = &responsesWriter{model: model, echo: newResponseEcho(nil)}
 	default:
 		s.w = &chatWriter{model: model, includeUsage: includeUsage}
 	}
@@ -93,6 +96,9 @@ func NewChatToMessagesStream(model string) Stream {
 // event and ends the answer; a caller that would rather fail over or
 // continue elsewhere checks first.
 func IsErrorEvent(upstream Format, name string, data []byte) bool {
+	if upstream == Responses {
+		return IsResponsesErrorEvent(name, data)
+	}
 	if upstream == Anthropic && name == "error" {
 		return true
 	}
@@ -113,6 +119,8 @@ func newParser(f Format) parser {
 		return &messagesParser{}
 	case Gemini:
 		return &geminiParser{}
+	case Responses:
+		return &responsesParser{}
 	}
 	return &chatParser{}
 }

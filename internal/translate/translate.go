@@ -1,5 +1,6 @@
 // Package translate converts between the OpenAI Chat Completions format,
-// the Anthropic Messages format and Gemini's generateContent, so a request
+// the Anthropic Messages format, Gemini's generateContent and the OpenAI
+// Responses API (through chat; see responses_to_chat.go), so a request
 // in one shape can be served by a provider speaking another and the client
 // still gets its own format back: requests, complete responses, streams
 // (event by event) and error bodies. It also builds the request that
