@@ -16,7 +16,8 @@ import (
 )
 
 // serveGeminiModels answers GET /v1beta/models and /v1beta/models/{id}
-// in Gemini's shape: the models of GET /v1/models, named models/<id>.
+// (and /v1/models for Google's SDKs) in Gemini's shape: the models of
+// GET /v1/models, named models/<id>.
 func (g *Gateway) serveGeminiModels(w http.ResponseWriter, r *http.Request, id string) error {
 	st := g.app.shared.manage.Snapshot()
 	reg := g.app.registryFor(st)
@@ -27,7 +28,10 @@ func (g *Gateway) serveGeminiModels(w http.ResponseWriter, r *http.Request, id s
 	if m, ok := routing.FindModel(reg, all, id); ok {
 		return writeJSON(w, http.StatusOK, m.Gemini())
 	}
-	return writeError(w, r, apierr.New(http.StatusNotFound, apierr.NotFound, "model "+strconv.Quote(id)+" is not available to this key"))
+	e := apierr.New(http.StatusNotFound, apierr.NotFound, "model "+strconv.Quote(id)+" is not available to this key")
+	observeError(r.URL.Path, e)
+	apierr.Write(w, apierr.Gemini, e) // also on /v1/models/{id}
+	return nil
 }
 
 // countTokensHere answers Gemini's countTokens when the first candidate's

@@ -10,12 +10,17 @@ import (
 )
 
 // serveModels answers GET /v1/models and GET /v1/models/{id}, in the
-// Anthropic shape when the client sends anthropic-version (Anthropic SDKs
-// always do), else in the OpenAI shape.
+// Gemini shape when the client sends x-goog-api-client (Google's SDKs
+// always do), in the Anthropic shape when it sends anthropic-version
+// (Anthropic SDKs always do), else in the OpenAI shape.
 func (g *Gateway) serveModels(w http.ResponseWriter, r *http.Request, id string) error {
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
 		return writeError(w, r, apierr.New(http.StatusMethodNotAllowed, apierr.MethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path))
+	}
+	if r.Header.Get("X-Goog-Api-Client") != "" || r.Header.Get("X-Goog-Api-Key") != "" {
+		// Google's SDKs list models at /v1/models when they speak v1.
+		return g.serveGeminiModels(w, r, id)
 	}
 	anthropic := r.Header.Get("Anthropic-Version") != ""
 	st := g.app.shared.manage.Snapshot()
