@@ -45,7 +45,7 @@ func init() {
 //		low_balance_thresholds <USD>...
 //		low_balance_webhook    <url>
 //		provider <id> {
-//			format   openai|anthropic
+//			format   openai|anthropic|gemini
 //			name     <display name>
 //			base_url <url>
 //			api_key  <key>            # repeat for several
