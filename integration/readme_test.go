@@ -37,6 +37,9 @@ func TestReadmeCurlExamples(t *testing.T) {
 		t.Fatalf("only %d curl examples found in README.md", len(cmds))
 	}
 	e := start(t, cfgOpts{site: "ai_health /ready\n\tai_auth\n\tai_credits\n\tai_gateway", extraAI: "min_purchase 1"})
+	// the Gemini examples' google provider is the fake too
+	site := "ai_health /ready\n\tai_auth\n\tai_credits\n\tai_gateway"
+	e.load(e.caddyfile(cfgOpts{site: site, extraAI: "min_purchase 1\n\t\t" + googleProvider(e)}))
 	r := &readmeRun{e: e, ids: map[string]string{}, key: e.token}
 	// the quick start's access key has credits to spend
 	r.ids["acct"] = "default"
