@@ -56,7 +56,7 @@ func (s *Service) applyCustomProviderPatch(p Patch, cp *CustomProvider, creating
 		return err
 	}
 	if !cp.Format.Valid() {
-		return &InvalidError{"format", "must be openai or anthropic (or given by supportedApiSurfaces[].format)"}
+		return &InvalidError{"format", "must be openai, anthropic or gemini (or given by supportedApiSurfaces[].format)"}
 	}
 	if len(cp.Metadata) > maxProviderMetadata {
 		return &InvalidError{"metadata", fmt.Sprintf("at most %d bytes", maxProviderMetadata)}
@@ -181,6 +181,7 @@ const maxProviderMetadata = 4096
 var apiSurfaces = map[catalog.Format][]string{
 	catalog.OpenAI:    {"chat-completions", "responses", "completions", "embeddings"},
 	catalog.Anthropic: {"messages"},
+	catalog.Gemini:    {"generate-content", "count-tokens"},
 }
 
 // checkSurfaces validates supportedApiSurfaces and reconciles it with
@@ -199,7 +200,7 @@ func checkSurfaces(cp *CustomProvider, formatGiven bool) error {
 		sf.Surface = strings.ToLower(strings.TrimSpace(sf.Surface))
 		allowed, ok := apiSurfaces[sf.Format]
 		if !ok || !sf.Format.Valid() {
-			return &InvalidError{field + ".format", "must be openai or anthropic"}
+			return &InvalidError{field + ".format", "must be openai, anthropic or gemini"}
 		}
 		if !slices.Contains(allowed, sf.Surface) {
 			return &InvalidError{field + ".surface", fmt.Sprintf("for format %s must be one of %s", sf.Format, strings.Join(allowed, ", "))}
