@@ -7,6 +7,7 @@ package caddyaigateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -25,6 +26,7 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/routing"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/selection"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/translate"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/upstream"
 )
 
@@ -235,6 +237,10 @@ func (g *Gateway) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	c.bill = b
 	defer b.settle(c) // failures and abandoned streams; answers settle before their last bytes
 	var last *attempt
+	// stateless: why the targets tried so far could not carry the state a
+	// Responses request needs (previous_response_id, store: true, ...);
+	// a later one may be OpenAI's Responses API, which keeps it.
+	var stateless string
 	for ti, t := range targets {
 		keys := health.Order(g.app.shared.health, t.Provider.ID, registry.RotateManaged(t.Provider, b.usable(t, req.keys(t)), routing.Key.Managed), routing.Key.Secret)
 		if len(keys) == 0 {
@@ -242,6 +248,14 @@ func (g *Gateway) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 			continue
 		}
 		up, err := upstream.Prepare(req.Request, t, nil)
+		if se := (*translate.StateError)(nil); errors.As(err, &se) {
+			msg := se.Explain(t.Name, t.Provider.ID)
+			c.failures = append(c.failures, apierr.Attempt{Provider: t.Provider.ID, Model: t.Name, Error: msg})
+			if stateless == "" {
+				stateless = msg
+			}
+			continue
+		}
 		if err != nil {
 			return writeError(w, r, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, err.Error()))
 		}
@@ -293,6 +307,10 @@ func (g *Gateway) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 			}
 			break
 		}
+	}
+	if last == nil && stateless != "" {
+		// No target could take the request as it is: a client error.
+		return writeError(w, r, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, stateless))
 	}
 	if !time.Now().Before(c.deadline) {
 		return g.timedOut(c, last) // the last candidate used up total_timeout

@@ -395,7 +395,8 @@ func openAICases() []dpCase {
 		c(responsesRoute, "input as number", `{"model":"gpt-4o-mini","input":5}`, 400, "invalid_request"),
 		c(responsesRoute, "input as object", `{"model":"gpt-4o-mini","input":{"text":"hi"}}`, 400, "invalid_request"),
 		c(responsesRoute, "max_output_tokens and MAX_OUTPUT_TOKENS", `{"model":"gpt-4o-mini","max_output_tokens":16,"MAX_OUTPUT_TOKENS":100000,"input":"hi"}`, 400, "invalid_request"),
-		c(responsesRoute, "claude on responses", `{"model":"claude-haiku-4-5","input":"hi"}`, 422, "no_matching_models"),
+		c(responsesRoute, "claude on responses with previous_response_id", `{"model":"claude-haiku-4-5","input":"hi","previous_response_id":"resp_1"}`, 400, "invalid_request"),
+		c(responsesRoute, "claude on responses with store true", `{"model":"claude-haiku-4-5","input":"hi","store":true}`, 400, "invalid_request"),
 		// embeddings
 		c(embedRoute, "no model", `{"input":"hi"}`, 400, "invalid_request"),
 		c(embedRoute, "null model", `{"model":null,"input":"hi"}`, 400, "invalid_request"),

@@ -20,9 +20,14 @@ const (
 	OpenAI    Format = "openai"
 	Anthropic Format = "anthropic"
 	Gemini    Format = "gemini" // Google's generateContent API
+	// Responses is the OpenAI Responses API: not a provider's format but
+	// a surface of format openai, the format of /v1/responses requests
+	// and the one a provider that serves the API (Provider.Responses) is
+	// called in for them and for its Responses-only models.
+	Responses Format = "responses"
 )
 
-// Valid reports whether f is a known format.
+// Valid reports whether f is a known provider format.
 func (f Format) Valid() bool { return f == OpenAI || f == Anthropic || f == Gemini }
 
 // Price is a price in USD per 1M tokens; nil means "not priced", which is
@@ -51,6 +56,10 @@ type Model struct {
 	MaxOutputTokens int64             `json:"maxOutputTokens,omitempty"`
 	Features        []string          `json:"features,omitempty"`
 	Metadata        map[string]string `json:"metadata,omitempty"`
+	// ResponsesOnly: the model is served only by the Responses API (o3-pro,
+	// gpt-5-pro, codex models), which chat, messages and Gemini requests
+	// reach by translation.
+	ResponsesOnly bool `json:"responsesOnly,omitempty"`
 }
 
 // IsEmbedding reports whether the model serves /v1/embeddings.
@@ -67,7 +76,12 @@ type Provider struct {
 	// provider also serves (Google: an OpenAI-compatible endpoint beside
 	// its own API), so `format` may switch it to one of them.
 	AltBaseURLs map[Format]string `json:"altBaseUrls,omitempty"`
-	BuiltIn     bool              `json:"-"`
+	// Responses: a provider of format openai that also serves the
+	// Responses API (baseUrl + /responses); Responses requests pass
+	// through to it untouched. Other providers get them translated to
+	// their chat endpoint.
+	Responses bool `json:"responses,omitempty"`
+	BuiltIn   bool `json:"-"`
 }
 
 // Model finds a model by id, case-insensitively.
@@ -124,6 +138,9 @@ func (p *Provider) Upsert(m *Model) {
 	}
 	if m.Metadata != nil {
 		old.Metadata = m.Metadata
+	}
+	if m.ResponsesOnly {
+		old.ResponsesOnly = true
 	}
 }
 

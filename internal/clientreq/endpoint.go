@@ -37,7 +37,7 @@ type Endpoint struct {
 
 var endpoints = map[string]*Endpoint{
 	"chat/completions":      {Name: "chat.completions", Kind: usage.ChatCompletions, Format: catalog.OpenAI, Method: http.MethodPost, Upstream: "/chat/completions", Streams: true},
-	"responses":             {Name: "responses", Kind: usage.Responses, Format: catalog.OpenAI, Method: http.MethodPost, Upstream: "/responses", Streams: true},
+	"responses":             {Name: "responses", Kind: usage.Responses, Format: catalog.Responses, Method: http.MethodPost, Upstream: "/responses", Streams: true},
 	"embeddings":            {Name: "embeddings", Kind: usage.Embeddings, Format: catalog.OpenAI, Method: http.MethodPost, Upstream: "/embeddings"},
 	"messages":              {Name: "messages", Kind: usage.Messages, Format: catalog.Anthropic, Method: http.MethodPost, Upstream: "/v1/messages", Streams: true},
 	"messages/count_tokens": {Name: "messages.count_tokens", Kind: usage.CountTokens, Format: catalog.Anthropic, Method: http.MethodPost, Upstream: "/v1/messages/count_tokens"},

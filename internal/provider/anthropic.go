@@ -41,8 +41,8 @@ func (anthropic) Authenticate(h http.Header, key string, translated bool) {
 }
 
 // TranslateRequest translates an OpenAI chat request, or a Gemini
-// generateContent request through chat; of o it uses Model, Stream,
-// DefaultMaxTokens and DropSampling.
+// generateContent or Responses request through chat; of o it uses Model,
+// Stream, DefaultMaxTokens and DropSampling.
 func (f anthropic) TranslateRequest(from Format, body []byte, o translate.Options) ([]byte, []string, error) {
 	switch from {
 	case OpenAI:
@@ -54,6 +54,8 @@ func (f anthropic) TranslateRequest(from Format, body []byte, o translate.Option
 		}
 		out, more, err := translate.ChatToMessages(chat, o)
 		return out, merge(removed, more), err
+	case Responses:
+		return translate.ResponsesToMessages(body, o)
 	}
 	return nil, nil, unsupported(from, f)
 }
@@ -70,6 +72,8 @@ func (f anthropic) TranslateResponse(to Format, body []byte, model string) ([]by
 			return nil, err
 		}
 		return translate.ChatResponseToGemini(chat, model)
+	case Responses:
+		return translate.MessagesResponseToResponses(body, model, nil)
 	}
 	return nil, unsupported(f, to)
 }

@@ -51,14 +51,21 @@ func (gemini) Authenticate(h http.Header, key string, translated bool) {
 	}
 }
 
-// TranslateRequest translates a chat request, or an Anthropic messages
-// request through chat; of o it uses Stream.
+// TranslateRequest translates a chat request, or an Anthropic messages or
+// Responses request through chat; of o it uses Stream.
 func (f gemini) TranslateRequest(from Format, body []byte, o translate.Options) ([]byte, []string, error) {
 	switch from {
 	case OpenAI:
 		return translate.ChatToGemini(body, o)
 	case Anthropic:
 		chat, removed, err := translate.MessagesToChat(body, translate.Options{Model: o.Model})
+		if err != nil {
+			return nil, nil, err
+		}
+		out, more, err := translate.ChatToGemini(chat, o)
+		return out, merge(removed, more), err
+	case Responses:
+		chat, removed, err := translate.ResponsesToChat(body, translate.Options{Model: o.Model})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -80,6 +87,12 @@ func (f gemini) TranslateResponse(to Format, body []byte, model string) ([]byte,
 			return nil, err
 		}
 		return translate.ChatResponseToMessages(chat, model)
+	case Responses:
+		chat, err := translate.GeminiResponseToChat(body, model)
+		if err != nil {
+			return nil, err
+		}
+		return translate.ChatResponseToResponses(chat, model, nil)
 	}
 	return nil, unsupported(f, to)
 }

@@ -36,8 +36,9 @@ func (openAI) Authenticate(h http.Header, key string, translated bool) {
 	}
 }
 
-// TranslateRequest translates an Anthropic messages or a Gemini
-// generateContent request; of o it uses Model, Stream, IncludeUsage and
+// TranslateRequest translates an Anthropic messages, a Gemini
+// generateContent or a Responses request (for a provider without the
+// Responses API); of o it uses Model, Stream, IncludeUsage and
 // LegacyMaxTokens.
 func (f openAI) TranslateRequest(from Format, body []byte, o translate.Options) ([]byte, []string, error) {
 	switch from {
@@ -45,6 +46,8 @@ func (f openAI) TranslateRequest(from Format, body []byte, o translate.Options) 
 		return translate.MessagesToChat(body, o)
 	case Gemini:
 		return translate.GeminiToChat(body, o)
+	case Responses:
+		return translate.ResponsesToChat(body, o)
 	}
 	return nil, nil, unsupported(from, f)
 }
@@ -57,6 +60,8 @@ func (f openAI) TranslateResponse(to Format, body []byte, model string) ([]byte,
 		return translate.ChatResponseToMessages(body, model)
 	case Gemini:
 		return translate.ChatResponseToGemini(body, model)
+	case Responses:
+		return translate.ChatResponseToResponses(body, model, nil)
 	}
 	return nil, unsupported(f, to)
 }

@@ -209,6 +209,12 @@ func Build(cfgs []*Config, replace func(string) string) (*Registry, error) {
 	}
 	for _, p := range r.providers {
 		p.keyless = !p.BuiltIn && len(p.keys) == 0
+		if !p.BuiltIn {
+			// An OpenAI-compatible server of the operator's (vLLM,
+			// Ollama...) is trusted with Responses requests, as before
+			// they could be translated.
+			p.Responses = p.Format == catalog.OpenAI
+		}
 	}
 	return r, nil
 }
@@ -279,11 +285,30 @@ func (r *Registry) WithCustom(cps []*manage.CustomProvider) *Registry {
 			mc := *m
 			models[i] = &mc
 		}
-		p := &Provider{Provider: &catalog.Provider{ID: cp.ProviderID, Name: cp.Name, Format: cp.Format, BaseURL: cp.BaseURL, Models: models}, keyless: true}
+		p := &Provider{Provider: &catalog.Provider{ID: cp.ProviderID, Name: cp.Name, Format: cp.Format, BaseURL: cp.BaseURL, Models: models,
+			Responses: servesResponses(cp)}, keyless: true}
 		out.providers = append(out.providers, p)
 		out.byID[p.ID] = p
 	}
 	return out
+}
+
+// servesResponses reports whether a custom provider takes Responses
+// requests as they are: one of format openai that declares the responses
+// surface, or declares no surfaces at all.
+func servesResponses(cp *manage.CustomProvider) bool {
+	if cp.Format != catalog.OpenAI {
+		return false
+	}
+	if len(cp.SupportedAPISurfaces) == 0 {
+		return true
+	}
+	for _, sf := range cp.SupportedAPISurfaces {
+		if sf.Format == catalog.OpenAI && sf.Surface == "responses" {
+			return true
+		}
+	}
+	return false
 }
 
 // Target is one (provider, model) pair a request may be served by.

@@ -111,9 +111,10 @@ func Candidates(reg *registry.Registry, q Query) (out []registry.Target, rejecte
 func IsAuto(model string) bool { return model == "" || strings.EqualFold(model, "auto") }
 
 // CanServe reports whether provider p can serve endpoint ep: in its own
-// format, or by translation between OpenAI chat completions, Anthropic
-// messages and Gemini generateContent. Gemini's countTokens is answered
-// by any provider (the gateway counts for one of another format).
+// format, or by translation between OpenAI chat completions, the OpenAI
+// Responses API, Anthropic messages and Gemini generateContent. Gemini's
+// countTokens is answered by any provider (the gateway counts for one of
+// another format).
 func CanServe(ep *clientreq.Endpoint, p *registry.Provider) bool {
 	if p.Format == ep.Format {
 		return true
@@ -122,7 +123,7 @@ func CanServe(ep *clientreq.Endpoint, p *registry.Provider) bool {
 		return true // Google's embeddings, at its OpenAI-compatible endpoint
 	}
 	switch ep.Kind {
-	case usage.ChatCompletions, usage.Messages, usage.GenerateContent:
+	case usage.ChatCompletions, usage.Messages, usage.GenerateContent, usage.Responses:
 		return true
 	case usage.CountTokens:
 		return ep.Format == catalog.Gemini

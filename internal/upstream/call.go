@@ -35,7 +35,8 @@ type Call struct {
 // the client: the request then asks t to continue it.
 func Prepare(req *clientreq.Request, t registry.Target, delivered []byte) (*Call, error) {
 	ep := req.Endpoint
-	to := provider.For(t.Provider.Format)
+	format := CallFormat(ep, t)
+	to := provider.For(format)
 	if to == nil {
 		return nil, fmt.Errorf("provider %s: unknown format %q", t.Provider.ID, t.Provider.Format)
 	}
@@ -48,7 +49,7 @@ func Prepare(req *clientreq.Request, t registry.Target, delivered []byte) (*Call
 		}
 		return &Call{Format: ep.Client(), Kind: ep.Kind, Path: ep.UpstreamPath(t.Name), Query: req.Query, Body: body, BaseURL: alt}, nil
 	}
-	if t.Provider.Format == ep.Format && delivered == nil {
+	if format == ep.Format && delivered == nil {
 		body, err := bodyFor(req, t)
 		if err != nil {
 			return nil, err
@@ -67,7 +68,7 @@ func Prepare(req *clientreq.Request, t registry.Target, delivered []byte) (*Call
 			return nil, err
 		}
 	}
-	if t.Provider.Format == ep.Format {
+	if format == ep.Format {
 		if ep.Format != catalog.Gemini { // Gemini's model is in the path
 			quoted, _ := json.Marshal(t.Name)
 			if body, err = jsonobj.Set(body, "model", quoted); err != nil {
@@ -94,6 +95,21 @@ func Prepare(req *clientreq.Request, t registry.Target, delivered []byte) (*Call
 		Stream:           req.Stream,
 	})
 	return up, err
+}
+
+// CallFormat is the format target t is called in for a request to ep:
+// its provider's, except that an OpenAI-format provider is called in the
+// Responses API for a Responses-only model, and for a Responses request
+// when it serves that API (catalog.Provider.Responses).
+func CallFormat(ep *clientreq.Endpoint, t registry.Target) catalog.Format {
+	f := t.Provider.Format
+	if f != catalog.OpenAI || ep.Kind == usage.Embeddings {
+		return f
+	}
+	if t.Model != nil && t.Model.ResponsesOnly || ep.Format == catalog.Responses && t.Provider.Responses {
+		return catalog.Responses
+	}
+	return f
 }
 
 // sameFormatQuery is the query of a request to a provider of the client's
