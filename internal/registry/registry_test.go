@@ -3,6 +3,9 @@ package registry
 import (
 	"strings"
 	"testing"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/catalog"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
 )
 
 func TestResolve(t *testing.T) {
@@ -85,5 +88,31 @@ func TestGoogleFormats(t *testing.T) {
 		if string(p.Format) != tc.format || p.BaseURL != tc.base || (p.AltBaseURLs["openai"] != "") != tc.alt {
 			t.Errorf("%+v: %s %s %v", tc.cfg, p.Format, p.BaseURL, p.AltBaseURLs)
 		}
+	}
+}
+
+// Which providers take Responses requests as they are: the built-ins that
+// serve the API, the Caddyfile's OpenAI-compatible providers, and
+// management-API providers that declare the surface (or none).
+func TestResponsesProviders(t *testing.T) {
+	r, err := Build([]*Config{{ID: "vllm", Format: "openai", BaseURL: "http://localhost:8000/v1"}, {ID: "local-claude", Format: "anthropic", BaseURL: "http://localhost:9000"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = r.WithCustom([]*manage.CustomProvider{
+		{ProviderID: "chatonly", Format: catalog.OpenAI, SupportedAPISurfaces: []manage.APISurface{{Format: catalog.OpenAI, Surface: "chat-completions"}}},
+		{ProviderID: "both", Format: catalog.OpenAI, SupportedAPISurfaces: []manage.APISurface{{Format: catalog.OpenAI, Surface: "chat-completions"}, {Format: catalog.OpenAI, Surface: "responses"}}},
+		{ProviderID: "undeclared", Format: catalog.OpenAI},
+	})
+	for id, want := range map[string]bool{
+		"openai": true, "xai": true, "deepseek": false, "mistral": false, "anthropic": false, "google": false,
+		"vllm": true, "local-claude": false, "chatonly": false, "both": true, "undeclared": true,
+	} {
+		if got := r.Provider(id).Responses; got != want {
+			t.Errorf("%s: Responses = %v, want %v", id, got, want)
+		}
+	}
+	if m := r.Provider("openai").Model("gpt-5-pro"); m == nil || !m.ResponsesOnly {
+		t.Errorf("gpt-5-pro is not Responses-only: %+v", m)
 	}
 }
