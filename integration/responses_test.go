@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/fakeprovider"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/translate"
 )
 
 // The OpenAI Responses API everywhere: /v1/responses served by Anthropic
@@ -14,9 +18,10 @@ import (
 // elsewhere with a 400 that says why.
 
 // responsesExtra adds DeepSeek (an OpenAI-compatible preset without the
-// Responses API) on the fake provider.
+// Responses API) and Google (Gemini's own API) on the fake provider.
 func responsesExtra(fakeURL string) string {
-	return "provider deepseek {\n\t\t\tapi_key sk-deepseek-managed-0123456789\n\t\t\tbase_url " + fakeURL + "/v1\n\t\t}"
+	return "provider deepseek {\n\t\t\tapi_key sk-deepseek-managed-0123456789\n\t\t\tbase_url " + fakeURL + "/v1\n\t\t}\n" +
+		"\t\tprovider google {\n\t\t\tapi_key AIza-managed-google-0123456789\n\t\t\tbase_url " + fakeURL + "\n\t\t}"
 }
 
 // responsesStream reads a Responses event stream as the SDKs' accumulators
@@ -107,6 +112,7 @@ func TestResponsesTranslated(t *testing.T) {
 	}{
 		{"claude-sonnet-4-6", "anthropic", "/v1/messages"},
 		{"deepseek-chat", "deepseek", "/v1/chat/completions"},
+		{"gemini-2.5-flash", "google", "/v1beta/models/gemini-2.5-flash:generateContent"},
 		{"gpt-4o", "openai", "/v1/responses"}, // OpenAI keeps its own API
 	} {
 		t.Run(tt.provider+" json", func(t *testing.T) {
@@ -330,6 +336,25 @@ func TestResponsesOnlyModel(t *testing.T) {
 		}
 	})
 
+	t.Run("gemini", func(t *testing.T) {
+		e.fake.Reset()
+		resp := e.post("/v1beta/models/gpt-5-pro:generateContent", `{"contents":[{"role":"user","parts":[{"text":"Say hello"}]}]}`,
+			map[string]string{"x-goog-api-key": e.token})
+		body := readAll(t, resp)
+		var g struct {
+			Candidates []struct {
+				Content struct{ Parts []struct{ Text string } }
+			}
+		}
+		mustJSON(t, body, &g)
+		if resp.StatusCode != 200 || len(g.Candidates) != 1 || len(g.Candidates[0].Content.Parts) == 0 || g.Candidates[0].Content.Parts[0].Text == "" {
+			t.Fatalf("%d %s", resp.StatusCode, body)
+		}
+		if reqs := e.fake.Requests(); len(reqs) != 1 || reqs[0].Path != "/v1/responses" {
+			t.Fatalf("upstream %+v", reqs)
+		}
+	})
+
 	t.Run("messages stream", func(t *testing.T) {
 		resp := e.post("/v1/messages", `{"model":"o3-pro","max_tokens":256,"stream":true,"messages":[{"role":"user","content":"Say hello"}]}`, e.anthropicHdr())
 		events := sseData(t, resp)
@@ -348,4 +373,40 @@ func TestResponsesOnlyModel(t *testing.T) {
 			t.Fatalf("text %q\n%s", text, strings.Join(events, "\n"))
 		}
 	})
+}
+
+// A translated Responses stream that stalls is continued by OpenAI's
+// Responses API in the same response: one message, sequence numbers that
+// go on, the whole answer once.
+func TestResponsesStreamContinued(t *testing.T) {
+	e := start(t, cfgOpts{})
+	e.load(e.caddyfile(cfgOpts{site: "ai_auth\n\tai_gateway {\n\t\tfailover {\n\t\t\tfirst_token_timeout 400ms\n\t\t\tstream_idle_timeout 400ms\n\t\t}\n\t}"}))
+	e.fake.SetOptions(fakeprovider.Options{StallModels: map[string]int{"claude-sonnet-4-6": 5}, StallFor: 10 * time.Second})
+	defer e.fake.SetOptions(fakeprovider.Options{})
+
+	resp := e.post("/v1/responses", `{"model":"claude-sonnet-4-6","models":["openai:gpt-4o"],"stream":true,"input":"Say hello"}`, e.bearer())
+	events := sseData(t, resp)
+	text, _, final := responsesStream(t, events)
+	if text != fakeprovider.DefaultReply || outputText(final) != text || final["status"] != "completed" {
+		t.Fatalf("text %q, final %v\n%s", text, final, strings.Join(events, "\n"))
+	}
+	if n := strings.Count(strings.Join(events, "\n"), `"type":"response.output_item.added"`); n != 1 {
+		t.Errorf("%d output items, want one message\n%s", n, strings.Join(events, "\n"))
+	}
+	evs := e.usageFor(resp.Header.Get("AI-Gateway-Request-Id"), 2)
+	if evs[0].ProviderID != "anthropic" || evs[1].ProviderID != "openai" {
+		t.Errorf("attempts %s, %s", evs[0].ProviderID, evs[1].ProviderID)
+	}
+	reqs := e.fake.Requests()
+	last := reqs[len(reqs)-1]
+	if last.Path != "/v1/responses" || !strings.Contains(string(last.Body), continueInstructionJSON()) {
+		t.Errorf("continuation request %s %s", last.Path, last.Body)
+	}
+}
+
+// continueInstructionJSON is translate.ContinueInstruction as it appears in
+// a JSON body.
+func continueInstructionJSON() string {
+	b, _ := json.Marshal(translate.ContinueInstruction)
+	return string(b)
 }
