@@ -3,6 +3,9 @@ package integration
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -409,4 +412,32 @@ func TestResponsesStreamContinued(t *testing.T) {
 func continueInstructionJSON() string {
 	b, _ := json.Marshal(translate.ContinueInstruction)
 	return string(b)
+}
+
+// TestResponsesOfficialSDK runs examples/sdk/responses-test.mjs (the
+// official openai npm client's responses.create and responses.stream,
+// tools included) against models of every upstream format, and the chat
+// and Anthropic clients against Responses-only models. It needs node and
+// `npm ci` in examples/sdk, as TestOfficialSDKs.
+func TestResponsesOfficialSDK(t *testing.T) {
+	dir, _ := filepath.Abs("../examples/sdk")
+	node, err := exec.LookPath("node")
+	_, modErr := os.Stat(filepath.Join(dir, "node_modules", "openai"))
+	if err != nil || modErr != nil {
+		if os.Getenv("AI_GATEWAY_REQUIRE_SDK") != "" {
+			t.Fatalf("node or examples/sdk/node_modules missing (run npm ci in examples/sdk)")
+		}
+		t.Skip("node or examples/sdk/node_modules missing; run `npm ci` in examples/sdk")
+	}
+	e := start(t, cfgOpts{})
+	e.load(e.caddyfile(cfgOpts{extraAI: responsesExtra(e.fakeURL)}))
+	cmd := exec.Command(node, "responses-test.mjs")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "BASE=http://"+e.httpAddr, "KEY="+e.token, "REPLY="+fakeprovider.DefaultReply,
+		"MODELS=claude-sonnet-4-6,gemini-2.5-flash,deepseek-chat,gpt-4o,gpt-5-pro", "STATELESS=claude-sonnet-4-6,gemini-2.5-flash,deepseek-chat", "RESPONSES_ONLY=gpt-5-pro,o3-pro")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Responses SDK checks passed") {
+		t.Fatalf("Responses SDK checks failed: %v\n%s", err, out)
+	}
+	t.Logf("\n%s", out)
 }
