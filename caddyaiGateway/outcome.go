@@ -92,6 +92,11 @@ func (g *Gateway) record(c *call, a *attempt, action string) {
 		RetryAction:      action,
 		Error:            a.errText,
 	}
+	if st := c.req.st; st != nil {
+		if vm := st.VirtualModels[strings.ToLower(c.req.Model)]; vm != nil {
+			ev.VirtualModel = vm.Name
+		}
+	}
 	if c.caller != nil {
 		ev.AccessKeyID = c.caller.AccessKey.ID
 		ev.AccountID = c.caller.AccountID()

@@ -3,6 +3,7 @@ package conformance
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"testing"
 	"time"
@@ -20,6 +21,26 @@ func TestUsage(t *testing.T, f Factory) {
 	t.Run("RequestAttemptsInOrder", func(t *testing.T) { testRequestAttempts(t, f) })
 	t.Run("OverviewEqualsEvents", func(t *testing.T) { testOverview(t, f) })
 	t.Run("ReplayCountedOnce", func(t *testing.T) { testReplayOnce(t, f) })
+	t.Run("EveryFieldRoundTrips", func(t *testing.T) { testEveryField(t, f) })
+}
+
+// testEveryField: an event with every field set reads back equal.
+func testEveryField(t *testing.T, f Factory) {
+	db, _ := f(t)
+	want := &store.UsageEvent{ID: "ue_full", RequestID: "req_full", Attempt: 2, Timestamp: t0.Add(1500 * time.Microsecond),
+		AccessKeyID: "ak_1", AccountID: "acct_1", ProviderID: "anthropic", Model: "claude-haiku-4-5", Endpoint: "messages",
+		KeySource: "user", Status: 200, Streaming: true, StopReason: "end_turn", InputTokens: 11, OutputTokens: 22,
+		CacheReadTokens: 3, CacheWriteTokens: 4, ReasoningTokens: 5, UsageEstimated: true, Cost: 123456, Fee: 789,
+		ProviderKeyID: "pk_1", LatencyMs: 321, TTFTMs: 45, RetryAction: store.RetrySucceeded, Error: "an error text",
+		VirtualModel: "house-default"}
+	write(db, []*store.UsageEvent{want})
+	got := must(db.RequestUsage(ctx, "req_full"))(t)
+	if len(got) != 1 {
+		t.Fatalf("%d events", len(got))
+	}
+	if !reflect.DeepEqual(got[0], want) {
+		t.Fatalf("read back\n%+v\nwant\n%+v", *got[0], *want)
+	}
 }
 
 // event is a usage event of the suite: 100 output tokens, a cost and a

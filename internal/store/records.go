@@ -51,6 +51,9 @@ type UsageEvent struct {
 	TTFTMs        int64      `json:"ttftMs,omitempty"`
 	RetryAction   string     `json:"retryAction"`
 	Error         string     `json:"error,omitempty"`
+	// VirtualModel is the virtual model the request named, when it did
+	// (Model is then the member that served the attempt).
+	VirtualModel string `json:"virtualModel,omitempty"`
 }
 
 // Retry actions after which the gateway moved on to another attempt of the

@@ -146,7 +146,8 @@ func eventFlags(e *store.UsageEvent) byte {
 //	version flags uvarint(pk-ts) lp(providerId) lp(model) lp(accessKeyId) lp(accountId)
 //	lp(id) lp(requestId) varint(attempt) lp(endpoint) lp(keySource) varint(status)
 //	lp(stopReason) lp(retryAction) varint(input output cacheRead cacheWrite reasoning
-//	cost latencyMs ttftMs) lp(error)
+//	cost latencyMs ttftMs) lp(error), then fields added later, each read
+//	only when present: varint(fee) lp(providerKeyId) lp(virtualModel)
 func appendEvent(b []byte, e *store.UsageEvent, ts time.Time, pk uint64, flags byte) []byte {
 	b = append(b, eventVersion, flags)
 	b = binary.AppendUvarint(b, pk-pkOf(ts))
@@ -169,7 +170,8 @@ func appendEvent(b []byte, e *store.UsageEvent, ts time.Time, pk uint64, flags b
 	b = appendLP(b, e.Error)
 	// fields added later: decoders read them only when present
 	b = binary.AppendVarint(b, int64(e.Fee))
-	return appendLP(b, e.ProviderKeyID)
+	b = appendLP(b, e.ProviderKeyID)
+	return appendLP(b, e.VirtualModel)
 }
 
 // reader reads an encoded value; a short or malformed value sets bad.
@@ -264,6 +266,12 @@ func decodeEvent(pk uint64, v []byte) (*store.UsageEvent, error) {
 	if len(r.b) > 0 {
 		e.Fee = money.Nano(r.varint())
 		e.ProviderKeyID = r.str()
+		if r.bad {
+			return nil, errors.New("truncated usage event")
+		}
+	}
+	if len(r.b) > 0 {
+		e.VirtualModel = r.str()
 		if r.bad {
 			return nil, errors.New("truncated usage event")
 		}

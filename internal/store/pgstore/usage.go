@@ -36,7 +36,7 @@ func (db *DB) StoreUsage(ctx context.Context, events []*store.UsageEvent) error 
 const usageColumns = `id, request_id, attempt, ts, access_key_id, account_id, provider_id, model, endpoint,
 	key_source, status, streaming, stop_reason, input_tokens, output_tokens, cache_read_tokens,
 	cache_write_tokens, reasoning_tokens, usage_estimated, cost, fee, provider_key_id, latency_ms,
-	ttft_ms, retry_action, error`
+	ttft_ms, retry_action, error, virtual_model`
 
 // insertUsageSQL inserts events as one multi-row INSERT of column arrays
 // (unnest keeps the statement the same whatever the batch size), skipping
@@ -46,15 +46,15 @@ const insertUsageSQL = `INSERT INTO usage_events (` + usageColumns + `, final)
 	SELECT * FROM unnest($1::text[], $2::text[], $3::int4[], $4::timestamptz[], $5::text[], $6::text[], $7::text[],
 		$8::text[], $9::text[], $10::text[], $11::int4[], $12::bool[], $13::text[], $14::int8[], $15::int8[],
 		$16::int8[], $17::int8[], $18::int8[], $19::bool[], $20::int8[], $21::int8[], $22::text[], $23::int8[],
-		$24::int8[], $25::text[], $26::text[], $27::bool[])
+		$24::int8[], $25::text[], $26::text[], $27::text[], $28::bool[])
 	ON CONFLICT (id) DO NOTHING`
 
 func usageArgs(events []*store.UsageEvent) []any {
 	n := len(events)
 	var (
-		id, req, key, acct, prov, model, endpoint, src, stop, pkey, action, errs = make([]string, n), make([]string, n),
+		id, req, key, acct, prov, model, endpoint, src, stop, pkey, action, errs, vm = make([]string, n), make([]string, n),
 			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n),
-			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		attempt, status                               = make([]int32, n), make([]int32, n)
 		ts                                            = make([]time.Time, n)
 		streaming, estimated, final                   = make([]bool, n), make([]bool, n), make([]bool, n)
@@ -65,6 +65,7 @@ func usageArgs(events []*store.UsageEvent) []any {
 	for i, e := range events {
 		id[i], req[i], key[i], acct[i], prov[i], model[i] = e.ID, e.RequestID, e.AccessKeyID, e.AccountID, e.ProviderID, e.Model
 		endpoint[i], src[i], stop[i], pkey[i], action[i], errs[i] = e.Endpoint, e.KeySource, e.StopReason, e.ProviderKeyID, e.RetryAction, e.Error
+		vm[i] = e.VirtualModel
 		attempt[i], status[i] = int32(e.Attempt), int32(e.Status)
 		ts[i] = e.Timestamp
 		if ts[i].IsZero() {
@@ -75,7 +76,7 @@ func usageArgs(events []*store.UsageEvent) []any {
 		cost[i], fee[i], lat[i], ttft[i] = int64(e.Cost), int64(e.Fee), e.LatencyMs, e.TTFTMs
 	}
 	return []any{id, req, attempt, ts, key, acct, prov, model, endpoint, src, status, streaming, stop, in, out, cr, cw, reason,
-		estimated, cost, fee, pkey, lat, ttft, action, errs, final}
+		estimated, cost, fee, pkey, lat, ttft, action, errs, vm, final}
 }
 
 func scanEvent(r pgx.CollectableRow) (*store.UsageEvent, error) {
@@ -85,7 +86,7 @@ func scanEvent(r pgx.CollectableRow) (*store.UsageEvent, error) {
 	err := r.Scan(&e.ID, &e.RequestID, &attempt, &e.Timestamp, &e.AccessKeyID, &e.AccountID, &e.ProviderID, &e.Model,
 		&e.Endpoint, &e.KeySource, &status, &e.Streaming, &e.StopReason, &e.InputTokens, &e.OutputTokens,
 		&e.CacheReadTokens, &e.CacheWriteTokens, &e.ReasoningTokens, &e.UsageEstimated, &cost, &fee,
-		&e.ProviderKeyID, &e.LatencyMs, &e.TTFTMs, &e.RetryAction, &e.Error)
+		&e.ProviderKeyID, &e.LatencyMs, &e.TTFTMs, &e.RetryAction, &e.Error, &e.VirtualModel)
 	e.Attempt, e.Status, e.Cost, e.Fee = int(attempt), int(status), money.Nano(cost), money.Nano(fee)
 	e.Timestamp = e.Timestamp.UTC()
 	return e, err
