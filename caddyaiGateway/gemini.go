@@ -34,14 +34,16 @@ func (g *Gateway) serveGeminiModels(w http.ResponseWriter, r *http.Request, id s
 	return nil
 }
 
-// countTokensHere answers Gemini's countTokens when the first candidate's
-// provider speaks another format (OpenAI has no such endpoint): the
-// gateway's estimate of the text in the request, ceil(bytes/4), as
-// totalTokens. A Gemini provider counts for itself. It reports whether it
-// answered.
+// countTokensHere answers a token count (Gemini's countTokens, Anthropic's
+// messages/count_tokens) when the first candidate's provider speaks
+// another format, which has no such endpoint or counts another body
+// shape: the gateway's estimate of the text in the request,
+// ceil(bytes/4), in the client's shape, with AI-Gateway-Token-Count:
+// estimated. A provider of the client's format counts for itself. It
+// reports whether it answered.
 func (g *Gateway) countTokensHere(w http.ResponseWriter, r *http.Request, req *request, targets []registry.Target) bool {
 	ep := req.Endpoint
-	if ep.Format != catalog.Gemini || ep.Kind != usage.CountTokens || len(targets) == 0 || targets[0].Provider.Format == catalog.Gemini {
+	if ep.Kind != usage.CountTokens || len(targets) == 0 || targets[0].Provider.Format == ep.Format {
 		return false
 	}
 	t := targets[0]
@@ -50,6 +52,10 @@ func (g *Gateway) countTokensHere(w http.ResponseWriter, r *http.Request, req *r
 	h[hdrModel] = []string{t.Name}
 	h["Ai-Gateway-Token-Count"] = []string{"estimated"}
 	n := usage.EstimateTokens(usage.OutputText(req.Body))
-	_ = writeJSON(w, http.StatusOK, map[string]int64{"totalTokens": n})
+	if ep.Format == catalog.Anthropic {
+		_ = writeJSON(w, http.StatusOK, map[string]int64{"input_tokens": n})
+	} else {
+		_ = writeJSON(w, http.StatusOK, map[string]int64{"totalTokens": n})
+	}
 	return true
 }

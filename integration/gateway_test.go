@@ -252,6 +252,22 @@ func TestAnthropicMessages(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(b), `"input_tokens"`) {
 		t.Fatalf("count_tokens %d %s", resp.StatusCode, b)
 	}
+	if resp.Header.Get("Ai-Gateway-Token-Count") != "" {
+		t.Fatalf("an Anthropic provider's own count is marked estimated")
+	}
+
+	// a model of another format: the gateway estimates, in Anthropic's
+	// shape, and says so; no provider is called
+	e.fake.Reset()
+	resp = e.post("/v1/messages/count_tokens", `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello GPT, how are you"}]}`, e.anthropicHdr())
+	b = readAll(t, resp)
+	var count struct {
+		InputTokens int64 `json:"input_tokens"`
+	}
+	mustJSON(t, b, &count)
+	if resp.StatusCode != 200 || count.InputTokens <= 0 || resp.Header.Get("Ai-Gateway-Token-Count") != "estimated" || e.fake.Count() != 0 {
+		t.Fatalf("count_tokens for an OpenAI model: %d %s %v (provider calls %d)", resp.StatusCode, b, resp.Header, e.fake.Count())
+	}
 }
 
 func optsWithCache() fakeprovider.Options {

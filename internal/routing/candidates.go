@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/catalog"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/clientreq"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
@@ -112,9 +111,9 @@ func IsAuto(model string) bool { return model == "" || strings.EqualFold(model, 
 
 // CanServe reports whether provider p can serve endpoint ep: in its own
 // format, or by translation between OpenAI chat completions, the OpenAI
-// Responses API, Anthropic messages and Gemini generateContent. Gemini's
-// countTokens is answered by any provider (the gateway counts for one of
-// another format).
+// Responses API, Anthropic messages and Gemini generateContent. Token
+// counts (Gemini's countTokens, Anthropic's count_tokens) are answered for
+// any provider (the gateway estimates for one of another format).
 func CanServe(ep *clientreq.Endpoint, p *registry.Provider) bool {
 	if p.Format == ep.Format {
 		return true
@@ -126,7 +125,7 @@ func CanServe(ep *clientreq.Endpoint, p *registry.Provider) bool {
 	case usage.ChatCompletions, usage.Messages, usage.GenerateContent, usage.Responses:
 		return true
 	case usage.CountTokens:
-		return ep.Format == catalog.Gemini
+		return true // a provider of another format: the gateway estimates
 	}
 	return false
 }
