@@ -1,11 +1,10 @@
 package firewall
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"reflect"
 	"sync"
+	"sync/atomic"
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/checker"
@@ -272,26 +271,11 @@ type callVal struct {
 	args ref.Val // parsed arguments, or an error value; nil until read
 }
 
-var errArgsNotObject = errors.New("call.arguments: the arguments are not a JSON object")
-
 func (v *callVal) arguments() ref.Val {
 	if v.args == nil {
 		v.args = parseArguments(v.c.Arguments)
 	}
 	return v.args
-}
-
-var emptyArgs = types.NewStringInterfaceMap(adapter, map[string]any{})
-
-func parseArguments(s string) ref.Val {
-	if s == "" {
-		return emptyArgs
-	}
-	var m map[string]any
-	if err := json.Unmarshal([]byte(s), &m); err != nil || m == nil {
-		return types.WrapErr(errArgsNotObject)
-	}
-	return adapter.NativeToValue(m)
 }
 
 var callObject = newObject(callType,
@@ -373,7 +357,7 @@ var keyObject = newObject(keyType,
 			k := kv.key()
 			md := k.Metadata
 			if md == nil && k.RawMetadata != "" {
-				md = selection.MetadataMap(k.RawMetadata)
+				md = metadataMap(k.RawMetadata)
 			}
 			kv.metadata = types.NewStringStringMap(adapter, md)
 		}
@@ -382,6 +366,31 @@ var keyObject = newObject(keyType,
 )
 
 var noKey Key
+
+// metadataCache keeps the parsed metadata of the access keys seen lately
+// (a key's metadata string → its read-only map), so a request does not
+// parse JSON for key.metadata. It is emptied when full.
+var (
+	metadataCache     sync.Map
+	metadataCacheSize atomic.Int64
+)
+
+const maxCachedMetadata = 4096
+
+func metadataMap(raw string) map[string]string {
+	if m, ok := metadataCache.Load(raw); ok {
+		return m.(map[string]string)
+	}
+	m := selection.MetadataMap(raw)
+	if metadataCacheSize.Load() >= maxCachedMetadata {
+		metadataCache.Clear()
+		metadataCacheSize.Store(0)
+	}
+	if _, loaded := metadataCache.LoadOrStore(raw, m); !loaded {
+		metadataCacheSize.Add(1)
+	}
+	return m
+}
 
 func (v *keyVal) key() *Key {
 	if v.k == nil {

@@ -72,6 +72,7 @@ type rule struct {
 
 	glob     glob
 	re       *regexp.Regexp
+	pre      *prefilter // nil: none known
 	on       RegexTarget
 	cel      *celRule
 	decision DecisionMatcher
@@ -212,6 +213,7 @@ func compileRule(r *rule, i int, c *RuleConfig) error {
 			return invalid(i, "regex.pattern", "%v", err)
 		}
 		r.kind, r.re, r.on = matchRegex, re, c.Regex.On
+		r.pre = newPrefilter(c.Regex.Pattern)
 		r.desc = "regex on " + string(c.Regex.On) + " " + strconv.Quote(c.Regex.Pattern)
 
 	case c.CEL != "":

@@ -16,14 +16,16 @@ type Env struct {
 	// Judge answers decision rules; nil makes them fail (onError).
 	Judge Judge
 
-	policy  *Policy
-	memo    []memoEntry
-	memoBuf [16]memoEntry
-	call    callVal
-	noCall  Call
-	req     requestVal
-	key     keyVal
-	act     activation
+	policy   *Policy
+	memo     []memoEntry
+	memoBuf  [16]memoEntry
+	call     callVal // the subject being checked
+	noCall   callVal // call for rules about the request as a whole
+	declared Call    // the declared tool being checked
+	req      requestVal
+	key      keyVal
+	act      activation // call is the subject
+	reqAct   activation // call is empty
 }
 
 type memoEntry struct {
@@ -45,7 +47,9 @@ func (e *Env) bind(p *Policy) {
 	clear(e.memo)
 	e.req = requestVal{r: e.Request}
 	e.key = keyVal{k: e.Key}
+	e.noCall = callVal{c: &Call{}}
 	e.act = activation{call: &e.call, req: &e.req, key: &e.key}
+	e.reqAct = activation{call: &e.noCall, req: &e.req, key: &e.key}
 }
 
 func (e *Env) request() *Request { return e.req.req() }
@@ -147,8 +151,8 @@ func (p *Policy) CheckRequest(ctx context.Context, env *Env) Verdict {
 		if v.Blocked {
 			return v
 		}
-		c := Call{Name: req.Tools[i]}
-		p.check(ctx, env, p.request, subject{call: &c, kind: kindDeclared}, &v)
+		env.declared = Call{Name: req.Tools[i]}
+		p.check(ctx, env, p.request, subject{call: &env.declared, kind: kindDeclared}, &v)
 	}
 	for i := range req.ToolResults {
 		if v.Blocked {
@@ -174,6 +178,9 @@ func (p *Policy) CheckCall(ctx context.Context, env *Env, call *Call) Verdict {
 // check gives a subject its decision: the first rule that applies and
 // matches.
 func (p *Policy) check(ctx context.Context, env *Env, rules []*rule, s subject, v *Verdict) {
+	if s.call != nil {
+		env.call = callVal{c: s.call, kind: s.kind} // arguments parsed once per subject
+	}
 	for _, r := range rules {
 		if !r.applies(s) {
 			continue
@@ -249,12 +256,15 @@ func (p *Policy) match(ctx context.Context, env *Env, r *rule, s subject) (bool,
 	case matchToolName:
 		return r.glob.match(c.Name), nil
 	case matchRegex:
+		subj := c.Arguments
 		if r.on == OnName {
-			return r.re.MatchString(c.Name), nil
+			subj = c.Name
 		}
-		return r.re.MatchString(c.Arguments), nil
+		if r.pre != nil && !r.pre.mayMatch(subj) {
+			return false, nil
+		}
+		return r.re.MatchString(subj), nil
 	case matchCEL:
-		env.call = callVal{c: c, kind: s.kind}
 		return r.cel.eval(&env.act)
 	case matchDecision:
 		return r.judge(ctx, env, c)
@@ -267,14 +277,16 @@ func (p *Policy) matchRequest(ctx context.Context, env *Env, r *rule) (bool, err
 	switch r.kind {
 	case matchRegex: // on text
 		for _, t := range env.request().Text {
+			if r.pre != nil && !r.pre.mayMatch(t) {
+				continue
+			}
 			if r.re.MatchString(t) {
 				return true, nil
 			}
 		}
 		return false, nil
 	case matchCEL:
-		env.call = callVal{c: &env.noCall}
-		return r.cel.eval(&env.act)
+		return r.cel.eval(&env.reqAct)
 	case matchDecision:
 		return r.judge(ctx, env, nil)
 	}
