@@ -114,6 +114,17 @@ type Verdict struct {
 	Decisions []Decision
 }
 
+// WouldBlock reports whether a rule decided to block, enforced or not: in
+// dryRun, what enforce would have done.
+func (v *Verdict) WouldBlock() bool {
+	for i := range v.Decisions {
+		if v.Decisions[i].Action == Block {
+			return true
+		}
+	}
+	return v.Blocked
+}
+
 func (v *Verdict) add(d Decision) {
 	if d.Blocks() && !v.Blocked {
 		v.Blocked, v.Block = true, d

@@ -208,6 +208,9 @@ func TestMatching(t *testing.T) {
 			if tt.wantErr != "" && (len(v.Decisions) == 0 || !strings.Contains(v.Decisions[0].Error, tt.wantErr)) {
 				t.Errorf("decisions %+v: want an error containing %q", v.Decisions, tt.wantErr)
 			}
+			if v.WouldBlock() != strings.Contains(tt.want, "block:") {
+				t.Errorf("WouldBlock %v for %s", v.WouldBlock(), tt.want)
+			}
 			if v.Blocked && !v.Block.Blocks() {
 				t.Errorf("Block %+v does not block", v.Block)
 			}

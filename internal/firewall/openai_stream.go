@@ -18,8 +18,10 @@ import (
 // stream (after the translator's own Close output went through Event)
 // Close releases what is still held.
 //
-// The data passed to emit is valid only until emit returns. A Gate is not
-// safe for concurrent use.
+// The data passed to emit is valid only until emit returns. An event that
+// passes unchanged is emitted with the very slice given to Event, so a
+// caller forwarding a provider's raw bytes can recognise it and write
+// them as they came. A Gate is not safe for concurrent use.
 type Gate interface {
 	Event(name string, data []byte, emit func(name string, data []byte) error) error
 	Close(emit func(name string, data []byte) error) error
@@ -144,7 +146,7 @@ func (g *OpenAIGate) event(name string, data []byte, emit func(string, []byte) e
 		}
 		return emit(name, data)
 	}
-	return g.chunk(name, trimmed, emit)
+	return g.chunk(name, data, emit)
 }
 
 // flushAll completes every held call, by choice.
@@ -193,10 +195,11 @@ func (g *OpenAIGate) choice(i int) *chatGateChoice {
 
 // chunk handles a chunk with tool calls, or with a finish reason while
 // calls are held or were removed.
-func (g *OpenAIGate) chunk(name string, data []byte, emit func(string, []byte) error) error {
+func (g *OpenAIGate) chunk(name string, orig []byte, emit func(string, []byte) error) error {
+	data := bytes.TrimSpace(orig)
 	if e, ok, _ := jsonobj.Get(data, "error"); ok && !isNullJSON(e) {
 		g.dropAll()
-		return emit(name, data)
+		return emit(name, orig)
 	}
 	choicesRaw, ok, err := jsonobj.Get(data, "choices")
 	var choices []json.RawMessage
@@ -207,7 +210,7 @@ func (g *OpenAIGate) chunk(name string, data []byte, emit func(string, []byte) e
 		if g.p.Mode == Enforce && bytes.Contains(data, toolCallsKey) {
 			return nil // unreadable tool calls never reach the client
 		}
-		return emit(name, data)
+		return emit(name, orig)
 	}
 	chunk := bytes.Clone(data) // fragments are kept; data is the caller's
 	changed := false
@@ -226,7 +229,7 @@ func (g *OpenAIGate) chunk(name string, data []byte, emit func(string, []byte) e
 				if g.p.Mode == Enforce {
 					return nil
 				}
-				return emit(name, data)
+				return emit(name, orig)
 			}
 			if len(frags) > 0 { // some servers send "tool_calls":[] with text
 				pure := len(choices) == 1 && len(frags) == 1 && !finished &&
@@ -272,7 +275,7 @@ func (g *OpenAIGate) chunk(name string, data []byte, emit func(string, []byte) e
 		rest = append(rest, chRaw)
 	}
 	if !changed {
-		return emit(name, data)
+		return emit(name, orig)
 	}
 	usage, hasUsage, _ := jsonobj.Get(chunk, "usage")
 	hasUsage = hasUsage && !isNullJSON(usage)

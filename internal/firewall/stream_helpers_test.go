@@ -340,3 +340,32 @@ func namesOf(calls []Call) string {
 	}
 	return strings.Join(s, ",")
 }
+
+// TestGatesPassTheSameSlice: an event that passes unchanged is emitted with
+// the caller's own slice (so the gateway can write the provider's raw
+// bytes), for both gates and for events read fast or parsed.
+func TestGatesPassTheSameSlice(t *testing.T) {
+	p := mustCompile(t, sprintf(deletePolicy, `"enforce"`))
+	streams := map[string][]ev{
+		"openai":    agentChatStream("get_weather", "delete_file"),
+		"anthropic": agentAnthStream("get_weather", "delete_file"),
+	}
+	for format, in := range streams {
+		g := gateFactories[format](p)
+		same := 0
+		for _, e := range in {
+			data := []byte(e.data)
+			_ = g.Event(e.name, data, func(name string, out []byte) error {
+				if len(out) > 0 && &out[0] == &data[0] {
+					same++
+				} else if string(out) == e.data && !strings.Contains(e.data, "tool") && !strings.Contains(e.data, "input_json") && e.name != "content_block_stop" {
+					t.Errorf("%s: %q passed unchanged in a copy", format, e.data)
+				}
+				return nil
+			})
+		}
+		if same < 5 {
+			t.Errorf("%s: only %d events passed as the same slice", format, same)
+		}
+	}
+}
