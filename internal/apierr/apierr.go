@@ -41,6 +41,7 @@ const (
 	InternalError        = "internal_error"
 	ServiceNotConfigured = "gateway_misconfigured"
 	StorageUnavailable   = "storage_unavailable"
+	FirewallBlocked      = "firewall_blocked"
 )
 
 // Error is a gateway error on its way to the client.

@@ -32,7 +32,10 @@ func testEveryField(t *testing.T, f Factory) {
 		KeySource: "user", Status: 200, Streaming: true, StopReason: "end_turn", InputTokens: 11, OutputTokens: 22,
 		CacheReadTokens: 3, CacheWriteTokens: 4, ReasoningTokens: 5, UsageEstimated: true, Cost: 123456, Fee: 789,
 		ProviderKeyID: "pk_1", LatencyMs: 321, TTFTMs: 45, RetryAction: store.RetrySucceeded, Error: "an error text",
-		VirtualModel: "house-default"}
+		VirtualModel: "house-default", Firewall: []store.FirewallDecision{
+			{Policy: "agents", Rule: 0, RuleName: "no deletes", Action: "block", Mode: "enforce", Phase: "response", Tool: "delete_file", Message: "no deletes"},
+			{Policy: "agents", Rule: 2, Action: "allow", Mode: "dryRun", Phase: "request"},
+		}}
 	write(db, []*store.UsageEvent{want})
 	got := must(db.RequestUsage(ctx, "req_full"))(t)
 	if len(got) != 1 {
@@ -156,7 +159,7 @@ func testListPaged(t *testing.T, f Factory) {
 		t.Fatalf("timestamp %v, want %v", e.Timestamp, want.Timestamp)
 	}
 	e.Timestamp = want.Timestamp
-	if *e != want {
+	if !reflect.DeepEqual(*e, want) {
 		t.Fatalf("stored %+v\nwant   %+v", *e, want)
 	}
 }

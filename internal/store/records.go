@@ -54,6 +54,22 @@ type UsageEvent struct {
 	// VirtualModel is the virtual model the request named, when it did
 	// (Model is then the member that served the attempt).
 	VirtualModel string `json:"virtualModel,omitempty"`
+	// Firewall lists the firewall's decisions about the request (on its
+	// first attempt) and about the tool calls of this attempt's answer.
+	Firewall []FirewallDecision `json:"firewall,omitempty"`
+}
+
+// FirewallDecision is one firewall rule that decided (or could not be
+// evaluated) for a request or a tool call.
+type FirewallDecision struct {
+	Policy   string `json:"policy"`
+	Rule     int    `json:"rule"`
+	RuleName string `json:"ruleName,omitempty"`
+	Action   string `json:"action"` // block, allow, continue
+	Mode     string `json:"mode"`   // enforce, dryRun
+	Phase    string `json:"phase"`  // request, response
+	Tool     string `json:"tool,omitempty"`
+	Message  string `json:"message,omitempty"`
 }
 
 // Retry actions after which the gateway moved on to another attempt of the

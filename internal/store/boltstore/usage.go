@@ -7,6 +7,7 @@ import (
 
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -148,6 +149,7 @@ func eventFlags(e *store.UsageEvent) byte {
 //	lp(stopReason) lp(retryAction) varint(input output cacheRead cacheWrite reasoning
 //	cost latencyMs ttftMs) lp(error), then fields added later, each read
 //	only when present: varint(fee) lp(providerKeyId) lp(virtualModel)
+//	lp(firewall decisions as JSON)
 func appendEvent(b []byte, e *store.UsageEvent, ts time.Time, pk uint64, flags byte) []byte {
 	b = append(b, eventVersion, flags)
 	b = binary.AppendUvarint(b, pk-pkOf(ts))
@@ -171,7 +173,27 @@ func appendEvent(b []byte, e *store.UsageEvent, ts time.Time, pk uint64, flags b
 	// fields added later: decoders read them only when present
 	b = binary.AppendVarint(b, int64(e.Fee))
 	b = appendLP(b, e.ProviderKeyID)
-	return appendLP(b, e.VirtualModel)
+	b = appendLP(b, e.VirtualModel)
+	return appendLP(b, firewallJSON(e.Firewall))
+}
+
+// firewallJSON encodes an event's firewall decisions ("" for none).
+func firewallJSON(ds []store.FirewallDecision) string {
+	if len(ds) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(ds) // plain strings and ints: cannot fail
+	return string(b)
+}
+
+// parseFirewall decodes what firewallJSON encoded.
+func parseFirewall(s string) ([]store.FirewallDecision, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var ds []store.FirewallDecision
+	err := json.Unmarshal([]byte(s), &ds)
+	return ds, err
 }
 
 // reader reads an encoded value; a short or malformed value sets bad.
@@ -275,6 +297,13 @@ func decodeEvent(pk uint64, v []byte) (*store.UsageEvent, error) {
 		if r.bad {
 			return nil, errors.New("truncated usage event")
 		}
+	}
+	if len(r.b) > 0 {
+		fw, err := parseFirewall(r.str())
+		if r.bad || err != nil {
+			return nil, errors.New("malformed firewall decisions in a usage event")
+		}
+		e.Firewall = fw
 	}
 	return e, nil
 }

@@ -315,7 +315,8 @@ func TestUsageEventEncoding(t *testing.T) {
 		AccessKeyID: "ak_1", AccountID: "acct_1", ProviderID: "openai", Model: "gpt-4o", Endpoint: "chat/completions",
 		KeySource: "user", Status: 200, Streaming: true, StopReason: "length", InputTokens: 1, OutputTokens: 2,
 		CacheReadTokens: 3, CacheWriteTokens: 4, ReasoningTokens: 5, UsageEstimated: true, Cost: 6, LatencyMs: 7,
-		TTFTMs: 8, RetryAction: "client_closed", Error: "gone", Fee: 9, ProviderKeyID: "pk_1", VirtualModel: "house"}
+		TTFTMs: 8, RetryAction: "client_closed", Error: "gone", Fee: 9, ProviderKeyID: "pk_1", VirtualModel: "house",
+		Firewall: []store.FirewallDecision{{Policy: "p", Rule: 1, Action: "block", Mode: "enforce", Phase: "response", Tool: "delete_file"}}}
 	v := reflect.ValueOf(e).Elem()
 	for i := 0; i < v.NumField(); i++ {
 		if v.Field(i).IsZero() {

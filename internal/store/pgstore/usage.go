@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -36,7 +37,7 @@ func (db *DB) StoreUsage(ctx context.Context, events []*store.UsageEvent) error 
 const usageColumns = `id, request_id, attempt, ts, access_key_id, account_id, provider_id, model, endpoint,
 	key_source, status, streaming, stop_reason, input_tokens, output_tokens, cache_read_tokens,
 	cache_write_tokens, reasoning_tokens, usage_estimated, cost, fee, provider_key_id, latency_ms,
-	ttft_ms, retry_action, error, virtual_model`
+	ttft_ms, retry_action, error, virtual_model, firewall`
 
 // insertUsageSQL inserts events as one multi-row INSERT of column arrays
 // (unnest keeps the statement the same whatever the batch size), skipping
@@ -46,7 +47,7 @@ const insertUsageSQL = `INSERT INTO usage_events (` + usageColumns + `, final)
 	SELECT * FROM unnest($1::text[], $2::text[], $3::int4[], $4::timestamptz[], $5::text[], $6::text[], $7::text[],
 		$8::text[], $9::text[], $10::text[], $11::int4[], $12::bool[], $13::text[], $14::int8[], $15::int8[],
 		$16::int8[], $17::int8[], $18::int8[], $19::bool[], $20::int8[], $21::int8[], $22::text[], $23::int8[],
-		$24::int8[], $25::text[], $26::text[], $27::text[], $28::bool[])
+		$24::int8[], $25::text[], $26::text[], $27::text[], $28::text[], $29::bool[])
 	ON CONFLICT (id) DO NOTHING`
 
 func usageArgs(events []*store.UsageEvent) []any {
@@ -55,6 +56,7 @@ func usageArgs(events []*store.UsageEvent) []any {
 		id, req, key, acct, prov, model, endpoint, src, stop, pkey, action, errs, vm = make([]string, n), make([]string, n),
 			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n),
 			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		fw                                            = make([]string, n)
 		attempt, status                               = make([]int32, n), make([]int32, n)
 		ts                                            = make([]time.Time, n)
 		streaming, estimated, final                   = make([]bool, n), make([]bool, n), make([]bool, n)
@@ -65,7 +67,7 @@ func usageArgs(events []*store.UsageEvent) []any {
 	for i, e := range events {
 		id[i], req[i], key[i], acct[i], prov[i], model[i] = e.ID, e.RequestID, e.AccessKeyID, e.AccountID, e.ProviderID, e.Model
 		endpoint[i], src[i], stop[i], pkey[i], action[i], errs[i] = e.Endpoint, e.KeySource, e.StopReason, e.ProviderKeyID, e.RetryAction, e.Error
-		vm[i] = e.VirtualModel
+		vm[i], fw[i] = e.VirtualModel, firewallJSON(e.Firewall)
 		attempt[i], status[i] = int32(e.Attempt), int32(e.Status)
 		ts[i] = e.Timestamp
 		if ts[i].IsZero() {
@@ -76,17 +78,21 @@ func usageArgs(events []*store.UsageEvent) []any {
 		cost[i], fee[i], lat[i], ttft[i] = int64(e.Cost), int64(e.Fee), e.LatencyMs, e.TTFTMs
 	}
 	return []any{id, req, attempt, ts, key, acct, prov, model, endpoint, src, status, streaming, stop, in, out, cr, cw, reason,
-		estimated, cost, fee, pkey, lat, ttft, action, errs, vm, final}
+		estimated, cost, fee, pkey, lat, ttft, action, errs, vm, fw, final}
 }
 
 func scanEvent(r pgx.CollectableRow) (*store.UsageEvent, error) {
 	e := new(store.UsageEvent)
 	var attempt, status int32
 	var cost, fee int64
+	var fw string
 	err := r.Scan(&e.ID, &e.RequestID, &attempt, &e.Timestamp, &e.AccessKeyID, &e.AccountID, &e.ProviderID, &e.Model,
 		&e.Endpoint, &e.KeySource, &status, &e.Streaming, &e.StopReason, &e.InputTokens, &e.OutputTokens,
 		&e.CacheReadTokens, &e.CacheWriteTokens, &e.ReasoningTokens, &e.UsageEstimated, &cost, &fee,
-		&e.ProviderKeyID, &e.LatencyMs, &e.TTFTMs, &e.RetryAction, &e.Error, &e.VirtualModel)
+		&e.ProviderKeyID, &e.LatencyMs, &e.TTFTMs, &e.RetryAction, &e.Error, &e.VirtualModel, &fw)
+	if err == nil && fw != "" {
+		err = json.Unmarshal([]byte(fw), &e.Firewall)
+	}
 	e.Attempt, e.Status, e.Cost, e.Fee = int(attempt), int(status), money.Nano(cost), money.Nano(fee)
 	e.Timestamp = e.Timestamp.UTC()
 	return e, err
@@ -281,3 +287,12 @@ func (db *DB) UsageOverview(ctx context.Context, q store.UsageOverviewQuery) (*s
 }
 
 var _ store.UsageStorer = (*DB)(nil)
+
+// firewallJSON encodes an event's firewall decisions ("" for none).
+func firewallJSON(ds []store.FirewallDecision) string {
+	if len(ds) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(ds) // plain strings and ints: cannot fail
+	return string(b)
+}
