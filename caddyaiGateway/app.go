@@ -23,6 +23,7 @@ import (
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/credits"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/firewall"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/secrets"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/upstream"
@@ -87,6 +88,11 @@ type App struct {
 	// deleted.
 	UsageRetention caddy.Duration `json:"usage_retention,omitempty"`
 
+	// FirewallPolicies are firewall policies (README: Firewall) that a
+	// site's ai_gateway names with firewall_policy. Each is compiled at
+	// provision: a rule that does not compile fails the config.
+	FirewallPolicies []*firewall.PolicyConfig `json:"firewall_policies,omitempty"`
+
 	// DemoUpstream answers for every provider that has no managed api_key
 	// with a fake provider running inside this process, so the gateway can
 	// be tried without any provider account. Never enable in production.
@@ -128,6 +134,9 @@ type App struct {
 	// app. Start and Stop are serialised by Caddy.
 	prev    *App
 	stopped bool
+
+	// firewall holds FirewallPolicies compiled, by name.
+	firewall map[string]*firewall.Policy
 }
 
 // lifecycle opens the shared state once: at Start, or at the first request
@@ -232,7 +241,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	return nil
+	return a.compileFirewall()
 }
 
 // sharedState returns the shared state (store, indexes, ledger), opening

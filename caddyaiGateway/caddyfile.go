@@ -125,6 +125,12 @@ func parseGlobalAI(d *caddyfile.Dispenser, existing any) (any, error) {
 				return nil, err
 			}
 			app.Providers = append(app.Providers, p)
+		case "firewall_policy":
+			p, err := parseFirewallPolicy(d)
+			if err != nil {
+				return nil, err
+			}
+			app.FirewallPolicies = append(app.FirewallPolicies, p)
 		default:
 			return nil, d.Errf("unrecognized ai option '%s'", opt)
 		}
@@ -321,6 +327,10 @@ func (g *Gateway) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				default:
 					return d.Errf("unrecognized failover option '%s'", opt)
 				}
+			}
+		case "firewall_policy":
+			if !d.AllArgs(&g.FirewallPolicy) {
+				return d.ArgErr()
 			}
 		default:
 			return d.Errf("unrecognized ai_gateway option '%s'", d.Val())

@@ -20,6 +20,7 @@ import (
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/clientreq"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/firewall"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/health"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
@@ -67,7 +68,13 @@ type Gateway struct {
 	// model) tries, in the order selection gives. Default 5.
 	MaxAutoCandidates int `json:"max_auto_candidates,omitempty"`
 
+	// FirewallPolicy names a policy of the ai app's firewall_policies
+	// that checks this site's requests and the tool calls of their
+	// answers (README: Firewall).
+	FirewallPolicy string `json:"firewall_policy,omitempty"`
+
 	app        *App
+	firewall   *firewall.Policy
 	logger     *zap.Logger
 	strategies []*selection.Strategy
 	cheapest   []*selection.Strategy
@@ -107,6 +114,11 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("loading ai app: %w", err)
 	}
 	g.app = app.(*App)
+	if g.FirewallPolicy != "" {
+		if g.firewall = g.app.firewall[g.FirewallPolicy]; g.firewall == nil {
+			return fmt.Errorf("firewall_policy: no policy named %q in the ai app's firewall_policy blocks", g.FirewallPolicy)
+		}
+	}
 	if g.MaxRequestBody < 0 {
 		return fmt.Errorf("max_request_body must not be negative (%d)", g.MaxRequestBody)
 	}
@@ -183,6 +195,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 		w.Header().Set(hdrRejectedModels, strings.Join(req.rejected, ", "))
 	}
 	if aerr != nil {
+		return writeError(w, r, aerr)
+	}
+	gd, aerr := g.checkRequest(ctx, req, g.policyFor(req), CallerFrom(r))
+	req.guard = gd
+	if aerr != nil {
+		g.recordBlocked(w, r, req, aerr)
 		return writeError(w, r, aerr)
 	}
 	if counted := g.countTokensHere(w, r, req, targets); counted {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/clientreq"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/firewall"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 )
@@ -30,6 +31,7 @@ var metrics = struct {
 	cost      *prometheus.CounterVec
 	latency   *prometheus.HistogramVec
 	ttft      *prometheus.HistogramVec
+	firewall  *prometheus.CounterVec
 }{}
 
 func initMetrics(reg prometheus.Registerer) error {
@@ -54,8 +56,11 @@ func initMetrics(reg prometheus.Registerer) error {
 			Help: "Duration of upstream attempts.", Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120}}, pm)
 		metrics.ttft = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "time_to_first_token_seconds",
 			Help: "Time to the first streamed event of successful streaming attempts.", Buckets: []float64{.05, .1, .25, .5, 1, 2, 5, 10, 30}}, pm)
+		metrics.firewall = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "firewall_decisions_total",
+			Help: "Firewall rules that decided a request or a tool call, by policy, phase (request, response), action (block, allow, continue) and mode (enforce, dryRun)."},
+			[]string{"policy", "phase", "action", "mode"})
 	})
-	for _, c := range []prometheus.Collector{metrics.requests, metrics.errors, metrics.attempts, metrics.failovers, metrics.tokens, metrics.cost, metrics.latency, metrics.ttft} {
+	for _, c := range []prometheus.Collector{metrics.requests, metrics.errors, metrics.attempts, metrics.failovers, metrics.tokens, metrics.cost, metrics.latency, metrics.ttft, metrics.firewall} {
 		if err := reg.Register(c); err != nil {
 			var already prometheus.AlreadyRegisteredError
 			if !errors.As(err, &already) {
@@ -136,4 +141,12 @@ func observeError(path string, e *apierr.Error) {
 	if !countedByAttemptLoop[e.Code] {
 		metrics.requests.WithLabelValues(ep, "none", "none", code).Inc()
 	}
+}
+
+// observeFirewall counts one firewall decision.
+func observeFirewall(d firewall.Decision) {
+	if metrics.firewall == nil {
+		return
+	}
+	metrics.firewall.WithLabelValues(d.Policy, string(d.Phase), string(d.Action), string(d.Mode)).Inc()
 }

@@ -101,6 +101,12 @@ func (g *Gateway) record(c *call, a *attempt, action string) {
 		ev.AccessKeyID = c.caller.AccessKey.ID
 		ev.AccountID = c.caller.AccountID()
 	}
+	switch action {
+	case actionSucceeded, actionAbandoned, actionFailFast, actionExhausted: // the request's last attempt
+		if gd := c.req.guard; gd != nil {
+			ev.Firewall = usageDecisions(gd.decisions)
+		}
+	}
 	if c.bill != nil && !c.bill.settled {
 		c.pending = append(c.pending, ev) // committed with the settlement
 	} else {

@@ -57,7 +57,10 @@ type request struct {
 	st  *manage.Snapshot
 	cfg *manage.AccessKeyConfiguration
 	// rejected lists requested models the configuration refused.
-	rejected    []string
+	rejected []string
+	// guard is the firewall's part of the request (firewall.go); nil
+	// without a policy.
+	guard       *guard
 	keyCache    []targetKeys
 	keyCacheBuf [2]targetKeys
 }

@@ -49,6 +49,9 @@ func (g *Gateway) serveStream(ctx context.Context, c *call, a *attempt, cancel c
 		rl.ts = rl.upstream.TranslateStream(rl.client, a.target.Name, c.req.ClientUsage)
 	}
 	sw := &streamWriter{g: g, c: c, seg: seg, rc: http.NewResponseController(c.w)}
+	if gd := c.req.guard; gd.checks(c.req.Endpoint) && gated(c.req.Endpoint.Format) {
+		sw.gate = gateFor(c.ctx, gd, c.req.Endpoint.Format)
+	}
 	// A continuation's response is this function's to close (try closes
 	// the first segment's).
 	defer func() {
@@ -69,12 +72,15 @@ func (g *Gateway) serveStream(ctx context.Context, c *call, a *attempt, cancel c
 		cur := sw.seg.a
 		switch why {
 		case pumpDone:
+			sw.closeGate()
+			sw.gateDecisions()
 			g.finishUsage(c, cur, sw.seg.meter)
 			if cur != a {
 				g.record(c, cur, actionSucceeded)
 			}
 			return
 		case pumpClientGone:
+			sw.gateDecisions()
 			g.finishUsage(c, cur, sw.seg.meter)
 			cur.outcome, cur.errText = clientGone, "client closed the connection"
 			if cur != a {
@@ -98,6 +104,7 @@ func (g *Gateway) serveStream(ctx context.Context, c *call, a *attempt, cancel c
 			}
 		}
 		if cont == nil {
+			sw.gateDecisions()
 			cur.errText = firstNonEmpty(cur.errText, "stream interrupted")
 			g.record(c, cur, actionExhausted)
 			if !sw.broken {

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"net/http"
 
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/firewall"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/provider"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/sse"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/translate"
@@ -27,6 +28,10 @@ type streamWriter struct {
 	// hold, when set, keeps events instead of writing them (before the
 	// first content, nothing reaches the client).
 	hold func(name string, data, raw []byte)
+	// gate, when set, is the firewall's: client events pass it, a tool
+	// call held until whole (firewall.go).
+	gate     firewall.Gate
+	gateDone bool // its decisions were recorded
 }
 
 func (sw *streamWriter) emit(name string, data []byte) error { return sw.write(name, data, nil) }
@@ -38,6 +43,36 @@ func (sw *streamWriter) write(name string, data, raw []byte) error {
 		sw.hold(name, data, raw)
 		return nil
 	}
+	if sw.gate != nil {
+		return sw.gate.Event(name, data, func(n string, d []byte) error {
+			if raw != nil && len(d) > 0 && len(data) > 0 && &d[0] == &data[0] && len(d) == len(data) {
+				return sw.out(n, d, raw) // passed unchanged: the provider's bytes
+			}
+			return sw.out(n, d, nil)
+		})
+	}
+	return sw.out(name, data, raw)
+}
+
+// closeGate lets the firewall's gate decide what it still holds, at the
+// stream's end.
+func (sw *streamWriter) closeGate() {
+	if sw.gate != nil && !sw.broken {
+		_ = sw.gate.Close(func(n string, d []byte) error { return sw.out(n, d, nil) })
+	}
+}
+
+// gateDecisions hands the gate's decisions to the request's guard (for
+// the usage event and the metrics), once.
+func (sw *streamWriter) gateDecisions() {
+	if sw.gate != nil && !sw.gateDone {
+		sw.gateDone = true
+		sw.c.req.guard.record(sw.gate.Decisions())
+	}
+}
+
+// out writes one client event past the gate.
+func (sw *streamWriter) out(name string, data, raw []byte) error {
 	if isTerminalEvent(name, data) {
 		sw.terminal = true
 		if sw.c.bill != nil {
