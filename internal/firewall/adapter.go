@@ -41,45 +41,6 @@ func checkCalls(ctx context.Context, p *Policy, env *Env, calls []ResponseCall) 
 	return decisions, blocks
 }
 
-// textOf is a message's content as text pieces: a JSON string, or an array
-// of parts of which the text ones count. It skips everything else (images,
-// audio) without copying it.
-type textOf []string
-
-func (t *textOf) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 {
-		return nil
-	}
-	switch b[0] {
-	case '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		if s != "" {
-			*t = append(*t, s)
-		}
-	case '[':
-		var parts []struct {
-			Type string `json:"type"`
-			Text string `json:"text"`
-		}
-		if err := json.Unmarshal(b, &parts); err != nil {
-			return err
-		}
-		for _, p := range parts {
-			switch p.Type {
-			case "text", "input_text":
-				if p.Text != "" {
-					*t = append(*t, p.Text)
-				}
-			}
-		}
-	}
-	return nil
-}
-
 // argumentsText is a call's arguments as the model wrote them: a JSON
 // string's value, or (from a lenient server) the compact JSON of an object.
 type argumentsText string

@@ -13,118 +13,168 @@ import (
 // an answer's tool_use blocks, and the answer with the blocked ones
 // replaced by text blocks.
 
-type messagesRequest struct {
-	Model    string `json:"model"`
-	System   textOf `json:"system"`
-	Messages []struct {
-		Role    string          `json:"role"`
-		Content anthropicBlocks `json:"content"`
-	} `json:"messages"`
-	Tools []struct {
-		Name string `json:"name"`
-	} `json:"tools"`
-}
-
-// anthropicBlocks is a message's content: a string (one text block) or
-// blocks.
-type anthropicBlocks []anthropicBlock
-
-type anthropicBlock struct {
-	Type      string          `json:"type"`
-	Text      string          `json:"text"`
-	ID        string          `json:"id"`
-	Name      string          `json:"name"`
-	Input     json.RawMessage `json:"input"`
-	ToolUseID string          `json:"tool_use_id"`
-	Content   textOf          `json:"content"` // a tool_result's
-	Source    textSource      `json:"source"`  // a document's
-}
-
-func (b *anthropicBlocks) UnmarshalJSON(data []byte) error {
-	data = bytes.TrimSpace(data)
-	if len(data) > 0 && data[0] == '"' {
-		var s string
-		if err := json.Unmarshal(data, &s); err != nil {
-			return err
-		}
-		*b = anthropicBlocks{{Type: "text", Text: s}}
-		return nil
-	}
-	var blocks []anthropicBlock
-	if err := json.Unmarshal(data, &blocks); err != nil {
-		return err
-	}
-	*b = blocks
-	return nil
-}
-
-// textSource is a document block's source: its data when it is plain
-// text; a base64 source (a PDF, an image) is skipped without copying.
-type textSource string
-
-func (s *textSource) UnmarshalJSON(b []byte) error {
-	typ, ok, err := jsonobj.Get(b, "type")
-	if err != nil || !ok || string(typ) != `"text"` {
-		return nil
-	}
-	data, ok, _ := jsonobj.Get(b, "data")
-	if !ok {
-		return nil
-	}
-	var v string
-	if json.Unmarshal(data, &v) == nil {
-		*s = textSource(v)
-	}
-	return nil
-}
-
 // AnthropicRequest reads a messages request body into a Request: Model
 // from the body, Endpoint "messages"; the system text, the user messages'
-// text and documents, and each tool_result's content as text; the declared
-// tools; and for each tool_result the tool_use it answers.
+// text and text documents, and each tool_result's content as text; the
+// declared tools; and for each tool_result the tool_use it answers. The
+// body is one the gateway checked (clientreq); malformed JSON is an error.
 func AnthropicRequest(body []byte) (*Request, error) {
-	var mr messagesRequest
-	if err := json.Unmarshal(body, &mr); err != nil {
+	req := &Request{Endpoint: "messages"}
+	var system, messages []string
+	var calls map[string]Call
+	r := &reader{b: body}
+	err := r.top(func(k []byte, v int) int {
+		var end int
+		switch string(k) {
+		case "model":
+			req.Model, end = r.str(v)
+		case "system":
+			system = nil
+			end = r.textAt(v, &system)
+		case "messages":
+			r.arrayOrNull(v)
+			messages, req.ToolResults, calls = nil, nil, nil // a repeated member: the last counts
+			end = r.array(v, func(e int) int { return r.anthropicMessage(e, &messages, req, &calls) })
+		case "tools":
+			r.arrayOrNull(v)
+			req.Tools = nil
+			end = r.array(v, func(e int) int {
+				var name string
+				end := r.object(e, func(k []byte, v int) int {
+					if string(k) != "name" {
+						return -1
+					}
+					var end int
+					name, end = r.str(v)
+					return end
+				})
+				if name != "" {
+					req.Tools = append(req.Tools, name)
+				}
+				return end
+			})
+		default:
+			return -1
+		}
+		return end
+	})
+	if err != nil {
 		return nil, fmt.Errorf("reading the messages request: %w", err)
 	}
-	r := &Request{Model: mr.Model, Endpoint: "messages", Text: mr.System}
-	for _, t := range mr.Tools {
-		r.Tools = append(r.Tools, t.Name)
-	}
-	var calls map[string]Call
-	for i := range mr.Messages {
-		m := &mr.Messages[i]
-		for j := range m.Content {
-			b := &m.Content[j]
-			if m.Role == "assistant" {
-				if b.Type == "tool_use" {
-					if calls == nil {
-						calls = make(map[string]Call)
-					}
-					calls[b.ID] = Call{ID: b.ID, Name: b.Name, Arguments: compactJSON(b.Input)}
+	req.Text = append(system, messages...)
+	return req, nil
+}
+
+// anthropicMessage reads one message at e: content is read as it comes
+// once the role is known, else after the message; a message that repeats
+// a member is read again, the last of each counting (see chatMessage).
+func (r *reader) anthropicMessage(e int, text *[]string, req *Request, calls *map[string]Call) int {
+	var role string
+	var content []byte // the last one
+	roleSeen, dup, contentRead := false, false, false
+	nRole, nContent := 0, 0
+	textMark, resultsMark := len(*text), len(req.ToolResults)
+	undo := callsUndo{calls: calls}
+	end := r.object(e, func(k []byte, v int) int {
+		var end int
+		switch string(k) {
+		case "role":
+			nRole++
+			role, end = r.str(v)
+			roleSeen = true
+		case "content":
+			nContent++
+			contentRead = false
+			if roleSeen && nRole == 1 && nContent == 1 {
+				end = r.anthropicContent(v, role == "assistant", text, req, &undo)
+				if end < 0 {
+					end = r.skip(v)
 				}
-				continue
+				contentRead = true
+			} else {
+				end = r.skip(v)
 			}
-			switch b.Type {
-			case "text":
-				if b.Text != "" {
-					r.Text = append(r.Text, b.Text)
-				}
-			case "document":
-				if b.Source != "" {
-					r.Text = append(r.Text, string(b.Source))
-				}
-			case "tool_result":
-				c, ok := calls[b.ToolUseID]
-				if !ok {
-					c = Call{ID: b.ToolUseID}
-				}
-				r.ToolResults = append(r.ToolResults, c)
-				r.Text = append(r.Text, b.Content...)
-			}
+			content = r.b[v:end]
+		default:
+			return -1
 		}
+		dup = nRole > 1 || nContent > 1
+		return end
+	})
+	if r.err != nil {
+		return end
 	}
-	return r, nil
+	if dup {
+		*text = (*text)[:textMark]
+		req.ToolResults = req.ToolResults[:resultsMark]
+		undo.restore()
+		contentRead = false
+	}
+	if !contentRead && content != nil {
+		(&reader{b: content}).anthropicContent(0, role == "assistant", text, req, &callsUndo{calls: calls})
+	}
+	return end
+}
+
+// anthropicContent reads a message's content at v: a string, or blocks.
+func (r *reader) anthropicContent(v int, assistant bool, text *[]string, req *Request, calls *callsUndo) int {
+	if r.is(v, '"') {
+		if assistant {
+			return -1
+		}
+		return r.textAt(v, text)
+	}
+	return r.array(v, func(e int) int {
+		var typ, id, name, toolUseID string
+		var txt, input, inner, source []byte
+		end := r.object(e, func(k []byte, v int) int {
+			var end int
+			switch string(k) {
+			case "type":
+				typ, end = r.str(v)
+			case "text":
+				txt, end = r.raw(v)
+			case "id":
+				id, end = r.str(v)
+			case "name":
+				name, end = r.str(v)
+			case "input":
+				input, end = r.raw(v)
+			case "tool_use_id":
+				toolUseID, end = r.str(v)
+			case "content":
+				inner, end = r.raw(v)
+			case "source":
+				source, end = r.raw(v)
+			default:
+				return -1
+			}
+			return end
+		})
+		switch {
+		case assistant && typ == "tool_use":
+			calls.add(Call{ID: id, Name: name, Arguments: compactJSON(input)})
+		case assistant:
+		case typ == "text":
+			if s := jsonString(txt); s != "" {
+				*text = append(*text, s)
+			}
+		case typ == "document": // a plain-text source; base64 ones are skipped
+			if memberString(source, "type") == "text" {
+				if data := memberString(source, "data"); data != "" {
+					*text = append(*text, data)
+				}
+			}
+		case typ == "tool_result":
+			c, ok := (*calls.calls)[toolUseID]
+			if !ok {
+				c = Call{ID: toolUseID}
+			}
+			req.ToolResults = append(req.ToolResults, c)
+			*text = appendText(*text, inner)
+		}
+		return end
+	})
 }
 
 type messagesAnswer struct {

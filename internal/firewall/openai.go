@@ -12,31 +12,6 @@ import (
 // The OpenAI Chat Completions adapter: a request's text, tools and tool
 // results; an answer's tool calls, and the answer without the blocked ones.
 
-type chatRequest struct {
-	Model    string        `json:"model"`
-	Messages []chatMessage `json:"messages"`
-	Tools    []struct {
-		Type     string `json:"type"`
-		Function *struct {
-			Name string `json:"name"`
-		} `json:"function"`
-		Custom *struct {
-			Name string `json:"name"`
-		} `json:"custom"`
-	} `json:"tools"`
-	Functions []struct { // the deprecated functions parameter
-		Name string `json:"name"`
-	} `json:"functions"`
-}
-
-type chatMessage struct {
-	Role       string         `json:"role"`
-	Content    textOf         `json:"content"`
-	ToolCalls  []chatToolCall `json:"tool_calls"`
-	ToolCallID string         `json:"tool_call_id"`
-	Name       string         `json:"name"`
-}
-
 type chatToolCall struct {
 	ID       string `json:"id"`
 	Function struct {
@@ -60,51 +35,241 @@ func (tc *chatToolCall) call() Call {
 // Model from the body, Endpoint "chat.completions"; the text of system,
 // developer, user and tool messages; the declared tools (function and
 // custom tools, and the deprecated functions); and for each tool message
-// the assistant's call it answers.
+// the assistant's call it answers. The body is one the gateway checked
+// (clientreq); malformed JSON is an error.
 func OpenAIRequest(body []byte) (*Request, error) {
-	var cr chatRequest
-	if err := json.Unmarshal(body, &cr); err != nil {
+	req := &Request{Endpoint: "chat.completions"}
+	var tools, functions []string
+	var calls map[string]Call
+	r := &reader{b: body}
+	err := r.top(func(k []byte, v int) int {
+		var end int
+		switch string(k) {
+		case "model":
+			req.Model, end = r.str(v)
+		case "messages":
+			r.arrayOrNull(v)
+			req.Text, req.ToolResults, calls = nil, nil, nil // a repeated member: the last counts
+			end = r.array(v, func(e int) int { return r.chatMessage(e, req, &calls) })
+		case "tools":
+			r.arrayOrNull(v)
+			tools = nil
+			end = r.array(v, func(e int) int {
+				var fn, custom []byte
+				end := r.object(e, func(k []byte, v int) int {
+					var end int
+					switch string(k) {
+					case "function":
+						fn, end = r.raw(v)
+					case "custom":
+						custom, end = r.raw(v)
+					default:
+						return -1
+					}
+					return end
+				})
+				name := memberString(custom, "name")
+				if len(fn) > 0 && !isNull(fn) {
+					name = memberString(fn, "name")
+				}
+				if name != "" {
+					tools = append(tools, name)
+				}
+				return end
+			})
+		case "functions":
+			r.arrayOrNull(v)
+			functions = nil
+			end = r.array(v, func(e int) int {
+				var name string
+				end := r.object(e, func(k []byte, v int) int {
+					if string(k) != "name" {
+						return -1
+					}
+					var end int
+					name, end = r.str(v)
+					return end
+				})
+				if name != "" {
+					functions = append(functions, name)
+				}
+				return end
+			})
+		default:
+			return -1
+		}
+		return end
+	})
+	if err != nil {
 		return nil, fmt.Errorf("reading the chat completions request: %w", err)
 	}
-	r := &Request{Model: cr.Model, Endpoint: "chat.completions"}
-	for _, t := range cr.Tools {
-		switch {
-		case t.Function != nil:
-			r.Tools = append(r.Tools, t.Function.Name)
-		case t.Custom != nil:
-			r.Tools = append(r.Tools, t.Custom.Name)
+	req.Tools = append(tools, functions...)
+	return req, nil
+}
+
+// chatMessage reads one message at e. Its role decides what its content
+// is: content and tool calls are read as they come once the role is
+// known, else after the message. A message that repeats a member (which
+// the gateway does not refuse below the top level) is read again, the
+// last of each member counting, as providers read it.
+func (r *reader) chatMessage(e int, req *Request, calls *map[string]Call) int {
+	var role, name, callID string
+	var content, toolCalls []byte // the last of each
+	var seen uint8                // a bit per member below
+	roleSeen, dup, contentRead, callsRead := false, false, false, false
+	mark := len(req.Text)
+	undo := callsUndo{calls: calls}
+	end := r.object(e, func(k []byte, v int) int {
+		var end int
+		var bit uint8
+		switch string(k) {
+		case "role":
+			bit = 1
+		case "content":
+			bit = 2
+		case "tool_calls":
+			bit = 4
+		case "tool_call_id":
+			bit = 8
+		case "name":
+			bit = 16
+		default:
+			return -1
+		}
+		dup = dup || seen&bit != 0
+		seen |= bit
+		switch string(k) {
+		case "role":
+			role, end = r.str(v)
+			roleSeen = true
+		case "content":
+			contentRead = false
+			if roleSeen && !dup && role != "assistant" {
+				end = r.textAt(v, &req.Text)
+				contentRead = true
+			} else {
+				end = r.skip(v)
+			}
+			content = r.b[v:end]
+		case "tool_calls":
+			callsRead = false
+			if roleSeen && !dup && role == "assistant" {
+				end = r.chatCalls(v, &undo)
+				callsRead = true
+			} else {
+				end = r.skip(v)
+			}
+			toolCalls = r.b[v:end]
+		case "tool_call_id":
+			callID, end = r.str(v)
+		case "name":
+			name, end = r.str(v)
+		}
+		return end
+	})
+	if r.err != nil {
+		return end
+	}
+	if dup { // read it again, as a provider does
+		req.Text = req.Text[:mark]
+		undo.restore()
+		contentRead, callsRead = false, false
+	}
+	if role == "assistant" {
+		if !callsRead && toolCalls != nil {
+			(&reader{b: toolCalls}).chatCalls(0, &callsUndo{calls: calls})
+		}
+		return end
+	}
+	if !contentRead && content != nil {
+		req.Text = appendText(req.Text, content)
+	}
+	switch role {
+	case "tool":
+		c, ok := (*calls)[callID]
+		if !ok {
+			c = Call{ID: callID}
+		}
+		req.ToolResults = append(req.ToolResults, c)
+	case "function": // the deprecated function result
+		req.ToolResults = append(req.ToolResults, Call{Name: name})
+	}
+	return end
+}
+
+// callsUndo adds calls to a map of the calls made so far, remembering what
+// it replaced so a message read again can take its calls back.
+type callsUndo struct {
+	calls *map[string]Call
+	prev  []prevCall
+}
+
+type prevCall struct {
+	id      string
+	c       Call
+	existed bool
+}
+
+func (u *callsUndo) add(c Call) {
+	if *u.calls == nil {
+		*u.calls = make(map[string]Call)
+	}
+	old, ok := (*u.calls)[c.ID]
+	u.prev = append(u.prev, prevCall{c.ID, old, ok})
+	(*u.calls)[c.ID] = c
+}
+
+func (u *callsUndo) restore() {
+	for i := len(u.prev) - 1; i >= 0; i-- {
+		p := u.prev[i]
+		if p.existed {
+			(*u.calls)[p.id] = p.c
+		} else {
+			delete(*u.calls, p.id)
 		}
 	}
-	for _, f := range cr.Functions {
-		r.Tools = append(r.Tools, f.Name)
-	}
-	var calls map[string]Call
-	for i := range cr.Messages {
-		m := &cr.Messages[i]
-		switch m.Role {
-		case "assistant":
-			for j := range m.ToolCalls {
-				c := m.ToolCalls[j].call()
-				if calls == nil {
-					calls = make(map[string]Call)
-				}
-				calls[c.ID] = c
+	u.prev = nil
+}
+
+// chatCalls reads an assistant message's tool_calls at v into calls.
+func (r *reader) chatCalls(v int, calls *callsUndo) int {
+	return r.array(v, func(e int) int {
+		var c Call
+		var custom []byte
+		end := r.object(e, func(k []byte, v int) int {
+			var end int
+			switch string(k) {
+			case "id":
+				c.ID, end = r.str(v)
+			case "function":
+				c.Name, c.Arguments = "", ""
+				end = r.object(v, func(k []byte, v int) int {
+					var end int
+					switch string(k) {
+					case "name":
+						c.Name, end = r.str(v)
+					case "arguments":
+						var a []byte
+						a, end = r.raw(v)
+						c.Arguments = argumentsOf(a)
+					default:
+						return -1
+					}
+					return end
+				})
+			case "custom":
+				custom, end = r.raw(v)
+			default:
+				return -1
 			}
-		case "tool":
-			c, ok := calls[m.ToolCallID]
-			if !ok {
-				c = Call{ID: m.ToolCallID}
-			}
-			r.ToolResults = append(r.ToolResults, c)
-			r.Text = append(r.Text, m.Content...)
-		case "function": // the deprecated function result
-			r.ToolResults = append(r.ToolResults, Call{Name: m.Name})
-			r.Text = append(r.Text, m.Content...)
-		default: // system, developer, user
-			r.Text = append(r.Text, m.Content...)
+			return end
+		})
+		if c.Name == "" && len(custom) > 0 { // custom tools: free-form input
+			c.Name, c.Arguments = memberString(custom, "name"), memberString(custom, "input")
 		}
-	}
-	return r, nil
+		calls.add(c)
+		return end
+	})
 }
 
 type chatAnswer struct {
