@@ -197,7 +197,9 @@ func (g *OpenAIGate) choice(i int) *chatGateChoice {
 // calls are held or were removed.
 func (g *OpenAIGate) chunk(name string, orig []byte, emit func(string, []byte) error) error {
 	data := bytes.TrimSpace(orig)
-	if e, ok, _ := jsonobj.Get(data, "error"); ok && !isNullJSON(e) {
+	if !bytes.Contains(data, errorKey) {
+		// no error member: nothing to look up
+	} else if e, ok, _ := jsonobj.Get(data, "error"); ok && !isNullJSON(e) {
 		g.dropAll()
 		return emit(name, orig)
 	}
