@@ -84,6 +84,10 @@ func TestFirewallBlocksToolCalls(t *testing.T) {
 		// Responses and Gemini clients: the provider's chat or messages
 		// answer is checked before translation
 		{"responses json, anthropic", "/v1/responses", `{"model":"claude-haiku-4-5","input":"tidy up my files","tools":[{"type":"function","name":"delete_file","parameters":{"type":"object"}}],"tool_choice":{"type":"function","name":"delete_file"}}`, e.bearer()},
+		{"responses stream, anthropic", "/v1/responses", `{"model":"claude-haiku-4-5","stream":true,"input":"tidy up my files","tools":[{"type":"function","name":"delete_file","parameters":{"type":"object"}}],"tool_choice":{"type":"function","name":"delete_file"}}`, e.bearer()},
+		{"responses stream, openai chat", "/v1/responses", `{"model":"gpt-4o-mini","stream":true,"input":"tidy up my files","tools":[{"type":"function","name":"delete_file","parameters":{"type":"object"}}],"tool_choice":{"type":"function","name":"delete_file"}}`, e.bearer()},
+		{"gemini stream, openai", "/v1beta/models/gpt-4o-mini:streamGenerateContent?alt=sse", `{"contents":[{"role":"user","parts":[{"text":"tidy up my files"}]}],"tools":[{"functionDeclarations":[{"name":"delete_file","parameters":{"type":"object"}}]}]}`, map[string]string{"x-goog-api-key": e.token}},
+		{"gemini stream, anthropic", "/v1beta/models/claude-haiku-4-5:streamGenerateContent?alt=sse", `{"contents":[{"role":"user","parts":[{"text":"tidy up my files"}]}],"tools":[{"functionDeclarations":[{"name":"delete_file","parameters":{"type":"object"}}]}]}`, map[string]string{"x-goog-api-key": e.token}},
 		{"gemini json, openai", "/v1beta/models/gpt-4o-mini:generateContent", `{"contents":[{"role":"user","parts":[{"text":"tidy up my files"}]}],"tools":[{"functionDeclarations":[{"name":"delete_file","parameters":{"type":"object"}}]}]}`, map[string]string{"x-goog-api-key": e.token}},
 	}
 	for _, c := range cases {
