@@ -8,11 +8,17 @@
 package caddyaigateway
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/catalog"
@@ -52,6 +58,7 @@ func (g *Gateway) checkRequest(ctx context.Context, req *request, p *firewall.Po
 	}
 	view.Model, view.Endpoint = req.Model, req.Endpoint.Name
 	gd.env.Request = view
+	gd.env.Judge = firewall.JudgeFunc(g.judge)
 	if caller != nil && caller.AccessKey != nil {
 		gd.env.Key = &firewall.Key{ID: caller.AccessKey.ID, Name: caller.AccessKey.Name, RawMetadata: caller.AccessKey.Metadata}
 	} else {
@@ -164,8 +171,14 @@ func usageDecisions(ds []firewall.Decision) []store.FirewallDecision {
 }
 
 // policyFor is the firewall policy in force for a request: the site's
-// (ai_gateway's firewall_policy), or nil.
-func (g *Gateway) policyFor(*request) *firewall.Policy { return g.firewall }
+// (ai_gateway's firewall_policy), or nil; none for a decision rule's own
+// question to its judging model.
+func (g *Gateway) policyFor(ctx context.Context, _ *request) *firewall.Policy {
+	if ctx.Value(judgeKey{}) != nil {
+		return nil
+	}
+	return g.firewall
+}
 
 // recordBlocked records a request the firewall refused as a usage event
 // of its own (no provider was called: no provider, no tokens, no cost),
@@ -183,3 +196,72 @@ func (g *Gateway) recordBlocked(w http.ResponseWriter, r *http.Request, req *req
 // actionFirewallBlocked is the retry action of a request the firewall
 // refused before any attempt.
 const actionFirewallBlocked = "firewall_blocked"
+
+// judgeKey marks the request of a decision rule's judging model: the
+// firewall does not check it again (it would ask the judge again).
+type judgeKey struct{}
+
+// judge answers a decision rule by asking the rule's model through this
+// gateway: a chat completion to that model (any of the request's model
+// forms; selection, failover and the managed keys apply, and its usage is
+// recorded), with the question of firewall.JudgeQuery.Prompt, answered
+// YES or NO.
+func (g *Gateway) judge(ctx context.Context, q *firewall.JudgeQuery) (bool, error) {
+	system, user := q.Prompt()
+	body, err := json.Marshal(map[string]any{"model": q.Model, "max_tokens": 16, "temperature": 0,
+		"messages": []map[string]string{{"role": "system", "content": system}, {"role": "user", "content": user}}})
+	if err != nil {
+		return false, err
+	}
+	// A request of its own: its own id and Caddy vars, no caller (the
+	// operator's managed keys serve it, as for a private gateway).
+	jctx := context.WithValue(ctx, judgeKey{}, true)
+	jctx = context.WithValue(jctx, caddyhttp.VarsCtxKey, map[string]any{})
+	jctx = context.WithValue(jctx, callerCtxKey{}, (*Caller)(nil))
+	r, err := http.NewRequestWithContext(jctx, http.MethodPost, "/v1/chat/completions", bytes.NewReader(body))
+	if err != nil {
+		return false, err
+	}
+	r.Header.Set("Content-Type", "application/json")
+	w := &judgeRecorder{header: http.Header{}, status: http.StatusOK}
+	if err := g.ServeHTTP(w, r, nil); err != nil {
+		return false, err
+	}
+	if w.status != http.StatusOK {
+		return false, fmt.Errorf("the judging model %s answered %d: %.300s", q.Model, w.status, w.body.Bytes())
+	}
+	var answer struct {
+		Choices []struct {
+			Message struct {
+				Content string `json:"content"`
+			} `json:"message"`
+		} `json:"choices"`
+	}
+	if err := json.Unmarshal(w.body.Bytes(), &answer); err != nil || len(answer.Choices) == 0 {
+		return false, fmt.Errorf("the judging model %s gave no answer", q.Model)
+	}
+	return firewall.ParseJudgeAnswer(answer.Choices[0].Message.Content)
+}
+
+// judgeRecorder is the http.ResponseWriter of a judging request.
+type judgeRecorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+	wrote  bool
+}
+
+func (w *judgeRecorder) Header() http.Header { return w.header }
+func (w *judgeRecorder) WriteHeader(status int) {
+	if !w.wrote {
+		w.status, w.wrote = status, true
+	}
+}
+
+func (w *judgeRecorder) Write(b []byte) (int, error) {
+	w.wrote = true
+	if w.body.Len()+len(b) > 1<<20 {
+		return 0, errors.New("judge answer too large")
+	}
+	return w.body.Write(b)
+}

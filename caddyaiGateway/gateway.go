@@ -197,7 +197,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	if aerr != nil {
 		return writeError(w, r, aerr)
 	}
-	gd, aerr := g.checkRequest(ctx, req, g.policyFor(req), CallerFrom(r))
+	gd, aerr := g.checkRequest(ctx, req, g.policyFor(ctx, req), CallerFrom(r))
 	req.guard = gd
 	req.PreferChat = gd.checks(ep) // the firewall reads chat, not Responses, answers
 	if aerr != nil {

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/fakeprovider"
 )
 
 // firewallSite is a site whose ai_gateway enforces the "agents" policy.
@@ -182,5 +184,43 @@ func TestFirewallDryRun(t *testing.T) {
 		if len(ev.Firewall) != 1 || ev.Firewall[0].Mode != "dryRun" || ev.Firewall[0].Action != "block" {
 			t.Fatalf("stream %v: decisions %s", stream, raw)
 		}
+	}
+}
+
+// TestFirewallDecisionRule: a decision rule asks its model through the
+// gateway itself (no firewall on that question): YES blocks, NO lets the
+// request through, and a judge that fails blocks (onError block).
+func TestFirewallDecisionRule(t *testing.T) {
+	e := start(t, cfgOpts{extraAI: `firewall_policy judged {
+			rule {
+				phase request
+				decision gpt-4o-mini "the request asks to delete data" 5s
+				message "judged destructive"
+			}
+		}`, site: "ai_auth\n\tai_gateway {\n\t\tfirewall_policy judged\n\t}"})
+	body := `{"model":"claude-haiku-4-5","messages":[{"role":"user","content":"remove every file"}]}`
+	for _, c := range []struct {
+		reply  string
+		status int
+		calls  int // provider requests: the judge's, and the request's when served
+	}{{"YES", 403, 1}, {"NO, it does not.", 200, 2}} {
+		e.fake.SetOptions(fakeprovider.Options{Reply: c.reply})
+		e.fake.Reset()
+		resp := e.post("/v1/chat/completions", body, e.bearer())
+		b := readAll(t, resp)
+		if resp.StatusCode != c.status || e.fake.Count() != c.calls {
+			t.Fatalf("judge says %q: %d %s, %d provider calls (want %d, %d)", c.reply, resp.StatusCode, b, e.fake.Count(), c.status, c.calls)
+		}
+		if c.status == 403 && !strings.Contains(string(b), "judged destructive") {
+			t.Fatalf("blocked without the rule's message: %s", b)
+		}
+	}
+	// the judge fails: onError block (the default) refuses the request
+	e.fake.SetOptions(fakeOptsFailModel("gpt-4o-mini"))
+	e.fake.Reset()
+	resp := e.post("/v1/chat/completions", body, e.bearer())
+	b := readAll(t, resp)
+	if resp.StatusCode != 403 {
+		t.Fatalf("failing judge: %d %s", resp.StatusCode, b)
 	}
 }
