@@ -173,6 +173,7 @@ export function why(action) {
     fail_fast: 'Ended: an error retrying could not fix',
     exhausted: 'Ended: every candidate was tried',
     client_closed: 'Ended: the client went away',
+    firewall_blocked: 'Refused by the firewall before any provider was called',
   }[action] || action || '—';
 }
 
@@ -180,7 +181,7 @@ export function why(action) {
 function outcome(action) {
   return {
     succeeded: 'succeeded', next_key: 'next key', next_backend: 'next model', retry_same_backend: 'retried',
-    fail_fast: 'failed', exhausted: 'all failed', client_closed: 'client left',
+    fail_fast: 'failed', exhausted: 'all failed', client_closed: 'client left', firewall_blocked: 'firewall',
   }[action] || action || '—';
 }
 
@@ -260,9 +261,14 @@ export async function requestDetail(root, id) {
       stat('Cost of all attempts', usd(r.cost))),
     r.attempts.length ? null : h('p', { class: 'empty' }, 'No attempt recorded for this request.'),
     h('ol', { class: 'attempts', 'aria-label': 'Attempts in order' }, r.attempts.map((a) => h('li', { class: 'card attempt' },
-      h('h2', {}, `Attempt ${a.attempt}: ${a.providerId}:${a.model} `, statusBadge(a)),
+      h('h2', {}, a.providerId ? `Attempt ${a.attempt}: ${a.providerId}:${a.model} ` : `Refused: ${a.model} `, statusBadge(a)),
       h('p', { class: 'why' }, why(a.retryAction)),
       a.error ? h('p', { class: 'error-text' }, a.error) : null,
+      a.firewall && a.firewall.length ? h('div', { class: 'firewall' },
+        h('h3', {}, 'Firewall decisions'),
+        h('ul', {}, a.firewall.map((d) => h('li', {},
+          h('span', { class: 'badge ' + (d.action === 'block' ? 'bad' : 'good') }, d.mode === 'dryRun' ? `${d.action} (dry run)` : d.action),
+          ` ${d.phase} · policy ${d.policy}, rule ${d.rule}${d.ruleName ? ` “${d.ruleName}”` : ''}${d.tool ? ` · tool ${d.tool}` : ''}${d.message ? ` — ${d.message}` : ''}`)))) : null,
       h('dl', { class: 'grid' },
         stat('Started', when(a.timestamp)),
         stat('Access key', label(n.key, a.accessKeyId)),
