@@ -203,18 +203,18 @@ func (g *OpenAIGate) chunk(name string, orig []byte, emit func(string, []byte) e
 		g.dropAll()
 		return emit(name, orig)
 	}
-	choicesRaw, ok, err := jsonobj.Get(data, "choices")
-	var choices []json.RawMessage
-	if err == nil && ok {
-		choices, err = splitArray(choicesRaw)
-	}
-	if err != nil || !json.Valid(data) {
+	if !json.Valid(data) {
 		if g.p.Mode == Enforce && bytes.Contains(data, toolCallsKey) {
 			return nil // unreadable tool calls never reach the client
 		}
 		return emit(name, orig)
 	}
 	chunk := bytes.Clone(data) // fragments are kept; data is the caller's
+	choicesRaw, _, err := jsonobj.Get(chunk, "choices")
+	choices, err2 := elements(choicesRaw)
+	if err != nil || err2 != nil {
+		return emit(name, orig) // valid JSON, but choices is not an array: no tool calls
+	}
 	changed := false
 	rest := make([]json.RawMessage, 0, len(choices))
 	var finals []json.RawMessage
@@ -226,10 +226,10 @@ func (g *OpenAIGate) chunk(name string, orig []byte, emit func(string, []byte) e
 		finished := len(fin) > 0 && !isNullJSON(fin)
 		choiceChanged := false
 		if tc, ok, _ := jsonobj.Get(delta, "tool_calls"); ok && !isNullJSON(tc) {
-			frags, err := splitArray(tc)
+			frags, err := elements(tc)
 			if err != nil {
 				if g.p.Mode == Enforce {
-					return nil
+					return nil // tool_calls that are not an array: no client reads them as calls
 				}
 				return emit(name, orig)
 			}
@@ -308,26 +308,66 @@ func (g *OpenAIGate) chunk(name string, orig []byte, emit func(string, []byte) e
 // fragment takes one tool_calls element of a choice.
 func (g *OpenAIGate) fragment(gc *chatGateChoice, chunk, f []byte, pure bool) {
 	var fr struct {
-		Index    *int   `json:"index"`
-		ID       string `json:"id"`
-		Type     string `json:"type"`
-		Function *struct {
-			Name      string          `json:"name"`
-			Arguments json.RawMessage `json:"arguments"`
-		} `json:"function"`
-		Custom *struct {
-			Name  string          `json:"name"`
-			Input json.RawMessage `json:"input"`
-		} `json:"custom"`
+		index          int
+		hasIndex       bool
+		id, typ        string
+		name           string
+		args           []byte
+		function, cust bool
 	}
-	if json.Unmarshal(f, &fr) != nil {
+	r := &reader{b: f}
+	bad := !r.is(0, '{')
+	r.object(0, func(k []byte, v int) int {
+		var end int
+		switch string(k) {
+		case "index":
+			var raw []byte
+			raw, end = r.raw(v)
+			n, err := strconv.Atoi(string(raw))
+			fr.index, fr.hasIndex, bad = n, true, bad || err != nil
+		case "id":
+			fr.id, end = r.str(v)
+		case "type":
+			fr.typ, end = r.str(v)
+		case "function", "custom":
+			if r.null(v) {
+				return -1
+			}
+			if !r.is(v, '{') {
+				bad = true
+				return -1
+			}
+			fr.function, fr.cust = string(k) == "function", string(k) == "custom"
+			argKey := "arguments"
+			if fr.cust {
+				argKey = "input"
+			}
+			fr.name, fr.args = "", nil
+			end = r.object(v, func(k []byte, v int) int {
+				var end int
+				switch string(k) {
+				case "name":
+					fr.name, end = r.str(v)
+				case argKey:
+					fr.args, end = r.raw(v)
+				default:
+					return -1
+				}
+				return end
+			})
+		default:
+			return -1
+		}
+		return end
+	})
+	if bad || r.err != nil {
 		return // not a tool call: dropped
 	}
 	key := gc.lastKey
 	switch {
-	case fr.Index != nil:
-		key = *fr.Index
-	case fr.ID != "" || key < 0:
+	case fr.hasIndex:
+		key = fr.index
+	case fr.id != "" || key < 0:
 		key = gc.seenCalls // a new call from a server that sends no index
 	}
 	gc.lastKey = key
@@ -345,16 +385,11 @@ func (g *OpenAIGate) fragment(gc *chatGateChoice, chunk, f []byte, pure bool) {
 		g.pending++
 	}
 	if h.id == "" {
-		h.id = fr.ID
+		h.id = fr.id
 	}
-	var name string
-	var args json.RawMessage
-	switch {
-	case fr.Function != nil:
-		name, args = fr.Function.Name, fr.Function.Arguments
-	case fr.Custom != nil:
+	name, args := fr.name, fr.args
+	if fr.cust {
 		h.typ = "custom"
-		name, args = fr.Custom.Name, fr.Custom.Input
 	}
 	if name != "" {
 		switch {
@@ -379,7 +414,7 @@ func (g *OpenAIGate) fragment(gc *chatGateChoice, chunk, f []byte, pure bool) {
 			h.canonical = false
 		}
 	}
-	h.frags = append(h.frags, heldFragment{chunk: chunk, frag: f, pure: pure && fr.Index != nil})
+	h.frags = append(h.frags, heldFragment{chunk: chunk, frag: f, pure: pure && fr.hasIndex})
 }
 
 // complete decides the choice's held call and queues what the client gets.
@@ -485,6 +520,26 @@ func finishChoice(index int, finish []byte) json.RawMessage {
 	b = append(b, `,"delta":{},"logprobs":null,"finish_reason":`...)
 	b = append(b, finish...)
 	return append(b, '}')
+}
+
+// elements returns the elements of a JSON array (sub-slices of arr); null
+// or nothing is none.
+func elements(arr []byte) ([][]byte, error) {
+	var out [][]byte
+	r := &reader{b: arr}
+	i := skipWS(arr, 0)
+	if i == len(arr) || r.null(i) {
+		return nil, nil
+	}
+	if !r.is(i, '[') {
+		return nil, errNotArray
+	}
+	r.array(i, func(e int) int {
+		raw, end := r.raw(e)
+		out = append(out, raw)
+		return end
+	})
+	return out, r.err
 }
 
 func choiceIndex(ch []byte) int {
