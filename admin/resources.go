@@ -8,8 +8,8 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
 )
 
-// The simple resources: accounts, access key configurations, API keys and
-// virtual models. Each is shown as stored plus its `uri`.
+// The simple resources: accounts, access key configurations, API keys,
+// virtual models and firewall policies. Each is shown as stored plus its `uri`.
 func init() {
 	handle("POST /ai/accounts", create(func(s *manage.Service, p manage.Patch) (any, error) {
 		v, err := s.CreateAccount(p)
@@ -87,6 +87,23 @@ func init() {
 		return viewVirtualModel(v), err
 	}))
 	handle("DELETE /ai/virtual-models/{id}", remove((*manage.Service).DeleteVirtualModel))
+
+	handle("POST /ai/firewall-policies", create(func(s *manage.Service, p manage.Patch) (any, error) {
+		v, err := s.CreateFirewallPolicy(p)
+		return viewFirewallPolicy(v), err
+	}))
+	handle("GET /ai/firewall-policies", func(a *caddyaigateway.App, w http.ResponseWriter, r *http.Request) error {
+		return listPage(w, r, "firewallPolicies", "/ai/firewall-policies", mapViews(a.Manage().FirewallPolicies(), viewFirewallPolicy), idOf[firewallPolicy])
+	})
+	handle("GET /ai/firewall-policies/{id}", get(func(s *manage.Service, id string) (any, error) {
+		v, err := s.FirewallPolicy(id)
+		return viewFirewallPolicy(v), err
+	}))
+	handle("PATCH /ai/firewall-policies/{id}", update(func(s *manage.Service, id string, p manage.Patch) (any, error) {
+		v, err := s.UpdateFirewallPolicy(id, p)
+		return viewFirewallPolicy(v), err
+	}))
+	handle("DELETE /ai/firewall-policies/{id}", remove((*manage.Service).DeleteFirewallPolicy))
 
 	handle("GET /ai/gateway-config", func(a *caddyaigateway.App, w http.ResponseWriter, _ *http.Request) error {
 		return writeJSON(w, http.StatusOK, viewGatewayConfig(a, a.Manage().GatewayConfig()))
@@ -212,6 +229,20 @@ func viewVirtualModel(vm *manage.VirtualModel) virtualModel {
 		return virtualModel{}
 	}
 	return virtualModel{URI: "/ai/virtual-models/" + vm.ID, VirtualModel: vm}
+}
+
+type firewallPolicy struct {
+	URI string `json:"uri"`
+	*manage.FirewallPolicy
+}
+
+func (v firewallPolicy) getID() string { return v.ID }
+
+func viewFirewallPolicy(fp *manage.FirewallPolicy) firewallPolicy {
+	if fp == nil {
+		return firewallPolicy{}
+	}
+	return firewallPolicy{URI: "/ai/firewall-policies/" + fp.ID, FirewallPolicy: fp}
 }
 
 type apiKey struct {

@@ -16,7 +16,7 @@ func (s *Service) applyConfigurationPatch(p Patch, c *AccessKeyConfiguration, st
 	if err := errors.Join(
 		Field(p, "name", &c.Name), Field(p, "description", &c.Description), Field(p, "metadata", &c.Metadata),
 		Field(p, "access", &c.Access), Field(p, "router", &c.Router), Field(p, "modelSelection", &c.ModelSelection),
-		Field(p, "limits", &c.Limits), p.Done(),
+		Field(p, "limits", &c.Limits), Field(p, "firewallPolicyId", &c.FirewallPolicyID), p.Done(),
 	); err != nil {
 		return err
 	}
@@ -102,6 +102,9 @@ func (s *Service) CreateConfiguration(p Patch) (*AccessKeyConfiguration, error) 
 		if err := s.applyConfigurationPatch(p, c, st); err != nil {
 			return err
 		}
+		if err := checkFirewallPolicyRef(tx, c); err != nil {
+			return err
+		}
 		now := time.Now().UTC()
 		c.ID, c.CreatedAt, c.UpdatedAt = ids.New("akc"), now, now
 		return tx.Put(store.Configurations, c.ID, c)
@@ -117,6 +120,9 @@ func (s *Service) UpdateConfiguration(id string, p Patch) (*AccessKeyConfigurati
 			return err
 		}
 		if err := s.applyConfigurationPatch(p, &out, st); err != nil {
+			return err
+		}
+		if err := checkFirewallPolicyRef(tx, &out); err != nil {
 			return err
 		}
 		out.UpdatedAt = time.Now().UTC()
@@ -154,4 +160,21 @@ func (s *Service) DeleteConfiguration(id string) error {
 		}
 		return tx.Delete(store.Configurations, id)
 	})
+}
+
+// checkFirewallPolicyRef checks, in the transaction that stores c, that the
+// firewall policy c attaches exists (a policy is not deleted while
+// attached: DeleteFirewallPolicy checks in its own transaction).
+func checkFirewallPolicyRef(tx ResourceTx, c *AccessKeyConfiguration) error {
+	if c.FirewallPolicyID == "" {
+		return nil
+	}
+	ok, err := tx.Exists(store.FirewallPolicies, c.FirewallPolicyID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &InvalidError{"firewallPolicyId", fmt.Sprintf("no firewall policy %q", c.FirewallPolicyID)}
+	}
+	return nil
 }

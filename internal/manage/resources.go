@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/catalog"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/firewall"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
 )
 
@@ -32,9 +33,12 @@ type AccessKeyConfiguration struct {
 	// most_reliable) that replace the site's model_selection for these keys.
 	ModelSelection []string `json:"modelSelection"`
 	// Limits are per access key (credits issue).
-	Limits    *Limits   `json:"limits,omitempty"`
-	CreatedAt time.Time `json:"createdAt"`
-	UpdatedAt time.Time `json:"updatedAt"`
+	Limits *Limits `json:"limits,omitempty"`
+	// FirewallPolicyID attaches a firewall policy of the management API
+	// (fwp_…) to the keys of this configuration; it wins over the site's.
+	FirewallPolicyID string    `json:"firewallPolicyId"`
+	CreatedAt        time.Time `json:"createdAt"`
+	UpdatedAt        time.Time `json:"updatedAt"`
 }
 
 // Access is a configuration's scope: omitted lists allow everything, an
@@ -222,4 +226,30 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	}
 	*d = Duration(v)
 	return nil
+}
+
+// FirewallPolicy is a firewall policy added through the management API
+// (/ai/firewall-policies): the policy's JSON (firewall.PolicyConfig:
+// name, mode, onError, rules) plus a description. An access key
+// configuration attaches it by id (firewallPolicyId).
+type FirewallPolicy struct {
+	ID          string `json:"id"`
+	Description string `json:"description"`
+	firewall.PolicyConfig
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+
+	// compiled is the policy compiled once per stored version (the
+	// snapshot carries it over while UpdatedAt is unchanged); nil when it
+	// did not compile.
+	compiled *firewall.Policy
+}
+
+// Compiled returns the compiled policy, nil when the stored policy does not
+// compile (written by another version).
+func (p *FirewallPolicy) Compiled() *firewall.Policy {
+	if p == nil {
+		return nil
+	}
+	return p.compiled
 }

@@ -24,6 +24,9 @@ type Snapshot struct {
 	APIKeys       map[secrets.Hash]*APIKey
 	Gateway       GatewayConfig
 	VirtualModels map[string]*VirtualModel // by lower-case name
+	// FirewallPolicies are the API's firewall policies by id, each
+	// compiled once per stored version (FirewallPolicy.Compiled).
+	FirewallPolicies map[string]*FirewallPolicy
 }
 
 const gatewayConfigKey = "gateway"
@@ -33,7 +36,7 @@ func (s *State) loadState() (*Snapshot, error) {
 	st := &Snapshot{
 		Accounts: map[string]*Account{}, Configs: map[string]*AccessKeyConfiguration{},
 		ProviderKeys: map[string]*ProviderKey{}, APIKeys: map[secrets.Hash]*APIKey{},
-		VirtualModels: map[string]*VirtualModel{},
+		VirtualModels: map[string]*VirtualModel{}, FirewallPolicies: map[string]*FirewallPolicy{},
 	}
 	err := s.db.ViewResources(context.Background(), func(tx ResourceTx) error {
 		accounts, err := all[Account](tx, store.Accounts)
@@ -83,6 +86,13 @@ func (s *State) loadState() (*Snapshot, error) {
 		for _, vm := range vms {
 			st.VirtualModels[strings.ToLower(vm.Name)] = vm
 		}
+		fps, err := all[FirewallPolicy](tx, store.FirewallPolicies)
+		if err != nil {
+			return err
+		}
+		for _, fp := range fps {
+			st.FirewallPolicies[fp.ID] = fp
+		}
 		if err := tx.Get(store.Settings, gatewayConfigKey, &st.Gateway); err != nil && err != store.ErrNotFound {
 			return err
 		}
@@ -97,9 +107,11 @@ func (s *State) reloadState() error {
 	if err != nil {
 		return fmt.Errorf("loading management resources: %w", err)
 	}
-	if old := s.snap.Load(); old != nil {
+	old := s.snap.Load()
+	if old != nil {
 		st.Version = old.Version + 1
 	}
+	s.compileFirewallPolicies(st, old)
 	s.snap.Store(st)
 	return nil
 }

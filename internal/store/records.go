@@ -284,13 +284,14 @@ func DecodeHash(id, hexHash string) (secrets.Hash, error) {
 // engines store as JSON documents by id. They are few and change rarely;
 // the gateway keeps them in memory and reloads them after every change.
 const (
-	Accounts        = "accounts"
-	Configurations  = "access_key_configurations"
-	CustomProviders = "custom_providers"
-	ProviderKeys    = "provider_keys"
-	APIKeys         = "api_keys"
-	VirtualModels   = "virtual_models"
-	Settings        = "settings" // singletons such as the gateway config
+	Accounts         = "accounts"
+	Configurations   = "access_key_configurations"
+	CustomProviders  = "custom_providers"
+	ProviderKeys     = "provider_keys"
+	APIKeys          = "api_keys"
+	VirtualModels    = "virtual_models"
+	FirewallPolicies = "firewall_policies"
+	Settings         = "settings" // singletons such as the gateway config
 )
 
 // ErrNotFound is returned when a record does not exist.
@@ -302,4 +303,4 @@ var ErrNotFound = errors.New("not found")
 const AccessKeys = "access_keys"
 
 // Kinds lists every resource kind, access keys included.
-var Kinds = []string{Accounts, Configurations, CustomProviders, ProviderKeys, APIKeys, VirtualModels, Settings, AccessKeys}
+var Kinds = []string{Accounts, Configurations, CustomProviders, ProviderKeys, APIKeys, VirtualModels, FirewallPolicies, Settings, AccessKeys}
