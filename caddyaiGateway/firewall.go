@@ -170,12 +170,19 @@ func usageDecisions(ds []firewall.Decision) []store.FirewallDecision {
 	return out
 }
 
-// policyFor is the firewall policy in force for a request: the site's
-// (ai_gateway's firewall_policy), or nil; none for a decision rule's own
-// question to its judging model.
-func (g *Gateway) policyFor(ctx context.Context, _ *request) *firewall.Policy {
+// policyFor is the firewall policy in force for a request: the one the
+// access key's configuration attaches (firewallPolicyId, compiled once per
+// stored version in the snapshot the request is served with), else the
+// site's (ai_gateway's firewall_policy), or nil; none for a decision
+// rule's own question to its judging model.
+func (g *Gateway) policyFor(ctx context.Context, req *request) *firewall.Policy {
 	if ctx.Value(judgeKey{}) != nil {
 		return nil
+	}
+	if req != nil && req.cfg != nil && req.cfg.FirewallPolicyID != "" && req.st != nil {
+		if p := req.st.FirewallPolicies[req.cfg.FirewallPolicyID].Compiled(); p != nil {
+			return p
+		}
 	}
 	return g.firewall
 }
