@@ -128,6 +128,10 @@ func (g *Gateway) checkBody(ctx context.Context, gd *guard, f catalog.Format, bo
 		out, ds, err = firewall.CheckOpenAIResponse(ctx, gd.policy, &gd.env, body)
 	case catalog.Anthropic:
 		out, ds, err = firewall.CheckAnthropicResponse(ctx, gd.policy, &gd.env, body)
+	case catalog.Gemini:
+		out, ds, err = firewall.CheckGeminiResponse(ctx, gd.policy, &gd.env, body)
+	case catalog.Responses:
+		out, ds, err = firewall.CheckResponsesResponse(ctx, gd.policy, &gd.env, body)
 	default:
 		return body
 	}
@@ -147,15 +151,27 @@ func gateFor(ctx context.Context, gd *guard, f catalog.Format) firewall.Gate {
 		return firewall.NewOpenAIGate(ctx, gd.policy, &gd.env)
 	case catalog.Anthropic:
 		return firewall.NewAnthropicGate(ctx, gd.policy, &gd.env)
+	case catalog.Gemini:
+		return firewall.NewGeminiGate(ctx, gd.policy, &gd.env)
+	case catalog.Responses:
+		return firewall.NewResponsesGate(ctx, gd.policy, &gd.env)
 	}
 	return nil
 }
 
-// gated reports whether the firewall reads answers in the client's
-// format (chat completions, messages); for Responses and Gemini clients it
-// reads the provider's answer before translation when that is chat or
-// messages.
-func gated(f catalog.Format) bool { return f == catalog.OpenAI || f == catalog.Anthropic }
+// gated reports whether the firewall reads answers in format f: chat
+// completions, messages, Gemini and Responses, so every client's answer
+// is checked in the client's own format (after translation, whatever the
+// provider spoke; a pass-through as it came). The callers still handle a
+// client format that is not gated by checking the provider's answer
+// before translation.
+func gated(f catalog.Format) bool {
+	switch f {
+	case catalog.OpenAI, catalog.Anthropic, catalog.Gemini, catalog.Responses:
+		return true
+	}
+	return false
+}
 
 // usageDecisions converts decisions for a usage event.
 func usageDecisions(ds []firewall.Decision) []store.FirewallDecision {
