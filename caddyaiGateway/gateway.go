@@ -199,7 +199,6 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	}
 	gd, aerr := g.checkRequest(ctx, req, g.policyFor(ctx, req), CallerFrom(r))
 	req.guard = gd
-	req.PreferChat = gd.checks(ep) // the firewall reads chat, not Responses, answers
 	if aerr != nil {
 		g.recordBlocked(w, r, req, aerr)
 		return writeError(w, r, aerr)

@@ -189,7 +189,7 @@ type respResult struct {
 }
 
 // readResponsesStream reads a Responses stream strictly: each event's
-// name is its type; sequence_number strictly increases; items are added
+// name is its type; sequence_number goes up by one; items are added
 // at output_index 0, 1, 2…; every event of an item comes between its
 // added and done events and names its item_id; the text and argument
 // deltas add up to their .done events and to the done item; the final
@@ -224,7 +224,7 @@ func readResponsesStream(t testing.TB, events []ev) respResult {
 		}
 		seqN, ok := m["sequence_number"].(json.Number)
 		seq, err := seqN.Int64()
-		if !ok || err != nil || seq <= lastSeq {
+		if !ok || err != nil || seq <= lastSeq || (lastSeq >= 0 && seq != lastSeq+1) {
 			fail("sequence_number %v after %d", m["sequence_number"], lastSeq)
 		}
 		lastSeq = seq

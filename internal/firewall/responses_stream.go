@@ -24,9 +24,11 @@ import (
 //
 // Output items are numbered in the order the client gets them, so
 // output_index stays 0, 1, 2… even if a server interleaves items (in the
-// usual stream it never changes), and sequence_number stays strictly
-// increasing: an event keeps its number unless the events the gate wrote
-// before it already used it, then it gets the next one. The output of the
+// usual stream it never changes), and sequence_number counts the events
+// the client gets, one by one from the first event's: an event keeps its
+// number unless the gate removed or added events before it (a call
+// replaced by a message has another number of events), then it is
+// renumbered. The output of the
 // final response event (response.completed, .incomplete, .failed) is
 // rewritten to match: a blocked call's item is the message item the
 // client got, items are in the client's order, and a call item the
@@ -264,8 +266,8 @@ func (g *ResponsesGate) hold(up int, it *responsesItem, name string, data []byte
 }
 
 // pass emits an event: data itself when nothing changes, else with
-// output_index up renumbered to out and its sequence_number raised above
-// the last one the client got.
+// output_index up renumbered to out and its sequence_number the one after
+// the last the client got.
 func (g *ResponsesGate) pass(name string, data, trimmed []byte, h respHead, up, out int, emit func(string, []byte) error) error {
 	var err error
 	changed := false
@@ -278,8 +280,10 @@ func (g *ResponsesGate) pass(name string, data, trimmed []byte, h respHead, up, 
 	}
 	if h.hasSq {
 		seq := h.seq
-		if g.seqSeen && seq <= g.lastSeq {
+		if g.seqSeen {
 			seq = g.lastSeq + 1
+		}
+		if seq != h.seq {
 			if trimmed, err = jsonobj.Set(trimmed, "sequence_number", strconv.AppendInt(nil, seq, 10)); err != nil {
 				return nil
 			}
