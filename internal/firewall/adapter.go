@@ -8,7 +8,7 @@ import (
 )
 
 // What the wire-format adapters share. An adapter (openai.go,
-// anthropic.go; later responses and gemini) only has to fill a Request
+// anthropic.go, gemini.go, responses.go) only has to fill a Request
 // from a body, list an answer's tool calls, and rewrite an answer without
 // the blocked ones; a stream gate holds a streamed call until it is whole.
 

@@ -10,8 +10,9 @@
 // Request, filled by a wire-format adapter such as OpenAIRequest), the
 // access key and the Judge for decision rules. Policy.CheckRequest and
 // Policy.CheckCall return a Verdict with the Decisions to record. The
-// adapters (openai.go, anthropic.go) read bodies and rewrite answers; the
-// stream gates (OpenAIGate, AnthropicGate) hold a streamed tool call until
+// adapters (openai.go, anthropic.go, gemini.go, responses.go) read bodies
+// and rewrite answers; the stream gates (OpenAIGate, AnthropicGate,
+// GeminiGate, ResponsesGate) hold a streamed tool call until
 // it is whole and release it or replace it, passing text through at once.
 //
 // # Matching
