@@ -124,7 +124,53 @@ type respEvent struct {
 	Input     *string        `json:"input"`
 }
 
+// Text deltas: flat events whose only nested values (logprobs) have no
+// member of the names the fast path looks for.
+var respTextDeltas = map[string]bool{
+	"response.output_text.delta": true, "response.reasoning_summary_text.delta": true,
+	"response.reasoning_text.delta": true, "response.refusal.delta": true,
+}
+
+var (
+	outputIndexKey = []byte(`"output_index":`)
+	seqKey         = []byte(`"sequence_number":`)
+)
+
+// memberInt reads the integer after the first key in data (a member name
+// with its colon; a JSON string cannot hold it unescaped).
+func memberInt(data, key []byte) (int64, bool) {
+	i := bytes.Index(data, key)
+	if i < 0 {
+		return 0, false
+	}
+	j := i + len(key)
+	for j < len(data) && (data[j] == ' ' || data[j] == '\t' || data[j] == '\n' || data[j] == '\r') {
+		j++
+	}
+	k := j
+	for k < len(data) && data[k] >= '0' && data[k] <= '9' {
+		k++
+	}
+	if k == j || k-j > 15 || k == len(data) || (data[k] != ',' && data[k] != '}' && data[k] != ' ') {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(string(data[j:k]), 10, 64)
+	return n, err == nil
+}
+
 func (g *ResponsesGate) event(name string, data []byte, emit func(string, []byte) error) error {
+	if respTextDeltas[name] {
+		// Text tokens of an item that passes, numbered as the client
+		// expects: out as they came, unread.
+		up, ok1 := memberInt(data, outputIndexKey)
+		seq, ok2 := memberInt(data, seqKey)
+		if ok1 && ok2 && up < 1<<31 && (!g.seqSeen || seq == g.lastSeq+1) {
+			if b := g.items[int(up)]; b != nil && !b.held && !b.done && b.out == int(up) {
+				g.lastSeq, g.seqSeen = seq, true
+				return emit(name, data)
+			}
+		}
+	}
 	trimmed := bytes.TrimSpace(data)
 	h, ok := readHead(trimmed)
 	if !ok {
