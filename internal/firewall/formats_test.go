@@ -588,3 +588,40 @@ func BenchmarkFormatGateToolCall(b *testing.B) {
 		}
 	})
 }
+
+// TestResponsesGateInconsistent: when a server's events disagree about a
+// call (the added item, the deltas, the done item, the final output),
+// every version is checked and a blocked one blocks.
+func TestResponsesGateInconsistent(t *testing.T) {
+	p := deleteGatePolicy(t, "enforce")
+	swap := func(evs []ev, i int, from, to string) []ev {
+		evs = slices.Clone(evs)
+		evs[i].data = strings.Replace(evs[i].data, from, to, 1)
+		return evs
+	}
+	var s respStream
+	s.start()
+	s.call(0, "get_weather", `{"city":"Paris"}`, 2)
+	s.completed()
+	n := len(s.events)
+	for name, in := range map[string][]ev{
+		"added says delete":  swap(s.events, 2, `"get_weather"`, `"delete_file"`),
+		"done says delete":   swap(s.events, n-2, `"get_weather"`, `"delete_file"`),
+		"output says delete": swap(s.events, n-1, `"get_weather"`, `"delete_file"`),
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := runGate(t, NewResponsesGate(context.Background(), p, &Env{}), in, true)
+			for _, o := range r.out {
+				if strings.Contains(o.data, `"delete_file"`) && !strings.Contains(o.data, "blocked") {
+					t.Fatalf("delete_file got out: %s", o.data)
+				}
+			}
+			if name != "output says delete" {
+				res := readResponsesStream(t, r.out)
+				if len(res.Calls) != 0 || len(res.Texts) != 1 {
+					t.Fatalf("%+v", res)
+				}
+			}
+		})
+	}
+}

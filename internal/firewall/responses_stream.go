@@ -47,7 +47,9 @@ type ResponsesGate struct {
 	renumber bool // some item's client index differs from the upstream's
 	// replaced is the message item that replaced each blocked call, by
 	// the call's id; allowed calls map to nil.
-	replaced  map[string][]byte
+	replaced map[string][]byte
+	// allowed is each allowed call as it was checked, by its id.
+	allowed   map[string]Call
 	lastSeq   int64
 	seqSeen   bool
 	decisions []Decision
@@ -391,6 +393,7 @@ func (g *ResponsesGate) complete(up int, emit func(string, []byte) error) error 
 	if call.ID == "" {
 		call.ID = b.id
 	}
+	shown := call       // what the added and delta events say
 	if b.final != nil { // the done item is what the client keeps
 		call = b.final.call()
 		if call.Name == "" {
@@ -399,6 +402,20 @@ func (g *ResponsesGate) complete(up int, emit func(string, []byte) error) error 
 	}
 	v := g.p.CheckCall(g.ctx, g.env, &call)
 	g.decisions = append(g.decisions, v.Decisions...)
+	if !v.Blocked && b.final != nil && (shown.Name != "" && shown.Name != call.Name ||
+		shown.Arguments != "" && shown.Arguments != call.Arguments) {
+		// The events the client would get say something else than the
+		// done item: both are checked.
+		shown.ID = call.ID
+		if shown.Name == "" {
+			shown.Name = call.Name
+		}
+		v2 := g.p.CheckCall(g.ctx, g.env, &shown)
+		g.decisions = append(g.decisions, v2.Decisions...)
+		if v2.Blocked {
+			v = v2
+		}
+	}
 	b.out = g.nextOut
 	g.nextOut++
 	if b.out != up {
@@ -409,6 +426,10 @@ func (g *ResponsesGate) complete(up int, emit func(string, []byte) error) error 
 	}
 	if !v.Blocked {
 		g.replaced[call.ID] = nil
+		if g.allowed == nil {
+			g.allowed = make(map[string]Call)
+		}
+		g.allowed[call.ID] = call
 		for _, e := range b.events {
 			h, _ := readHead(e.data)
 			if err := g.pass(e.name, e.data, e.data, h, up, b.out, emit); err != nil {
@@ -479,6 +500,9 @@ func (g *ResponsesGate) rewriteFinal(data []byte) ([]byte, error) {
 		}
 		call := it.call()
 		repl, seen := g.replaced[call.ID]
+		if ok := g.allowed[call.ID]; seen && repl == nil && ok != call {
+			seen = false // not the call that was allowed: decided again
+		}
 		if !seen { // a call the stream did not show: decided here
 			v := g.p.CheckCall(g.ctx, g.env, &call)
 			g.decisions = append(g.decisions, v.Decisions...)
