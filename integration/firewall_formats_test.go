@@ -149,3 +149,34 @@ func sseBodyData(body string) []string {
 	}
 	return out
 }
+
+// TestFirewallFormatsDryRun: under a dryRun policy a Gemini client of a
+// Gemini provider and a Responses client of OpenAI get the delete_file
+// call as it came, and the usage event records what would have been
+// blocked.
+func TestFirewallFormatsDryRun(t *testing.T) {
+	site := "ai_auth\n\tai_gateway {\n\t\tfirewall_policy watch\n\t}"
+	e := start(t, cfgOpts{extraAI: firewallAI, site: site})
+	e.load(e.caddyfile(cfgOpts{extraAI: firewallAI + "\n\t\t" + googleProvider(e), site: site}))
+	gem := `{"contents":[{"role":"user","parts":[{"text":"tidy up my files"}]}],"tools":[{"functionDeclarations":[{"name":"delete_file","parameters":{"type":"object"}}]}]}`
+	resp := `{"model":"gpt-4o-mini","stream":%s,"input":"tidy up my files","tools":[{"type":"function","name":"delete_file","parameters":{"type":"object"}}]}`
+	for _, c := range []struct {
+		path, body, want string
+		hdr              map[string]string
+	}{
+		{"/v1beta/models/google:gemini-2.5-flash:generateContent", gem, `"functionCall"`, map[string]string{"x-goog-api-key": e.token}},
+		{"/v1beta/models/google:gemini-2.5-flash:streamGenerateContent?alt=sse", gem, `"functionCall"`, map[string]string{"x-goog-api-key": e.token}},
+		{"/v1/responses", strings.Replace(resp, "%s", "false", 1), `"type":"function_call"`, e.bearer()},
+		{"/v1/responses", strings.Replace(resp, "%s", "true", 1), `"type":"function_call"`, e.bearer()},
+	} {
+		r := e.post(c.path, c.body, c.hdr)
+		b := string(readAll(t, r))
+		if r.StatusCode != 200 || !strings.Contains(b, c.want) || strings.Contains(b, "blocked by the gateway") {
+			t.Fatalf("%s: %d %s", c.path, r.StatusCode, b)
+		}
+		ev := e.usageFor(r.Header.Get("Ai-Gateway-Request-Id"), 1)[0]
+		if len(ev.Firewall) != 1 || ev.Firewall[0].Mode != "dryRun" || ev.Firewall[0].Action != "block" || ev.Firewall[0].Tool != "delete_file" {
+			t.Fatalf("%s: decisions %+v", c.path, ev.Firewall)
+		}
+	}
+}
