@@ -26,11 +26,6 @@ type Request struct {
 	// stream_options.include_usage); when false the usage chunk the
 	// gateway asked for is hidden from it.
 	ClientUsage bool
-	// PreferChat calls OpenAI-format providers in chat completions even
-	// for a Responses request they could take as it is (the firewall
-	// reads tool calls in chat and messages answers); a request with state
-	// then needs a provider that keeps it, which it has not.
-	PreferChat bool
 	// UpstreamBody is Body with `models` removed and stream usage asked
 	// for; only `model` (and a capped output limit) change per target.
 	UpstreamBody []byte

@@ -36,9 +36,6 @@ type Call struct {
 func Prepare(req *clientreq.Request, t registry.Target, delivered []byte) (*Call, error) {
 	ep := req.Endpoint
 	format := CallFormat(ep, t)
-	if format == catalog.Responses && req.PreferChat && ep.Format == catalog.Responses && (t.Model == nil || !t.Model.ResponsesOnly) {
-		format = catalog.OpenAI
-	}
 	to := provider.For(format)
 	if to == nil {
 		return nil, fmt.Errorf("provider %s: unknown format %q", t.Provider.ID, t.Provider.Format)
