@@ -233,21 +233,16 @@ func (g *Gateway) serveBody(ctx context.Context, c *call, a *attempt, resp *http
 		a.usage = usage.Usage{InputTokens: usage.EstimateTokens(len(c.req.Body)), OutputTokens: usage.EstimateTokens(usage.OutputText(body))}
 		a.estimated = c.req.Endpoint.Kind != usage.CountTokens
 	}
-	// The firewall reads the answer's tool calls in the client's format,
-	// or for Responses and Gemini clients in the provider's before
-	// translation (firewall.go).
-	gd, client := c.req.guard, c.req.Endpoint.Format
-	if gd.checks(c.req.Endpoint) && a.up.Translated && !gated(client) && gated(a.up.Format.Name()) {
-		body = g.checkBody(ctx, gd, a.up.Format.Name(), body)
-	}
 	if a.up.Translated {
 		if body, err = a.up.Format.TranslateResponse(c.req.Endpoint.Client(), body, a.target.Name); err != nil {
 			a.status, a.outcome, a.errText = http.StatusBadGateway, nextTarget, "translating the provider's answer: "+err.Error()
 			return
 		}
 	}
-	if gd.checks(c.req.Endpoint) && gated(client) {
-		body = g.checkBody(ctx, gd, client, body)
+	// The firewall reads the answer's tool calls in the client's format,
+	// after translation (firewall.go).
+	if gd := c.req.guard; gd.checks(c.req.Endpoint) {
+		body = g.checkBody(ctx, gd, c.req.Endpoint.Format, body)
 	}
 	g.price(c, a)
 	// The debit is durable before the client has the answer: a response

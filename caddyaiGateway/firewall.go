@@ -159,20 +159,6 @@ func gateFor(ctx context.Context, gd *guard, f catalog.Format) firewall.Gate {
 	return nil
 }
 
-// gated reports whether the firewall reads answers in format f: chat
-// completions, messages, Gemini and Responses, so every client's answer
-// is checked in the client's own format (after translation, whatever the
-// provider spoke; a pass-through as it came). The callers still handle a
-// client format that is not gated by checking the provider's answer
-// before translation.
-func gated(f catalog.Format) bool {
-	switch f {
-	case catalog.OpenAI, catalog.Anthropic, catalog.Gemini, catalog.Responses:
-		return true
-	}
-	return false
-}
-
 // usageDecisions converts decisions for a usage event.
 func usageDecisions(ds []firewall.Decision) []store.FirewallDecision {
 	if len(ds) == 0 {

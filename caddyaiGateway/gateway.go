@@ -266,16 +266,17 @@ func (g *Gateway) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 			continue
 		}
 		up, err := upstream.Prepare(req.Request, t, nil)
-		if se := (*translate.StateError)(nil); errors.As(err, &se) {
+		if err != nil {
+			var se *translate.StateError // declared here: errors.As makes it escape
+			if !errors.As(err, &se) {
+				return writeError(w, r, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, err.Error()))
+			}
 			msg := se.Explain(t.Name, t.Provider.ID)
 			c.failures = append(c.failures, apierr.Attempt{Provider: t.Provider.ID, Model: t.Name, Error: msg})
 			if stateless == "" {
 				stateless = msg
 			}
 			continue
-		}
-		if err != nil {
-			return writeError(w, r, apierr.New(http.StatusBadRequest, apierr.InvalidRequest, err.Error()))
 		}
 		retried := false
 		for ki := 0; ki < len(keys); ki++ {

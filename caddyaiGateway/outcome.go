@@ -92,7 +92,7 @@ func (g *Gateway) record(c *call, a *attempt, action string) {
 		RetryAction:      action,
 		Error:            a.errText,
 	}
-	if st := c.req.st; st != nil {
+	if st := c.req.st; st != nil && len(st.VirtualModels) > 0 {
 		if vm := st.VirtualModels[strings.ToLower(c.req.Model)]; vm != nil {
 			ev.VirtualModel = vm.Name
 		}

@@ -50,12 +50,7 @@ func (g *Gateway) serveStream(ctx context.Context, c *call, a *attempt, cancel c
 	}
 	sw := &streamWriter{g: g, c: c, seg: seg, rc: http.NewResponseController(c.w)}
 	if gd := c.req.guard; gd.checks(c.req.Endpoint) {
-		switch up := a.up.Format.Name(); {
-		case gated(c.req.Endpoint.Format):
-			sw.gate = gateFor(c.ctx, gd, c.req.Endpoint.Format)
-		case a.up.Translated && gated(up):
-			rl.gate = gateFor(c.ctx, gd, up) // Responses and Gemini clients
-		}
+		sw.gate = gateFor(c.ctx, gd, c.req.Endpoint.Format) // the client's events, whatever the provider spoke
 	}
 	// A continuation's response is this function's to close (try closes
 	// the first segment's).
@@ -77,7 +72,6 @@ func (g *Gateway) serveStream(ctx context.Context, c *call, a *attempt, cancel c
 		cur := sw.seg.a
 		switch why {
 		case pumpDone:
-			rl.endGate(sw)
 			sw.closeGate()
 			sw.gateDecisions()
 			g.finishUsage(c, cur, sw.seg.meter)
@@ -86,7 +80,6 @@ func (g *Gateway) serveStream(ctx context.Context, c *call, a *attempt, cancel c
 			}
 			return
 		case pumpClientGone:
-			rl.endGate(sw)
 			sw.gateDecisions()
 			g.finishUsage(c, cur, sw.seg.meter)
 			cur.outcome, cur.errText = clientGone, "client closed the connection"
@@ -111,7 +104,6 @@ func (g *Gateway) serveStream(ctx context.Context, c *call, a *attempt, cancel c
 			}
 		}
 		if cont == nil {
-			rl.endGate(sw)
 			sw.gateDecisions()
 			cur.errText = firstNonEmpty(cur.errText, "stream interrupted")
 			g.record(c, cur, actionExhausted)
@@ -123,13 +115,6 @@ func (g *Gateway) serveStream(ctx context.Context, c *call, a *attempt, cancel c
 				sw.errorEvent(msg)
 			}
 			return
-		}
-		if rl.gate != nil {
-			// the continuing provider's events are a stream of their own
-			rl.endGate(sw)
-			if up := cont.a.up.Format.Name(); gated(up) && up != c.req.Endpoint.Format {
-				rl.gate = gateFor(c.ctx, c.req.guard, up)
-			}
 		}
 		g.record(c, cur, actionNextBack)
 		sw.seg = cont

@@ -62,19 +62,6 @@ func (sw *streamWriter) closeGate() {
 	}
 }
 
-// endGate lets the relay's firewall gate decide what it still holds and
-// hands its decisions to the request's guard; the relay has no gate after.
-func (rl *relay) endGate(sw *streamWriter) {
-	if rl.gate == nil {
-		return
-	}
-	if !sw.broken && rl.ts != nil {
-		_ = rl.gate.Close(func(n string, d []byte) error { return rl.ts.Event(n, d, sw.emit) })
-	}
-	sw.c.req.guard.record(rl.gate.Decisions())
-	rl.gate = nil
-}
-
 // gateDecisions hands the gate's decisions to the request's guard (for
 // the usage event and the metrics), once.
 func (sw *streamWriter) gateDecisions() {
@@ -186,19 +173,12 @@ type relay struct {
 	upstream     provider.Format
 	client       provider.Format
 	includeUsage bool
-	// gate, when set, is the firewall's on the provider's events before
-	// translation: for Responses and Gemini clients of a chat or
-	// messages provider (firewall.go).
-	gate firewall.Gate
 }
 
 func discardEvent(string, []byte) error { return nil }
 
 func (rl *relay) event(ev sse.Event, sw *streamWriter) error {
 	if rl.ts != nil {
-		if rl.gate != nil {
-			return rl.gate.Event(ev.Name, ev.Data, func(n string, d []byte) error { return rl.ts.Event(n, d, sw.emit) })
-		}
 		return rl.ts.Event(ev.Name, ev.Data, sw.emit)
 	}
 	switch {
