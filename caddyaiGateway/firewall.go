@@ -185,9 +185,25 @@ func (g *Gateway) policyFor(ctx context.Context, req *request) *firewall.Policy 
 		if p := req.st.FirewallPolicies[req.cfg.FirewallPolicyID].Compiled(); p != nil {
 			return p
 		}
+		// The configuration names a policy this node cannot use (stored
+		// by another version and not compilable here): fail closed.
+		return unusablePolicy
 	}
 	return g.firewall
 }
+
+// unusablePolicy refuses every request: it stands in for a policy an
+// access key configuration names that this node cannot compile.
+var unusablePolicy = func() *firewall.Policy {
+	p, err := firewall.Compile(&firewall.PolicyConfig{Name: "unavailable", Rules: []firewall.RuleConfig{{
+		Phase: firewall.PhaseRequest, Action: firewall.Block, CEL: "true",
+		Message: "the firewall policy of this key's configuration cannot be used by this gateway node; see its log",
+	}}})
+	if err != nil {
+		panic(err)
+	}
+	return p
+}()
 
 // recordBlocked records a request the firewall refused as a usage event
 // of its own (no provider was called: no provider, no tokens, no cost),
