@@ -21,6 +21,33 @@ type ResponseCall struct {
 	Call
 }
 
+// answerFormat is how one wire format's JSON answer carries tool calls:
+// read finds them, rewrite replaces the blocked ones.
+type answerFormat struct {
+	read    func(body []byte) ([]ResponseCall, error)
+	rewrite func(body []byte, calls []ResponseCall, blocks []*Decision) ([]byte, error)
+}
+
+// checkAnswer runs the response phase on a JSON answer in format f (a
+// body that mentions no call, by has, is not read) and returns the answer
+// with the blocked calls replaced (body itself when none is) and the
+// decisions.
+func checkAnswer(ctx context.Context, p *Policy, env *Env, body []byte, has func([]byte) bool, f answerFormat) ([]byte, []Decision, error) {
+	if !p.HasResponseRules() || !has(body) {
+		return body, nil, nil
+	}
+	calls, err := f.read(body)
+	if err != nil || len(calls) == 0 {
+		return body, nil, err
+	}
+	decisions, blocks := checkCalls(ctx, p, env, calls)
+	if blocks == nil {
+		return body, decisions, nil
+	}
+	out, err := f.rewrite(body, calls, blocks)
+	return out, decisions, err
+}
+
 // checkCalls runs the response phase on an answer's calls and returns the
 // decisions and, per call, the enforced block (nil: keep it).
 func checkCalls(ctx context.Context, p *Policy, env *Env, calls []ResponseCall) (decisions []Decision, blocks []*Decision) {

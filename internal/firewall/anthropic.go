@@ -207,19 +207,7 @@ func AnthropicResponseCalls(body []byte) ([]ResponseCall, error) {
 // blocks and returns the message with the blocked ones replaced (body
 // itself when nothing is) and the decisions.
 func CheckAnthropicResponse(ctx context.Context, p *Policy, env *Env, body []byte) ([]byte, []Decision, error) {
-	if !p.HasResponseRules() || !bytes.Contains(body, []byte(`"tool_use"`)) {
-		return body, nil, nil
-	}
-	calls, err := AnthropicResponseCalls(body)
-	if err != nil || len(calls) == 0 {
-		return body, nil, err
-	}
-	decisions, blocks := checkCalls(ctx, p, env, calls)
-	if blocks == nil {
-		return body, decisions, nil
-	}
-	out, err := RewriteAnthropicResponse(body, calls, blocks)
-	return out, decisions, err
+	return checkAnswer(ctx, p, env, body, func(b []byte) bool { return bytes.Contains(b, []byte(`"tool_use"`)) }, answerFormat{AnthropicResponseCalls, RewriteAnthropicResponse})
 }
 
 // RewriteAnthropicResponse replaces each tool_use block whose block is set

@@ -56,19 +56,7 @@ func GeminiResponseCalls(body []byte) ([]ResponseCall, error) {
 // the decisions. finishReason is left as it is: Gemini finishes a turn
 // with function calls with STOP, as one with text.
 func CheckGeminiResponse(ctx context.Context, p *Policy, env *Env, body []byte) ([]byte, []Decision, error) {
-	if !p.HasResponseRules() || !bytes.Contains(body, functionCallKey) {
-		return body, nil, nil
-	}
-	calls, err := GeminiResponseCalls(body)
-	if err != nil || len(calls) == 0 {
-		return body, nil, err
-	}
-	decisions, blocks := checkCalls(ctx, p, env, calls)
-	if blocks == nil {
-		return body, decisions, nil
-	}
-	out, err := RewriteGeminiResponse(body, calls, blocks)
-	return out, decisions, err
+	return checkAnswer(ctx, p, env, body, func(b []byte) bool { return bytes.Contains(b, functionCallKey) }, answerFormat{GeminiResponseCalls, RewriteGeminiResponse})
 }
 
 // RewriteGeminiResponse replaces each functionCall part whose block is

@@ -300,19 +300,7 @@ func OpenAIResponseCalls(body []byte) ([]ResponseCall, error) {
 // calls and returns the answer without the blocked ones (body itself when
 // nothing is removed) and the decisions.
 func CheckOpenAIResponse(ctx context.Context, p *Policy, env *Env, body []byte) ([]byte, []Decision, error) {
-	if !p.HasResponseRules() || !bytes.Contains(body, []byte(`"tool_calls"`)) {
-		return body, nil, nil
-	}
-	calls, err := OpenAIResponseCalls(body)
-	if err != nil || len(calls) == 0 {
-		return body, nil, err
-	}
-	decisions, blocks := checkCalls(ctx, p, env, calls)
-	if blocks == nil {
-		return body, decisions, nil
-	}
-	out, err := RewriteOpenAIResponse(body, calls, blocks)
-	return out, decisions, err
+	return checkAnswer(ctx, p, env, body, func(b []byte) bool { return bytes.Contains(b, []byte(`"tool_calls"`)) }, answerFormat{OpenAIResponseCalls, RewriteOpenAIResponse})
 }
 
 // RewriteOpenAIResponse removes the calls whose block is set (blocks[i]

@@ -70,19 +70,9 @@ func ResponsesResponseCalls(body []byte) ([]ResponseCall, error) {
 // left as it is: a response that ends with calls is "completed" as one
 // that ends with text.
 func CheckResponsesResponse(ctx context.Context, p *Policy, env *Env, body []byte) ([]byte, []Decision, error) {
-	if !p.HasResponseRules() || !(bytes.Contains(body, functionCallTypeKey) || bytes.Contains(body, customCallTypeKey)) {
-		return body, nil, nil
-	}
-	calls, err := ResponsesResponseCalls(body)
-	if err != nil || len(calls) == 0 {
-		return body, nil, err
-	}
-	decisions, blocks := checkCalls(ctx, p, env, calls)
-	if blocks == nil {
-		return body, decisions, nil
-	}
-	out, err := RewriteResponsesResponse(body, calls, blocks)
-	return out, decisions, err
+	return checkAnswer(ctx, p, env, body, func(b []byte) bool {
+		return bytes.Contains(b, functionCallTypeKey) || bytes.Contains(b, customCallTypeKey)
+	}, answerFormat{ResponsesResponseCalls, RewriteResponsesResponse})
 }
 
 // RewriteResponsesResponse replaces each call item whose block is set
