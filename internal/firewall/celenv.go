@@ -15,6 +15,7 @@ import (
 	"cel.dev/cel-go/ext"
 	"cel.dev/cel-go/interpreter"
 
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/celview"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/selection"
 )
 
@@ -80,7 +81,7 @@ var celEnv = sync.OnceValues(func() (*cel.Env, error) {
 		cel.OptionalTypes(),
 		ext.Strings(),
 		func(e *cel.Env) (*cel.Env, error) {
-			return cel.CustomTypeProvider(viewProvider{e.CELTypeProvider()})(e)
+			return cel.CustomTypeProvider(celview.Provider{Provider: e.CELTypeProvider(), Objects: objects})(e)
 		},
 		cel.CrossTypeNumericComparisons(true),
 		cel.Variable("call", callType),
@@ -147,115 +148,6 @@ func (sizeBounds) EstimateCallCost(string, string, *checker.AstNode, []checker.A
 	return nil
 }
 
-// viewProvider declares the view types to the checker and interpreter.
-type viewProvider struct{ types.Provider }
-
-func (p viewProvider) FindStructType(name string) (*types.Type, bool) {
-	if o, ok := objects[name]; ok {
-		return types.NewTypeTypeWithParam(o.typ), true
-	}
-	return p.Provider.FindStructType(name)
-}
-
-func (p viewProvider) FindIdent(name string) (ref.Val, bool) {
-	if o, ok := objects[name]; ok {
-		return o.typ, true
-	}
-	return p.Provider.FindIdent(name)
-}
-
-func (p viewProvider) FindStructFieldNames(name string) ([]string, bool) {
-	if o, ok := objects[name]; ok {
-		return o.names, true
-	}
-	return p.Provider.FindStructFieldNames(name)
-}
-
-func (p viewProvider) FindStructFieldType(name, fieldName string) (*types.FieldType, bool) {
-	if o, ok := objects[name]; ok {
-		ft, ok := o.fields[fieldName]
-		return ft, ok
-	}
-	return p.Provider.FindStructFieldType(name, fieldName)
-}
-
-// NewValue refuses to build views: an expression reads the request, it
-// cannot invent one.
-func (p viewProvider) NewValue(name string, fields map[string]ref.Val) ref.Val {
-	if _, ok := objects[name]; ok {
-		return types.NewErr("%s cannot be constructed in an expression", name)
-	}
-	return p.Provider.NewValue(name, fields)
-}
-
-// field is one field of a view.
-type field struct {
-	name string
-	typ  *types.Type
-	get  func(v any) ref.Val
-}
-
-type object struct {
-	typ    *types.Type
-	names  []string
-	fields map[string]*types.FieldType
-}
-
-func newObject(typ *types.Type, fields ...field) *object {
-	o := &object{typ: typ, fields: make(map[string]*types.FieldType, len(fields))}
-	for _, f := range fields {
-		get := f.get
-		o.names = append(o.names, f.name)
-		o.fields[f.name] = &types.FieldType{
-			Type:    f.typ,
-			IsSet:   func(any) bool { return true },
-			GetFrom: func(v any) (any, error) { return get(v), nil },
-		}
-	}
-	return o
-}
-
-func (o *object) get(v any, name ref.Val) ref.Val {
-	s, ok := name.(types.String)
-	if !ok {
-		return types.NewErr("no such key: %v", name)
-	}
-	ft, ok := o.fields[string(s)]
-	if !ok {
-		return types.NewErr("no such field '%s' on %s", s, o.typ.TypeName())
-	}
-	out, _ := ft.GetFrom(v)
-	return out.(ref.Val)
-}
-
-func (o *object) isSet(name ref.Val) ref.Val {
-	s, ok := name.(types.String)
-	if !ok {
-		return types.NewErr("no such key: %v", name)
-	}
-	if _, ok := o.fields[string(s)]; !ok {
-		return types.NewErr("no such field '%s' on %s", s, o.typ.TypeName())
-	}
-	return types.True
-}
-
-func (o *object) convertToType(v ref.Val, t ref.Type) ref.Val {
-	if t == types.TypeType {
-		return o.typ
-	}
-	if t.TypeName() == o.typ.TypeName() {
-		return v
-	}
-	return types.NewErr("type conversion error from '%s' to '%s'", o.typ.TypeName(), t.TypeName())
-}
-
-func (o *object) convertToNative(v any, t reflect.Type) (any, error) {
-	if reflect.TypeOf(v).AssignableTo(t) {
-		return v, nil
-	}
-	return nil, fmt.Errorf("type conversion error from '%s' to '%v'", o.typ.TypeName(), t)
-}
-
 // Subject kinds, as call.kind reads them.
 const (
 	kindDeclared = "declared"
@@ -278,21 +170,21 @@ func (v *callVal) arguments() ref.Val {
 	return v.args
 }
 
-var callObject = newObject(callType,
-	field{name: "id", typ: types.StringType, get: func(v any) ref.Val { return types.String(v.(*callVal).c.ID) }},
-	field{name: "name", typ: types.StringType, get: func(v any) ref.Val { return types.String(v.(*callVal).c.Name) }},
-	field{name: "kind", typ: types.StringType, get: func(v any) ref.Val { return types.String(v.(*callVal).kind) }},
-	field{name: "arguments", typ: argsMapType, get: func(v any) ref.Val { return v.(*callVal).arguments() }},
+var callObject = celview.NewObject(callType,
+	celview.Field{Name: "id", Type: types.StringType, Get: func(v any) ref.Val { return types.String(v.(*callVal).c.ID) }},
+	celview.Field{Name: "name", Type: types.StringType, Get: func(v any) ref.Val { return types.String(v.(*callVal).c.Name) }},
+	celview.Field{Name: "kind", Type: types.StringType, Get: func(v any) ref.Val { return types.String(v.(*callVal).kind) }},
+	celview.Field{Name: "arguments", Type: argsMapType, Get: func(v any) ref.Val { return v.(*callVal).arguments() }},
 )
 
 func (v *callVal) ConvertToNative(t reflect.Type) (any, error) {
-	return callObject.convertToNative(v, t)
+	return callObject.ConvertToNative(v, t)
 }
-func (v *callVal) ConvertToType(t ref.Type) ref.Val { return callObject.convertToType(v, t) }
+func (v *callVal) ConvertToType(t ref.Type) ref.Val { return callObject.ConvertToType(v, t) }
 func (v *callVal) Type() ref.Type                   { return callType }
 func (v *callVal) Value() any                       { return v }
-func (v *callVal) Get(name ref.Val) ref.Val         { return callObject.get(v, name) }
-func (v *callVal) IsSet(name ref.Val) ref.Val       { return callObject.isSet(name) }
+func (v *callVal) Get(name ref.Val) ref.Val         { return callObject.Get(v, name) }
+func (v *callVal) IsSet(name ref.Val) ref.Val       { return callObject.IsSet(v, name) }
 func (v *callVal) Equal(other ref.Val) ref.Val {
 	o, ok := other.(*callVal)
 	return types.Bool(ok && o.c == v.c)
@@ -313,17 +205,17 @@ func (v *requestVal) req() *Request {
 	return v.r
 }
 
-var requestObject = newObject(requestType,
-	field{name: "model", typ: types.StringType, get: func(v any) ref.Val { return types.String(v.(*requestVal).req().Model) }},
-	field{name: "endpoint", typ: types.StringType, get: func(v any) ref.Val { return types.String(v.(*requestVal).req().Endpoint) }},
-	field{name: "text", typ: stringListType, get: func(v any) ref.Val {
+var requestObject = celview.NewObject(requestType,
+	celview.Field{Name: "model", Type: types.StringType, Get: func(v any) ref.Val { return types.String(v.(*requestVal).req().Model) }},
+	celview.Field{Name: "endpoint", Type: types.StringType, Get: func(v any) ref.Val { return types.String(v.(*requestVal).req().Endpoint) }},
+	celview.Field{Name: "text", Type: stringListType, Get: func(v any) ref.Val {
 		r := v.(*requestVal)
 		if r.text == nil {
 			r.text = types.NewStringList(adapter, r.req().Text)
 		}
 		return r.text
 	}},
-	field{name: "tools", typ: stringListType, get: func(v any) ref.Val {
+	celview.Field{Name: "tools", Type: stringListType, Get: func(v any) ref.Val {
 		r := v.(*requestVal)
 		if r.tools == nil {
 			r.tools = types.NewStringList(adapter, r.req().Tools)
@@ -333,13 +225,13 @@ var requestObject = newObject(requestType,
 )
 
 func (v *requestVal) ConvertToNative(t reflect.Type) (any, error) {
-	return requestObject.convertToNative(v, t)
+	return requestObject.ConvertToNative(v, t)
 }
-func (v *requestVal) ConvertToType(t ref.Type) ref.Val { return requestObject.convertToType(v, t) }
+func (v *requestVal) ConvertToType(t ref.Type) ref.Val { return requestObject.ConvertToType(v, t) }
 func (v *requestVal) Type() ref.Type                   { return requestType }
 func (v *requestVal) Value() any                       { return v }
-func (v *requestVal) Get(name ref.Val) ref.Val         { return requestObject.get(v, name) }
-func (v *requestVal) IsSet(name ref.Val) ref.Val       { return requestObject.isSet(name) }
+func (v *requestVal) Get(name ref.Val) ref.Val         { return requestObject.Get(v, name) }
+func (v *requestVal) IsSet(name ref.Val) ref.Val       { return requestObject.IsSet(v, name) }
 func (v *requestVal) Equal(other ref.Val) ref.Val      { return types.Bool(other == ref.Val(v)) }
 
 // keyVal is the `key` variable.
@@ -348,10 +240,10 @@ type keyVal struct {
 	metadata ref.Val
 }
 
-var keyObject = newObject(keyType,
-	field{name: "id", typ: types.StringType, get: func(v any) ref.Val { return types.String(v.(*keyVal).key().ID) }},
-	field{name: "name", typ: types.StringType, get: func(v any) ref.Val { return types.String(v.(*keyVal).key().Name) }},
-	field{name: "metadata", typ: stringMapType, get: func(v any) ref.Val {
+var keyObject = celview.NewObject(keyType,
+	celview.Field{Name: "id", Type: types.StringType, Get: func(v any) ref.Val { return types.String(v.(*keyVal).key().ID) }},
+	celview.Field{Name: "name", Type: types.StringType, Get: func(v any) ref.Val { return types.String(v.(*keyVal).key().Name) }},
+	celview.Field{Name: "metadata", Type: stringMapType, Get: func(v any) ref.Val {
 		kv := v.(*keyVal)
 		if kv.metadata == nil {
 			k := kv.key()
@@ -400,16 +292,16 @@ func (v *keyVal) key() *Key {
 }
 
 func (v *keyVal) ConvertToNative(t reflect.Type) (any, error) {
-	return keyObject.convertToNative(v, t)
+	return keyObject.ConvertToNative(v, t)
 }
-func (v *keyVal) ConvertToType(t ref.Type) ref.Val { return keyObject.convertToType(v, t) }
+func (v *keyVal) ConvertToType(t ref.Type) ref.Val { return keyObject.ConvertToType(v, t) }
 func (v *keyVal) Type() ref.Type                   { return keyType }
 func (v *keyVal) Value() any                       { return v }
-func (v *keyVal) Get(name ref.Val) ref.Val         { return keyObject.get(v, name) }
-func (v *keyVal) IsSet(name ref.Val) ref.Val       { return keyObject.isSet(name) }
+func (v *keyVal) Get(name ref.Val) ref.Val         { return keyObject.Get(v, name) }
+func (v *keyVal) IsSet(name ref.Val) ref.Val       { return keyObject.IsSet(v, name) }
 func (v *keyVal) Equal(other ref.Val) ref.Val      { return types.Bool(other == ref.Val(v)) }
 
-var objects = map[string]*object{
+var objects = map[string]*celview.Object{
 	callTypeName:    callObject,
 	requestTypeName: requestObject,
 	keyTypeName:     keyObject,
@@ -447,5 +339,4 @@ var (
 	_ viewVal                = (*requestVal)(nil)
 	_ viewVal                = (*keyVal)(nil)
 	_ interpreter.Activation = (*activation)(nil)
-	_ types.Provider         = viewProvider{}
 )

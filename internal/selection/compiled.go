@@ -13,6 +13,8 @@ import (
 	"cel.dev/cel-go/common/ast"
 	"cel.dev/cel-go/common/operators"
 	"cel.dev/cel-go/common/types"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/celview"
 )
 
 // The compiled fast path. cel-go's interpreter boxes every value it reads
@@ -440,13 +442,13 @@ func (c *compiler) has(op node, name string) node {
 	}
 	// Every other field of a view is always set; the checker has vetted
 	// the name.
-	if o := viewObject(op.k); o == nil || o.fields[name] == nil {
+	if o := viewObject(op.k); o == nil || !o.HasField(name) {
 		unsupported("has() of field %s", name)
 	}
 	return node{k: kBool, b: func(*evalCtx, *Candidate) (bool, error) { return true, nil }}
 }
 
-func viewObject(k kind) *object {
+func viewObject(k kind) *celview.Object {
 	switch k {
 	case kModel:
 		return modelObject

@@ -7,7 +7,8 @@ import (
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/ast"
 	"cel.dev/cel-go/common/types"
-	"cel.dev/cel-go/common/types/ref"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/celview"
 )
 
 // CostLimit bounds the work one evaluation of a strategy may do, in CEL cost
@@ -66,49 +67,7 @@ func newEnv() (*cel.Env, error) {
 // withViews installs the type provider that declares the view types
 // (selection.Model and friends) on top of the environment's own.
 func withViews(e *cel.Env) (*cel.Env, error) {
-	return cel.CustomTypeProvider(viewProvider{e.CELTypeProvider()})(e)
-}
-
-// viewProvider declares the view types to the checker and the interpreter.
-type viewProvider struct{ types.Provider }
-
-func (p viewProvider) FindStructType(name string) (*types.Type, bool) {
-	if o, ok := objects[name]; ok {
-		return types.NewTypeTypeWithParam(o.typ), true
-	}
-	return p.Provider.FindStructType(name)
-}
-
-// FindIdent resolves the type names, for `type(m) == selection.Model`.
-func (p viewProvider) FindIdent(name string) (ref.Val, bool) {
-	if o, ok := objects[name]; ok {
-		return o.typ, true
-	}
-	return p.Provider.FindIdent(name)
-}
-
-func (p viewProvider) FindStructFieldNames(name string) ([]string, bool) {
-	if o, ok := objects[name]; ok {
-		return o.names, true
-	}
-	return p.Provider.FindStructFieldNames(name)
-}
-
-func (p viewProvider) FindStructFieldType(name, fieldName string) (*types.FieldType, bool) {
-	if o, ok := objects[name]; ok {
-		ft, ok := o.fields[fieldName]
-		return ft, ok
-	}
-	return p.Provider.FindStructFieldType(name, fieldName)
-}
-
-// NewValue refuses to build views: a strategy orders the candidates it was
-// given and cannot invent a model.
-func (p viewProvider) NewValue(name string, fields map[string]ref.Val) ref.Val {
-	if _, ok := objects[name]; ok {
-		return types.NewErr("%s cannot be constructed in an expression", name)
-	}
-	return p.Provider.NewValue(name, fields)
+	return cel.CustomTypeProvider(celview.Provider{Provider: e.CELTypeProvider(), Objects: objects})(e)
 }
 
 // sortKeyValidator rejects `sortBy("prce")` at compile time when the key is
@@ -172,7 +131,6 @@ func typeString(t *types.Type) string {
 }
 
 var (
-	_ types.Provider   = viewProvider{}
 	_ cel.ASTValidator = sortKeyValidator{}
 	_ cel.ASTValidator = resultTypeValidator{}
 )

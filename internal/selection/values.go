@@ -1,7 +1,6 @@
 package selection
 
 import (
-	"fmt"
 	"math"
 	"reflect"
 
@@ -9,6 +8,8 @@ import (
 	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/common/types/traits"
 	"cel.dev/cel-go/interpreter"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/celview"
 )
 
 // The CEL environment sees the gateway's data through thin views over the Go
@@ -49,83 +50,6 @@ var (
 // consulted.
 var adapter = types.DefaultTypeAdapter
 
-// field describes one field of a view: its CEL type, how to read it from the
-// view, and when `has()` reports it as set.
-type field struct {
-	name  string
-	typ   *types.Type
-	get   func(v any) ref.Val
-	isSet func(v any) bool // nil: always set
-}
-
-// object describes one view type.
-type object struct {
-	typ    *types.Type
-	names  []string
-	fields map[string]*types.FieldType
-}
-
-func newObject(typ *types.Type, fields ...field) *object {
-	o := &object{typ: typ, fields: make(map[string]*types.FieldType, len(fields))}
-	for _, f := range fields {
-		get, isSet := f.get, f.isSet
-		if isSet == nil {
-			isSet = func(any) bool { return true }
-		}
-		o.names = append(o.names, f.name)
-		o.fields[f.name] = &types.FieldType{
-			Type:    f.typ,
-			IsSet:   isSet,
-			GetFrom: func(v any) (any, error) { return get(v), nil },
-		}
-	}
-	return o
-}
-
-// get serves field access on a value whose type the checker did not know
-// (a dyn), where CEL indexes the object instead of using the field getter.
-func (o *object) get(v any, name ref.Val) ref.Val {
-	s, ok := name.(types.String)
-	if !ok {
-		return types.NewErr("no such key: %v", name)
-	}
-	ft, ok := o.fields[string(s)]
-	if !ok {
-		return types.NewErr("no such field '%s' on %s", s, o.typ.TypeName())
-	}
-	out, _ := ft.GetFrom(v)
-	return out.(ref.Val)
-}
-
-func (o *object) isSet(v any, name ref.Val) ref.Val {
-	s, ok := name.(types.String)
-	if !ok {
-		return types.NewErr("no such key: %v", name)
-	}
-	ft, ok := o.fields[string(s)]
-	if !ok {
-		return types.NewErr("no such field '%s' on %s", s, o.typ.TypeName())
-	}
-	return types.Bool(ft.IsSet(v))
-}
-
-func convertToType(o *object, v ref.Val, t ref.Type) ref.Val {
-	if t == types.TypeType {
-		return o.typ
-	}
-	if t.TypeName() == o.typ.TypeName() {
-		return v
-	}
-	return types.NewErr("type conversion error from '%s' to '%s'", o.typ.TypeName(), t.TypeName())
-}
-
-func convertToNative(o *object, v any, t reflect.Type) (any, error) {
-	if reflect.TypeOf(v).AssignableTo(t) {
-		return v, nil
-	}
-	return nil, fmt.Errorf("type conversion error from '%s' to '%v'", o.typ.TypeName(), t)
-}
-
 // usd converts a per-1M price to USD per 1M tokens for comparisons in
 // expressions. Division is correctly rounded, so a catalog price of "0.15"
 // compares equal to the literal 0.15.
@@ -138,34 +62,34 @@ type modelVal struct {
 	idx int
 }
 
-var modelObject = newObject(modelType,
-	field{name: "id", typ: types.StringType, get: func(v any) ref.Val { return types.String(v.(*modelVal).c.ID) }},
-	field{name: "provider_id", typ: types.StringType, get: func(v any) ref.Val { return types.String(v.(*modelVal).c.ProviderID) }},
-	field{name: "author_id", typ: types.StringType, get: func(v any) ref.Val { return types.String(v.(*modelVal).c.AuthorID) }},
-	field{name: "pricing", typ: pricingType,
-		get:   func(v any) ref.Val { return pricingVal{v.(*modelVal).c} },
-		isSet: func(v any) bool { return v.(*modelVal).c.Priced }},
-	field{name: "max_context_window", typ: types.IntType, get: func(v any) ref.Val { return types.Int(v.(*modelVal).c.MaxContextWindow) }},
-	field{name: "max_output_tokens", typ: types.IntType, get: func(v any) ref.Val { return types.Int(v.(*modelVal).c.MaxOutputTokens) }},
-	field{name: "supported_features", typ: stringListType,
-		get:   func(v any) ref.Val { return types.NewStringList(adapter, v.(*modelVal).c.Features) },
-		isSet: func(v any) bool { return len(v.(*modelVal).c.Features) > 0 }},
-	field{name: "metadata", typ: stringMapType,
-		get:   func(v any) ref.Val { return types.NewStringStringMap(adapter, v.(*modelVal).c.Metadata) },
-		isSet: func(v any) bool { return len(v.(*modelVal).c.Metadata) > 0 }},
-	field{name: "metrics", typ: metricsType,
-		get:   func(v any) ref.Val { return metricsVal{v.(*modelVal).c} },
-		isSet: func(v any) bool { return v.(*modelVal).c.Metrics.RequestCount > 0 }},
+var modelObject = celview.NewObject(modelType,
+	celview.Field{Name: "id", Type: types.StringType, Get: func(v any) ref.Val { return types.String(v.(*modelVal).c.ID) }},
+	celview.Field{Name: "provider_id", Type: types.StringType, Get: func(v any) ref.Val { return types.String(v.(*modelVal).c.ProviderID) }},
+	celview.Field{Name: "author_id", Type: types.StringType, Get: func(v any) ref.Val { return types.String(v.(*modelVal).c.AuthorID) }},
+	celview.Field{Name: "pricing", Type: pricingType,
+		Get:   func(v any) ref.Val { return pricingVal{v.(*modelVal).c} },
+		IsSet: func(v any) bool { return v.(*modelVal).c.Priced }},
+	celview.Field{Name: "max_context_window", Type: types.IntType, Get: func(v any) ref.Val { return types.Int(v.(*modelVal).c.MaxContextWindow) }},
+	celview.Field{Name: "max_output_tokens", Type: types.IntType, Get: func(v any) ref.Val { return types.Int(v.(*modelVal).c.MaxOutputTokens) }},
+	celview.Field{Name: "supported_features", Type: stringListType,
+		Get:   func(v any) ref.Val { return types.NewStringList(adapter, v.(*modelVal).c.Features) },
+		IsSet: func(v any) bool { return len(v.(*modelVal).c.Features) > 0 }},
+	celview.Field{Name: "metadata", Type: stringMapType,
+		Get:   func(v any) ref.Val { return types.NewStringStringMap(adapter, v.(*modelVal).c.Metadata) },
+		IsSet: func(v any) bool { return len(v.(*modelVal).c.Metadata) > 0 }},
+	celview.Field{Name: "metrics", Type: metricsType,
+		Get:   func(v any) ref.Val { return metricsVal{v.(*modelVal).c} },
+		IsSet: func(v any) bool { return v.(*modelVal).c.Metrics.RequestCount > 0 }},
 )
 
 func (v *modelVal) ConvertToNative(t reflect.Type) (any, error) {
-	return convertToNative(modelObject, v, t)
+	return modelObject.ConvertToNative(v, t)
 }
-func (v *modelVal) ConvertToType(t ref.Type) ref.Val { return convertToType(modelObject, v, t) }
+func (v *modelVal) ConvertToType(t ref.Type) ref.Val { return modelObject.ConvertToType(v, t) }
 func (v *modelVal) Type() ref.Type                   { return modelType }
 func (v *modelVal) Value() any                       { return v }
-func (v *modelVal) Get(name ref.Val) ref.Val         { return modelObject.get(v, name) }
-func (v *modelVal) IsSet(name ref.Val) ref.Val       { return modelObject.isSet(v, name) }
+func (v *modelVal) Get(name ref.Val) ref.Val         { return modelObject.Get(v, name) }
+func (v *modelVal) IsSet(name ref.Val) ref.Val       { return modelObject.IsSet(v, name) }
 func (v *modelVal) Equal(other ref.Val) ref.Val {
 	o, ok := other.(*modelVal)
 	return types.Bool(ok && o.c == v.c)
@@ -177,15 +101,15 @@ func (v *modelVal) Equal(other ref.Val) ref.Val {
 // `has(m.pricing)` tells them apart.
 type pricingVal struct{ c *Candidate }
 
-var pricingObject = newObject(pricingType,
-	field{name: "input", typ: types.DoubleType, get: func(v any) ref.Val {
+var pricingObject = celview.NewObject(pricingType,
+	celview.Field{Name: "input", Type: types.DoubleType, Get: func(v any) ref.Val {
 		c := v.(pricingVal).c
 		if !c.Priced {
 			return types.Double(math.Inf(1))
 		}
 		return types.Double(usd(int64(c.InputPrice)))
 	}},
-	field{name: "output", typ: types.DoubleType, get: func(v any) ref.Val {
+	celview.Field{Name: "output", Type: types.DoubleType, Get: func(v any) ref.Val {
 		c := v.(pricingVal).c
 		if !c.Priced {
 			return types.Double(math.Inf(1))
@@ -195,13 +119,13 @@ var pricingObject = newObject(pricingType,
 )
 
 func (v pricingVal) ConvertToNative(t reflect.Type) (any, error) {
-	return convertToNative(pricingObject, v, t)
+	return pricingObject.ConvertToNative(v, t)
 }
-func (v pricingVal) ConvertToType(t ref.Type) ref.Val { return convertToType(pricingObject, v, t) }
+func (v pricingVal) ConvertToType(t ref.Type) ref.Val { return pricingObject.ConvertToType(v, t) }
 func (v pricingVal) Type() ref.Type                   { return pricingType }
 func (v pricingVal) Value() any                       { return v }
-func (v pricingVal) Get(name ref.Val) ref.Val         { return pricingObject.get(v, name) }
-func (v pricingVal) IsSet(name ref.Val) ref.Val       { return pricingObject.isSet(v, name) }
+func (v pricingVal) Get(name ref.Val) ref.Val         { return pricingObject.Get(v, name) }
+func (v pricingVal) IsSet(name ref.Val) ref.Val       { return pricingObject.IsSet(v, name) }
 func (v pricingVal) Equal(other ref.Val) ref.Val {
 	o, ok := other.(pricingVal)
 	return types.Bool(ok && o.c == v.c)
@@ -211,22 +135,22 @@ func (v pricingVal) Equal(other ref.Val) ref.Val {
 // (request_count == 0) every value reads 0 and `has(m.metrics)` is false.
 type metricsVal struct{ c *Candidate }
 
-var metricsObject = newObject(metricsType,
-	field{name: "latency_ms_avg", typ: types.DoubleType, get: func(v any) ref.Val { return types.Double(v.(metricsVal).c.Metrics.LatencyMsAvg) }},
-	field{name: "latency_ms_p95", typ: types.DoubleType, get: func(v any) ref.Val { return types.Double(v.(metricsVal).c.Metrics.LatencyMsP95) }},
-	field{name: "ttft_ms_avg", typ: types.DoubleType, get: func(v any) ref.Val { return types.Double(v.(metricsVal).c.Metrics.TTFTMsAvg) }},
-	field{name: "error_rate", typ: types.DoubleType, get: func(v any) ref.Val { return types.Double(v.(metricsVal).c.Metrics.ErrorRate) }},
-	field{name: "request_count", typ: types.IntType, get: func(v any) ref.Val { return types.Int(v.(metricsVal).c.Metrics.RequestCount) }},
+var metricsObject = celview.NewObject(metricsType,
+	celview.Field{Name: "latency_ms_avg", Type: types.DoubleType, Get: func(v any) ref.Val { return types.Double(v.(metricsVal).c.Metrics.LatencyMsAvg) }},
+	celview.Field{Name: "latency_ms_p95", Type: types.DoubleType, Get: func(v any) ref.Val { return types.Double(v.(metricsVal).c.Metrics.LatencyMsP95) }},
+	celview.Field{Name: "ttft_ms_avg", Type: types.DoubleType, Get: func(v any) ref.Val { return types.Double(v.(metricsVal).c.Metrics.TTFTMsAvg) }},
+	celview.Field{Name: "error_rate", Type: types.DoubleType, Get: func(v any) ref.Val { return types.Double(v.(metricsVal).c.Metrics.ErrorRate) }},
+	celview.Field{Name: "request_count", Type: types.IntType, Get: func(v any) ref.Val { return types.Int(v.(metricsVal).c.Metrics.RequestCount) }},
 )
 
 func (v metricsVal) ConvertToNative(t reflect.Type) (any, error) {
-	return convertToNative(metricsObject, v, t)
+	return metricsObject.ConvertToNative(v, t)
 }
-func (v metricsVal) ConvertToType(t ref.Type) ref.Val { return convertToType(metricsObject, v, t) }
+func (v metricsVal) ConvertToType(t ref.Type) ref.Val { return metricsObject.ConvertToType(v, t) }
 func (v metricsVal) Type() ref.Type                   { return metricsType }
 func (v metricsVal) Value() any                       { return v }
-func (v metricsVal) Get(name ref.Val) ref.Val         { return metricsObject.get(v, name) }
-func (v metricsVal) IsSet(name ref.Val) ref.Val       { return metricsObject.isSet(v, name) }
+func (v metricsVal) Get(name ref.Val) ref.Val         { return metricsObject.Get(v, name) }
+func (v metricsVal) IsSet(name ref.Val) ref.Val       { return metricsObject.IsSet(v, name) }
 func (v metricsVal) Equal(other ref.Val) ref.Val {
 	o, ok := other.(metricsVal)
 	return types.Bool(ok && o.c == v.c)
@@ -239,9 +163,9 @@ type aiVal struct {
 	req    *Request // ai.keys come from it
 }
 
-var aiObject = newObject(aiType,
-	field{name: "models", typ: modelListType, get: func(v any) ref.Val { return v.(*aiVal).models }},
-	field{name: "keys", typ: providerKeysType, get: func(v any) ref.Val { return v.(*aiVal).req.keysView() }},
+var aiObject = celview.NewObject(aiType,
+	celview.Field{Name: "models", Type: modelListType, Get: func(v any) ref.Val { return v.(*aiVal).models }},
+	celview.Field{Name: "keys", Type: providerKeysType, Get: func(v any) ref.Val { return v.(*aiVal).req.keysView() }},
 )
 
 // keysView is ai.keys, built once per Select call: a strategy such as
@@ -261,33 +185,33 @@ func (r *Request) keysView() ref.Val {
 	return r.keysVal
 }
 
-func (v *aiVal) ConvertToNative(t reflect.Type) (any, error) { return convertToNative(aiObject, v, t) }
-func (v *aiVal) ConvertToType(t ref.Type) ref.Val            { return convertToType(aiObject, v, t) }
+func (v *aiVal) ConvertToNative(t reflect.Type) (any, error) { return aiObject.ConvertToNative(v, t) }
+func (v *aiVal) ConvertToType(t ref.Type) ref.Val            { return aiObject.ConvertToType(v, t) }
 func (v *aiVal) Type() ref.Type                              { return aiType }
 func (v *aiVal) Value() any                                  { return v }
-func (v *aiVal) Get(name ref.Val) ref.Val                    { return aiObject.get(v, name) }
-func (v *aiVal) IsSet(name ref.Val) ref.Val                  { return aiObject.isSet(v, name) }
+func (v *aiVal) Get(name ref.Val) ref.Val                    { return aiObject.Get(v, name) }
+func (v *aiVal) IsSet(name ref.Val) ref.Val                  { return aiObject.IsSet(v, name) }
 func (v *aiVal) Equal(other ref.Val) ref.Val                 { return types.Bool(other == ref.Val(v)) }
 
 // providerKeyVal is one element of `ai.keys` (selection.ProviderKey).
 type providerKeyVal struct{ k *ProviderKey }
 
-var providerKeyObject = newObject(providerKeyType,
-	field{name: "id", typ: types.StringType, get: func(v any) ref.Val { return types.String(v.(providerKeyVal).k.ID) }},
-	field{name: "provider_id", typ: types.StringType, get: func(v any) ref.Val { return types.String(v.(providerKeyVal).k.ProviderID) }},
-	field{name: "source", typ: types.StringType, get: func(v any) ref.Val { return types.String(v.(providerKeyVal).k.Source) }},
+var providerKeyObject = celview.NewObject(providerKeyType,
+	celview.Field{Name: "id", Type: types.StringType, Get: func(v any) ref.Val { return types.String(v.(providerKeyVal).k.ID) }},
+	celview.Field{Name: "provider_id", Type: types.StringType, Get: func(v any) ref.Val { return types.String(v.(providerKeyVal).k.ProviderID) }},
+	celview.Field{Name: "source", Type: types.StringType, Get: func(v any) ref.Val { return types.String(v.(providerKeyVal).k.Source) }},
 )
 
 func (v providerKeyVal) ConvertToNative(t reflect.Type) (any, error) {
-	return convertToNative(providerKeyObject, v, t)
+	return providerKeyObject.ConvertToNative(v, t)
 }
 func (v providerKeyVal) ConvertToType(t ref.Type) ref.Val {
-	return convertToType(providerKeyObject, v, t)
+	return providerKeyObject.ConvertToType(v, t)
 }
 func (v providerKeyVal) Type() ref.Type             { return providerKeyType }
 func (v providerKeyVal) Value() any                 { return v }
-func (v providerKeyVal) Get(name ref.Val) ref.Val   { return providerKeyObject.get(v, name) }
-func (v providerKeyVal) IsSet(name ref.Val) ref.Val { return providerKeyObject.isSet(v, name) }
+func (v providerKeyVal) Get(name ref.Val) ref.Val   { return providerKeyObject.Get(v, name) }
+func (v providerKeyVal) IsSet(name ref.Val) ref.Val { return providerKeyObject.IsSet(v, name) }
 func (v providerKeyVal) Equal(other ref.Val) ref.Val {
 	o, ok := other.(providerKeyVal)
 	return types.Bool(ok && *o.k == *v.k)
@@ -296,12 +220,12 @@ func (v providerKeyVal) Equal(other ref.Val) ref.Val {
 // requestVal is the `req` variable (selection.Request).
 type requestVal struct{ r *Request }
 
-var requestObject = newObject(requestType,
-	field{name: "model", typ: types.StringType, get: func(v any) ref.Val { return types.String(v.(requestVal).r.Model) }},
-	field{name: "stream", typ: types.BoolType, get: func(v any) ref.Val { return types.Bool(v.(requestVal).r.Stream) }},
-	field{name: "max_tokens", typ: types.IntType, get: func(v any) ref.Val { return types.Int(v.(requestVal).r.MaxTokens) }},
-	field{name: "input_tokens", typ: types.IntType, get: func(v any) ref.Val { return types.Int(v.(requestVal).r.InputTokens) }},
-	field{name: "headers", typ: stringMapType, get: func(v any) ref.Val { return v.(requestVal).r.headersView() }},
+var requestObject = celview.NewObject(requestType,
+	celview.Field{Name: "model", Type: types.StringType, Get: func(v any) ref.Val { return types.String(v.(requestVal).r.Model) }},
+	celview.Field{Name: "stream", Type: types.BoolType, Get: func(v any) ref.Val { return types.Bool(v.(requestVal).r.Stream) }},
+	celview.Field{Name: "max_tokens", Type: types.IntType, Get: func(v any) ref.Val { return types.Int(v.(requestVal).r.MaxTokens) }},
+	celview.Field{Name: "input_tokens", Type: types.IntType, Get: func(v any) ref.Val { return types.Int(v.(requestVal).r.InputTokens) }},
+	celview.Field{Name: "headers", Type: stringMapType, Get: func(v any) ref.Val { return v.(requestVal).r.headersView() }},
 )
 
 // headersView is req.headers, built from HTTPHeader on first use.
@@ -316,13 +240,13 @@ func (r *Request) headersView() ref.Val {
 }
 
 func (v requestVal) ConvertToNative(t reflect.Type) (any, error) {
-	return convertToNative(requestObject, v, t)
+	return requestObject.ConvertToNative(v, t)
 }
-func (v requestVal) ConvertToType(t ref.Type) ref.Val { return convertToType(requestObject, v, t) }
+func (v requestVal) ConvertToType(t ref.Type) ref.Val { return requestObject.ConvertToType(v, t) }
 func (v requestVal) Type() ref.Type                   { return requestType }
 func (v requestVal) Value() any                       { return v }
-func (v requestVal) Get(name ref.Val) ref.Val         { return requestObject.get(v, name) }
-func (v requestVal) IsSet(name ref.Val) ref.Val       { return requestObject.isSet(v, name) }
+func (v requestVal) Get(name ref.Val) ref.Val         { return requestObject.Get(v, name) }
+func (v requestVal) IsSet(name ref.Val) ref.Val       { return requestObject.IsSet(v, name) }
 func (v requestVal) Equal(other ref.Val) ref.Val {
 	o, ok := other.(requestVal)
 	return types.Bool(ok && o.r == v.r)
@@ -331,10 +255,10 @@ func (v requestVal) Equal(other ref.Val) ref.Val {
 // keyVal is the `key` variable (selection.Key): the access key.
 type keyVal struct{ k *Key }
 
-var keyObject = newObject(keyType,
-	field{name: "id", typ: types.StringType, get: func(v any) ref.Val { return types.String(v.(keyVal).k.ID) }},
-	field{name: "name", typ: types.StringType, get: func(v any) ref.Val { return types.String(v.(keyVal).k.Name) }},
-	field{name: "metadata", typ: stringMapType, get: func(v any) ref.Val { return v.(keyVal).k.metadataView() }},
+var keyObject = celview.NewObject(keyType,
+	celview.Field{Name: "id", Type: types.StringType, Get: func(v any) ref.Val { return types.String(v.(keyVal).k.ID) }},
+	celview.Field{Name: "name", Type: types.StringType, Get: func(v any) ref.Val { return types.String(v.(keyVal).k.Name) }},
+	celview.Field{Name: "metadata", Type: stringMapType, Get: func(v any) ref.Val { return v.(keyVal).k.metadataView() }},
 )
 
 // metadataView is key.metadata, parsed from RawMetadata on first use.
@@ -348,19 +272,19 @@ func (k *Key) metadataView() ref.Val {
 	return k.metadataVal
 }
 
-func (v keyVal) ConvertToNative(t reflect.Type) (any, error) { return convertToNative(keyObject, v, t) }
-func (v keyVal) ConvertToType(t ref.Type) ref.Val            { return convertToType(keyObject, v, t) }
+func (v keyVal) ConvertToNative(t reflect.Type) (any, error) { return keyObject.ConvertToNative(v, t) }
+func (v keyVal) ConvertToType(t ref.Type) ref.Val            { return keyObject.ConvertToType(v, t) }
 func (v keyVal) Type() ref.Type                              { return keyType }
 func (v keyVal) Value() any                                  { return v }
-func (v keyVal) Get(name ref.Val) ref.Val                    { return keyObject.get(v, name) }
-func (v keyVal) IsSet(name ref.Val) ref.Val                  { return keyObject.isSet(v, name) }
+func (v keyVal) Get(name ref.Val) ref.Val                    { return keyObject.Get(v, name) }
+func (v keyVal) IsSet(name ref.Val) ref.Val                  { return keyObject.IsSet(v, name) }
 func (v keyVal) Equal(other ref.Val) ref.Val {
 	o, ok := other.(keyVal)
 	return types.Bool(ok && o.k == v.k)
 }
 
 // objects indexes the views by CEL type name, for the type provider.
-var objects = map[string]*object{
+var objects = map[string]*celview.Object{
 	aiTypeName:          aiObject,
 	modelTypeName:       modelObject,
 	pricingTypeName:     pricingObject,
