@@ -144,26 +144,9 @@ func chatUsageWithReasoning(u usage.Usage) obj {
 // which Google's SDKs hand back in the functionResponse). model names
 // the model (modelVersion); empty keeps the completion's own.
 func ChatResponseToGemini(body []byte, model string) ([]byte, error) {
-	var c struct {
-		ID      string `json:"id"`
-		Model   string `json:"model"`
-		Choices []struct {
-			Index   int `json:"index"`
-			Message struct {
-				Content          json.RawMessage `json:"content"`
-				Refusal          string          `json:"refusal"`
-				ToolCalls        []chatToolCall  `json:"tool_calls"`
-				ReasoningContent json.RawMessage `json:"reasoning_content"`
-				Reasoning        json.RawMessage `json:"reasoning"`
-			} `json:"message"`
-			FinishReason string `json:"finish_reason"`
-		} `json:"choices"`
-	}
-	if err := json.Unmarshal(body, &c); err != nil {
-		return nil, fmt.Errorf("decoding chat completion: %w", err)
-	}
-	if len(c.Choices) == 0 {
-		return nil, errors.New("decoding chat completion: no choices")
+	c, err := decodeChatCompletion(body)
+	if err != nil {
+		return nil, err
 	}
 	if model == "" {
 		model = c.Model

@@ -91,6 +91,36 @@ func MessagesResponseToChat(body []byte, model string) ([]byte, error) {
 	return marshal(c)
 }
 
+// chatCompletion is a chat completion as the translators read it.
+type chatCompletion struct {
+	ID      string `json:"id"`
+	Model   string `json:"model"`
+	Created int64  `json:"created"`
+	Choices []struct {
+		Index   int `json:"index"`
+		Message struct {
+			Content          json.RawMessage `json:"content"`
+			Refusal          string          `json:"refusal"`
+			ToolCalls        []chatToolCall  `json:"tool_calls"`
+			ReasoningContent json.RawMessage `json:"reasoning_content"`
+			Reasoning        json.RawMessage `json:"reasoning"`
+		} `json:"message"`
+		FinishReason string `json:"finish_reason"`
+	} `json:"choices"`
+}
+
+// decodeChatCompletion reads a chat completion with at least one choice.
+func decodeChatCompletion(body []byte) (*chatCompletion, error) {
+	c := new(chatCompletion)
+	if err := json.Unmarshal(body, c); err != nil {
+		return nil, fmt.Errorf("decoding chat completion: %w", err)
+	}
+	if len(c.Choices) == 0 {
+		return nil, errors.New("decoding chat completion: no choices")
+	}
+	return c, nil
+}
+
 // ChatResponseToMessages translates an OpenAI chat.completion into an
 // Anthropic message. model names the model in the answer; empty keeps the
 // completion's own. reasoning_content (or reasoning) becomes a thinking
@@ -99,25 +129,9 @@ func MessagesResponseToChat(body []byte, model string) ([]byte, error) {
 // refusal becomes text with stop_reason "refusal". Only the first choice
 // is translated.
 func ChatResponseToMessages(body []byte, model string) ([]byte, error) {
-	var c struct {
-		ID      string `json:"id"`
-		Model   string `json:"model"`
-		Choices []struct {
-			Message struct {
-				Content          json.RawMessage `json:"content"`
-				Refusal          string          `json:"refusal"`
-				ToolCalls        []chatToolCall  `json:"tool_calls"`
-				ReasoningContent json.RawMessage `json:"reasoning_content"`
-				Reasoning        json.RawMessage `json:"reasoning"`
-			} `json:"message"`
-			FinishReason string `json:"finish_reason"`
-		} `json:"choices"`
-	}
-	if err := json.Unmarshal(body, &c); err != nil {
-		return nil, fmt.Errorf("decoding chat completion: %w", err)
-	}
-	if len(c.Choices) == 0 {
-		return nil, errors.New("decoding chat completion: no choices")
+	c, err := decodeChatCompletion(body)
+	if err != nil {
+		return nil, err
 	}
 	if model == "" {
 		model = c.Model

@@ -2,7 +2,6 @@ package translate
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -252,26 +251,9 @@ func responseStatus(stop string) (status, reason string) {
 // response incomplete with reason max_output_tokens, "content_filter"
 // with reason content_filter. Only the first choice is translated.
 func ChatResponseToResponses(body []byte, model string, request []byte) ([]byte, error) {
-	var c struct {
-		ID      string `json:"id"`
-		Model   string `json:"model"`
-		Created int64  `json:"created"`
-		Choices []struct {
-			Message struct {
-				Content          json.RawMessage `json:"content"`
-				Refusal          string          `json:"refusal"`
-				ToolCalls        []chatToolCall  `json:"tool_calls"`
-				ReasoningContent json.RawMessage `json:"reasoning_content"`
-				Reasoning        json.RawMessage `json:"reasoning"`
-			} `json:"message"`
-			FinishReason string `json:"finish_reason"`
-		} `json:"choices"`
-	}
-	if err := json.Unmarshal(body, &c); err != nil {
-		return nil, fmt.Errorf("decoding chat completion: %w", err)
-	}
-	if len(c.Choices) == 0 {
-		return nil, errors.New("decoding chat completion: no choices")
+	c, err := decodeChatCompletion(body)
+	if err != nil {
+		return nil, err
 	}
 	if model == "" {
 		model = c.Model
