@@ -688,6 +688,22 @@ func logical(and bool, a, b boolFn) node {
 	}}
 }
 
+// choose is cond ? fa : fb over one candidate; an error of cond is the
+// result's.
+func choose[T any](cond boolFn, fa, fb func(*evalCtx, *Candidate) (T, error)) func(*evalCtx, *Candidate) (T, error) {
+	return func(x *evalCtx, m *Candidate) (T, error) {
+		ok, err := cond(x, m)
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		if ok {
+			return fa(x, m)
+		}
+		return fb(x, m)
+	}
+}
+
 func conditional(cond boolFn, a, b node) node {
 	if a.k != b.k {
 		unsupported("conditional over mixed kinds")
@@ -706,53 +722,13 @@ func conditional(cond boolFn, a, b node) node {
 			return fb(x)
 		}}
 	case kBool:
-		fa, fb := a.b, b.b
-		return node{k: kBool, b: func(x *evalCtx, m *Candidate) (bool, error) {
-			ok, err := cond(x, m)
-			if err != nil {
-				return false, err
-			}
-			if ok {
-				return fa(x, m)
-			}
-			return fb(x, m)
-		}}
+		return node{k: kBool, b: choose(cond, a.b, b.b)}
 	case kInt:
-		fa, fb := a.i, b.i
-		return node{k: kInt, i: func(x *evalCtx, m *Candidate) (int64, error) {
-			ok, err := cond(x, m)
-			if err != nil {
-				return 0, err
-			}
-			if ok {
-				return fa(x, m)
-			}
-			return fb(x, m)
-		}}
+		return node{k: kInt, i: choose(cond, a.i, b.i)}
 	case kDouble:
-		fa, fb := a.d, b.d
-		return node{k: kDouble, d: func(x *evalCtx, m *Candidate) (float64, error) {
-			ok, err := cond(x, m)
-			if err != nil {
-				return 0, err
-			}
-			if ok {
-				return fa(x, m)
-			}
-			return fb(x, m)
-		}}
+		return node{k: kDouble, d: choose(cond, a.d, b.d)}
 	case kString:
-		fa, fb := a.s, b.s
-		return node{k: kString, s: func(x *evalCtx, m *Candidate) (string, error) {
-			ok, err := cond(x, m)
-			if err != nil {
-				return "", err
-			}
-			if ok {
-				return fa(x, m)
-			}
-			return fb(x, m)
-		}}
+		return node{k: kString, s: choose(cond, a.s, b.s)}
 	}
 	unsupported("conditional over this kind")
 	return node{}
