@@ -41,7 +41,7 @@ func (r *reader) skip(i int) int {
 	if r.err != nil {
 		return len(r.b)
 	}
-	end, err := skipJSONValue(r.b, i)
+	end, err := jsonobj.SkipValue(r.b, i)
 	if err != nil {
 		return r.fail(err)
 	}
@@ -79,7 +79,7 @@ func (r *reader) object(i int, fn func(key []byte, v int) int) int {
 		return r.skip(i)
 	}
 	b := r.b
-	i = skipWS(b, i+1)
+	i = jsonobj.SkipSpace(b, i+1)
 	if r.is(i, '}') {
 		return i + 1
 	}
@@ -87,7 +87,7 @@ func (r *reader) object(i int, fn func(key []byte, v int) int) int {
 		if !r.is(i, '"') {
 			return r.fail(errJSONSyntax)
 		}
-		ke, err := skipJSONString(b, i)
+		ke, err := jsonobj.SkipString(b, i)
 		if err != nil {
 			return r.fail(err)
 		}
@@ -95,11 +95,11 @@ func (r *reader) object(i int, fn func(key []byte, v int) int) int {
 		if bytes.IndexByte(key, '\\') >= 0 {
 			key = []byte(unquote(key))
 		}
-		i = skipWS(b, ke)
+		i = jsonobj.SkipSpace(b, ke)
 		if !r.is(i, ':') {
 			return r.fail(errJSONSyntax)
 		}
-		vs := skipWS(b, i+1)
+		vs := jsonobj.SkipSpace(b, i+1)
 		ve := fn(key, vs)
 		if ve < 0 {
 			ve = r.skip(vs)
@@ -107,10 +107,10 @@ func (r *reader) object(i int, fn func(key []byte, v int) int) int {
 		if r.err != nil {
 			break
 		}
-		i = skipWS(b, ve)
+		i = jsonobj.SkipSpace(b, ve)
 		switch {
 		case r.is(i, ','):
-			i = skipWS(b, i+1)
+			i = jsonobj.SkipSpace(b, i+1)
 		case r.is(i, '}'):
 			return i + 1
 		default:
@@ -131,7 +131,7 @@ func (r *reader) array(i int, fn func(e int) int) int {
 		return r.skip(i)
 	}
 	b := r.b
-	i = skipWS(b, i+1)
+	i = jsonobj.SkipSpace(b, i+1)
 	if r.is(i, ']') {
 		return i + 1
 	}
@@ -143,10 +143,10 @@ func (r *reader) array(i int, fn func(e int) int) int {
 		if r.err != nil {
 			break
 		}
-		i = skipWS(b, ve)
+		i = jsonobj.SkipSpace(b, ve)
 		switch {
 		case r.is(i, ','):
-			i = skipWS(b, i+1)
+			i = jsonobj.SkipSpace(b, i+1)
 		case r.is(i, ']'):
 			return i + 1
 		default:
@@ -158,12 +158,12 @@ func (r *reader) array(i int, fn func(e int) int) int {
 
 // top reads a whole body as an object.
 func (r *reader) top(fn func(key []byte, v int) int) error {
-	i := skipWS(r.b, 0)
+	i := jsonobj.SkipSpace(r.b, 0)
 	if !r.is(i, '{') {
 		return jsonobj.ErrNotObject
 	}
 	end := r.object(i, fn)
-	if r.err == nil && skipWS(r.b, end) != len(r.b) {
+	if r.err == nil && jsonobj.SkipSpace(r.b, end) != len(r.b) {
 		r.fail(errJSONSyntax)
 	}
 	return r.err
@@ -181,7 +181,7 @@ func (r *reader) arrayOrNull(i int) {
 func memberString(obj []byte, key string) string {
 	var s string
 	r := &reader{b: obj}
-	r.object(skipWS(obj, 0), func(k []byte, v int) int {
+	r.object(jsonobj.SkipSpace(obj, 0), func(k []byte, v int) int {
 		if string(k) != key {
 			return -1
 		}
@@ -193,85 +193,6 @@ func memberString(obj []byte, key string) string {
 }
 
 func isNull(b []byte) bool { return len(b) >= 4 && string(b[:4]) == "null" }
-
-func skipWS(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skipJSONValue returns the end of the value starting at b[i].
-func skipJSONValue(b []byte, i int) (int, error) {
-	if i >= len(b) {
-		return 0, errJSONSyntax
-	}
-	switch b[i] {
-	case '"':
-		return skipJSONString(b, i)
-	case '{', '[':
-		depth := 0
-		for j := i; j < len(b); j++ {
-			switch b[j] {
-			case '"':
-				end, err := skipJSONString(b, j)
-				if err != nil {
-					return 0, err
-				}
-				j = end - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return j + 1, nil
-				}
-			}
-		}
-		return 0, errJSONSyntax
-	}
-	j := i
-	for j < len(b) && b[j] != ',' && b[j] != ']' && b[j] != '}' && b[j] != ' ' && b[j] != '\t' && b[j] != '\n' && b[j] != '\r' {
-		j++
-	}
-	if j == i {
-		return 0, errJSONSyntax
-	}
-	return j, nil
-}
-
-// skipJSONString returns the end of the string starting at b[i] (its
-// opening quote). Keys and short values end within a few bytes, where a
-// plain loop is quicker than IndexByte's setup; a long string (a prompt)
-// is searched for its quotes with IndexByte.
-func skipJSONString(b []byte, i int) (int, error) {
-	j := i + 1
-	for limit := min(len(b), j+32); j < limit; j++ {
-		switch b[j] {
-		case '"':
-			return j + 1, nil
-		case '\\':
-			j++
-		}
-	}
-	for j < len(b) {
-		k := bytes.IndexByte(b[j:], '"')
-		if k < 0 {
-			break
-		}
-		j += k
-		// The quote is escaped if an odd number of backslashes precede it.
-		n := 0
-		for p := j - 1; p > i && b[p] == '\\'; p-- {
-			n++
-		}
-		if n%2 == 0 {
-			return j + 1, nil
-		}
-		j++
-	}
-	return 0, errJSONSyntax
-}
 
 // jsonString is a JSON string value's text; "" for anything else.
 func jsonString(v []byte) string {
@@ -406,7 +327,7 @@ func (r *reader) textAt(i int, dst *[]string) int {
 func appendText(dst []string, v []byte) []string {
 	if len(v) > 0 {
 		r := &reader{b: v}
-		r.textAt(skipWS(v, 0), &dst)
+		r.textAt(jsonobj.SkipSpace(v, 0), &dst)
 	}
 	return dst
 }

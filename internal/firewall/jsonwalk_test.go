@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/jsonobj"
 )
 
 // jsonString reads every string as encoding/json does.
@@ -42,15 +44,15 @@ func TestSkipJSONValue(t *testing.T) {
 		{`{"a":[1,"]"]}x`, 13}, {`[{"}":"{"}] `, 11}, {`123,`, 3}, {`true}`, 4}, {`"open`, -1}, {`{"a":1`, -1}, {``, -1}, {`,`, -1},
 		{`"` + "\\\\\\\\" + `"`, 6},
 	} {
-		end, err := skipJSONValue([]byte(tt.in), 0)
+		end, err := jsonobj.SkipValue([]byte(tt.in), 0)
 		if tt.end < 0 {
 			if err == nil {
-				t.Errorf("skipJSONValue(%q) = %d, want an error", tt.in, end)
+				t.Errorf("jsonobj.SkipValue(%q) = %d, want an error", tt.in, end)
 			}
 			continue
 		}
 		if err != nil || end != tt.end {
-			t.Errorf("skipJSONValue(%q) = %d, %v, want %d", tt.in, end, err, tt.end)
+			t.Errorf("jsonobj.SkipValue(%q) = %d, %v, want %d", tt.in, end, err, tt.end)
 		}
 	}
 }

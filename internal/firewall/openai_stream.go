@@ -527,7 +527,7 @@ func finishChoice(index int, finish []byte) json.RawMessage {
 func elements(arr []byte) ([][]byte, error) {
 	var out [][]byte
 	r := &reader{b: arr}
-	i := skipWS(arr, 0)
+	i := jsonobj.SkipSpace(arr, 0)
 	if i == len(arr) || r.null(i) {
 		return nil, nil
 	}

@@ -308,11 +308,34 @@ func skipWS(b []byte, i int) int {
 
 func syntaxErr(i int) error { return fmt.Errorf("invalid JSON at offset %d", i) }
 
+// SkipValue returns the index just past the JSON value starting at b[i]
+// (no space before it), for readers that walk a body without decoding it.
+func SkipValue(b []byte, i int) (int, error) { return skipValue(b, i) }
+
+// SkipString returns the index just past the JSON string starting at
+// b[i] (its opening quote).
+func SkipString(b []byte, i int) (int, error) { return skipString(b, i) }
+
+// SkipSpace returns the index of the first byte at or after b[i] that is
+// not JSON white space.
+func SkipSpace(b []byte, i int) int { return skipWS(b, i) }
+
 // skipString returns the index just past the string starting at b[i]=='"'.
 func skipString(b []byte, i int) (int, error) {
-	// Jump from quote to quote (IndexByte is vectorised): a quote ends the
-	// string unless an odd number of backslashes escapes it.
-	for j := i + 1; ; {
+	// Keys and short values end within a few bytes, where a plain loop is
+	// quicker than IndexByte's setup.
+	j := i + 1
+	for limit := min(len(b), j+32); j < limit; j++ {
+		switch b[j] {
+		case '"':
+			return j + 1, nil
+		case '\\':
+			j++
+		}
+	}
+	// Then jump from quote to quote (IndexByte is vectorised): a quote ends
+	// the string unless an odd number of backslashes escapes it.
+	for j = min(j, len(b)); ; {
 		k := bytes.IndexByte(b[j:], '"')
 		if k < 0 {
 			return 0, errors.New("unterminated string in JSON")
