@@ -4,7 +4,6 @@
 package caddyaigateway
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
@@ -14,22 +13,9 @@ import (
 )
 
 // compileFirewall compiles FirewallPolicies; names must be unique.
-func (a *App) compileFirewall() error {
-	a.firewall = make(map[string]*firewall.Policy, len(a.FirewallPolicies))
-	for i, pc := range a.FirewallPolicies {
-		if pc == nil || pc.Name == "" {
-			return fmt.Errorf("firewall_policies[%d]: a policy needs a name", i)
-		}
-		if _, dup := a.firewall[pc.Name]; dup {
-			return fmt.Errorf("firewall_policy %q is defined twice", pc.Name)
-		}
-		p, err := firewall.Compile(pc)
-		if err != nil {
-			return fmt.Errorf("firewall_policy %q: %w", pc.Name, err)
-		}
-		a.firewall[pc.Name] = p
-	}
-	return nil
+func (a *App) compileFirewall() (err error) {
+	a.firewall, err = firewall.CompilePolicies(a.FirewallPolicies)
+	return err
 }
 
 // parseFirewallPolicy parses, inside `ai { }`:

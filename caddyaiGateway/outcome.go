@@ -104,7 +104,7 @@ func (g *Gateway) record(c *call, a *attempt, action string) {
 	switch action {
 	case actionSucceeded, actionAbandoned, actionFailFast, actionExhausted: // the request's last attempt
 		if gd := c.req.guard; gd != nil {
-			ev.Firewall = usageDecisions(gd.decisions)
+			ev.Firewall = gd.UsageDecisions()
 		}
 	}
 	if c.bill != nil && !c.bill.settled {

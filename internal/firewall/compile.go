@@ -135,6 +135,41 @@ func Compile(c *PolicyConfig) (*Policy, error) {
 	return p, nil
 }
 
+// CompilePolicies compiles the policies of the gateway's config (the ai
+// app's firewall_policies) into a map by name; each needs a name, unique
+// among them.
+func CompilePolicies(cs []*PolicyConfig) (map[string]*Policy, error) {
+	out := make(map[string]*Policy, len(cs))
+	for i, c := range cs {
+		if c == nil || c.Name == "" {
+			return nil, fmt.Errorf("firewall_policies[%d]: a policy needs a name", i)
+		}
+		if _, dup := out[c.Name]; dup {
+			return nil, fmt.Errorf("firewall_policy %q is defined twice", c.Name)
+		}
+		p, err := Compile(c)
+		if err != nil {
+			return nil, fmt.Errorf("firewall_policy %q: %w", c.Name, err)
+		}
+		out[c.Name] = p
+	}
+	return out, nil
+}
+
+// FailClosed returns a policy named name that blocks every request with
+// message: it stands in for a policy that cannot be used, so that what it
+// would have checked is refused rather than let through. It panics if
+// message is not a valid rule message (longer than MaxMessageLength).
+func FailClosed(name, message string) *Policy {
+	p, err := Compile(&PolicyConfig{Name: name, Rules: []RuleConfig{{
+		Phase: PhaseRequest, Action: Block, CEL: "true", Message: message,
+	}}})
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
 func compileRule(r *rule, i int, c *RuleConfig) error {
 	*r = rule{index: i, name: c.Name, message: c.Message, phase: c.Phase, action: c.Action}
 	switch r.phase {

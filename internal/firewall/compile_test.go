@@ -2,6 +2,7 @@ package firewall
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -121,5 +122,56 @@ func TestPolicyJSONRoundTrip(t *testing.T) {
 	var d Duration
 	if err := json.Unmarshal([]byte(`2.5`), &d); err != nil || time.Duration(d) != 2500*time.Millisecond {
 		t.Errorf("Duration from seconds: %v %v", d, err)
+	}
+}
+
+func TestCompilePolicies(t *testing.T) {
+	named := func(n string) *PolicyConfig { return &PolicyConfig{Name: n, Rules: []RuleConfig{}} }
+	tests := []struct {
+		name    string
+		configs []*PolicyConfig
+		names   []string // compiled, when no error
+		err     string   // in the error text
+	}{
+		{"none", nil, nil, ""},
+		{"two", []*PolicyConfig{named("a"), named("b")}, []string{"a", "b"}, ""},
+		{"nil", []*PolicyConfig{named("a"), nil}, nil, "firewall_policies[1]: a policy needs a name"},
+		{"no name", []*PolicyConfig{named("")}, nil, "firewall_policies[0]: a policy needs a name"},
+		{"twice", []*PolicyConfig{named("a"), named("a")}, nil, `firewall_policy "a" is defined twice`},
+		{"invalid", []*PolicyConfig{{Name: "a", Mode: "audit"}}, nil, `firewall_policy "a": mode`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := CompilePolicies(tt.configs)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tt.names) {
+				t.Fatalf("%d policies, want %v", len(got), tt.names)
+			}
+			for _, n := range tt.names {
+				if got[n] == nil || got[n].Name != n {
+					t.Errorf("policy %q: %+v", n, got[n])
+				}
+			}
+		})
+	}
+}
+
+// TestFailClosed: the stand-in for a policy that cannot be used refuses
+// every request, whatever it carries.
+func TestFailClosed(t *testing.T) {
+	p := FailClosed("unavailable", "cannot be used")
+	for _, req := range []*Request{{}, {Model: "gpt-4o", Text: []string{"hi"}, Tools: []string{"read_file"}}} {
+		v := p.CheckRequest(context.Background(), &Env{Request: req, Key: &Key{}})
+		if !v.Blocked || v.Block.Policy != "unavailable" || v.Block.Message != "cannot be used" {
+			t.Fatalf("request %+v: %+v", req, v)
+		}
 	}
 }

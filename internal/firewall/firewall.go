@@ -15,6 +15,11 @@
 // GeminiGate, ResponsesGate) hold a streamed tool call until
 // it is whole and release it or replace it, passing text through at once.
 //
+// On the gateway's request path a Guard (guard.go) holds one request's
+// Env and decisions and picks the adapter or gate of the wire format the
+// gateway names; JudgeByChat (chatjudge.go) answers decision rules with a
+// chat completion the gateway serves to itself.
+//
 // # Matching
 //
 // Rules are evaluated per subject: each declared tool, each tool result
