@@ -44,6 +44,8 @@ func (g *Gateway) policyFor(ctx context.Context, req *request) *firewall.Policy 
 	return g.firewall
 }
 
+// unusablePolicy refuses every request of a key whose policy this node
+// cannot compile.
 var unusablePolicy = firewall.FailClosed("unavailable",
 	"the firewall policy of this key's configuration cannot be used by this gateway node; see its log")
 
