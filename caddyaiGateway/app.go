@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -24,6 +23,7 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/credits"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/firewall"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/node"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/secrets"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/upstream"
@@ -120,7 +120,7 @@ type App struct {
 	logger       *zap.Logger
 
 	// Resolved in Provision, used by activate.
-	storage    storageRef
+	storage    node.Storage
 	dataDir    string
 	secret     secrets.Key
 	haveSecret bool // secret_key configured (else: the key file)
@@ -193,19 +193,19 @@ func (a *App) Provision(ctx caddy.Context) error {
 	path := repl.ReplaceAll(a.Storage, "")
 	var err error
 	switch a.StorageEngine {
-	case "", engineBBolt:
+	case "", node.BBolt:
 		if path == "" {
 			path = filepath.Join(a.dataDir, "ai-gateway.db")
 		}
 		if path, err = filepath.Abs(path); err != nil {
 			return fmt.Errorf("resolving storage path: %w", err)
 		}
-		a.storage = storageRef{engine: engineBBolt, where: path}
-	case enginePostgres:
+		a.storage = node.Storage{Engine: node.BBolt, Where: path}
+	case node.Postgres:
 		if path == "" {
 			return errors.New("storage postgres: the database URL is empty (is AI_GATEWAY_DATABASE_URL set?)")
 		}
-		a.storage = storageRef{engine: enginePostgres, where: path}
+		a.storage = node.Storage{Engine: node.Postgres, Where: path}
 	default:
 		return fmt.Errorf("storage_engine: %q is not bbolt or postgres", a.StorageEngine)
 	}
@@ -273,52 +273,23 @@ func (a *App) ready() *apierr.Error {
 // through the usage pool when a running config has it open) and its
 // secret key check, and the demo upstream.
 func (a *App) activate() error {
-	key := a.secret
-	createdSecret := ""
-	if !a.haveSecret && a.storage.engine == enginePostgres {
-		return errors.New("storage postgres needs secret_key: every node must encrypt provider keys with the same key")
-	}
-	keyFile := ""
+	key := node.SecretKey{Key: a.secret}
 	if !a.haveSecret {
-		keyFile = a.secretKeyFile()
-		var created bool
 		var err error
-		if key, created, err = secrets.LoadOrCreateKeyFile(keyFile); err != nil {
+		if key, err = node.LoadSecretKey(a.storage, a.dataDir, a.logger); err != nil {
 			return err
-		}
-		if created {
-			a.logger.Warn("generated a new secret key beside the database; keep it with the database (back them up together) or configure secret_key", zap.String("file", keyFile))
-			createdSecret = keyFile
-		} else {
-			a.logger.Info("secret key from file (secret_key is not set)", zap.String("file", keyFile))
 		}
 	}
 	if !a.haveAdmin {
-		file := a.adminKeyFile()
-		h, created, err := secrets.LoadOrCreateManagementKeyFile(file)
-		if created {
-			a.logger.Warn("generated a new management API key; keep this file safe or configure it explicitly", zap.String("file", file))
-		}
+		h, err := node.LoadManagementKey(a.storage, a.dataDir, a.logger)
 		if err != nil {
 			return err
 		}
 		a.adminKeyHash = h
-		a.logger.Info("management API key from file (admin_key is not set)", zap.String("file", file))
 	}
-	sh, fresh, err := acquireShared(a.storage, key, a.logger)
+	sh, fresh, err := acquireShared(a.storage, key.Key, a.logger)
 	if err != nil {
-		switch {
-		case createdSecret != "":
-			// The database was created with another key: the new file
-			// would only hide that.
-			_ = os.Remove(createdSecret)
-			return fmt.Errorf("%w: no secret_key is configured and the key file %s did not exist: restore the key file that was kept beside the database, or set secret_key", err, createdSecret)
-		case errors.Is(err, errWrongKey) && keyFile != "":
-			return fmt.Errorf("%w: the key was read from %s (secret_key is not set): restore the key file the database was created with, or set secret_key", err, keyFile)
-		case errors.Is(err, errWrongKey):
-			return fmt.Errorf("%w: restore the secret_key the database was created with", err)
-		}
-		return err
+		return key.Explain(err)
 	}
 	a.shared = sh
 	if fresh {
@@ -333,44 +304,10 @@ func (a *App) activate() error {
 	return nil
 }
 
-// secretKeyFile is where a bbolt database's generated secret key is kept
-// when secret_key is not set: beside the database, as `<database>.key`,
-// so the two move and are backed up together. PostgreSQL needs secret_key
-// (activate refuses to start without it).
-func (a *App) secretKeyFile() string { return a.keyFile(".key", "secret.key", "secret key") }
-
-// adminKeyFile is where the generated bootstrap management key is kept
-// when admin_key is not set: beside a bbolt database, as
-// `<database>.admin.key`; with PostgreSQL (no file to sit beside) in
-// Caddy's data dir, per node.
-func (a *App) adminKeyFile() string {
-	if a.storage.engine == enginePostgres {
-		return filepath.Join(a.dataDir, "admin.key")
-	}
-	return a.keyFile(".admin.key", "admin.key", "management API key")
-}
-
-// keyFile is the file beside the bbolt database (path + suffix), unless
-// only the file an earlier version generated into Caddy's data dir
-// (ai-gateway/<legacy>) exists: that one is still used, with a warning.
-func (a *App) keyFile(suffix, legacy, what string) string {
-	beside := a.storage.where + suffix
-	if _, err := os.Stat(beside); err == nil {
-		return beside
-	}
-	old := filepath.Join(a.dataDir, legacy)
-	if _, err := os.Stat(old); err == nil {
-		a.logger.Warn("using the "+what+" in Caddy's data dir; move it beside the database, where it is looked for first",
-			zap.String("file", old), zap.String("move_to", beside))
-		return old
-	}
-	return beside
-}
-
-// applyUsageRetention hands this config's usage_retention to the shared
+// applyUsageRetention hands this config's usage_retention to the node
 // state's retention loop: the latest config started is in force.
 func (a *App) applyUsageRetention() {
-	a.shared.usageRetention.Store(int64(a.UsageRetention))
+	a.shared.SetUsageRetention(time.Duration(a.UsageRetention))
 }
 
 // Validate checks the configuration.
@@ -448,7 +385,7 @@ func (a *App) Cleanup() error {
 		a.transport.CloseIdleConnections()
 	}
 	if a.shared != nil {
-		return releaseShared(a.shared.path)
+		return releaseShared(a.shared.id)
 	}
 	return nil
 }
@@ -466,7 +403,7 @@ func (a *App) CheckManagementKey(token string) bool {
 	if subtle.ConstantTimeCompare(h[:], a.adminKeyHash[:]) == 1 {
 		return true
 	}
-	_, ok := sh.manage.Snapshot().APIKeys[h]
+	_, ok := sh.Manage.Snapshot().APIKeys[h]
 	return ok
 }
 

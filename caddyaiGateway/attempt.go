@@ -112,7 +112,7 @@ func (g *Gateway) newAttempt(c *call, t registry.Target, kc routing.Key, up *ups
 	c.all = append(c.all, a)
 	traceAttempt(c, a)
 	if kc.ID != "" {
-		g.app.shared.manage.Touch(kc.ID, a.start)
+		g.app.shared.Manage.Touch(kc.ID, a.start)
 	}
 	return a
 }
@@ -154,7 +154,7 @@ func (g *Gateway) send(ctx context.Context, c *call, a *attempt) (*http.Response
 	if upstream.KeyRejected(a.status, a.errBody) {
 		a.status = http.StatusUnauthorized // Google's 400 for a bad key
 	}
-	kh := g.app.shared.health
+	kh := g.app.shared.Health
 	switch {
 	case a.status == http.StatusUnauthorized:
 		a.outcome = nextKey

@@ -84,7 +84,7 @@ func (a *Auth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.
 		return writeError(w, r, apierr.New(http.StatusUnauthorized, apierr.InvalidAccessKey, msg))
 	}
 	now := time.Now()
-	k := a.app.shared.manage.LookupKey(secrets.HashToken(token), now)
+	k := a.app.shared.Manage.LookupKey(secrets.HashToken(token), now)
 	switch {
 	case k == nil:
 		return writeError(w, r, apierr.New(http.StatusUnauthorized, apierr.InvalidAccessKey, "invalid access key"))
@@ -93,7 +93,7 @@ func (a *Auth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.
 	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
 		return writeError(w, r, apierr.New(http.StatusUnauthorized, apierr.InvalidAccessKey, "access key has expired"))
 	}
-	a.app.shared.manage.Touch(k.ID, now)
+	a.app.shared.Manage.Touch(k.ID, now)
 	return next.ServeHTTP(w, withCaller(r, &Caller{AccessKey: k}))
 }
 

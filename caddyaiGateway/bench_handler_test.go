@@ -114,9 +114,10 @@ func benchHandler(b *testing.B, path, body, upstreamBody string, check func(*ben
 	app.transport.RegisterProtocol("http", cu)
 	// Usage events are journaled by the group-commit writer's goroutine,
 	// in batches, off the request path: leave the store out of the count.
-	journal := app.shared.usage
-	app.shared.usage = store.NewWriter(discardUsage{}, store.WriterOptions{})
-	b.Cleanup(func() { app.shared.usage.Close(); app.shared.usage = journal })
+	journal := app.shared.Usage
+	app.shared.Usage = store.NewWriter(discardUsage{}, store.WriterOptions{})
+	app.shared.usage = app.shared.Usage
+	b.Cleanup(func() { app.shared.Usage.Close(); app.shared.Usage, app.shared.usage = journal, journal })
 	g := &Gateway{app: app, MaxRequestBody: defaultMaxRequestBody, logger: zap.NewNop()}
 
 	vars := map[string]any{}

@@ -15,6 +15,7 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/clientreq"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/fakeprovider"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/node"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/secrets"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/sse"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/upstream"
@@ -24,12 +25,13 @@ import (
 // testApp builds an App around a temporary store, without Caddy.
 func testApp(tb testing.TB, baseURL string) *App {
 	tb.Helper()
-	s, err := openShared(storageRef{engine: engineBBolt, where: filepath.Join(tb.TempDir(), "gw.db")}, secrets.NewKey(), zap.NewNop())
+	ref := node.Storage{Engine: node.BBolt, Where: filepath.Join(tb.TempDir(), "gw.db")}
+	st, err := node.Open(ref, secrets.NewKey(), node.Options{Logger: zap.NewNop()})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { _ = s.Destruct() })
-	a := &App{shared: s, PerRequestTimeout: 30e9, TotalTimeout: 60e9, transport: upstream.NewTransport(), logger: zap.NewNop(), eff: new(atomic.Pointer[effectiveRegistry])}
+	tb.Cleanup(func() { _ = st.Close() })
+	a := &App{shared: &shared{State: st, id: ref.ID(), usage: st.Usage}, PerRequestTimeout: 30e9, TotalTimeout: 60e9, transport: upstream.NewTransport(), logger: zap.NewNop(), eff: new(atomic.Pointer[effectiveRegistry])}
 	cfgs := []*ProviderConfig{}
 	if baseURL != "" {
 		cfgs = append(cfgs, &ProviderConfig{ID: "openai", BaseURL: baseURL + "/v1", APIKeys: []string{"sk-test-0123456789abcdef"}},
@@ -84,7 +86,7 @@ func BenchmarkReadRequest(b *testing.B) {
 		if aerr != nil {
 			b.Fatal(aerr)
 		}
-		req.st = g.app.shared.manage.Snapshot()
+		req.st = g.app.shared.Manage.Snapshot()
 		if _, aerr := g.candidates(req, nil); aerr != nil {
 			b.Fatal(aerr)
 		}

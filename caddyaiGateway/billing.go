@@ -64,7 +64,7 @@ func (g *Gateway) beginBilling(c *call, targets []registry.Target) (*bill, *apie
 	// Limits come first: a limited key gets 429 even with money left.
 	reserve := plan.Reserve()
 	if lim := hold.KeyLimits(c.req.cfg); !lim.IsZero() && c.caller != nil {
-		adm, err := g.app.shared.limiter.Admit(b.accessKeyID, lim, plan.Tokens, reserve)
+		adm, err := g.app.shared.Limiter.Admit(b.accessKeyID, lim, plan.Tokens, reserve)
 		if errors.Is(err, credits.ErrStorage) {
 			return nil, apierr.New(http.StatusServiceUnavailable, apierr.StorageUnavailable, "the store that counts the key's limits is unavailable; retry the request")
 		}
@@ -77,7 +77,7 @@ func (g *Gateway) beginBilling(c *call, targets []registry.Target) (*bill, *apie
 		b.admission = adm
 	}
 
-	ledger := g.app.shared.ledger
+	ledger := g.app.shared.Ledger
 	var insufficient error
 	if plan.Managed {
 		h, err := ledger.Reserve(b.accountID, reserve)
@@ -155,7 +155,7 @@ func (b *bill) settle(c *call) {
 		// (and clears their journal entries).
 		if !res.Stored {
 			for _, ev := range c.pending {
-				b.g.app.shared.usage.RecordUsage(ev)
+				b.g.app.shared.Usage.RecordUsage(ev)
 			}
 		}
 		c.pending = nil

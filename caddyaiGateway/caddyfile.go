@@ -10,6 +10,8 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/dustin/go-humanize"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/node"
 )
 
 func init() {
@@ -104,7 +106,7 @@ func parseGlobalAI(d *caddyfile.Dispenser, existing any) (any, error) {
 			switch args := d.RemainingArgs(); {
 			case len(args) == 1:
 				app.Storage = args[0]
-			case len(args) == 2 && (args[0] == engineBBolt || args[0] == enginePostgres):
+			case len(args) == 2 && (args[0] == node.BBolt || args[0] == node.Postgres):
 				app.StorageEngine, app.Storage = args[0], args[1]
 			default:
 				return nil, d.Err("storage: want <path>, bbolt <path> or postgres <url>")

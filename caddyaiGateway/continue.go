@@ -41,7 +41,7 @@ func (g *Gateway) continueStream(c *call, ts translate.Stream, from int) (*segme
 	delivered := []byte(ts.Text())
 	for ti := from; ti < len(c.targets); ti++ {
 		t := c.targets[ti]
-		keys := health.Order(g.app.shared.health, t.Provider.ID, c.bill.usable(t, c.req.keys(t)), routing.Key.Secret)
+		keys := health.Order(g.app.shared.Health, t.Provider.ID, c.bill.usable(t, c.req.keys(t)), routing.Key.Secret)
 		if len(keys) == 0 {
 			continue
 		}

@@ -70,9 +70,9 @@ func (cr *Credits) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyh
 	// Refuse early when nothing could pay. A configuration with customer
 	// (BYOK) keys may still be served at zero balance, so it is left to the
 	// gateway's reservation.
-	st := cr.app.shared.manage.Snapshot()
+	st := cr.app.shared.Manage.Snapshot()
 	if !routing.UsesCustomerKeys(configFor(st, caller)) {
-		if avail := cr.app.shared.ledger.Available(wl.accountID); avail <= 0 {
+		if avail := cr.app.shared.Ledger.Available(wl.accountID); avail <= 0 {
 			return writeError(w, r, apierr.New(http.StatusPaymentRequired, apierr.InsufficientCredits,
 				fmt.Sprintf("insufficient credits: the balance of account %s is used up (%s USD available); buy credits to continue", wl.accountID, avail)))
 		}

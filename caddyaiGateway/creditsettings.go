@@ -49,7 +49,7 @@ func (a *App) effectiveCredits(st *manage.Snapshot) credits.Settings {
 
 // applyCreditSettings hands the effective settings to the shared ledger.
 func (a *App) applyCreditSettings() {
-	s := a.effectiveCredits(a.shared.manage.Snapshot())
-	a.shared.lowBalance.SetWebhook(s.Webhook)
-	a.shared.ledger.SetConfig(s.Config(a.shared.lowBalance.Notify))
+	s := a.effectiveCredits(a.shared.Manage.Snapshot())
+	a.shared.LowBalance.SetWebhook(s.Webhook)
+	a.shared.Ledger.SetConfig(s.Config(a.shared.LowBalance.Notify))
 }

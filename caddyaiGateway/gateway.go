@@ -150,7 +150,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	}
 	// The store closes only after every request in flight settled and
 	// recorded what it delivered; a shutdown cuts them through ctx.
-	ctx, entry, ok := g.app.shared.enter(r.Context())
+	ctx, entry, ok := g.app.shared.Enter(r.Context())
 	if !ok {
 		return writeError(w, r, errGatewayStopping)
 	}
@@ -183,7 +183,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	if aerr != nil {
 		return writeError(w, r, aerr)
 	}
-	req.st = g.app.shared.manage.Snapshot()
+	req.st = g.app.shared.Manage.Snapshot()
 	req.cfg = configFor(req.st, CallerFrom(r))
 	req.MaxOutputTokens = req.st.Gateway.MaxOutputTokens
 	if limit := req.st.Gateway.MaxInputTokens; limit != nil && req.InputEstimate > *limit {
@@ -260,7 +260,7 @@ func (g *Gateway) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	// a later one may be OpenAI's Responses API, which keeps it.
 	var stateless string
 	for ti, t := range targets {
-		keys := health.Order(g.app.shared.health, t.Provider.ID, registry.RotateManaged(t.Provider, b.usable(t, req.keys(t)), routing.Key.Managed), routing.Key.Secret)
+		keys := health.Order(g.app.shared.Health, t.Provider.ID, registry.RotateManaged(t.Provider, b.usable(t, req.keys(t)), routing.Key.Managed), routing.Key.Secret)
 		if len(keys) == 0 {
 			c.failures = append(c.failures, apierr.Attempt{Provider: t.Provider.ID, Model: t.Name, Error: "no provider key available (configure an api_key or a routing rule)"})
 			continue

@@ -289,7 +289,7 @@ func (s *loopSetup) checkAttempts(t *testing.T, w *httptest.ResponseRecorder, up
 func usageOf(t *testing.T, app *App, requestID string) []*store.UsageEvent {
 	t.Helper()
 	marker := ids.New("req")
-	app.shared.usage.RecordUsage(&store.UsageEvent{ID: ids.New("ue"), RequestID: marker, Attempt: 1, Timestamp: time.Now().UTC(),
+	app.shared.Usage.RecordUsage(&store.UsageEvent{ID: ids.New("ue"), RequestID: marker, Attempt: 1, Timestamp: time.Now().UTC(),
 		ProviderID: "marker", Model: "marker", Endpoint: "chat.completions", RetryAction: store.RetrySucceeded})
 	for give := time.Now().Add(10 * time.Second); ; time.Sleep(2 * time.Millisecond) {
 		if evs, err := app.Manage().RequestUsage(context.Background(), marker); err == nil && len(evs) == 1 {

@@ -20,5 +20,5 @@ func (a *App) timeouts(st *manage.Snapshot) (perRequest, total time.Duration) {
 
 // EffectiveTimeouts returns the timeouts requests are served with now.
 func (a *App) EffectiveTimeouts() (perRequest, total time.Duration) {
-	return a.timeouts(a.shared.manage.Snapshot())
+	return a.timeouts(a.shared.Manage.Snapshot())
 }

@@ -19,7 +19,7 @@ import (
 // (and /v1/models for Google's SDKs) in Gemini's shape: the models of
 // GET /v1/models, named models/<id>.
 func (g *Gateway) serveGeminiModels(w http.ResponseWriter, r *http.Request, id string) error {
-	st := g.app.shared.manage.Snapshot()
+	st := g.app.shared.Manage.Snapshot()
 	reg := g.app.registryFor(st)
 	all := routing.Models(reg, st, configFor(st, CallerFrom(r)))
 	if id == "" {

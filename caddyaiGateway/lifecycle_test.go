@@ -11,16 +11,9 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
-	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/credits"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/ids"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/node"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/secrets"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store/boltstore"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/testkit"
 )
 
@@ -123,16 +116,16 @@ func TestSecretKeyFileBesideDatabase(t *testing.T) {
 	dbPath := filepath.Join(dir, "gw.db")
 	keyFile := dbPath + ".key"
 	orig := secrets.NewKey()
-	s, err := openShared(storageRef{engine: engineBBolt, where: dbPath}, orig, zap.NewNop())
+	s, err := node.Open(node.Storage{Engine: node.BBolt, Where: dbPath}, orig, node.Options{Logger: zap.NewNop()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Destruct(); err != nil {
+	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
 	data := filepath.Join(dir, "data")
 	newApp := func() *App {
-		return &App{logger: zap.NewNop(), life: new(lifecycle), dataDir: data, storage: storageRef{engine: engineBBolt, where: dbPath}, haveAdmin: true,
+		return &App{logger: zap.NewNop(), life: new(lifecycle), dataDir: data, storage: node.Storage{Engine: node.BBolt, Where: dbPath}, haveAdmin: true,
 			eff: new(atomic.Pointer[effectiveRegistry])}
 	}
 	_, err = newApp().sharedState()
@@ -191,7 +184,7 @@ func TestSecretKeyFileBesideDatabase(t *testing.T) {
 func TestSecretKeyGeneratedBesideDatabase(t *testing.T) {
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "fresh.db")
-	a := &App{logger: zap.NewNop(), life: new(lifecycle), dataDir: filepath.Join(dir, "data"), storage: storageRef{engine: engineBBolt, where: dbPath}, haveAdmin: true,
+	a := &App{logger: zap.NewNop(), life: new(lifecycle), dataDir: filepath.Join(dir, "data"), storage: node.Storage{Engine: node.BBolt, Where: dbPath}, haveAdmin: true,
 		eff: new(atomic.Pointer[effectiveRegistry])}
 	if _, err := a.sharedState(); err != nil {
 		t.Fatal(err)
@@ -206,112 +199,44 @@ func TestSecretKeyGeneratedBesideDatabase(t *testing.T) {
 	}
 }
 
-func lifecycleEvent(n int) *store.UsageEvent {
-	ts := time.Now()
-	return &store.UsageEvent{ID: ids.At("ue", ts), RequestID: "req_inflight_" + string(rune('a'+n)), Attempt: 1, Timestamp: ts,
-		ProviderID: "openai", Model: "gpt-4o", Status: 200, RetryAction: store.RetrySucceeded}
-}
+// The retention in force is the latest started config's; a config that
+// fails to start (Stop without a newer one) gives it back to the one it
+// replaced. usage_retention must be positive.
+func TestUsageRetentionFollowsConfig(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("XDG_DATA_HOME", dir)
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	defer cancel()
+	path := filepath.Join(dir, "gw.db")
+	start := func(retention time.Duration) *App {
+		a := &App{Storage: path, UsageRetention: caddy.Duration(retention)}
+		if err := a.Provision(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	a := start(90 * 24 * time.Hour)
+	defer a.Cleanup()
+	defer a.Stop()
+	if got := a.shared.UsageRetention(); got != 90*24*time.Hour {
+		t.Fatalf("retention %v after the first start", got)
+	}
+	b := start(0)
+	if got := a.shared.UsageRetention(); got != 0 {
+		t.Fatalf("retention %v after a reload without one", got)
+	}
+	_ = b.Stop() // rolled back: a is in force again
+	_ = b.Cleanup()
+	if got := a.shared.UsageRetention(); got != 90*24*time.Hour {
+		t.Fatalf("retention %v after the rollback", got)
+	}
 
-// Destruct cuts the requests in flight and waits for them to settle
-// before it closes the usage writer and the database: a stream cut at
-// shutdown still settles and records its usage. New requests are refused
-// meanwhile.
-func TestDestructWaitsForRequestsInFlight(t *testing.T) {
-	s, err := openShared(storageRef{engine: engineBBolt, where: filepath.Join(t.TempDir(), "gw.db")}, secrets.NewKey(), zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
+	bad := &App{Storage: path, UsageRetention: caddy.Duration(-time.Hour)}
+	if err := bad.Provision(ctx); err == nil {
+		t.Fatal("a negative usage_retention provisioned")
 	}
-	ctx, entry, ok := s.enter(context.Background())
-	if !ok {
-		t.Fatal("enter refused before shutdown")
-	}
-	var writeErr error
-	var wrote, cut atomic.Bool
-	go func() {
-		<-ctx.Done() // a stream runs until the shutdown cuts it
-		cut.Store(shuttingDown(ctx))
-		time.Sleep(200 * time.Millisecond)
-		// what a settling handler does: a ledger write and a usage event
-		_, writeErr = s.ledger.Adjust(manage.DefaultAccountID, credits.Adjustment, 1*money.USD, "late settle")
-		s.usage.RecordUsage(lifecycleEvent(0))
-		wrote.Store(true)
-		entry.Leave()
-		entry.Leave() // idempotent
-	}()
-	start := time.Now()
-	destructed := make(chan error, 1)
-	go func() { destructed <- s.Destruct() }()
-	time.Sleep(50 * time.Millisecond)
-	if _, _, ok := s.enter(context.Background()); ok {
-		t.Fatal("enter admitted a request while the store closes")
-	}
-	if err := <-destructed; err != nil {
-		t.Fatal(err)
-	}
-	if !wrote.Load() || writeErr != nil {
-		t.Fatalf("Destruct returned before the request left (wrote %v, err %v)", wrote.Load(), writeErr)
-	}
-	if !cut.Load() {
-		t.Fatal("the request in flight was not cut with errShutdown")
-	}
-	if d := time.Since(start); d < 200*time.Millisecond {
-		t.Fatalf("Destruct took %s", d)
-	}
-	// the usage event reached the database before it closed
-	db, err := boltstore.Open(s.ref.where)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if evs, err := db.RequestUsage(context.Background(), lifecycleEvent(0).RequestID); err != nil || len(evs) != 1 {
-		t.Fatalf("usage of the request in flight: %v %v", evs, err)
-	}
-}
-
-// The wait is bounded: a request that never leaves delays Destruct by
-// inflightWait, and the log says how many were still in flight.
-func TestDestructGivesUpOnStuckRequests(t *testing.T) {
-	old := inflightWait
-	inflightWait = 100 * time.Millisecond
-	defer func() { inflightWait = old }()
-	core, logs := observer.New(zapcore.InfoLevel)
-	s, err := openShared(storageRef{engine: engineBBolt, where: filepath.Join(t.TempDir(), "gw.db")}, secrets.NewKey(), zap.New(core))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, e1, _ := s.enter(context.Background())
-	_, e2, _ := s.enter(context.Background())
-	defer e1.Leave()
-	defer e2.Leave()
-	start := time.Now()
-	if err := s.Destruct(); err != nil {
-		t.Fatal(err)
-	}
-	if d := time.Since(start); d < 100*time.Millisecond || d > 5*time.Second {
-		t.Fatalf("Destruct took %s", d)
-	}
-	found := logs.FilterMessageSnippet("still in flight").All()
-	if len(found) != 1 || found[0].ContextMap()["requests"] != int64(2) {
-		t.Fatalf("log: %v", logs.All())
-	}
-}
-
-// A threshold crossed after the store closed (a late settlement) and a
-// usage event recorded after it are dropped with a log line; nothing
-// panics.
-func TestLateEventsAfterDestruct(t *testing.T) {
-	core, logs := observer.New(zapcore.InfoLevel)
-	s, err := openShared(storageRef{engine: engineBBolt, where: filepath.Join(t.TempDir(), "gw.db")}, secrets.NewKey(), zap.New(core))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.lowBalance.SetWebhook("http://127.0.0.1:1/hook")
-	if err := s.Destruct(); err != nil {
-		t.Fatal(err)
-	}
-	s.lowBalance.Notify(manage.DefaultAccountID, 1*money.USD, 2*money.USD)
-	s.usage.RecordUsage(lifecycleEvent(1))
-	if len(logs.FilterMessageSnippet("committing usage events").All()) != 1 {
-		t.Fatalf("late usage event not reported: %v", logs.All())
-	}
+	_ = bad.Cleanup()
 }

@@ -9,7 +9,7 @@ import (
 // resources of its store, validated against its providers and credit
 // settings. The app must be active (Start, or a handler's first request).
 func (a *App) Manage() *manage.Service {
-	return manage.NewService(a.shared.manage, a.shared.ledger, manageEnv{a})
+	return manage.NewService(a.shared.Manage, a.shared.Ledger, manageEnv{a})
 }
 
 // manageEnv is what the management service needs of this config.

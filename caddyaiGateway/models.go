@@ -23,7 +23,7 @@ func (g *Gateway) serveModels(w http.ResponseWriter, r *http.Request, id string)
 		return g.serveGeminiModels(w, r, id)
 	}
 	anthropic := r.Header.Get("Anthropic-Version") != ""
-	st := g.app.shared.manage.Snapshot()
+	st := g.app.shared.Manage.Snapshot()
 	all := routing.Models(g.app.registryFor(st), st, configFor(st, CallerFrom(r)))
 	if id != "" {
 		m, ok := routing.FindModel(g.app.registryFor(st), all, id)

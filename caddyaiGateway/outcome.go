@@ -59,11 +59,11 @@ func (g *Gateway) record(c *call, a *attempt, action string) {
 	ref := a.target.Ref()
 	switch action {
 	case actionSucceeded:
-		g.app.shared.stats.Observe(ref, now.Sub(a.start), a.ttft, false)
-		g.app.shared.health.Succeeded(a.target.Provider.ID, a.key)
+		g.app.shared.Stats.Observe(ref, now.Sub(a.start), a.ttft, false)
+		g.app.shared.Health.Succeeded(a.target.Provider.ID, a.key)
 	case actionNextKey, actionNextBack, actionExhausted, actionSameBackend:
 		if a.status != http.StatusUnauthorized && a.status != http.StatusForbidden {
-			g.app.shared.stats.Observe(ref, now.Sub(a.start), 0, true)
+			g.app.shared.Stats.Observe(ref, now.Sub(a.start), 0, true)
 		}
 	}
 	ev := &store.UsageEvent{
@@ -110,7 +110,7 @@ func (g *Gateway) record(c *call, a *attempt, action string) {
 	if c.bill != nil && !c.bill.settled {
 		c.pending = append(c.pending, ev) // committed with the settlement
 	} else {
-		g.app.shared.usage.RecordUsage(ev)
+		g.app.shared.Usage.RecordUsage(ev)
 	}
 	observeAttempt(a.target, ev, a.ttft)
 	switch action {

@@ -96,7 +96,7 @@ type effectiveRegistry struct {
 // AllProviders returns every provider requests can use right now: built-ins,
 // Caddyfile providers and those added through the API.
 func (a *App) AllProviders() []*registry.Provider {
-	return a.registryFor(a.shared.manage.Snapshot()).Providers()
+	return a.registryFor(a.shared.Manage.Snapshot()).Providers()
 }
 
 // registryFor returns the Caddyfile's providers plus those of the

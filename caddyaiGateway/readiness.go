@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sync"
-	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -41,8 +39,7 @@ type Health struct {
 	// Check is `ready` (default) or `live`.
 	Check string `json:"check,omitempty"`
 
-	app   *App
-	cache *pingCache
+	app *App
 }
 
 // CaddyModule returns the Caddy module information.
@@ -60,7 +57,6 @@ func (h *Health) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.app = app.(*App)
-	h.cache = new(pingCache)
 	return nil
 }
 
@@ -84,7 +80,7 @@ func (h *Health) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.H
 	if !h.app.isRunning() {
 		return healthAnswer(w, r, http.StatusServiceUnavailable, `{"status":"unavailable","app":"not running","storage":"unchecked"}`)
 	}
-	if err := h.cache.ping(r.Context(), h.app); err != nil {
+	if err := h.checkStore(r.Context()); err != nil {
 		return healthAnswer(w, r, http.StatusServiceUnavailable, `{"status":"unavailable","app":"running","storage":"unreachable"}`)
 	}
 	return healthAnswer(w, r, http.StatusOK, `{"status":"ready","app":"running","storage":"ok"}`)
@@ -100,65 +96,14 @@ func healthAnswer(w http.ResponseWriter, r *http.Request, status int, body strin
 	return nil
 }
 
-// pingTimeout bounds one store check; pingFresh is how long its result
-// answers other checks.
-const (
-	pingTimeout = time.Second
-	pingFresh   = 500 * time.Millisecond
-)
-
-// pingCache runs one store check at a time and shares its result while it
-// is fresh.
-type pingCache struct {
-	mu   sync.Mutex
-	at   time.Time
-	err  error
-	busy chan struct{} // closed when the check under way ends
-}
-
-func (c *pingCache) ping(ctx context.Context, app *App) error {
-	c.mu.Lock()
-	if !c.at.IsZero() && time.Since(c.at) < pingFresh {
-		err := c.err
-		c.mu.Unlock()
-		return err
-	}
-	if busy := c.busy; busy != nil {
-		c.mu.Unlock()
-		select {
-		case <-busy:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		c.mu.Lock()
-		err := c.err
-		c.mu.Unlock()
-		return err
-	}
-	busy := make(chan struct{})
-	c.busy = busy
-	c.mu.Unlock()
-
-	err := checkStore(app)
-
-	c.mu.Lock()
-	c.at, c.err, c.busy = time.Now(), err, nil
-	c.mu.Unlock()
-	close(busy)
-	return err
-}
-
-// checkStore opens the app's store if no request has yet, and asks it to
-// answer within pingTimeout. The check is not tied to the request: a
-// health checker that hangs up does not fail the one shared check.
-func checkStore(app *App) error {
-	sh, err := app.sharedState()
+// checkStore opens the app's store if no request has yet, and asks it
+// whether it answers (node.State.Ready, whose checks are shared).
+func (h *Health) checkStore(ctx context.Context) error {
+	sh, err := h.app.sharedState()
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), pingTimeout)
-	defer cancel()
-	return sh.db.Ping(ctx)
+	return sh.Ready(ctx)
 }
 
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens:

@@ -30,7 +30,7 @@ func (g *Gateway) candidates(req *request, caller *Caller) ([]registry.Target, *
 	if auto && len(out) > g.MaxAutoCandidates {
 		out = out[:g.MaxAutoCandidates]
 	}
-	return routing.HealthOrder(g.app.shared.health, out, req.keys), nil
+	return routing.HealthOrder(g.app.shared.Health, out, req.keys), nil
 }
 
 // configFor returns the caller's access key configuration, or nil (no

@@ -45,7 +45,7 @@ func (g *Gateway) selectTargets(req *request, targets []registry.Target, auto bo
 	if caller != nil && caller.AccessKey != nil {
 		key = selection.Key{ID: caller.AccessKey.ID, Name: caller.AccessKey.Name, RawMetadata: caller.AccessKey.Metadata}
 	}
-	out, winner, err := routing.Select(strategies, targets, g.app.shared.stats, sreq, key)
+	out, winner, err := routing.Select(strategies, targets, g.app.shared.Stats, sreq, key)
 	if err != nil {
 		var ee *selection.EvalError
 		name := source
