@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/gentrace"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/routing"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/upstream"
@@ -79,7 +80,7 @@ type attempt struct {
 // is the index of the target after this one (for stream continuation).
 func (g *Gateway) try(c *call, t registry.Target, kc routing.Key, up *upstream.Call, next int) *attempt {
 	a := g.newAttempt(c, t, kc, up)
-	defer endAttemptSpans(c) // this attempt's and its stream's continuations'
+	defer endAttemptSpans(c, time.Time{}) // this attempt's and its stream's continuations'
 	ctx, cancel := context.WithCancelCause(c.ctx)
 	defer cancel(nil)
 	d, cause := c.limitBy(c.perRequest, errAttemptTimeout)
@@ -132,7 +133,7 @@ func (g *Gateway) send(ctx context.Context, c *call, a *attempt) (*http.Response
 		return nil, false
 	}
 	up.Format.Authenticate(req.Header, key, up.Translated)
-	traceHeaders(ctx, req.Header, a)
+	gentrace.Inject(ctx, req.Header, a.span)
 	if ce := g.logger.Check(zap.DebugLevel, "upstream attempt"); ce != nil {
 		ce.Write(zap.String("request_id", c.id), zap.Int("attempt", a.n), zap.String("provider", t.Provider.ID),
 			zap.String("model", t.Name), zap.Bool("translated", up.Translated))

@@ -21,6 +21,7 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/clientreq"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/firewall"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/gentrace"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/health"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
@@ -155,8 +156,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 		return writeError(w, r, errGatewayStopping)
 	}
 	defer entry.Leave()
-	ctx, span := startGatewaySpan(ctx) // tracing.go
-	defer endSpan(span)
+	ctx, span := gentrace.StartGateway(ctx) // its attributes: traceCall (tracing.go)
+	defer gentrace.End(span)
 	// Gemini's routes name the model in the path (gemini.go).
 	if id, ok := clientreq.GeminiModels(r.URL.Path); ok && r.Method == http.MethodGet {
 		return g.serveGeminiModels(w, r, id)

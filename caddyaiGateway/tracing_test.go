@@ -15,10 +15,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/catalog"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/gentrace"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/inflight"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/registry"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/usage"
 )
 
 // secretPrompt is the prompt of the traced requests: no span may carry it.
@@ -53,7 +51,7 @@ func (s *loopSetup) doTraced(t *testing.T, stream bool, ups ...loopUpstream) (*h
 		switch sp.Name() {
 		case "server":
 			ts.server = sp
-		case gatewaySpanName:
+		case gentrace.GatewaySpanName:
 			ts.gateway = sp
 		default:
 			ts.attempts = append(ts.attempts, sp)
@@ -145,14 +143,14 @@ func TestTracing(t *testing.T) {
 		checkSpan(t, "ai_gateway", ts.gateway, codes.Unset, map[attribute.Key]any{
 			"gen_ai.operation.name": "chat", "gen_ai.request.model": "alpha:m", "gen_ai.provider.name": "alpha",
 			"gen_ai.response.model": "m", "gen_ai.usage.input_tokens": int64(5), "gen_ai.usage.output_tokens": int64(3),
-			"gen_ai.response.finish_reasons": []string{"stop"}, attrAttempts: int64(1), attrStream: false,
-			attrRequestID: w.Header().Get(hdrRequestID), "error.type": nil,
+			"gen_ai.response.finish_reasons": []string{"stop"}, gentrace.AttrAttempts: int64(1), gentrace.AttrStream: false,
+			gentrace.AttrRequestID: w.Header().Get(hdrRequestID), "error.type": nil,
 		})
 		checkSpan(t, "attempt", ts.attempts[0], codes.Unset, map[attribute.Key]any{
 			"gen_ai.operation.name": "chat", "gen_ai.provider.name": "alpha", "gen_ai.request.model": "m",
 			"gen_ai.response.model": "m", "gen_ai.usage.input_tokens": int64(5), "gen_ai.usage.output_tokens": int64(3),
-			attrAttempt: int64(1), attrKeySource: "managed", "http.response.status_code": int64(200),
-			attrFailoverReason: nil,
+			gentrace.AttrAttempt: int64(1), gentrace.AttrKeySource: "managed", "http.response.status_code": int64(200),
+			gentrace.AttrFailoverReason: nil,
 		})
 	})
 
@@ -167,16 +165,16 @@ func TestTracing(t *testing.T) {
 			t.Fatalf("attempt spans %v, want 2", names(ts.attempts))
 		}
 		checkSpan(t, "first attempt", ts.attempts[0], codes.Error, map[attribute.Key]any{
-			"gen_ai.provider.name": "alpha", attrAttempt: int64(1), attrKeySource: "managed",
-			"http.response.status_code": int64(500), attrFailoverReason: reasonProviderError, "error.type": reasonProviderError,
+			"gen_ai.provider.name": "alpha", gentrace.AttrAttempt: int64(1), gentrace.AttrKeySource: "managed",
+			"http.response.status_code": int64(500), gentrace.AttrFailoverReason: gentrace.ReasonProviderError, "error.type": gentrace.ReasonProviderError,
 			"gen_ai.usage.input_tokens": nil, "gen_ai.response.model": nil,
 		})
 		checkSpan(t, "second attempt", ts.attempts[1], codes.Unset, map[attribute.Key]any{
-			"gen_ai.provider.name": "beta", attrAttempt: int64(2), "gen_ai.usage.input_tokens": int64(5),
-			"gen_ai.usage.output_tokens": int64(3), attrFailoverReason: nil,
+			"gen_ai.provider.name": "beta", gentrace.AttrAttempt: int64(2), "gen_ai.usage.input_tokens": int64(5),
+			"gen_ai.usage.output_tokens": int64(3), gentrace.AttrFailoverReason: nil,
 		})
 		checkSpan(t, "ai_gateway", ts.gateway, codes.Unset, map[attribute.Key]any{
-			"gen_ai.provider.name": "beta", "gen_ai.request.model": "alpha:m", attrAttempts: int64(2),
+			"gen_ai.provider.name": "beta", "gen_ai.request.model": "alpha:m", gentrace.AttrAttempts: int64(2),
 			"gen_ai.usage.input_tokens": int64(5), "gen_ai.usage.output_tokens": int64(3),
 		})
 	})
@@ -191,11 +189,11 @@ func TestTracing(t *testing.T) {
 		if len(ts.attempts) != 2 {
 			t.Fatalf("attempt spans %v, want 2", names(ts.attempts))
 		}
-		checkSpan(t, "first attempt", ts.attempts[0], codes.Error, map[attribute.Key]any{attrFailoverReason: reasonRateLimited})
+		checkSpan(t, "first attempt", ts.attempts[0], codes.Error, map[attribute.Key]any{gentrace.AttrFailoverReason: gentrace.ReasonRateLimited})
 		checkSpan(t, "second attempt", ts.attempts[1], codes.Error, map[attribute.Key]any{
-			attrFailoverReason: reasonConnection, "http.response.status_code": nil})
+			gentrace.AttrFailoverReason: gentrace.ReasonConnection, "http.response.status_code": nil})
 		checkSpan(t, "ai_gateway", ts.gateway, codes.Error, map[attribute.Key]any{
-			"error.type": reasonConnection, "gen_ai.provider.name": nil, attrAttempts: int64(2)})
+			"error.type": gentrace.ReasonConnection, "gen_ai.provider.name": nil, gentrace.AttrAttempts: int64(2)})
 	})
 
 	t.Run("a stream", func(t *testing.T) {
@@ -212,7 +210,7 @@ func TestTracing(t *testing.T) {
 			"gen_ai.usage.output_tokens": int64(3), "gen_ai.response.finish_reasons": []string{"stop"},
 		})
 		checkSpan(t, "ai_gateway", ts.gateway, codes.Unset, map[attribute.Key]any{
-			attrStream: true, "gen_ai.usage.output_tokens": int64(3), "gen_ai.provider.name": "alpha"})
+			gentrace.AttrStream: true, "gen_ai.usage.output_tokens": int64(3), "gen_ai.provider.name": "alpha"})
 		// The attempt ends with the stream, not before its last event.
 		if ts.attempts[0].EndTime().After(ts.gateway.EndTime()) {
 			t.Errorf("the attempt span ends after ai_gateway")
@@ -230,10 +228,10 @@ func TestTracing(t *testing.T) {
 			t.Fatalf("attempt spans %v, want 2", names(ts.attempts))
 		}
 		checkSpan(t, "cut segment", ts.attempts[0], codes.Error, map[attribute.Key]any{
-			"gen_ai.provider.name": "alpha", attrFailoverReason: reasonInterrupted})
+			"gen_ai.provider.name": "alpha", gentrace.AttrFailoverReason: gentrace.ReasonInterrupted})
 		checkSpan(t, "continuation", ts.attempts[1], codes.Unset, map[attribute.Key]any{
-			"gen_ai.provider.name": "beta", attrAttempt: int64(2), "gen_ai.usage.output_tokens": int64(3)})
-		checkSpan(t, "ai_gateway", ts.gateway, codes.Unset, map[attribute.Key]any{attrAttempts: int64(2)})
+			"gen_ai.provider.name": "beta", gentrace.AttrAttempt: int64(2), "gen_ai.usage.output_tokens": int64(3)})
+		checkSpan(t, "ai_gateway", ts.gateway, codes.Unset, map[attribute.Key]any{gentrace.AttrAttempts: int64(2)})
 	})
 }
 
@@ -265,75 +263,25 @@ func TestFailoverReason(t *testing.T) {
 		want string
 	}{
 		{attempt{outcome: served, status: 200}, ""},
-		{attempt{outcome: nextKey, status: 429, errBody: body, errText: secretPrompt}, reasonRateLimited},
-		{attempt{outcome: nextKey, status: 401, errBody: body}, reasonKeyRefused},
-		{attempt{outcome: nextTarget, status: 503, errBody: body}, reasonProviderError},
-		{attempt{outcome: nextTarget, status: 408, errBody: body}, reasonProviderError},
-		{attempt{outcome: failFast, status: 400, errBody: body}, reasonRequestRejected},
-		{attempt{outcome: nextTarget, errText: "connection failed: dial tcp: refused"}, reasonConnection},
-		{attempt{outcome: nextTarget, errText: errAttemptTimeout.Error()}, reasonTimeout},
-		{attempt{outcome: nextTarget, status: 200, errText: errFirstToken.Error()}, reasonFirstToken},
-		{attempt{outcome: nextTarget, status: 200, errText: errTotalDeadline.Error()}, reasonTotalTimeout},
-		{attempt{outcome: served, status: 200, errText: errStalled.Error()}, reasonStalled},
-		{attempt{outcome: served, status: 200, errText: "the provider ended the stream before its end"}, reasonInterrupted},
-		{attempt{outcome: served, status: 200, errText: inflight.ErrShutdown.Error()}, reasonShutdown},
-		{attempt{outcome: nextTarget, status: http.StatusBadGateway, errText: "provider stream error: {}"}, reasonStreamError},
-		{attempt{outcome: nextTarget, status: http.StatusBadGateway, errText: "translating the provider's answer: x"}, reasonBadResponse},
-		{attempt{outcome: clientGone, status: 200, errText: "client closed the connection"}, reasonClientClosed},
+		{attempt{outcome: nextKey, status: 429, errBody: body, errText: secretPrompt}, gentrace.ReasonRateLimited},
+		{attempt{outcome: nextKey, status: 401, errBody: body}, gentrace.ReasonKeyRefused},
+		{attempt{outcome: nextTarget, status: 503, errBody: body}, gentrace.ReasonProviderError},
+		{attempt{outcome: nextTarget, status: 408, errBody: body}, gentrace.ReasonProviderError},
+		{attempt{outcome: failFast, status: 400, errBody: body}, gentrace.ReasonRequestRejected},
+		{attempt{outcome: nextTarget, errText: "connection failed: dial tcp: refused"}, gentrace.ReasonConnection},
+		{attempt{outcome: nextTarget, errText: errAttemptTimeout.Error()}, gentrace.ReasonTimeout},
+		{attempt{outcome: nextTarget, status: 200, errText: errFirstToken.Error()}, gentrace.ReasonFirstToken},
+		{attempt{outcome: nextTarget, status: 200, errText: errTotalDeadline.Error()}, gentrace.ReasonTotalTimeout},
+		{attempt{outcome: served, status: 200, errText: errStalled.Error()}, gentrace.ReasonStalled},
+		{attempt{outcome: served, status: 200, errText: "the provider ended the stream before its end"}, gentrace.ReasonInterrupted},
+		{attempt{outcome: served, status: 200, errText: inflight.ErrShutdown.Error()}, gentrace.ReasonShutdown},
+		{attempt{outcome: nextTarget, status: http.StatusBadGateway, errText: "provider stream error: {}"}, gentrace.ReasonStreamError},
+		{attempt{outcome: nextTarget, status: http.StatusBadGateway, errText: "translating the provider's answer: x"}, gentrace.ReasonBadResponse},
+		{attempt{outcome: clientGone, status: 200, errText: "client closed the connection"}, gentrace.ReasonClientClosed},
 	}
 	for _, tc := range cases {
 		if got := failoverReason(&tc.a); got != tc.want {
 			t.Errorf("%+v: %q, want %q", tc.a, got, tc.want)
 		}
-	}
-}
-
-func TestTracingNames(t *testing.T) {
-	t.Parallel()
-	for k, want := range map[usage.Endpoint]string{usage.ChatCompletions: "chat", usage.Messages: "chat", usage.Responses: "chat",
-		usage.Embeddings: "embeddings", usage.CountTokens: "count_tokens"} {
-		if got := operationName(k); got != want {
-			t.Errorf("operationName(%v) = %q, want %q", k, got, want)
-		}
-	}
-	for _, tc := range []struct {
-		p    catalog.Provider
-		want string
-	}{
-		{catalog.Provider{ID: "openai", BuiltIn: true}, "openai"},
-		{catalog.Provider{ID: "anthropic", BuiltIn: true}, "anthropic"},
-		{catalog.Provider{ID: "google", BuiltIn: true}, "gcp.gemini"},
-		{catalog.Provider{ID: "deepseek", BuiltIn: true}, "deepseek"},
-		{catalog.Provider{ID: "google"}, "google"}, // a custom provider: its id
-		{catalog.Provider{ID: "ollama"}, "ollama"},
-	} {
-		if got := providerName(&registry.Provider{Provider: &tc.p}); got != tc.want {
-			t.Errorf("providerName(%s, built-in %v) = %q, want %q", tc.p.ID, tc.p.BuiltIn, got, tc.want)
-		}
-	}
-}
-
-// TestTraceHeaders: the upstream request's traceparent names the
-// attempt's span, not the server span Caddy's tracing wrote into the
-// client's request; without an attempt span the header stays as it came.
-func TestTraceHeaders(t *testing.T) {
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(tracetest.NewSpanRecorder()))
-	ctx, server := tp.Tracer("test").Start(context.Background(), "server")
-	defer server.End()
-	_, span := tp.Tracer("test").Start(ctx, "attempt")
-	defer span.End()
-	const fromClient = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
-
-	h := http.Header{"Traceparent": {fromClient}}
-	traceHeaders(ctx, h, &attempt{span: span})
-	if got, want := h.Get("traceparent"), span.SpanContext().SpanID().String(); !strings.Contains(got, want) ||
-		!strings.Contains(got, span.SpanContext().TraceID().String()) {
-		t.Errorf("traceparent %q, want the attempt span %s", got, want)
-	}
-
-	h = http.Header{"Traceparent": {fromClient}}
-	traceHeaders(ctx, h, &attempt{})
-	if got := h.Get("traceparent"); got != fromClient {
-		t.Errorf("traceparent %q changed without an attempt span", got)
 	}
 }
