@@ -1,7 +1,8 @@
 // stream.go: serving a streaming answer (serveStream): hold events back
 // until the first content, commit the response, then pump events to the
-// client, continuing a stalled stream on the next candidate. Writing client
-// events is in streamwrite.go, continuation in continue.go.
+// client, continuing a stalled stream on the next candidate. Client events
+// are internal/relay's (the request's writer: streamwrite.go), continuation
+// in continue.go.
 
 package caddyaigateway
 
@@ -13,6 +14,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/relay"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/sse"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/upstream"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/usage"
@@ -44,14 +46,11 @@ func (g *Gateway) failoverConfig() (firstToken, idle time.Duration, continueStal
 func (g *Gateway) serveStream(ctx context.Context, c *call, a *attempt, cancel context.CancelCauseFunc, timer *time.Timer, resp *http.Response, next int) {
 	firstToken, idle, continueStalled := g.failoverConfig()
 	seg := &segment{a: a, ctx: ctx, cancel: cancel, resp: resp, rd: sse.NewReader(resp.Body), meter: usage.NewMeter(a.up.Kind), next: next}
-	rl := &relay{upstream: a.up.Format, client: c.req.Endpoint.Client(), includeUsage: c.req.ClientUsage}
+	rl := relay.New(a.up.Format, c.req.Endpoint.Client(), c.req.ClientUsage)
 	if a.up.Translated {
-		rl.ts = rl.upstream.TranslateStream(rl.client, a.target.Name, c.req.ClientUsage)
+		rl.Translate(a.target.Name)
 	}
-	sw := &streamWriter{g: g, c: c, seg: seg, rc: http.NewResponseController(c.w)}
-	if gd := c.req.guard; gd.checks(c.req.Endpoint) {
-		sw.gate = gateFor(c.ctx, gd, c.req.Endpoint.Format) // the client's events, whatever the provider spoke
-	}
+	sw := newStreamWriter(g, c, seg)
 	// A continuation's response is this function's to close (try closes
 	// the first segment's).
 	defer func() {
@@ -72,7 +71,7 @@ func (g *Gateway) serveStream(ctx context.Context, c *call, a *attempt, cancel c
 		cur := sw.seg.a
 		switch why {
 		case pumpDone:
-			sw.closeGate()
+			sw.CloseGate()
 			sw.gateDecisions()
 			g.finishUsage(c, cur, sw.seg.meter)
 			if cur != a {
@@ -99,7 +98,7 @@ func (g *Gateway) serveStream(ctx context.Context, c *call, a *attempt, cancel c
 		var cont *segment
 		reason := "no other provider could continue it"
 		if continueStalled && !shuttingDown(c.ctx) {
-			if ts := rl.translator(); ts != nil && ts.Text() != "" {
+			if ts := rl.Translator(); ts != nil && ts.Text() != "" {
 				cont, reason = g.continueStream(c, ts, sw.seg.next)
 			}
 		}
@@ -107,7 +106,7 @@ func (g *Gateway) serveStream(ctx context.Context, c *call, a *attempt, cancel c
 			sw.gateDecisions()
 			cur.errText = firstNonEmpty(cur.errText, "stream interrupted")
 			g.record(c, cur, actionExhausted)
-			if !sw.broken {
+			if !sw.Broken() {
 				msg := "the provider's stream was interrupted and " + reason + ": " + cur.errText
 				if shuttingDown(c.ctx) {
 					msg = errShutdown.Error() + "; the answer is cut here and only what was delivered is charged"
@@ -125,7 +124,7 @@ func (g *Gateway) serveStream(ctx context.Context, c *call, a *attempt, cancel c
 // events back; first_token_timeout (when set) replaces the attempt's
 // timer meanwhile. It returns the held events, or false when the attempt
 // failed with nothing sent (the attempt says why).
-func (g *Gateway) holdBack(c *call, seg *segment, rl *relay, timer *time.Timer, firstToken time.Duration) ([]heldEvent, bool) {
+func (g *Gateway) holdBack(c *call, seg *segment, rl *relay.Relay, timer *time.Timer, firstToken time.Duration) ([]heldEvent, bool) {
 	a, ctx, cancel := seg.a, seg.ctx, seg.cancel
 	if firstToken > 0 {
 		timer.Stop()
@@ -137,14 +136,13 @@ func (g *Gateway) holdBack(c *call, seg *segment, rl *relay, timer *time.Timer, 
 	// Held events are buffered in a writer of their own and written out
 	// at commit: the relay and its replay copy see them exactly once.
 	var held []heldEvent
-	holder := &streamWriter{g: g, c: c, seg: seg}
-	holder.hold = func(name string, data, raw []byte) {
+	holder := &relay.Writer{Hold: func(name string, data, raw []byte) {
 		held = append(held, heldEvent{name: name, data: bytes.Clone(data), raw: bytes.Clone(raw)})
-	}
+	}}
 	for !seg.meter.FirstContent() {
 		ev, err := seg.rd.Next()
 		if err != nil {
-			if err == io.EOF && len(held) > 0 && isTerminalEvent(lastName(held), lastData(held)) {
+			if err == io.EOF && len(held) > 0 && relay.IsTerminal(lastName(held), lastData(held)) {
 				break // a complete answer without content (e.g. max_tokens 0)
 			}
 			if err == io.EOF {
@@ -166,11 +164,11 @@ func (g *Gateway) holdBack(c *call, seg *segment, rl *relay, timer *time.Timer, 
 		if c.hides(seg, usageOnly) {
 			continue
 		}
-		if err := rl.event(ev, holder); err != nil {
+		if err := rl.Event(ev, holder); err != nil {
 			a.status, a.outcome, a.errText = http.StatusBadGateway, nextTarget, "reading the provider's stream: "+err.Error()
 			return nil, false
 		}
-		if isTerminalEvent(ev.Name, ev.Data) {
+		if relay.IsTerminal(ev.Name, ev.Data) {
 			break
 		}
 	}
@@ -194,12 +192,12 @@ func (g *Gateway) commit(c *call, sw *streamWriter, held []heldEvent) {
 	c.w.WriteHeader(resp.StatusCode)
 	a.outcome = served
 	for _, ev := range held {
-		if sw.write(ev.name, ev.data, ev.raw) != nil {
+		if sw.Write(ev.name, ev.data, ev.raw) != nil {
 			break
 		}
 	}
 	if !sw.seg.rd.Ready() {
-		_ = sw.flush()
+		_ = sw.Flush()
 	}
 }
 
@@ -227,13 +225,13 @@ const (
 )
 
 // pump relays the current segment until it ends.
-func (g *Gateway) pump(c *call, sw *streamWriter, rl *relay, idle time.Duration) pumpResult {
+func (g *Gateway) pump(c *call, sw *streamWriter, rl *relay.Relay, idle time.Duration) pumpResult {
 	seg := sw.seg
 	a := seg.a
 	stall := time.AfterFunc(idle, func() { seg.cancel(errStalled) })
 	defer stall.Stop()
 	for {
-		if sw.terminal {
+		if sw.Ended() {
 			return pumpDone
 		}
 		ev, err := seg.rd.Next()
@@ -244,7 +242,7 @@ func (g *Gateway) pump(c *call, sw *streamWriter, rl *relay, idle time.Duration)
 				return pumpInterrupted
 			case c.ctx.Err() != nil:
 				return pumpClientGone
-			case err == io.EOF && sw.terminal:
+			case err == io.EOF && sw.Ended():
 				return pumpDone
 			case errors.Is(context.Cause(seg.ctx), errStalled):
 				a.errText = errStalled.Error()
@@ -263,21 +261,21 @@ func (g *Gateway) pump(c *call, sw *streamWriter, rl *relay, idle time.Duration)
 		}
 		if c.hides(seg, usageOnly) {
 			if !seg.rd.Ready() {
-				_ = sw.flush()
+				_ = sw.Flush()
 			}
 			continue
 		}
-		if err := rl.event(ev, sw); err != nil {
-			if sw.broken {
+		if err := rl.Event(ev, &sw.Writer); err != nil {
+			if sw.Broken() {
 				return pumpClientGone
 			}
 			a.errText = "reading the provider's stream: " + err.Error()
 			return pumpInterrupted
 		}
 		if !seg.rd.Ready() {
-			_ = sw.flush()
+			_ = sw.Flush()
 		}
-		if sw.broken {
+		if sw.Broken() {
 			return pumpClientGone
 		}
 	}

@@ -1,4 +1,4 @@
-package caddyaigateway
+package relay
 
 import (
 	"fmt"
@@ -16,9 +16,9 @@ import (
 func TestRelayCopyIsBounded(t *testing.T) {
 	for _, chunks := range []int{1, 100, 2000, 20000} {
 		t.Run(fmt.Sprint(chunks), func(t *testing.T) {
-			rl := &relay{upstream: provider.OpenAI, client: provider.OpenAI}
+			rl := New(provider.OpenAI, provider.OpenAI, false)
 			var passed int
-			sw := &streamWriter{hold: func(_ string, _, raw []byte) {
+			sw := &Writer{Hold: func(_ string, _, raw []byte) {
 				if raw == nil {
 					t.Fatal("a pass-through event was rewritten")
 				}
@@ -30,7 +30,7 @@ func TestRelayCopyIsBounded(t *testing.T) {
 				want.WriteString(word)
 				data := fmt.Sprintf(`{"id":"c1","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"content":%q}}]}`, word)
 				raw := []byte("data: " + data + "\n\n")
-				if err := rl.event(sse.Event{Data: []byte(data), Raw: raw}, sw); err != nil {
+				if err := rl.Event(sse.Event{Data: []byte(data), Raw: raw}, sw); err != nil {
 					t.Fatal(err)
 				}
 				if len(rl.replay) > 64<<10 { // the goal: at most 64 KiB per open stream
@@ -40,7 +40,7 @@ func TestRelayCopyIsBounded(t *testing.T) {
 			if passed != chunks {
 				t.Fatalf("%d of %d events passed through", passed, chunks)
 			}
-			ts := rl.translator()
+			ts := rl.Translator()
 			if ts == nil || ts.Text() != want.String() {
 				t.Fatalf("the continuation knows %d bytes of text, %d delivered", len(ts.Text()), want.Len())
 			}
