@@ -109,8 +109,13 @@ func (g *Gateway) checkBody(ctx context.Context, gd *guard, f catalog.Format, bo
 // gateFor returns the stream gate for events in format f, or nil.
 func gateFor(ctx context.Context, gd *guard, f catalog.Format) firewall.Gate { return gd.Gate(ctx, f) }
 
-// record keeps a gate's decisions for the usage event and counts them.
-func (gd *guard) record(ds []firewall.Decision) { gd.Record(ds) }
+// record keeps a gate's decisions for the usage event and counts them;
+// nothing to do without a policy (gd nil).
+func (gd *guard) record(ds []firewall.Decision) {
+	if gd != nil {
+		gd.Record(ds)
+	}
+}
 
 // judgeKey marks the request of a decision rule's judging model: the
 // firewall does not check it again (it would ask the judge again).
