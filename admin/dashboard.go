@@ -53,10 +53,10 @@ func init() {
 // that changes something must carry the session's CSRF token.
 type Dashboard struct {
 	// SessionTTL is the longest a session lasts after login, however much
-	// it is used. Default: 12h.
+	// it is used. A duration. Default: 12h.
 	SessionTTL caddy.Duration `json:"session_ttl,omitempty"`
-	// SessionIdle ends a session that made no call for this long.
-	// Default: 1h.
+	// SessionIdle ends a session that made no call for this long. A
+	// duration. Default: 1h.
 	SessionIdle caddy.Duration `json:"session_idle,omitempty"`
 
 	lifetimes sessionLifetimes

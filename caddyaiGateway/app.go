@@ -42,6 +42,7 @@ type App struct {
 	// "bbolt" (the default) the path of the database file, default
 	// `ai-gateway/ai-gateway.db` under Caddy's data directory; with
 	// "postgres" a libpq URL (normally `{env.AI_GATEWAY_DATABASE_URL}`).
+	// Placeholders are resolved at provision.
 	Storage string `json:"storage,omitempty"`
 
 	// StorageEngine is "bbolt" (default: one node, one file) or "postgres"
@@ -50,8 +51,9 @@ type App struct {
 	StorageEngine string `json:"storage_engine,omitempty"`
 
 	// SecretKey encrypts provider keys at rest (AES-256-GCM). A 64-digit hex
-	// string or base64 of 32 bytes is used as is; anything else is hashed
-	// into a key. Default (bbolt): a random key generated on first start
+	// string or base64 of 32 bytes is used as is; any other string is a
+	// passphrase hashed (SHA-256) into a key. Use a placeholder
+	// (`{env.AI_GATEWAY_SECRET_KEY}`) to keep it out of Caddy's config API. Default (bbolt): a random key generated on first start
 	// into a file beside the database, `<storage path>.key` (mode 0600),
 	// so the database and its key move together; a `secret.key` that an
 	// earlier version kept in Caddy's data dir is still used while no file
@@ -61,8 +63,10 @@ type App struct {
 	// `storage postgres`.
 	SecretKey string `json:"secret_key,omitempty"`
 
-	// AdminKey is the bootstrap management API key: `Authorization: Bearer
-	// <admin_key>` on Caddy's admin endpoint under /ai/. Default: generated
+	// AdminKey is the bootstrap management API key, at least 16
+	// characters: `Authorization: Bearer <admin_key>` on Caddy's admin
+	// endpoint under /ai/ and for the dashboard's login. Placeholders are
+	// resolved at provision. Default: generated
 	// on first start into a file beside the bbolt database,
 	// `<storage path>.admin.key` (mode 0600; the log says where), or with
 	// PostgreSQL into `ai-gateway/admin.key` under each node's Caddy data
@@ -71,11 +75,15 @@ type App struct {
 	AdminKey string `json:"admin_key,omitempty"`
 
 	// PerRequestTimeout bounds one upstream attempt: until the whole answer
-	// for JSON responses, until the first event for streams. Default 120s.
+	// for JSON responses, until the first event for streams. A duration
+	// (`60s` in the Caddyfile; in JSON nanoseconds or a string). Default
+	// 120s; the gateway config's perRequestTimeout overrides it.
 	PerRequestTimeout caddy.Duration `json:"per_request_timeout,omitempty"`
 
 	// TotalTimeout bounds the time until an answer starts, failover
-	// included; past it the client gets 504 total_timeout. Default 300s.
+	// included; past it the client gets 504 total_timeout. A duration, not
+	// shorter than PerRequestTimeout. Default 300s; the gateway config's
+	// totalTimeout overrides it.
 	TotalTimeout caddy.Duration `json:"total_timeout,omitempty"`
 
 	// UsageRetention is how long usage events are kept. Older ones are
@@ -89,22 +97,26 @@ type App struct {
 	UsageRetention caddy.Duration `json:"usage_retention,omitempty"`
 
 	// FirewallPolicies are firewall policies (README: Firewall) that a
-	// site's ai_gateway names with firewall_policy. Each is compiled at
-	// provision: a rule that does not compile fails the config.
+	// site's ai_gateway names with firewall_policy. Names must be unique.
+	// Each is compiled at provision: a rule that does not compile fails
+	// the config. Default: none.
 	FirewallPolicies []*firewall.PolicyConfig `json:"firewall_policies,omitempty"`
 
-	// DemoUpstream answers for every provider that has no managed api_key
-	// with a fake provider running inside this process, so the gateway can
-	// be tried without any provider account. Never enable in production.
+	// DemoUpstream answers for every built-in provider that has no managed
+	// api_key with a fake provider running inside this process (custom
+	// providers are called as configured), so the gateway can be tried
+	// without any provider account. Default false. Never enable in
+	// production.
 	DemoUpstream bool `json:"demo_upstream,omitempty"`
 
-	// Credits are the prepaid-credit settings (fees, minimum purchase,
-	// lifetime, low-balance warnings); the management API's gateway config
-	// overrides them.
+	// CreditConfig holds the prepaid-credit settings (fees, purchase
+	// bounds, credit lifetime, low-balance warnings), inline in this
+	// object's JSON; the management API's gateway config overrides them.
 	CreditConfig
 
 	// Providers configures built-in providers (managed keys, base_url,
-	// model overrides) and adds custom ones.
+	// model overrides) and adds custom ones. Default: the built-ins as the
+	// catalog has them, with no managed keys.
 	Providers []*ProviderConfig `json:"providers,omitempty"`
 
 	// shared is set once the app is activated (Start, or the first

@@ -10,26 +10,37 @@ import (
 )
 
 // CreditConfig are the credit settings of the `ai` app (Caddyfile), which
-// the gateway config of the management API overrides field by field.
+// the gateway config of the management API (/ai/gateway-config) overrides
+// field by field. Amounts are USD decimal strings ("5.00", at most nine
+// decimals).
 type CreditConfig struct {
-	// ProcessingFee is charged per 1M tokens of managed-key usage, as its
-	// own ledger entry (USD decimal string). Default "0".
+	// ProcessingFee is charged per 1M tokens of managed-key usage, on top
+	// of the provider price, as its own ledger entry (USD per 1M tokens,
+	// not negative). Default "0".
 	ProcessingFee string `json:"processing_fee,omitempty"`
-	// BYOKFee is charged per 1M tokens of usage on customer keys. Default
-	// "0": BYOK traffic is free and keeps flowing at zero balance.
+	// BYOKFee is charged per 1M tokens of usage on customer keys (USD per
+	// 1M tokens, not negative). Default "0": BYOK traffic is free and
+	// keeps flowing at zero balance.
 	BYOKFee string `json:"byok_fee,omitempty"`
-	// MinPurchase is the smallest purchase accepted. Default "5.00".
+	// MinPurchase is the smallest purchase accepted (USD, not negative).
+	// Default "5.00".
 	MinPurchase string `json:"min_purchase,omitempty"`
 	// MaxPurchase is the largest purchase accepted, and the largest manual
-	// adjustment or refund either way (USD). Default "100000.00".
+	// adjustment or refund either way (USD, positive, at least
+	// MinPurchase). Default "100000.00".
 	MaxPurchase string `json:"max_purchase,omitempty"`
-	// CreditLifetime is how long purchased credits last. Default 365 days.
+	// CreditLifetime is how long purchased credits last before the rest of
+	// the purchase expires. A duration: `365d` in the Caddyfile; in JSON
+	// nanoseconds or a string such as "8760h". Default 365 days.
 	CreditLifetime caddy.Duration `json:"credit_lifetime,omitempty"`
-	// LowBalanceThresholds (USD) each log a warning, and call the webhook,
-	// once per downward crossing.
+	// LowBalanceThresholds are balances (USD, positive, each given once)
+	// that each log a warning, and call LowBalanceWebhook, once per
+	// downward crossing. Default: none.
 	LowBalanceThresholds []string `json:"low_balance_thresholds,omitempty"`
-	// LowBalanceWebhook receives a JSON POST {"accountId","balance",
-	// "threshold"} per crossing, retried with backoff.
+	// LowBalanceWebhook is an http(s) URL that receives a JSON POST
+	// {"accountId","balance","threshold","at"} per crossing, retried with
+	// backoff (5 retries, 1s to 16s apart). Taken as written: placeholders
+	// are not resolved. Default: none (crossings are only logged).
 	LowBalanceWebhook string `json:"low_balance_webhook,omitempty"`
 }
 

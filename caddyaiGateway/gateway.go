@@ -49,8 +49,9 @@ func init() {
 // Placeholders set: {http.vars.ai.request_id}, {http.vars.ai.provider},
 // {http.vars.ai.model}.
 type Gateway struct {
-	// MaxRequestBody is the largest request body accepted, in bytes;
-	// larger ones get 413 input_too_large. Default 32 MiB.
+	// MaxRequestBody is the largest request body accepted, in bytes (a
+	// size such as `64MB` in the Caddyfile); larger ones get 413
+	// input_too_large. Default 32 MiB.
 	MaxRequestBody int64 `json:"max_request_body,omitempty"`
 
 	// ModelSelection are selection strategies tried in order: CEL
@@ -59,19 +60,24 @@ type Gateway struct {
 	// returns a non-empty list picks and orders the candidates; when the
 	// client named its models, strategies only filter and reorder those.
 	// Compiled and type-checked at provision. An access key
-	// configuration's modelSelection replaces them for its keys.
+	// configuration's modelSelection replaces them for its keys. Default:
+	// none; then named models keep the client's order and `auto` uses
+	// `cheapest`.
 	ModelSelection []string `json:"model_selection,omitempty"`
 
-	// Failover tunes when an attempt is abandoned for the next candidate.
+	// Failover tunes when a stream is abandoned for the next candidate.
+	// Default: the defaults of its fields.
 	Failover *FailoverConfig `json:"failover,omitempty"`
 
 	// MaxAutoCandidates bounds how many models `auto` (or a missing
-	// model) tries, in the order selection gives. Default 5.
+	// model) tries, in the order selection gives. A positive number;
+	// default 5.
 	MaxAutoCandidates int `json:"max_auto_candidates,omitempty"`
 
 	// FirewallPolicy names a policy of the ai app's firewall_policies
 	// that checks this site's requests and the tool calls of their
-	// answers (README: Firewall).
+	// answers (README: Firewall). An access key configuration's
+	// firewallPolicyId replaces it for its keys. Default: none.
 	FirewallPolicy string `json:"firewall_policy,omitempty"`
 
 	app        *App
@@ -85,10 +91,10 @@ type Gateway struct {
 type FailoverConfig struct {
 	// FirstTokenTimeout: a stream that produces no content within it is
 	// abandoned for the next candidate (nothing has reached the client
-	// yet). Default: per_request_timeout.
+	// yet). A duration. Default: per_request_timeout.
 	FirstTokenTimeout caddy.Duration `json:"first_token_timeout,omitempty"`
 	// StreamIdleTimeout: a stream silent this long after content started
-	// is stalled. Default 30s.
+	// is stalled. A duration. Default 30s.
 	StreamIdleTimeout caddy.Duration `json:"stream_idle_timeout,omitempty"`
 	// ContinueStalledStreams continues a stalled stream on the next
 	// candidate, re-asking it with the text already delivered, so the

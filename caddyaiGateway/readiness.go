@@ -36,7 +36,9 @@ func init() {
 // Both answer GET and HEAD, and never carry a key, a database URL or a
 // path.
 type Health struct {
-	// Check is `ready` (default) or `live`.
+	// Check is what the endpoint answers for: `ready` (the default: the
+	// app is running and its store answers) or `live` (the process
+	// serves HTTP).
 	Check string `json:"check,omitempty"`
 
 	app *App

@@ -129,6 +129,7 @@ const (
 // Caddyfile write it.
 type PolicyConfig struct {
 	// Name identifies the policy (firewallPolicyId, firewall_policy NAME).
+	// Required; unique among the ai app's policies.
 	Name string `json:"name"`
 	// Mode: "enforce" (the default) or "dryRun" (decisions are only
 	// recorded).
@@ -137,38 +138,46 @@ type PolicyConfig struct {
 	// be evaluated.
 	OnError OnError `json:"onError,omitempty"`
 	// Rules are checked in order; for each subject the first that
-	// matches decides.
+	// matches decides, and a subject no rule matches is allowed. At most
+	// 100.
 	Rules []RuleConfig `json:"rules"`
 }
 
 // RuleConfig is one rule: a phase, an action, a message and exactly one
 // matcher (ToolName, Regex, CEL or Decision).
 type RuleConfig struct {
-	// Name optionally names the rule in decisions and logs.
+	// Name optionally names the rule in decisions and logs (at most 1024
+	// bytes).
 	Name string `json:"name,omitempty"`
 	// Phase: "request" or "response"; required.
 	Phase Phase `json:"phase"`
 	// Action: "block" (the default) or "allow".
 	Action Action `json:"action,omitempty"`
 	// Message says why, to the client (a blocked request's error, the
-	// text that replaces a blocked call) and in the records.
+	// text that replaces a blocked call) and in the records. Optional; at
+	// most 1024 characters.
 	Message string `json:"message,omitempty"`
 
-	// ToolName is a glob on the tool name.
+	// ToolName is a glob on the whole tool name, case-sensitive: `*` any
+	// run of characters, `?` one character, `[a-z]`/`[!a-z]` a class,
+	// `\` escapes (at most 4096 bytes).
 	ToolName string `json:"toolName,omitempty"`
 	// Regex is an RE2 pattern on the name, the arguments or the text.
 	Regex *RegexMatcher `json:"regex,omitempty"`
-	// CEL is a boolean expression over call, req and key.
+	// CEL is a boolean expression over call, req and key, type-checked
+	// when the policy compiles (at most 4096 bytes).
 	CEL string `json:"cel,omitempty"`
-	// Decision asks a model.
+	// Decision asks a model whether the rule's instruction holds.
 	Decision *DecisionMatcher `json:"decision,omitempty"`
 }
 
 // RegexMatcher matches an RE2 pattern, unanchored.
 type RegexMatcher struct {
-	// On: "name", "arguments" or "text" (request phase only).
+	// On: "name" (the tool name), "arguments" (a call's arguments as
+	// JSON text) or "text" (each piece of prompt text; request phase
+	// only). Required.
 	On RegexTarget `json:"on"`
-	// Pattern is RE2 syntax.
+	// Pattern is RE2 syntax; required, at most 4096 bytes.
 	Pattern string `json:"pattern"`
 }
 
@@ -178,13 +187,13 @@ type RegexMatcher struct {
 type DecisionMatcher struct {
 	// Model is the model that judges, in the request's model forms
 	// ("gpt-4o-mini", "openai:gpt-4o-mini"); the gateway routes the
-	// question through itself.
+	// question through itself. Required.
 	Model string `json:"model"`
 	// Instruction is the condition in plain language, e.g. "the call
-	// deletes or overwrites data".
+	// deletes or overwrites data". Required; at most 4096 characters.
 	Instruction string `json:"instruction"`
-	// Timeout bounds the model's answer; default 10s, at most 5m.
-	// After it, onError applies.
+	// Timeout bounds the model's answer: "10s" or a number of seconds;
+	// default 10s, at most 5m. After it, onError applies.
 	Timeout Duration `json:"timeout,omitempty"`
 }
 
