@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
@@ -23,7 +24,7 @@ func creditsTestApp(t *testing.T, upstream string, cc CreditConfig) *App {
 	t.Helper()
 	app := testApp(t, upstream)
 	var err error
-	if app.credits, err = cc.parse(); err != nil {
+	if app.credits, err = cc.parse(caddy.NewReplacer()); err != nil {
 		t.Fatal(err)
 	}
 	app.applyCreditSettings()
@@ -68,7 +69,7 @@ func TestDeleteAccountAfterExpiryDoesNotDeadlock(t *testing.T) {
 
 	// metered traffic on the default account flows
 	app.CreditConfig.CreditLifetime = 0
-	if app.credits, err = app.CreditConfig.parse(); err != nil {
+	if app.credits, err = app.CreditConfig.parse(caddy.NewReplacer()); err != nil {
 		t.Fatal(err)
 	}
 	app.applyCreditSettings()
@@ -138,5 +139,20 @@ func TestDeleteAccountRefusedWithCredits(t *testing.T) {
 	// a purchase racing the delete cannot land on the deleted account
 	if _, err := app.Manage().Ledger().Purchase(acct.ID, 5_000_000_000, "", ""); err == nil {
 		t.Fatal("credited a deleted account")
+	}
+}
+
+// TestLowBalanceWebhookPlaceholder: the webhook URL's placeholders are
+// resolved when the config loads, so a URL carrying a token can stay out
+// of Caddy's config.
+func TestLowBalanceWebhookPlaceholder(t *testing.T) {
+	t.Setenv("AI_TEST_LOW_BALANCE_HOOK", "https://hooks.example.com/low?token=abc")
+	s, err := (&CreditConfig{LowBalanceWebhook: "{env.AI_TEST_LOW_BALANCE_HOOK}"}).parse(caddy.NewReplacer())
+	if err != nil || s.Webhook != "https://hooks.example.com/low?token=abc" {
+		t.Fatalf("webhook %q, %v", s.Webhook, err)
+	}
+	// unset, it is empty: no webhook, as for an api_key placeholder
+	if s, err := (&CreditConfig{LowBalanceWebhook: "{env.AI_TEST_UNSET_HOOK}"}).parse(caddy.NewReplacer()); err != nil || s.Webhook != "" {
+		t.Fatalf("unset: webhook %q, %v", s.Webhook, err)
 	}
 }

@@ -238,7 +238,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 		a.haveAdmin = true
 	}
 
-	if a.credits, err = a.CreditConfig.parse(); err != nil {
+	if a.credits, err = a.CreditConfig.parse(repl); err != nil {
 		return err
 	}
 	if err := initMetrics(ctx.GetMetricsRegistry()); err != nil {

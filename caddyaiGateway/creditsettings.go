@@ -39,15 +39,19 @@ type CreditConfig struct {
 	LowBalanceThresholds []string `json:"low_balance_thresholds,omitempty"`
 	// LowBalanceWebhook is an http(s) URL that receives a JSON POST
 	// {"accountId","balance","threshold","at"} per crossing, retried with
-	// backoff (5 retries, 1s to 16s apart). Taken as written: placeholders
-	// are not resolved. Default: none (crossings are only logged).
+	// backoff (5 retries, 1s to 16s apart). Placeholders are resolved when
+	// the config loads (`{env.LOW_BALANCE_WEBHOOK}` keeps a URL that carries
+	// a token out of Caddy's config API). Default: none (crossings are only
+	// logged).
 	LowBalanceWebhook string `json:"low_balance_webhook,omitempty"`
 }
 
-func (c *CreditConfig) parse() (credits.Settings, error) {
+// parse checks the settings, resolving placeholders in the webhook URL
+// with repl.
+func (c *CreditConfig) parse(repl *caddy.Replacer) (credits.Settings, error) {
 	return credits.ParseSettings(credits.Configured{ProcessingFee: c.ProcessingFee, BYOKFee: c.BYOKFee,
 		MinPurchase: c.MinPurchase, MaxPurchase: c.MaxPurchase, Lifetime: time.Duration(c.CreditLifetime),
-		LowBalanceThresholds: c.LowBalanceThresholds, LowBalanceWebhook: c.LowBalanceWebhook})
+		LowBalanceThresholds: c.LowBalanceThresholds, LowBalanceWebhook: repl.ReplaceAll(c.LowBalanceWebhook, "")})
 }
 
 // effectiveCredits overlays the gateway config on the Caddyfile settings.

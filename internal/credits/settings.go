@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/money"
@@ -96,7 +95,7 @@ func ParseSettings(c Configured) (Settings, error) {
 		}
 		s.Thresholds = append(s.Thresholds, v)
 	}
-	if w := c.LowBalanceWebhook; w != "" && !strings.Contains(w, "{") { // placeholders resolve later
+	if w := c.LowBalanceWebhook; w != "" { // placeholders are resolved already
 		if u, err := url.Parse(w); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return s, fmt.Errorf("low_balance_webhook: %q is not an http(s) URL", w)
 		}

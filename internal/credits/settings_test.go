@@ -30,7 +30,7 @@ func TestParseSettings(t *testing.T) {
 		{Configured{LowBalanceThresholds: []string{"10", "0"}}, "low_balance_thresholds"},
 		{Configured{LowBalanceThresholds: []string{"10", "10.00"}}, "given twice"},
 		{Configured{LowBalanceWebhook: "ftp://example.com/hook"}, "low_balance_webhook"},
-		{Configured{LowBalanceWebhook: "{env.HOOK}"}, ""}, // resolves later
+		{Configured{LowBalanceWebhook: "{env.HOOK}"}, "low_balance_webhook"}, // an unresolved placeholder
 		{Configured{LowBalanceWebhook: "https://example.com/hook"}, ""},
 	} {
 		_, err := ParseSettings(tc.c)
