@@ -34,8 +34,13 @@ func (sw *streamWriter) Finish() {
 }
 
 // gateDecisions hands the gate's decisions to the request's guard (for
-// the usage event and the metrics), once.
-func (sw *streamWriter) gateDecisions() { sw.c.req.guard.record(sw.GateDecisions()) }
+// the usage event and the metrics), once. A stream without a gate has no
+// guard (no firewall policy) and nothing to hand.
+func (sw *streamWriter) gateDecisions() {
+	if sw.Gate != nil {
+		sw.c.req.guard.record(sw.GateDecisions())
+	}
+}
 
 // errorEvent ends a stream that cannot be completed with a well-formed
 // error event in the client's format.
