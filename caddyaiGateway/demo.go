@@ -1,12 +1,8 @@
 package caddyaigateway
 
 import (
-	"context"
-	"net"
 	"net/http"
-	"net/url"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -17,57 +13,31 @@ import (
 
 // demoUpstream is the fake provider that answers inside this process for
 // `demo_upstream`: the quick start answers without any provider account,
-// through the same code path real providers use. It listens on no port:
-// the app's transport connects to it in memory, so provisioning it (as
-// `caddy validate` does) binds nothing, and nothing outside the process
-// can reach it.
+// through the same code path real providers use. It listens on no port
+// (fakeprovider.InMemory): the app's transport connects to it in memory,
+// so provisioning it (as `caddy validate` does) binds nothing, and
+// nothing outside the process can reach it.
 type demoUpstream struct {
 	// addr is the host:port of its base URLs; it never resolves (.invalid)
 	// and only the app's transport knows it.
 	addr string
-	ln   *fakeprovider.MemListener
-	srv  *http.Server
-	once sync.Once
+	mem  *fakeprovider.InMemory
 }
 
 // demoSeq numbers demo upstreams: each config's has its own address, so
 // a transport never sends to the demo of another config (reloads overlap).
 var demoSeq atomic.Int64
 
-// newDemoUpstream prepares a demo upstream; start serves it.
+// newDemoUpstream prepares a demo upstream; start serves it, route makes
+// a transport reach it, close stops it.
 func newDemoUpstream() *demoUpstream {
-	return &demoUpstream{
-		addr: "demo-upstream-" + strconv.FormatInt(demoSeq.Add(1), 10) + ".invalid:80",
-		ln:   fakeprovider.NewMemListener(),
-		srv: &http.Server{
-			Handler:           fakeprovider.New(fakeprovider.Options{Latency: 20 * time.Millisecond}),
-			ReadHeaderTimeout: 10 * time.Second,
-		},
-	}
+	addr := "demo-upstream-" + strconv.FormatInt(demoSeq.Add(1), 10) + ".invalid:80"
+	return &demoUpstream{addr: addr, mem: fakeprovider.NewInMemory(addr, fakeprovider.New(fakeprovider.Options{Latency: 20 * time.Millisecond}))}
 }
 
-// start serves the demo upstream (once).
-func (d *demoUpstream) start() {
-	d.once.Do(func() { go func() { _ = d.srv.Serve(d.ln) }() })
-}
-
-// route makes t reach the demo upstream for its address, in memory and
-// never through a proxy.
-func (d *demoUpstream) route(t *http.Transport) {
-	dial, proxy := t.DialContext, t.Proxy
-	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if addr == d.addr {
-			return d.ln.Dial(ctx)
-		}
-		return dial(ctx, network, addr)
-	}
-	t.Proxy = func(r *http.Request) (*url.URL, error) {
-		if r.URL.Host == d.addr || proxy == nil {
-			return nil, nil
-		}
-		return proxy(r)
-	}
-}
+func (d *demoUpstream) start()                  { d.mem.Start() }
+func (d *demoUpstream) route(t *http.Transport) { d.mem.Route(t) }
+func (d *demoUpstream) close()                  { d.mem.Close() }
 
 // baseURL is the demo's base URL for a provider of format f: the fake
 // provider serves every format's API at its usual root.
@@ -77,11 +47,4 @@ func (d *demoUpstream) baseURL(f catalog.Format) string {
 		base += pf.BasePath()
 	}
 	return base
-}
-
-func (d *demoUpstream) close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = d.srv.Shutdown(ctx) // also closes the listener
-	_ = d.ln.Close()
 }

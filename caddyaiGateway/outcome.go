@@ -107,7 +107,7 @@ func (g *Gateway) record(c *call, a *attempt, action string) {
 			ev.Firewall = gd.UsageDecisions()
 		}
 	}
-	if c.bill != nil && !c.bill.settled {
+	if c.bill != nil && !c.bill.Settled() {
 		c.pending = append(c.pending, ev) // committed with the settlement
 	} else {
 		g.app.shared.Usage.RecordUsage(ev)
@@ -149,7 +149,7 @@ func (c *call) countRequest(a *attempt, status int) {
 // draws on credits, else the provider cost at catalog prices.
 func (c *call) charged() money.Nano {
 	if c.bill != nil {
-		return c.bill.charged
+		return c.bill.Charged()
 	}
 	return c.cost
 }
@@ -163,7 +163,7 @@ func (g *Gateway) price(c *call, a *attempt) {
 		c.cost += cost
 	}
 	if c.bill != nil {
-		a.fee = c.bill.fees.Rate(a.source == routing.SourceManaged).Cost(u.TotalTokens())
+		a.fee = c.bill.Fees.Rate(a.source == routing.SourceManaged).Cost(u.TotalTokens())
 	}
 }
 
