@@ -242,7 +242,7 @@ func (g *Gateway) serveBody(ctx context.Context, c *call, a *attempt, resp *http
 	}
 	// The firewall reads the answer's tool calls in the client's format,
 	// after translation (firewall.go).
-	if gd := c.req.guard; gd.checks(c.req.Endpoint) {
+	if gd := c.req.guard; gd.ChecksAnswers(c.req.Endpoint.Kind) {
 		body = g.checkBody(ctx, gd, c.req.Endpoint.Format, body)
 	}
 	g.price(c, a)

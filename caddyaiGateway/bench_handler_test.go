@@ -116,8 +116,7 @@ func benchHandler(b *testing.B, path, body, upstreamBody string, check func(*ben
 	// in batches, off the request path: leave the store out of the count.
 	journal := app.shared.Usage
 	app.shared.Usage = store.NewWriter(discardUsage{}, store.WriterOptions{})
-	app.shared.usage = app.shared.Usage
-	b.Cleanup(func() { app.shared.Usage.Close(); app.shared.Usage, app.shared.usage = journal, journal })
+	b.Cleanup(func() { app.shared.Usage.Close(); app.shared.Usage = journal })
 	g := &Gateway{app: app, MaxRequestBody: defaultMaxRequestBody, logger: zap.NewNop()}
 
 	vars := map[string]any{}

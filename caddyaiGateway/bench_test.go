@@ -31,7 +31,7 @@ func testApp(tb testing.TB, baseURL string) *App {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = st.Close() })
-	a := &App{shared: &shared{State: st, id: ref.ID(), usage: st.Usage}, PerRequestTimeout: 30e9, TotalTimeout: 60e9, transport: upstream.NewTransport(), logger: zap.NewNop(), eff: new(atomic.Pointer[effectiveRegistry])}
+	a := &App{shared: &shared{State: st, id: ref.ID()}, PerRequestTimeout: 30e9, TotalTimeout: 60e9, transport: upstream.NewTransport(), logger: zap.NewNop(), eff: new(atomic.Pointer[effectiveRegistry])}
 	cfgs := []*ProviderConfig{}
 	if baseURL != "" {
 		cfgs = append(cfgs, &ProviderConfig{ID: "openai", BaseURL: baseURL + "/v1", APIKeys: []string{"sk-test-0123456789abcdef"}},

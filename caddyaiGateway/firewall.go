@@ -17,7 +17,6 @@ import (
 
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/catalog"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/clientreq"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/firewall"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/ids"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/provider"
@@ -49,13 +48,10 @@ func (g *Gateway) policyFor(ctx context.Context, req *request) *firewall.Policy 
 var unusablePolicy = firewall.FailClosed("unavailable",
 	"the firewall policy of this key's configuration cannot be used by this gateway node; see its log")
 
-// guard is the firewall's part of one request; nil when no policy is in force.
-type guard struct{ firewall.Guard }
-
 // checkRequest runs the request phase of policy p (nil: none): it returns
 // the request's guard, or the 403 firewall_blocked answer naming the rule.
 // Responses and Gemini requests are read through their translation to chat.
-func (g *Gateway) checkRequest(ctx context.Context, req *request, p *firewall.Policy, caller *Caller) (*guard, *apierr.Error) {
+func (g *Gateway) checkRequest(ctx context.Context, req *request, p *firewall.Policy, caller *Caller) (*firewall.Guard, *apierr.Error) {
 	if p == nil {
 		return nil, nil
 	}
@@ -68,7 +64,7 @@ func (g *Gateway) checkRequest(ctx context.Context, req *request, p *firewall.Po
 	if caller != nil && caller.AccessKey != nil {
 		key = firewall.Key{ID: caller.AccessKey.ID, Name: caller.AccessKey.Name, RawMetadata: caller.AccessKey.Metadata}
 	}
-	gd := &guard{firewall.Guard{Policy: p, Observe: observeFirewall}}
+	gd := &firewall.Guard{Policy: p, Observe: observeFirewall}
 	gd.Env = firewall.Env{Request: view, Key: &key, Judge: firewall.JudgeFunc(g.judge)}
 	if refusal, refused := gd.CheckRequest(ctx, err); refused {
 		return gd, apierr.New(http.StatusForbidden, apierr.FirewallBlocked, refusal)
@@ -86,35 +82,21 @@ func (g *Gateway) recordBlocked(w http.ResponseWriter, r *http.Request, req *req
 	if c := CallerFrom(r); c != nil && c.AccessKey != nil {
 		ev.AccessKeyID, ev.AccountID = c.AccessKey.ID, c.AccountID()
 	}
-	g.app.shared.usage.RecordUsage(ev)
+	g.app.shared.Usage.RecordUsage(ev)
 }
 
 // actionFirewallBlocked is the retry action of a request the firewall
 // refused before any attempt.
 const actionFirewallBlocked = "firewall_blocked"
 
-// checks reports whether the response phase checks the answers of ep.
-func (gd *guard) checks(ep *clientreq.Endpoint) bool { return gd != nil && gd.ChecksAnswers(ep.Kind) }
-
 // checkBody runs the response phase on a JSON answer in format f (the
 // client's); an answer it cannot read passes unchanged.
-func (g *Gateway) checkBody(ctx context.Context, gd *guard, f catalog.Format, body []byte) []byte {
+func (g *Gateway) checkBody(ctx context.Context, gd *firewall.Guard, f catalog.Format, body []byte) []byte {
 	out, err := gd.CheckAnswer(ctx, f, body)
 	if err != nil {
 		g.logger.Warn("firewall: reading the answer's tool calls", zap.Error(err))
 	}
 	return out
-}
-
-// gateFor returns the stream gate for events in format f, or nil.
-func gateFor(ctx context.Context, gd *guard, f catalog.Format) firewall.Gate { return gd.Gate(ctx, f) }
-
-// record keeps a gate's decisions for the usage event and counts them;
-// nothing to do without a policy (gd nil).
-func (gd *guard) record(ds []firewall.Decision) {
-	if gd != nil {
-		gd.Record(ds)
-	}
 }
 
 // judgeKey marks the request of a decision rule's judging model: the

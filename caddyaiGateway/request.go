@@ -17,6 +17,7 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/apierr"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/catalog"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/clientreq"
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/firewall"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/ids"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/manage"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
@@ -60,7 +61,7 @@ type request struct {
 	rejected []string
 	// guard is the firewall's part of the request (firewall.go); nil
 	// without a policy.
-	guard       *guard
+	guard       *firewall.Guard
 	keyCache    []targetKeys
 	keyCacheBuf [2]targetKeys
 }

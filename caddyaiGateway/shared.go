@@ -11,7 +11,6 @@ import (
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/inflight"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/node"
 	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/secrets"
-	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/store"
 )
 
 // pool holds one node state per store. Caddy provisions a new config
@@ -25,10 +24,6 @@ var pool = caddy.NewUsagePool()
 type shared struct {
 	*node.State
 	id string // the pool's key (node.Storage.ID)
-
-	// usage is State.Usage under its former name, which firewall.go
-	// still uses.
-	usage *store.Writer
 }
 
 // errGatewayStopping is the answer to a request that arrives while the
@@ -53,7 +48,7 @@ func acquireShared(ref node.Storage, key secrets.Key, logger *zap.Logger) (s *sh
 		if err != nil {
 			return nil, err
 		}
-		sh.State, sh.usage = st, st.Usage
+		sh.State = st
 		return sh, nil
 	})
 	if err != nil {

@@ -18,8 +18,8 @@ type streamWriter struct {
 func newStreamWriter(g *Gateway, c *call, seg *segment) *streamWriter {
 	sw := &streamWriter{g: g, c: c, seg: seg}
 	sw.Writer = relay.NewWriter(c.w, sw)
-	if gd := c.req.guard; gd.checks(c.req.Endpoint) {
-		sw.Gate = gateFor(c.ctx, gd, c.req.Endpoint.Format) // the client's events, whatever the provider spoke
+	if gd := c.req.guard; gd.ChecksAnswers(c.req.Endpoint.Kind) {
+		sw.Gate = gd.Gate(c.ctx, c.req.Endpoint.Format) // the client's events, whatever the provider spoke
 	}
 	return sw
 }
@@ -38,7 +38,7 @@ func (sw *streamWriter) Finish() {
 // guard (no firewall policy) and nothing to hand.
 func (sw *streamWriter) gateDecisions() {
 	if sw.Gate != nil {
-		sw.c.req.guard.record(sw.GateDecisions())
+		sw.c.req.guard.Record(sw.GateDecisions())
 	}
 }
 

@@ -71,8 +71,12 @@ func (g *Guard) CheckRequest(ctx context.Context, readErr error) (refusal string
 	return "", false
 }
 
-// Record keeps decisions for the usage event and tells Observe of each.
+// Record keeps decisions for the usage event and tells Observe of each;
+// a nil Guard (no policy in force) records nothing.
 func (g *Guard) Record(ds []Decision) {
+	if g == nil {
+		return
+	}
 	for _, d := range ds {
 		if len(g.Decisions) < MaxDecisions {
 			g.Decisions = append(g.Decisions, d)
