@@ -76,7 +76,7 @@ func completion(e *store.UsageEvent) string {
 	switch {
 	case e.RetryAction == store.RetrySucceeded:
 		return completionCompleted
-	case e.RetryAction == "client_closed":
+	case e.RetryAction == store.RetryClientClosed:
 		return completionClientClosed
 	case timedOut(e):
 		return completionTimeout

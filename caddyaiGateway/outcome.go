@@ -38,13 +38,13 @@ const (
 // Retry actions recorded on usage events: what the gateway did after an
 // attempt.
 const (
-	actionSucceeded   = "succeeded"
-	actionNextKey     = "next_key"
-	actionNextBack    = "next_backend"
-	actionFailFast    = "fail_fast"
-	actionExhausted   = "exhausted"
-	actionAbandoned   = "client_closed"
-	actionSameBackend = "retry_same_backend"
+	actionSucceeded   = store.RetrySucceeded
+	actionNextKey     = store.RetryNextKey
+	actionNextBack    = store.RetryNextBackend
+	actionFailFast    = store.RetryFailFast
+	actionExhausted   = store.RetryExhausted
+	actionAbandoned   = store.RetryClientClosed
+	actionSameBackend = store.RetrySameBackend
 )
 
 // record builds the attempt's usage event, once (committed with the
@@ -101,11 +101,8 @@ func (g *Gateway) record(c *call, a *attempt, action string) {
 		ev.AccessKeyID = c.caller.AccessKey.ID
 		ev.AccountID = c.caller.AccountID()
 	}
-	switch action {
-	case actionSucceeded, actionAbandoned, actionFailFast, actionExhausted: // the request's last attempt
-		if gd := c.req.guard; gd != nil {
-			ev.Firewall = gd.UsageDecisions()
-		}
+	if store.FinalAction(action) {
+		ev.Firewall = c.req.guard.UsageDecisions()
 	}
 	if c.bill != nil && !c.bill.Settled() {
 		c.pending = append(c.pending, ev) // committed with the settlement
@@ -113,8 +110,7 @@ func (g *Gateway) record(c *call, a *attempt, action string) {
 		g.app.shared.Usage.RecordUsage(ev)
 	}
 	observeAttempt(a.target, ev, a.ttft)
-	switch action {
-	case actionSucceeded, actionAbandoned, actionFailFast, actionExhausted: // the request's last attempt
+	if store.FinalAction(action) {
 		status := a.status
 		switch {
 		case action == actionAbandoned:

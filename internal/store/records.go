@@ -72,14 +72,17 @@ type FirewallDecision struct {
 	Message  string `json:"message,omitempty"`
 }
 
-// Retry actions after which the gateway moved on to another attempt of the
-// same request. Every other action ends the request: its event is the
-// request's final attempt.
+// Retry actions: what the gateway did after an attempt. After the first
+// three it moved on to another attempt of the same request; every other
+// action ends the request (its event is the request's final attempt).
 const (
-	RetryNextKey     = "next_key"
-	RetryNextBackend = "next_backend"
-	RetrySameBackend = "retry_same_backend"
-	RetrySucceeded   = "succeeded"
+	RetryNextKey      = "next_key"
+	RetryNextBackend  = "next_backend"
+	RetrySameBackend  = "retry_same_backend"
+	RetrySucceeded    = "succeeded"
+	RetryFailFast     = "fail_fast"     // the provider refused the request itself; its error was passed on
+	RetryExhausted    = "exhausted"     // no candidate or key was left to try
+	RetryClientClosed = "client_closed" // the client went away
 )
 
 // Final reports whether the event is the attempt that ended its request.
