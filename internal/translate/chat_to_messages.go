@@ -409,17 +409,7 @@ func (t *chatToMessages) userBlocks(parts []chatPart) []obj {
 }
 
 func (t *chatToMessages) assistantBlocks(m *chatMessage) ([]obj, error) {
-	if !isDefault(m.ReasoningContent) || !isDefault(m.Reasoning) {
-		// A thinking block needs Anthropic's signature, which an OpenAI
-		// client never has.
-		t.rm.add("messages.reasoning_content")
-	}
-	if !isDefault(m.FunctionCall) {
-		t.rm.add("messages.function_call")
-	}
-	if !isDefault(m.Audio) {
-		t.rm.add("messages.audio")
-	}
+	t.rm.assistantExtras(m)
 	parts, err := chatContent(m.Content)
 	if err != nil {
 		return nil, fmt.Errorf("content: %w", err)

@@ -602,6 +602,7 @@ func ChatToGemini(body []byte, o Options) (out []byte, removed []string, err err
 					break
 				}
 			}
+			rm.assistantExtras(m)
 			parts, err := chatContent(m.Content)
 			if err != nil {
 				return nil, nil, fmt.Errorf("decoding chat completions request: messages[%d]: %w", i, err)

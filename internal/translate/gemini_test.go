@@ -144,6 +144,14 @@ func TestChatToGemini(t *testing.T) {
 				"generationConfig":{"thinkingConfig":{"thinkingBudget":16384}}}`,
 			removed: []string{"n", "parallel_tool_calls", "tools.web_search"},
 		},
+		{
+			name: "what an assistant message carries that Gemini does not take is named",
+			in: `{"model":"m","messages":[{"role":"user","content":"Hi"},
+				{"role":"assistant","content":"Hello","reasoning_content":"thinking...","audio":{"id":"audio_1"}},
+				{"role":"user","content":"Again"}]}`,
+			want:    `{"contents":[{"role":"user","parts":[{"text":"Hi"}]},{"role":"model","parts":[{"text":"Hello"}]},{"role":"user","parts":[{"text":"Again"}]}]}`,
+			removed: []string{"messages.audio", "messages.reasoning_content"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

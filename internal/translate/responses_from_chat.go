@@ -235,15 +235,7 @@ func (t *chatToResponses) inputParts(parts []chatPart) []obj {
 // assistant translates an assistant message into an assistant message
 // item (when it has text) and a function_call item per tool call.
 func (t *chatToResponses) assistant(m *chatMessage) ([]obj, error) {
-	if !isDefault(m.ReasoningContent) || !isDefault(m.Reasoning) {
-		t.rm.add("messages.reasoning_content")
-	}
-	if !isDefault(m.FunctionCall) {
-		t.rm.add("messages.function_call")
-	}
-	if !isDefault(m.Audio) {
-		t.rm.add("messages.audio")
-	}
+	t.rm.assistantExtras(m)
 	parts, err := chatContent(m.Content)
 	if err != nil {
 		return nil, fmt.Errorf("content: %w", err)

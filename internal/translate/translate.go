@@ -69,6 +69,22 @@ func (r *removedSet) add(name string) {
 	}
 }
 
+// assistantExtras names what an assistant message of a chat request
+// carries that no other format takes: reasoning (a thinking block needs
+// the provider's own signature, which an OpenAI client never has), the
+// legacy function_call and audio.
+func (r *removedSet) assistantExtras(m *chatMessage) {
+	if !isDefault(m.ReasoningContent) || !isDefault(m.Reasoning) {
+		r.add("messages.reasoning_content")
+	}
+	if !isDefault(m.FunctionCall) {
+		r.add("messages.function_call")
+	}
+	if !isDefault(m.Audio) {
+		r.add("messages.audio")
+	}
+}
+
 // list returns the names sorted, or nil when nothing was dropped.
 func (r removedSet) list() []string {
 	if len(r) == 0 {
