@@ -197,7 +197,9 @@ type DecisionMatcher struct {
 	Timeout Duration `json:"timeout,omitempty"`
 }
 
-// Duration is a duration written as "10s" (or a number of seconds).
+// Duration is a duration written as a Go duration string ("10s"), read
+// from that or a number of seconds (also the management API's durations:
+// manage.Duration).
 type Duration time.Duration
 
 // MarshalJSON writes "10s".

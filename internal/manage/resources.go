@@ -203,30 +203,10 @@ type GatewayConfig struct {
 	UpdatedAt            time.Time     `json:"updatedAt"`
 }
 
-// Duration is a time.Duration written as a Go duration string ("90s").
-type Duration time.Duration
-
-// MarshalJSON writes "90s".
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
-
-// UnmarshalJSON reads "90s" (or a number of seconds).
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		var secs float64
-		if json.Unmarshal(b, &secs) != nil {
-			return err
-		}
-		*d = Duration(secs * float64(time.Second))
-		return nil
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return err
-	}
-	*d = Duration(v)
-	return nil
-}
+// Duration is a time.Duration written as a Go duration string ("90s"),
+// read from that or a number of seconds: the firewall's JSON duration, one
+// type for both APIs.
+type Duration = firewall.Duration
 
 // FirewallPolicy is a firewall policy added through the management API
 // (/ai/firewall-policies): the policy's JSON (firewall.PolicyConfig:
