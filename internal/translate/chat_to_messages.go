@@ -50,10 +50,7 @@ func ChatToMessages(body []byte, o Options) (out []byte, removed []string, err e
 	var rm removedSet
 	t := chatToMessages{req: req, rm: &rm}
 
-	model := o.Model
-	if model == "" {
-		model, _ = stringValue(req["model"])
-	}
+	model := o.model(req["model"])
 	system, msgs, err := t.messages()
 	if err != nil {
 		return nil, nil, err

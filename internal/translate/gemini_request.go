@@ -88,11 +88,7 @@ func GeminiToChat(body []byte, o Options) (out []byte, removed []string, err err
 		return nil, nil, errors.New("decoding generateContent request: not a JSON object")
 	}
 	var rm removedSet
-	model := o.Model
-	if model == "" {
-		model, _ = stringValue(req["model"])
-		model = strings.TrimPrefix(model, "models/")
-	}
+	model := strings.TrimPrefix(o.model(req["model"]), "models/")
 	c := obj{{"model", model}}
 
 	var msgs []obj
@@ -455,11 +451,7 @@ func geminiGenerationConfig(raw json.RawMessage, o Options, set func(string, any
 		}
 		switch k {
 		case "maxOutputTokens":
-			if o.LegacyMaxTokens {
-				set("max_tokens", v)
-			} else {
-				set("max_completion_tokens", v)
-			}
+			set(o.chatOutputLimit(), v)
 		case "temperature":
 			set("temperature", v)
 		case "topP":

@@ -43,10 +43,7 @@ func MessagesToChat(body []byte, o Options) (out []byte, removed []string, err e
 	var rm removedSet
 	t := messagesToChat{rm: &rm}
 
-	model := o.Model
-	if model == "" {
-		model, _ = stringValue(req["model"])
-	}
+	model := o.model(req["model"])
 	msgs, err := t.messages(req["system"], req["messages"])
 	if err != nil {
 		return nil, nil, err
@@ -54,11 +51,7 @@ func MessagesToChat(body []byte, o Options) (out []byte, removed []string, err e
 
 	c := obj{{"model", model}, {"messages", msgs}}
 	if n, ok := integer(req["max_tokens"]); ok && n > 0 {
-		if o.LegacyMaxTokens {
-			c.set("max_tokens", n)
-		} else {
-			c.set("max_completion_tokens", n)
-		}
+		c.set(o.chatOutputLimit(), n)
 	}
 	if v := req["temperature"]; !isNull(v) {
 		c.set("temperature", v)

@@ -44,10 +44,7 @@ func ChatToResponses(body []byte, o Options) (out []byte, removed []string, err 
 	var rm removedSet
 	t := chatToResponses{rm: &rm}
 
-	model := o.Model
-	if model == "" {
-		model, _ = stringValue(req["model"])
-	}
+	model := o.model(req["model"])
 	input, err := t.input(req["messages"])
 	if err != nil {
 		return nil, nil, err

@@ -100,10 +100,7 @@ func ResponsesToChat(body []byte, o Options) (out []byte, removed []string, err 
 	var rm removedSet
 	t := responsesToChat{rm: &rm}
 
-	model := o.Model
-	if model == "" {
-		model, _ = stringValue(req["model"])
-	}
+	model := o.model(req["model"])
 	msgs, err := t.messages(req["instructions"], req["input"])
 	if err != nil {
 		return nil, nil, err
@@ -111,11 +108,7 @@ func ResponsesToChat(body []byte, o Options) (out []byte, removed []string, err 
 	c := obj{{"model", model}, {"messages", msgs}}
 
 	if n, ok := integer(req["max_output_tokens"]); ok && n > 0 {
-		if o.LegacyMaxTokens {
-			c.set("max_tokens", n)
-		} else {
-			c.set("max_completion_tokens", n)
-		}
+		c.set(o.chatOutputLimit(), n)
 	} else if !isNull(req["max_output_tokens"]) {
 		rm.add("max_output_tokens")
 	}

@@ -53,6 +53,25 @@ type Options struct {
 	LegacyMaxTokens bool
 }
 
+// model is the model of the translated request: o.Model, else the
+// request's own (its model member, raw).
+func (o Options) model(raw json.RawMessage) string {
+	if o.Model != "" {
+		return o.Model
+	}
+	m, _ := stringValue(raw)
+	return m
+}
+
+// chatOutputLimit is the chat completions member the output limit goes in
+// (LegacyMaxTokens).
+func (o Options) chatOutputLimit() string {
+	if o.LegacyMaxTokens {
+		return "max_tokens"
+	}
+	return "max_completion_tokens"
+}
+
 // defaultMaxTokens stands in for a zero Options.DefaultMaxTokens.
 const defaultMaxTokens = 4096
 
