@@ -102,19 +102,7 @@ func GeminiResponseToChat(body []byte, model string) ([]byte, error) {
 				}
 			}
 		}
-		msg := obj{{"role", "assistant"}}
-		if text.Len() > 0 || len(calls) == 0 {
-			msg.set("content", text.String())
-		} else {
-			msg.set("content", nil)
-		}
-		msg.set("refusal", nil)
-		if thinking.Len() > 0 {
-			msg.set("reasoning_content", thinking.String())
-		}
-		if len(calls) > 0 {
-			msg.set("tool_calls", calls)
-		}
+		msg := chatAnswerMessage(text.String(), "", thinking.String(), calls)
 		choices = append(choices, obj{{"index", cand.Index}, {"message", msg}, {"logprobs", nil},
 			{"finish_reason", finishReason(geminiStop(cand.FinishReason), len(calls) > 0)}})
 	}

@@ -60,19 +60,7 @@ func MessagesResponseToChat(body []byte, model string) ([]byte, error) {
 			})
 		}
 	}
-	msg := obj{{"role", "assistant"}}
-	if text.Len() > 0 || len(calls) == 0 {
-		msg.set("content", text.String())
-	} else {
-		msg.set("content", nil)
-	}
-	msg.set("refusal", nil)
-	if thinking.Len() > 0 {
-		msg.set("reasoning_content", thinking.String())
-	}
-	if len(calls) > 0 {
-		msg.set("tool_calls", calls)
-	}
+	msg := chatAnswerMessage(text.String(), "", thinking.String(), calls)
 	c := obj{
 		{"id", m.ID},
 		{"object", "chat.completion"},
@@ -218,4 +206,29 @@ func messagesUsage(u usage.Usage) obj {
 		{"cache_read_input_tokens", u.CacheReadTokens},
 		{"output_tokens", u.OutputTokens},
 	}
+}
+
+// chatAnswerMessage is the assistant message of a translated chat
+// completion: content is the text, null when there is none and tool calls
+// stand instead; refusal the refusal, else null; reasoning_content the
+// model's thinking, when there was any; tool_calls the calls, when any.
+func chatAnswerMessage(text, refusal, reasoning string, calls []obj) obj {
+	msg := obj{{"role", "assistant"}}
+	if text != "" || len(calls) == 0 {
+		msg.set("content", text)
+	} else {
+		msg.set("content", nil)
+	}
+	if refusal != "" {
+		msg.set("refusal", refusal)
+	} else {
+		msg.set("refusal", nil)
+	}
+	if reasoning != "" {
+		msg.set("reasoning_content", reasoning)
+	}
+	if len(calls) > 0 {
+		msg.set("tool_calls", calls)
+	}
+	return msg
 }

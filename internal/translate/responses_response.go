@@ -319,23 +319,7 @@ func ResponsesResponseToChat(body []byte, model string) ([]byte, error) {
 	if model == "" {
 		model = r.Model
 	}
-	msg := obj{{"role", "assistant"}}
-	if r.text.Len() > 0 || len(r.calls) == 0 {
-		msg.set("content", r.text.String())
-	} else {
-		msg.set("content", nil)
-	}
-	if r.refusal.Len() > 0 {
-		msg.set("refusal", r.refusal.String())
-	} else {
-		msg.set("refusal", nil)
-	}
-	if r.reasoning.Len() > 0 {
-		msg.set("reasoning_content", r.reasoning.String())
-	}
-	if len(r.calls) > 0 {
-		msg.set("tool_calls", r.calls)
-	}
+	msg := chatAnswerMessage(r.text.String(), r.refusal.String(), r.reasoning.String(), r.calls)
 	created := r.CreatedAt
 	if created == 0 {
 		created = now().Unix()
