@@ -1,9 +1,12 @@
 // Package caddyaigateway is an AI gateway that runs inside Caddy: the `ai`
-// app (shared state: bbolt store, secret key, providers and their managed
-// keys, model catalog, credit ledger, usage journal) and the HTTP handlers
-// `ai_auth` (access keys), `ai_credits` (prepaid balances) and `ai_gateway`
-// (routing, failover, streaming, metering). The management API module
-// `admin.api.ai` lives in the admin package.
+// app (its store, bbolt or PostgreSQL, held per process by internal/node;
+// the secret key; providers and their managed keys; the model catalog;
+// credit settings; firewall policies) and the HTTP handlers `ai_auth`
+// (access keys), `ai_credits` (prepaid balances), `ai_gateway` (routing,
+// failover, streaming, translation, the firewall, metering and settlement)
+// and `ai_health` (readiness and liveness). The management API module
+// `admin.api.ai` and the dashboard handler `ai_dashboard` live in the admin
+// package; the `caddy ai` commands in internal/aicmd.
 package caddyaigateway
 
 import (
