@@ -146,17 +146,9 @@ if ! command -v wrk >/dev/null; then
 	apt_install wrk || die "could not install wrk"
 fi
 
-SRC=$ROOT
-if [[ -n "${BENCH_REV:-}" ]]; then
-	CODE_REV=$(git rev-parse --short "$BENCH_REV^{commit}") || die "no such revision: $BENCH_REV"
-	SRC=$TMP/src
-	mkdir -p "$SRC"
-	git archive --format=tar "$CODE_REV" | tar -x -C "$SRC"
-elif CODE_REV=$(git rev-parse --short HEAD 2>/dev/null); then
-	[[ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]] || CODE_REV="$CODE_REV + uncommitted changes (working tree)"
-else
-	CODE_REV="working tree"
-fi
+# shellcheck source=bench/lib.sh
+source "$BENCH_DIR/lib.sh"
+code_under_test
 log "building ./cmd/caddy ($CODE_REV), ./cmd/fakeprovider and ./bench/ttft (working tree) into $TMP ..."
 (cd "$SRC" && go build -o "$TMP/caddy" ./cmd/caddy) ||
 	die "build failed (BENCH_REV=HEAD builds the last commit instead of the working tree)"
@@ -168,22 +160,11 @@ go build -o "$TMP/ttft" ./bench/ttft || die "building bench/ttft failed"
 
 # --- ports and settings ----------------------------------------------------
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-# pick_port <var>: the next free port from PORT_BASE on, into <var> (no
-# subshell, so the counter advances).
-next_port=$PORT_BASE
-pick_port() {
-	while ! port_free "$next_port"; do next_port=$((next_port + 1)); done
-	printf -v "$1" '%s' "$next_port"
-	next_port=$((next_port + 1))
-}
 pick_port UP_PORT
 pick_port RP_PORT
 pick_port GW_PORT
 pick_port FULL_PORT
 pick_port ADMIN_PORT
-
-randhex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
 
 export BENCH_UPSTREAM="127.0.0.1:$UP_PORT"
 export BENCH_RP_PORT=$RP_PORT
@@ -196,16 +177,6 @@ export BENCH_SECRET_KEY="${BENCH_SECRET_KEY:-$(randhex 32)}"
 # Caddy's own data/config dirs: inside the temp dir, not in $HOME.
 export XDG_DATA_HOME="$TMP/data" XDG_CONFIG_HOME="$TMP/config"
 
-# wait_http <url> [curl args...]: until the URL answers at all (any status).
-wait_http() {
-	local url=$1
-	shift
-	for _ in $(seq 100); do
-		curl -s -o /dev/null --max-time 1 "$@" "$url" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 # --- processes -------------------------------------------------------------
 

@@ -74,35 +74,12 @@ command -v go >/dev/null || die "go is not installed"
 command -v curl >/dev/null || die "curl is not installed"
 command -v wrk >/dev/null || die "wrk is not installed (apt-get install wrk)"
 
-SRC=$ROOT
-if [[ -n "${BENCH_REV:-}" ]]; then
-	CODE_REV=$(git rev-parse --short "$BENCH_REV^{commit}") || die "no such revision: $BENCH_REV"
-	SRC=$TMP/src
-	mkdir -p "$SRC"
-	git archive --format=tar "$CODE_REV" | tar -x -C "$SRC"
-else
-	CODE_REV=$(git rev-parse --short HEAD 2>/dev/null || echo "working tree")
-	[[ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]] || CODE_REV="$CODE_REV + uncommitted changes"
-fi
+# shellcheck source=bench/lib.sh
+source "$BENCH_DIR/lib.sh"
+code_under_test
 log "building ./cmd/caddy ($CODE_REV) and ./cmd/fakeprovider into $TMP ..."
 (cd "$SRC" && go build -o "$TMP/caddy" ./cmd/caddy) || die "building caddy failed"
 go build -o "$TMP/fakeprovider" ./cmd/fakeprovider || die "building cmd/fakeprovider failed"
-
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-next_port=$PORT_BASE
-pick_port() {
-	while ! port_free "$next_port"; do next_port=$((next_port + 1)); done
-	printf -v "$1" '%s' "$next_port"
-	next_port=$((next_port + 1))
-}
-wait_http() {
-	for _ in $(seq 150); do
-		curl -s -o /dev/null --max-time 1 "$1" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-randhex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
 
 # --- PostgreSQL -------------------------------------------------------------
 
