@@ -1,14 +1,18 @@
 package translate
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/streamcheck"
+)
 
 func discard(string, []byte) error { return nil }
 
 // One text delta through an Anthropic → OpenAI stream.
 func BenchmarkMessagesToChatStreamEvent(b *testing.B) {
 	s := NewMessagesToChatStream("claude-sonnet-4-5", true)
-	for _, e := range sse(anthropicText)[:2] {
-		if err := s.Event(e.name, []byte(e.data), discard); err != nil {
+	for _, e := range streamcheck.ParseSSE(anthropicText)[:2] {
+		if err := s.Event(e.Name, []byte(e.Data), discard); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -24,8 +28,8 @@ func BenchmarkMessagesToChatStreamEvent(b *testing.B) {
 // One text chunk through an OpenAI → Anthropic stream.
 func BenchmarkChatToMessagesStreamEvent(b *testing.B) {
 	s := NewChatToMessagesStream("gpt-4o")
-	for _, e := range sse(chatText)[:1] {
-		if err := s.Event(e.name, []byte(e.data), discard); err != nil {
+	for _, e := range streamcheck.ParseSSE(chatText)[:1] {
+		if err := s.Event(e.Name, []byte(e.Data), discard); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -41,8 +45,8 @@ func BenchmarkChatToMessagesStreamEvent(b *testing.B) {
 // One text delta passing through (observed for Text and Resume).
 func BenchmarkPassthroughStreamEvent(b *testing.B) {
 	s := NewStream(Anthropic, Anthropic, "", false)
-	for _, e := range sse(anthropicText)[:2] {
-		if err := s.Event(e.name, []byte(e.data), discard); err != nil {
+	for _, e := range streamcheck.ParseSSE(anthropicText)[:2] {
+		if err := s.Event(e.Name, []byte(e.Data), discard); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/streamcheck"
 )
 
 func TestContinueChat(t *testing.T) {
@@ -151,19 +153,19 @@ func TestCommonPrefix(t *testing.T) {
 func repeatChunk(content string) event {
 	b, _ := json.Marshal(map[string]any{"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
 		"choices": []any{map[string]any{"index": 0, "delta": map[string]any{"content": content}}}})
-	return event{data: string(b)}
+	return event{Data: string(b)}
 }
 
 func repeatEnd() []event {
 	return []event{
-		{data: `{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`},
-		{data: `{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12}}`},
-		{data: "[DONE]"},
+		{Data: `{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`},
+		{Data: `{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12}}`},
+		{Data: "[DONE]"},
 	}
 }
 
 func repeatStart() event {
-	return event{data: `{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}`}
+	return event{Data: `{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}`}
 }
 
 // TestSkipRepeatStream: a stream stalls after "Hello", the continuation
@@ -185,7 +187,7 @@ func TestSkipRepeatStream(t *testing.T) {
 				s := NewStream(OpenAI, client, "m", true)
 				var out []event
 				for _, e := range head {
-					if err := s.Event(e.name, []byte(e.data), collect(&out)); err != nil {
+					if err := s.Event(e.Name, []byte(e.Data), collect(&out)); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -199,16 +201,12 @@ func TestSkipRepeatStream(t *testing.T) {
 					next = append(next, repeatChunk(c))
 				}
 				out = append(out, run(t, s, append(next, repeatEnd()...))...)
-				read := readMessages
-				if client == OpenAI {
-					read = readChat
-				}
-				got, err := read(out)
+				got, err := readClient(client, out)
 				if err != nil {
-					t.Fatalf("%v\n%s", err, dump(out))
+					t.Fatalf("%v\n%s", err, streamcheck.Dump(out))
 				}
 				if got.Text != tt.want || s.Text() != tt.want {
-					t.Fatalf("client read %q (Text() %q), want %q\n%s", got.Text, s.Text(), tt.want, dump(out))
+					t.Fatalf("client read %q (Text() %q), want %q\n%s", got.Text, s.Text(), tt.want, streamcheck.Dump(out))
 				}
 			})
 		}
@@ -220,19 +218,19 @@ func TestSkipRepeatStream(t *testing.T) {
 	s := NewStream(OpenAI, OpenAI, "m", true)
 	var out []event
 	for _, e := range head {
-		_ = s.Event(e.name, []byte(e.data), collect(&out))
+		_ = s.Event(e.Name, []byte(e.Data), collect(&out))
 	}
 	s.Resume(OpenAI)
 	SkipRepeat(s, s.Text())
-	_ = s.Event("", []byte(repeatChunk("Hello fr").data), collect(&out))
+	_ = s.Event("", []byte(repeatChunk("Hello fr").Data), collect(&out))
 	if s.Text() != "Hello from" {
 		t.Fatalf("held text leaked: %q", s.Text())
 	}
 	s.Resume(OpenAI)
 	SkipRepeat(s, s.Text())
 	out = append(out, run(t, s, append([]event{repeatChunk("Hello from the third"), repeatChunk(".")}, repeatEnd()...))...)
-	got, err := readChat(out)
+	got, err := streamcheck.ReadChatStream(out, true)
 	if err != nil || got.Text != "Hello from the third." {
-		t.Fatalf("%q %v\n%s", got.Text, err, dump(out))
+		t.Fatalf("%q %v\n%s", got.Text, err, streamcheck.Dump(out))
 	}
 }

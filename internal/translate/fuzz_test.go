@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/streamcheck"
 )
 
 // Whatever a client sends, translation fails cleanly or yields JSON.
@@ -55,11 +57,11 @@ func FuzzStream(f *testing.F) {
 			}
 			return nil
 		}
-		for i, e := range sse(in) {
+		for i, e := range streamcheck.ParseSSE(in) {
 			if up != client {
-				_ = s.Event(e.name, []byte(e.data), check)
+				_ = s.Event(e.Name, []byte(e.Data), check)
 			} else {
-				_ = s.Event(e.name, []byte(e.data), func(string, []byte) error { return nil })
+				_ = s.Event(e.Name, []byte(e.Data), func(string, []byte) error { return nil })
 			}
 			if i == 3 && strings.Contains(in, "resume") {
 				s.Resume(1 - up)

@@ -292,12 +292,12 @@ func TestContinueGemini(t *testing.T) {
 // (as two streams): parts in chunks, usage on every chunk, the
 // finishReason on the last.
 var geminiTextStream = []event{
-	{"", `{"candidates":[{"content":{"parts":[{"text":"Hel"}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":5,"totalTokenCount":5},"modelVersion":"gemini-2.5-flash","responseId":"r1"}`},
-	{"", `{"candidates":[{"content":{"parts":[{"text":"lo"}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":5,"candidatesTokenCount":2,"thoughtsTokenCount":1,"totalTokenCount":8},"modelVersion":"gemini-2.5-flash","responseId":"r1"}`},
+	{Data: `{"candidates":[{"content":{"parts":[{"text":"Hel"}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":5,"totalTokenCount":5},"modelVersion":"gemini-2.5-flash","responseId":"r1"}`},
+	{Data: `{"candidates":[{"content":{"parts":[{"text":"lo"}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":5,"candidatesTokenCount":2,"thoughtsTokenCount":1,"totalTokenCount":8},"modelVersion":"gemini-2.5-flash","responseId":"r1"}`},
 }
 
 var geminiToolStream = []event{
-	{"", `{"candidates":[{"content":{"parts":[{"functionCall":{"name":"get_weather","args":{"location":"Paris"}}}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":9,"candidatesTokenCount":4,"totalTokenCount":13},"modelVersion":"gemini-2.5-flash","responseId":"r2"}`},
+	{Data: `{"candidates":[{"content":{"parts":[{"functionCall":{"name":"get_weather","args":{"location":"Paris"}}}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":9,"candidatesTokenCount":4,"totalTokenCount":13},"modelVersion":"gemini-2.5-flash","responseId":"r2"}`},
 }
 
 func TestGeminiStreamToChat(t *testing.T) {
@@ -313,8 +313,8 @@ func TestGeminiStreamToChat(t *testing.T) {
 	eventsEqual(t, out, want)
 
 	out = run(t, NewStream(Gemini, OpenAI, "m", false), geminiToolStream)
-	if len(out) != 5 || !strings.Contains(out[1].data, `"tool_calls":[{"index":0,"id":"call_`) || !strings.Contains(out[1].data, `"name":"get_weather"`) ||
-		!strings.Contains(out[2].data, `"arguments":"{\"location\":\"Paris\"}"`) || !strings.Contains(out[3].data, `"finish_reason":"tool_calls"`) {
+	if len(out) != 5 || !strings.Contains(out[1].Data, `"tool_calls":[{"index":0,"id":"call_`) || !strings.Contains(out[1].Data, `"name":"get_weather"`) ||
+		!strings.Contains(out[2].Data, `"arguments":"{\"location\":\"Paris\"}"`) || !strings.Contains(out[3].Data, `"finish_reason":"tool_calls"`) {
 		t.Fatalf("tool call stream: %q", out)
 	}
 }
@@ -325,8 +325,8 @@ func eventsEqual(t *testing.T, out []event, want []string) {
 		t.Fatalf("%d events, want %d: %q", len(out), len(want), out)
 	}
 	for i := range want {
-		if out[i].data != want[i] {
-			t.Fatalf("event %d\n got %s\nwant %s", i, out[i].data, want[i])
+		if out[i].Data != want[i] {
+			t.Fatalf("event %d\n got %s\nwant %s", i, out[i].Data, want[i])
 		}
 	}
 }
@@ -335,27 +335,27 @@ func TestGeminiStreamToMessages(t *testing.T) {
 	out := run(t, NewStream(Gemini, Anthropic, "gemini-2.5-flash", false), geminiToolStream)
 	var names []string
 	for _, e := range out {
-		names = append(names, e.name)
+		names = append(names, e.Name)
 	}
 	if strings.Join(names, ",") != "message_start,content_block_start,content_block_delta,content_block_stop,message_delta,message_stop" {
 		t.Fatalf("events %v: %q", names, out)
 	}
-	if !strings.Contains(out[1].data, `"type":"tool_use"`) || !strings.Contains(out[2].data, `"partial_json":"{\"location\":\"Paris\"}"`) ||
-		!strings.Contains(out[4].data, `"stop_reason":"tool_use"`) || !strings.Contains(out[4].data, `"output_tokens":4`) {
+	if !strings.Contains(out[1].Data, `"type":"tool_use"`) || !strings.Contains(out[2].Data, `"partial_json":"{\"location\":\"Paris\"}"`) ||
+		!strings.Contains(out[4].Data, `"stop_reason":"tool_use"`) || !strings.Contains(out[4].Data, `"output_tokens":4`) {
 		t.Fatalf("tool stream: %q", out)
 	}
 }
 
 func TestChatStreamToGemini(t *testing.T) {
 	in := []event{
-		{"", `{"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}`},
-		{"", `{"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}`},
-		{"", `{"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":""}}]},"finish_reason":null}]}`},
-		{"", `{"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"location\":"}}]},"finish_reason":null}]}`},
-		{"", `{"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"Paris\"}"}}]},"finish_reason":null}]}`},
-		{"", `{"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}`},
-		{"", `{"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[],"usage":{"prompt_tokens":10,"completion_tokens":6,"total_tokens":16,"prompt_tokens_details":{"cached_tokens":4},"completion_tokens_details":{"reasoning_tokens":2}}}`},
-		{"", `[DONE]`},
+		{Data: `{"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}`},
+		{Data: `{"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}`},
+		{Data: `{"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":""}}]},"finish_reason":null}]}`},
+		{Data: `{"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"location\":"}}]},"finish_reason":null}]}`},
+		{Data: `{"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"Paris\"}"}}]},"finish_reason":null}]}`},
+		{Data: `{"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}`},
+		{Data: `{"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[],"usage":{"prompt_tokens":10,"completion_tokens":6,"total_tokens":16,"prompt_tokens_details":{"cached_tokens":4},"completion_tokens_details":{"reasoning_tokens":2}}}`},
+		{Data: `[DONE]`},
 	}
 	s := NewStream(OpenAI, Gemini, "gpt-4o", false)
 	out := run(t, s, in)
@@ -368,21 +368,21 @@ func TestChatStreamToGemini(t *testing.T) {
 		t.Fatalf("Text = %q", s.Text())
 	}
 	// an error chunk becomes a Gemini error
-	out = run(t, NewStream(OpenAI, Gemini, "m", false), []event{{"", `{"error":{"message":"overloaded","type":"server_error"}}`}})
+	out = run(t, NewStream(OpenAI, Gemini, "m", false), []event{{Data: `{"error":{"message":"overloaded","type":"server_error"}}`}})
 	eventsEqual(t, out, []string{`{"error":{"code":500,"message":"overloaded","status":"INTERNAL"}}`})
 }
 
 func TestMessagesStreamToGemini(t *testing.T) {
 	in := []event{
-		{"message_start", `{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude","content":[],"usage":{"input_tokens":7,"output_tokens":1}}}`},
-		{"content_block_start", `{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":""}}`},
-		{"content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"hmm"}}`},
-		{"content_block_stop", `{"type":"content_block_stop","index":0}`},
-		{"content_block_start", `{"type":"content_block_start","index":1,"content_block":{"type":"text","text":""}}`},
-		{"content_block_delta", `{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"Hello"}}`},
-		{"content_block_stop", `{"type":"content_block_stop","index":1}`},
-		{"message_delta", `{"type":"message_delta","delta":{"stop_reason":"max_tokens"},"usage":{"output_tokens":5}}`},
-		{"message_stop", `{"type":"message_stop"}`},
+		{Name: "message_start", Data: `{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude","content":[],"usage":{"input_tokens":7,"output_tokens":1}}}`},
+		{Name: "content_block_start", Data: `{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":""}}`},
+		{Name: "content_block_delta", Data: `{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"hmm"}}`},
+		{Name: "content_block_stop", Data: `{"type":"content_block_stop","index":0}`},
+		{Name: "content_block_start", Data: `{"type":"content_block_start","index":1,"content_block":{"type":"text","text":""}}`},
+		{Name: "content_block_delta", Data: `{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"Hello"}}`},
+		{Name: "content_block_stop", Data: `{"type":"content_block_stop","index":1}`},
+		{Name: "message_delta", Data: `{"type":"message_delta","delta":{"stop_reason":"max_tokens"},"usage":{"output_tokens":5}}`},
+		{Name: "message_stop", Data: `{"type":"message_stop"}`},
 	}
 	out := run(t, NewStream(Anthropic, Gemini, "claude-x", false), in)
 	eventsEqual(t, out, []string{
@@ -397,10 +397,10 @@ func TestMessagesStreamToGemini(t *testing.T) {
 func TestGeminiStreamPassThroughAndResume(t *testing.T) {
 	s := NewStream(Gemini, Gemini, "", false)
 	var out []event
-	if err := s.Event("", []byte(geminiTextStream[0].data), collect(&out)); err != nil {
+	if err := s.Event("", []byte(geminiTextStream[0].Data), collect(&out)); err != nil {
 		t.Fatal(err)
 	}
-	if len(out) != 1 || out[0].data != geminiTextStream[0].data || s.Text() != "Hel" {
+	if len(out) != 1 || out[0].Data != geminiTextStream[0].Data || s.Text() != "Hel" {
 		t.Fatalf("pass-through: %q %q", out, s.Text())
 	}
 	s.Resume(OpenAI)
@@ -414,7 +414,7 @@ func TestGeminiStreamPassThroughAndResume(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if len(out) != 2 || !strings.Contains(out[0].data, `{"text":"lo"}`) || !strings.Contains(out[1].data, `"finishReason":"STOP"`) || s.Text() != "Hello" {
+	if len(out) != 2 || !strings.Contains(out[0].Data, `{"text":"lo"}`) || !strings.Contains(out[1].Data, `"finishReason":"STOP"`) || s.Text() != "Hello" {
 		t.Fatalf("resumed: %q %q", out, s.Text())
 	}
 }

@@ -2,10 +2,13 @@ package translate
 
 import (
 	"encoding/json"
+	"errors"
 	"reflect"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/streamcheck"
 )
 
 func init() {
@@ -40,15 +43,31 @@ func removedEqual(t *testing.T, got, want []string) {
 }
 
 // event is one SSE event for stream tests.
-type event struct {
-	name string
-	data string
+type event = streamcheck.Event
+
+// readClient reads a stream the gateway sent a client in format f
+// (Anthropic or OpenAI chat, which asked for usage).
+func readClient(f Format, evs []event) (streamcheck.Answer, error) {
+	if f == OpenAI {
+		return streamcheck.ReadChatStream(evs, true)
+	}
+	return streamcheck.ReadMessagesStream(evs)
+}
+
+// readResponses reads a Responses stream the gateway made: it stores
+// nothing, so the stream must say store: false.
+func readResponses(evs []event) (streamcheck.Answer, error) {
+	a, err := streamcheck.ReadResponsesStream(evs)
+	if err == nil && a.Store {
+		err = errors.New("a translated response says store: true")
+	}
+	return a, err
 }
 
 // collect returns an emit func appending copies of the events to evs.
 func collect(evs *[]event) func(string, []byte) error {
 	return func(name string, data []byte) error {
-		*evs = append(*evs, event{name, string(data)})
+		*evs = append(*evs, event{Name: name, Data: string(data)})
 		return nil
 	}
 }
@@ -59,8 +78,8 @@ func run(t *testing.T, s Stream, in []event) []event {
 	t.Helper()
 	var out []event
 	for _, e := range in {
-		if err := s.Event(e.name, []byte(e.data), collect(&out)); err != nil {
-			t.Fatalf("Event(%s, %s): %v", e.name, e.data, err)
+		if err := s.Event(e.Name, []byte(e.Data), collect(&out)); err != nil {
+			t.Fatalf("Event(%s, %s): %v", e.Name, e.Data, err)
 		}
 	}
 	if err := s.Close(collect(&out)); err != nil {

@@ -1,12 +1,16 @@
 package translate
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/streamcheck"
+)
 
 // One text chunk through an OpenAI chat → Responses stream.
 func BenchmarkResponsesStreamEvent(b *testing.B) {
 	s := NewResponsesStream(OpenAI, "gpt-4o", []byte(`{"model":"gpt-4o","input":"x"}`))
-	for _, e := range sse(chatText)[:2] {
-		if err := s.Event(e.name, []byte(e.data), discard); err != nil {
+	for _, e := range streamcheck.ParseSSE(chatText)[:2] {
+		if err := s.Event(e.Name, []byte(e.Data), discard); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -22,8 +26,8 @@ func BenchmarkResponsesStreamEvent(b *testing.B) {
 // One text delta through a Responses → OpenAI chat stream.
 func BenchmarkStreamFromResponsesEvent(b *testing.B) {
 	s := NewStreamFromResponses(OpenAI, "o4-mini", true)
-	for _, e := range sse(responsesText)[:4] {
-		if err := s.Event(e.name, []byte(e.data), discard); err != nil {
+	for _, e := range streamcheck.ParseSSE(responsesText)[:4] {
+		if err := s.Event(e.Name, []byte(e.Data), discard); err != nil {
 			b.Fatal(err)
 		}
 	}

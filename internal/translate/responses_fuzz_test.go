@@ -3,6 +3,8 @@ package translate
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/streamcheck"
 )
 
 // Whatever a client or a provider sends, the Responses translations never
@@ -64,8 +66,8 @@ func FuzzResponsesStream(f *testing.F) {
 		} else {
 			s = NewStreamFromResponses(Format(mode&1), "", mode&4 != 0)
 		}
-		for i, e := range sse(in) {
-			_ = s.Event(e.name, []byte(e.data), check)
+		for i, e := range streamcheck.ParseSSE(in) {
+			_ = s.Event(e.Name, []byte(e.Data), check)
 			if i == 3 && mode&8 != 0 {
 				s.Resume(Format(mode >> 4 & 1))
 			}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/streamcheck"
 )
 
 // The Responses streams the translation writes (the golden .sse files)
@@ -72,17 +74,17 @@ func TestResponsesStreamOpenAISDK(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		evs := sse(string(data))
+		evs := streamcheck.ParseSSE(string(data))
 		want, err := readResponses(evs)
 		if err != nil {
 			t.Fatalf("%s: %v", r.File, err)
 		}
-		got := answer{Text: r.OutputText, Thinking: r.Reasoning, Stop: r.Status, Error: r.Error, Events: r.Events}
+		got := streamcheck.Answer{Text: r.OutputText, Thinking: r.Reasoning, Stop: r.Status, Error: r.Error, Events: r.Events}
 		if r.Incomplete != "" {
 			got.Stop = r.Incomplete
 		}
 		for _, c := range r.Calls {
-			got.Tools = append(got.Tools, toolCall{ID: c.CallID, Name: c.Name, Input: c.Arguments})
+			got.Calls = append(got.Calls, streamcheck.Call{ID: c.CallID, Name: c.Name, Args: c.Arguments})
 		}
 		if u := r.Usage; u != nil {
 			got.CacheRead, got.CacheWrite = u.InputTokensDetails.CachedTokens, u.InputTokensDetails.CacheWriteTokens
@@ -95,7 +97,7 @@ func TestResponsesStreamOpenAISDK(t *testing.T) {
 		if r.Snapshot != want.Text { // the golden streams have at most one message
 			t.Errorf("%s: the SDK's last output_text snapshot %q", r.File, r.Snapshot)
 		}
-		if n := len(want.Tools); n > 0 && r.ArgsSnapshot != want.Tools[n-1].Input {
+		if n := len(want.Calls); n > 0 && r.ArgsSnapshot != want.Calls[n-1].Args {
 			t.Errorf("%s: the SDK's last arguments snapshot %q", r.File, r.ArgsSnapshot)
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/streamcheck"
 )
 
 // Responses streams, as the API sends them (from the streaming docs and a
@@ -117,51 +119,51 @@ data: [DONE]`
 		upstream Format
 		in       string
 		golden   string
-		want     answer
+		want     streamcheck.Answer
 	}{
 		{
 			name: "chat text with cached tokens", upstream: OpenAI, in: chatText, golden: "chat_text.sse",
-			want: answer{Text: "Hello! \"Quoted\" <b>&\n", Stop: "completed", Input: 86, CacheRead: 1920, Output: 300},
+			want: streamcheck.Answer{Text: "Hello! \"Quoted\" <b>&\n", Stop: "completed", Input: 86, CacheRead: 1920, Output: 300},
 		},
 		{
 			name: "chat text then parallel tool calls", upstream: OpenAI, in: chatTools, golden: "chat_tools.sse",
-			want: answer{Text: "Let me check.", Stop: "completed", Input: 82, Output: 48, Tools: []toolCall{
-				{ID: "call_DdmO9pD3xa9XTPNJ32zg2hcA", Name: "get_weather", Input: `{"location": "Paris, France"}`},
-				{ID: "call_2", Name: "get_weather", Input: `{"location": "Bogotá, Colombia"}`},
+			want: streamcheck.Answer{Text: "Let me check.", Stop: "completed", Input: 82, Output: 48, Calls: []streamcheck.Call{
+				{ID: "call_DdmO9pD3xa9XTPNJ32zg2hcA", Name: "get_weather", Args: `{"location": "Paris, France"}`},
+				{ID: "call_2", Name: "get_weather", Args: `{"location": "Bogotá, Colombia"}`},
 			}},
 		},
 		{
 			name: "chat reasoning_content as a summary; length is incomplete", upstream: OpenAI, in: chatReasoning, golden: "chat_reasoning.sse",
-			want: answer{Thinking: "Compare 9.11 and 9.8.", Text: "9.8 is greater.", Stop: "max_output_tokens", Input: 4, CacheRead: 16, Output: 64},
+			want: streamcheck.Answer{Thinking: "Compare 9.11 and 9.8.", Text: "9.8 is greater.", Stop: "max_output_tokens", Input: 4, CacheRead: 16, Output: 64},
 		},
 		{
 			name: "chat one-chunk tool call cut before [DONE]", upstream: OpenAI, in: chatOneChunkTool,
-			want: answer{Stop: "completed", Tools: []toolCall{{ID: "call_u7v1", Name: "get_weather", Input: `{"city":"Toronto"}`}}},
+			want: streamcheck.Answer{Stop: "completed", Calls: []streamcheck.Call{{ID: "call_u7v1", Name: "get_weather", Args: `{"city":"Toronto"}`}}},
 		},
 		{
 			name: "chat refusal", upstream: OpenAI, in: refusal,
-			want: answer{Text: "I can't help with that.", Stop: "content_filter"},
+			want: streamcheck.Answer{Text: "I can't help with that.", Stop: "content_filter"},
 		},
 		{
 			name: "anthropic text with cache writes", upstream: Anthropic, in: anthropicText,
-			want: answer{Text: "Hello! \"Quoted\" <b>&\n", Stop: "completed", Input: 25, CacheRead: 2000, CacheWrite: 10, Output: 15},
+			want: streamcheck.Answer{Text: "Hello! \"Quoted\" <b>&\n", Stop: "completed", Input: 25, CacheRead: 2000, CacheWrite: 10, Output: 15},
 		},
 		{
 			name: "anthropic text and two tool calls", upstream: Anthropic, in: anthropicTools, golden: "anthropic_tools.sse",
-			want: answer{Text: "Okay, let's check the weather for San Francisco, CA:", Stop: "completed", Input: 472, Output: 89,
-				Tools: []toolCall{
-					{ID: "toolu_01T1x1fJ34qAmk2tNTrN7Up6", Name: "get_weather", Input: `{"location": "San Francisco, CA", "unit": "fahrenheit"}`},
-					{ID: "toolu_02", Name: "get_time", Input: `{"tz": "America/Los_Angeles"}`},
+			want: streamcheck.Answer{Text: "Okay, let's check the weather for San Francisco, CA:", Stop: "completed", Input: 472, Output: 89,
+				Calls: []streamcheck.Call{
+					{ID: "toolu_01T1x1fJ34qAmk2tNTrN7Up6", Name: "get_weather", Args: `{"location": "San Francisco, CA", "unit": "fahrenheit"}`},
+					{ID: "toolu_02", Name: "get_time", Args: `{"tz": "America/Los_Angeles"}`},
 				}},
 		},
 		{
 			name: "anthropic thinking", upstream: Anthropic, in: anthropicThinking, golden: "anthropic_thinking.sse",
-			want: answer{Thinking: "I need to find the GCD of 1071 and 462 using the Euclidean algorithm.\n\n1071 = 2 × 462 + 147\n462 = 3 × 147 + 21\n147 = 7 × 21 + 0",
+			want: streamcheck.Answer{Thinking: "I need to find the GCD of 1071 and 462 using the Euclidean algorithm.\n\n1071 = 2 × 462 + 147\n462 = 3 × 147 + 21\n147 = 7 × 21 + 0",
 				Text: "The greatest common divisor of 1071 and 462 is **21**.", Stop: "completed"},
 		},
 		{
 			name: "anthropic server tools left out", upstream: Anthropic, in: anthropicWebSearch,
-			want: answer{Text: "It is sunny in New York.", Stop: "completed", Input: 10682, Output: 510},
+			want: streamcheck.Answer{Text: "It is sunny in New York.", Stop: "completed", Input: 10682, Output: 510},
 		},
 		{
 			name: "anthropic error event: response.failed", upstream: Anthropic, golden: "anthropic_error.sse",
@@ -169,17 +171,17 @@ data: [DONE]`
 event: error
 data: {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
 `,
-			want: answer{Text: "Hello! \"Quoted\" <b>&\n", Stop: "failed", Error: "server_error", Input: 25, CacheRead: 2000, CacheWrite: 10, Output: 1},
+			want: streamcheck.Answer{Text: "Hello! \"Quoted\" <b>&\n", Stop: "failed", Error: "server_error", Input: 25, CacheRead: 2000, CacheWrite: 10, Output: 1},
 		},
 		{
 			name: "anthropic cut short: Close finishes it", upstream: Anthropic,
 			in: anthropicTools[:strings.Index(anthropicTools, "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":2")],
-			want: answer{Text: "Okay, let's check the weather for San Francisco, CA:", Stop: "completed", Input: 472, Output: 2,
-				Tools: []toolCall{{ID: "toolu_01T1x1fJ34qAmk2tNTrN7Up6", Name: "get_weather", Input: `{"location": "San Francisco, CA", "unit": "fahrenheit"}`}}},
+			want: streamcheck.Answer{Text: "Okay, let's check the weather for San Francisco, CA:", Stop: "completed", Input: 472, Output: 2,
+				Calls: []streamcheck.Call{{ID: "toolu_01T1x1fJ34qAmk2tNTrN7Up6", Name: "get_weather", Args: `{"location": "San Francisco, CA", "unit": "fahrenheit"}`}}},
 		},
 		{
 			name: "nothing at all: Close writes an empty response", upstream: OpenAI,
-			want: answer{Stop: "completed"},
+			want: streamcheck.Answer{Stop: "completed"},
 		},
 	}
 	for _, tt := range tests {
@@ -187,29 +189,29 @@ data: {"type": "error", "error": {"type": "overloaded_error", "message": "Overlo
 			s := NewResponsesStream(tt.upstream, "via-gateway", []byte(`{"model":"x","instructions":"Be brief.","tools":[{"type":"function","name":"get_weather"}],"temperature":0.5}`))
 			var in []event
 			if tt.in != "" {
-				in = sse(tt.in)
+				in = streamcheck.ParseSSE(tt.in)
 			}
 			out := run(t, s, in)
 			got, err := readResponses(out)
 			if err != nil {
-				t.Fatalf("%v\n%s", err, dump(out))
+				t.Fatalf("%v\n%s", err, streamcheck.Dump(out))
 			}
 			got.Events = 0
 			if !reflect.DeepEqual(got, tt.want) {
-				t.Fatalf("got  %+v\nwant %+v\n%s", got, tt.want, dump(out))
+				t.Fatalf("got  %+v\nwant %+v\n%s", got, tt.want, streamcheck.Dump(out))
 			}
 			if s.Text() != tt.want.Text {
 				t.Errorf("Text() = %q, want %q", s.Text(), tt.want.Text)
 			}
 			for _, e := range []event{out[0], out[len(out)-1]} {
 				for _, member := range []string{`"model":"via-gateway"`, `"instructions":"Be brief."`, `"temperature":0.5`, `"tools":[{"type":"function","name":"get_weather"}]`} {
-					if !strings.Contains(e.data, member) {
-						t.Errorf("%s lacks %s: %s", e.name, member, e.data)
+					if !strings.Contains(e.Data, member) {
+						t.Errorf("%s lacks %s: %s", e.Name, member, e.Data)
 					}
 				}
 			}
 			if tt.golden != "" {
-				golden(t, tt.golden, []byte(dump(out)))
+				golden(t, tt.golden, []byte(streamcheck.Dump(out)))
 			}
 		})
 	}
@@ -220,24 +222,24 @@ func TestStreamFromResponses(t *testing.T) {
 	tests := []struct {
 		name           string
 		in             string
-		wantChat, want answer // the chat answer, the Anthropic one
+		wantChat, want streamcheck.Answer // the chat answer, the Anthropic one
 	}{
 		{
 			name:     "text with cached tokens",
 			in:       responsesText,
-			wantChat: answer{Text: "Hi there! \"<b>&\"", Stop: "stop", Input: 13, CacheRead: 1024, Output: 11},
-			want:     answer{Text: "Hi there! \"<b>&\"", Stop: "end_turn", Input: 13, CacheRead: 1024, Output: 11},
+			wantChat: streamcheck.Answer{Text: "Hi there! \"<b>&\"", Stop: "stop", Input: 13, CacheRead: 1024, Output: 11},
+			want:     streamcheck.Answer{Text: "Hi there! \"<b>&\"", Stop: "end_turn", Input: 13, CacheRead: 1024, Output: 11},
 		},
 		{
 			name: "reasoning summaries, function calls (one only in output_item.done), a web search left out",
 			in:   responsesReasoningTools,
-			wantChat: answer{Thinking: "**Checking the weather**\n\nTwo cities.", Stop: "tool_calls", Input: 120, Output: 300, Tools: []toolCall{
-				{ID: "call_Paris", Name: "get_weather", Input: `{"city":"Paris"}`},
-				{ID: "call_Bogota", Name: "get_weather", Input: `{"city":"Bogotá"}`},
+			wantChat: streamcheck.Answer{Thinking: "**Checking the weather**\n\nTwo cities.", Stop: "tool_calls", Input: 120, Output: 300, Calls: []streamcheck.Call{
+				{ID: "call_Paris", Name: "get_weather", Args: `{"city":"Paris"}`},
+				{ID: "call_Bogota", Name: "get_weather", Args: `{"city":"Bogotá"}`},
 			}},
-			want: answer{Thinking: "**Checking the weather**\n\nTwo cities.", Stop: "tool_use", Input: 120, Output: 300, Tools: []toolCall{
-				{ID: "call_Paris", Name: "get_weather", Input: `{"city":"Paris"}`},
-				{ID: "call_Bogota", Name: "get_weather", Input: `{"city":"Bogotá"}`},
+			want: streamcheck.Answer{Thinking: "**Checking the weather**\n\nTwo cities.", Stop: "tool_use", Input: 120, Output: 300, Calls: []streamcheck.Call{
+				{ID: "call_Paris", Name: "get_weather", Args: `{"city":"Paris"}`},
+				{ID: "call_Bogota", Name: "get_weather", Args: `{"city":"Bogotá"}`},
 			}},
 		},
 		{
@@ -246,8 +248,8 @@ func TestStreamFromResponses(t *testing.T) {
 event: response.incomplete
 data: {"type":"response.incomplete","sequence_number":9,"response":{"id":"resp_6","object":"response","status":"incomplete","incomplete_details":{"reason":"max_output_tokens"},"output":[],"usage":{"input_tokens":5,"output_tokens":16,"total_tokens":21}}}
 `,
-			wantChat: answer{Text: "Hi there! \"<b>&\"", Stop: "length", Input: 5, Output: 16},
-			want:     answer{Text: "Hi there! \"<b>&\"", Stop: "max_tokens", Input: 5, Output: 16},
+			wantChat: streamcheck.Answer{Text: "Hi there! \"<b>&\"", Stop: "length", Input: 5, Output: 16},
+			want:     streamcheck.Answer{Text: "Hi there! \"<b>&\"", Stop: "max_tokens", Input: 5, Output: 16},
 		},
 		{
 			name: "failed",
@@ -255,8 +257,8 @@ data: {"type":"response.incomplete","sequence_number":9,"response":{"id":"resp_6
 event: response.failed
 data: {"type":"response.failed","sequence_number":6,"response":{"id":"resp_6","object":"response","status":"failed","error":{"code":"server_error","message":"The model failed."},"output":[],"usage":null}}
 `,
-			wantChat: answer{Text: "Hi there! \"<b>&\"", Error: "server_error"},
-			want:     answer{Text: "Hi there! \"<b>&\"", Error: "api_error"},
+			wantChat: streamcheck.Answer{Text: "Hi there! \"<b>&\"", Error: "server_error"},
+			want:     streamcheck.Answer{Text: "Hi there! \"<b>&\"", Error: "api_error"},
 		},
 		{
 			name: "error event",
@@ -264,38 +266,38 @@ data: {"type":"response.failed","sequence_number":6,"response":{"id":"resp_6","o
 event: error
 data: {"type":"error","sequence_number":6,"code":"rate_limit_exceeded","message":"Slow down.","param":null}
 `,
-			wantChat: answer{Text: "Hi there! \"<b>&\"", Error: "rate_limit_error"},
-			want:     answer{Text: "Hi there! \"<b>&\"", Error: "rate_limit_error"},
+			wantChat: streamcheck.Answer{Text: "Hi there! \"<b>&\"", Error: "rate_limit_error"},
+			want:     streamcheck.Answer{Text: "Hi there! \"<b>&\"", Error: "rate_limit_error"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := NewStreamFromResponses(OpenAI, "via-gateway", true)
-			out := run(t, s, sse(tt.in))
-			got, err := readChat(out)
+			out := run(t, s, streamcheck.ParseSSE(tt.in))
+			got, err := streamcheck.ReadChatStream(out, true)
 			if err != nil && tt.wantChat.Error == "" {
-				t.Fatalf("chat: %v\n%s", err, dump(out))
+				t.Fatalf("chat: %v\n%s", err, streamcheck.Dump(out))
 			}
 			got.Events = 0
 			if !reflect.DeepEqual(got, tt.wantChat) {
-				t.Errorf("chat: got  %+v\nwant %+v\n%s", got, tt.wantChat, dump(out))
+				t.Errorf("chat: got  %+v\nwant %+v\n%s", got, tt.wantChat, streamcheck.Dump(out))
 			}
 			if s.Text() != tt.wantChat.Text {
 				t.Errorf("Text() = %q", s.Text())
 			}
 
 			s = NewStreamFromResponses(Anthropic, "via-gateway", false)
-			out = run(t, s, sse(tt.in))
-			got, err = readMessages(out)
+			out = run(t, s, streamcheck.ParseSSE(tt.in))
+			got, err = streamcheck.ReadMessagesStream(out)
 			if err != nil && tt.want.Error == "" {
-				t.Fatalf("messages: %v\n%s", err, dump(out))
+				t.Fatalf("messages: %v\n%s", err, streamcheck.Dump(out))
 			}
 			got.Events = 0
 			if tt.want.Error != "" {
-				got = answer{Text: got.Text, Error: got.Error}
+				got = streamcheck.Answer{Text: got.Text, Error: got.Error}
 			}
 			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("messages: got  %+v\nwant %+v\n%s", got, tt.want, dump(out))
+				t.Errorf("messages: got  %+v\nwant %+v\n%s", got, tt.want, streamcheck.Dump(out))
 			}
 		})
 	}
@@ -304,16 +306,16 @@ data: {"type":"error","sequence_number":6,"code":"rate_limit_exceeded","message"
 // A round trip through Responses events loses nothing a chat client sees.
 func TestResponsesStreamRoundTrip(t *testing.T) {
 	for _, in := range []string{chatText, chatTools} {
-		direct, err := readChat(run(t, NewStream(OpenAI, OpenAI, "", true), sse(in)))
+		direct, err := streamcheck.ReadChatStream(run(t, NewStream(OpenAI, OpenAI, "", true), streamcheck.ParseSSE(in)), true)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var mid []event
 		s := NewResponsesStream(OpenAI, "", nil)
-		mid = run(t, s, sse(in))
-		back, err := readChat(run(t, NewStreamFromResponses(OpenAI, "", true), mid))
+		mid = run(t, s, streamcheck.ParseSSE(in))
+		back, err := streamcheck.ReadChatStream(run(t, NewStreamFromResponses(OpenAI, "", true), mid), true)
 		if err != nil {
-			t.Fatalf("%v\n%s", err, dump(mid))
+			t.Fatalf("%v\n%s", err, streamcheck.Dump(mid))
 		}
 		direct.Events, back.Events = 0, 0
 		if !reflect.DeepEqual(direct, back) {
@@ -327,9 +329,9 @@ func TestResponsesStreamRoundTrip(t *testing.T) {
 func TestResponsesStreamResume(t *testing.T) {
 	s := NewResponsesStream(OpenAI, "", nil)
 	var out []event
-	first := sse(chatText)[:2] // role, "Hello"
+	first := streamcheck.ParseSSE(chatText)[:2] // role, "Hello"
 	for _, e := range first {
-		if err := s.Event(e.name, []byte(e.data), collect(&out)); err != nil {
+		if err := s.Event(e.Name, []byte(e.Data), collect(&out)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -338,8 +340,8 @@ func TestResponsesStreamResume(t *testing.T) {
 	}
 	s.Resume(Anthropic)
 	cont := strings.Replace(anthropicText, `"text":"Hello"`, `"text":", world"`, 1)
-	for _, e := range sse(cont) {
-		if err := s.Event(e.name, []byte(e.data), collect(&out)); err != nil {
+	for _, e := range streamcheck.ParseSSE(cont) {
+		if err := s.Event(e.Name, []byte(e.Data), collect(&out)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -348,14 +350,14 @@ func TestResponsesStreamResume(t *testing.T) {
 	}
 	got, err := readResponses(out)
 	if err != nil {
-		t.Fatalf("%v\n%s", err, dump(out))
+		t.Fatalf("%v\n%s", err, streamcheck.Dump(out))
 	}
 	want := "Hello, world! \"Quoted\" <b>&\n"
 	if got.Text != want || s.Text() != want || got.Output != 15 || got.Stop != "completed" {
-		t.Fatalf("got %+v, Text() %q\n%s", got, s.Text(), dump(out))
+		t.Fatalf("got %+v, Text() %q\n%s", got, s.Text(), streamcheck.Dump(out))
 	}
-	if n := strings.Count(dump(out), "event: response.output_item.added"); n != 1 {
-		t.Errorf("%d items, want one message\n%s", n, dump(out))
+	if n := strings.Count(streamcheck.Dump(out), "event: response.output_item.added"); n != 1 {
+		t.Errorf("%d items, want one message\n%s", n, streamcheck.Dump(out))
 	}
 }
 
@@ -381,24 +383,24 @@ func TestIsResponsesErrorEvent(t *testing.T) {
 // Gemini chunks (parts in chunks, usage on every chunk, the finishReason
 // on the last), for the Gemini directions.
 var responsesGeminiStream = []event{
-	{"", `{"candidates":[{"content":{"parts":[{"text":"Let me ","thought":false}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":9,"totalTokenCount":9},"modelVersion":"gemini-2.5-flash","responseId":"g1"}`},
-	{"", `{"candidates":[{"content":{"parts":[{"text":"check."},{"functionCall":{"name":"get_weather","args":{"city":"Paris"}}}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":9,"candidatesTokenCount":6,"totalTokenCount":15},"modelVersion":"gemini-2.5-flash","responseId":"g1"}`},
+	{Data: `{"candidates":[{"content":{"parts":[{"text":"Let me ","thought":false}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":9,"totalTokenCount":9},"modelVersion":"gemini-2.5-flash","responseId":"g1"}`},
+	{Data: `{"candidates":[{"content":{"parts":[{"text":"check."},{"functionCall":{"name":"get_weather","args":{"city":"Paris"}}}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":9,"candidatesTokenCount":6,"totalTokenCount":15},"modelVersion":"gemini-2.5-flash","responseId":"g1"}`},
 }
 
 func TestResponsesStreamGemini(t *testing.T) {
 	out := run(t, NewResponsesStream(Gemini, "", nil), responsesGeminiStream)
 	got, err := readResponses(out)
 	if err != nil {
-		t.Fatalf("%v\n%s", err, dump(out))
+		t.Fatalf("%v\n%s", err, streamcheck.Dump(out))
 	}
-	if got.Text != "Let me check." || len(got.Tools) != 1 || got.Tools[0].Name != "get_weather" || got.Tools[0].Input != `{"city":"Paris"}` ||
+	if got.Text != "Let me check." || len(got.Calls) != 1 || got.Calls[0].Name != "get_weather" || got.Calls[0].Args != `{"city":"Paris"}` ||
 		got.Stop != "completed" || got.Input != 9 || got.Output != 6 {
-		t.Fatalf("got %+v\n%s", got, dump(out))
+		t.Fatalf("got %+v\n%s", got, streamcheck.Dump(out))
 	}
 
 	// And back: a Responses stream to a Gemini client.
-	out = run(t, NewStreamFromResponses(Gemini, "o4-mini", false), sse(responsesReasoningTools))
-	text := dump(out)
+	out = run(t, NewStreamFromResponses(Gemini, "o4-mini", false), streamcheck.ParseSSE(responsesReasoningTools))
+	text := streamcheck.Dump(out)
 	for _, want := range []string{`"name":"get_weather","args":{"city":"Paris"}}`, `"name":"get_weather","args":{"city":"Bogotá"}}`,
 		`"thought":true`, `"finishReason":"STOP"`, `"promptTokenCount":120`} {
 		if !strings.Contains(text, want) {
@@ -414,11 +416,11 @@ func TestResponsesStreamGemini(t *testing.T) {
 func TestResponsesPassthroughResume(t *testing.T) {
 	up := strings.ReplaceAll(responsesText, `"store":true`, `"store":false`)
 	up = strings.Replace(up, `"status":"in_progress","model"`, `"status":"in_progress","store":false,"model"`, 1)
-	in := sse(up)[:6] // created, in_progress, item added, part added, 2 deltas
+	in := streamcheck.ParseSSE(up)[:6] // created, in_progress, item added, part added, 2 deltas
 	s := NewStream(Responses, Responses, "", false)
 	var out []event
 	for _, e := range in {
-		if err := s.Event(e.name, []byte(e.data), collect(&out)); err != nil {
+		if err := s.Event(e.Name, []byte(e.Data), collect(&out)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -426,8 +428,8 @@ func TestResponsesPassthroughResume(t *testing.T) {
 		t.Fatalf("passthrough gave %d events, Text() %q", len(out), s.Text())
 	}
 	s.Resume(OpenAI)
-	for _, e := range sse(chatText)[1:] {
-		if err := s.Event(e.name, []byte(e.data), collect(&out)); err != nil {
+	for _, e := range streamcheck.ParseSSE(chatText)[1:] {
+		if err := s.Event(e.Name, []byte(e.Data), collect(&out)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -436,16 +438,16 @@ func TestResponsesPassthroughResume(t *testing.T) {
 	}
 	got, err := readResponses(out)
 	if err != nil {
-		t.Fatalf("%v\n%s", err, dump(out))
+		t.Fatalf("%v\n%s", err, streamcheck.Dump(out))
 	}
 	want := `Hi there! "<b>&"Hello! "Quoted" <b>&` + "\n"
 	if got.Text != want || s.Text() != want || got.Stop != "completed" || got.Output != 300 {
-		t.Fatalf("got %+v\n%s", got, dump(out))
+		t.Fatalf("got %+v\n%s", got, streamcheck.Dump(out))
 	}
-	if n := strings.Count(dump(out), "event: response.output_item.added"); n != 1 {
-		t.Errorf("%d items, want the upstream's message only\n%s", n, dump(out))
+	if n := strings.Count(streamcheck.Dump(out), "event: response.output_item.added"); n != 1 {
+		t.Errorf("%d items, want the upstream's message only\n%s", n, streamcheck.Dump(out))
 	}
-	if last := out[len(out)-1].data; !strings.Contains(last, `"id":"resp_67c9fdcecf488190bdd9a0409de3a1ec07b8b0ad4e5eb654"`) ||
+	if last := out[len(out)-1].Data; !strings.Contains(last, `"id":"resp_67c9fdcecf488190bdd9a0409de3a1ec07b8b0ad4e5eb654"`) ||
 		!strings.Contains(last, `"id":"msg_67c9fdcf37fc8190ba82116e33fb28c507b8b0ad4e5eb654"`) {
 		t.Errorf("ids not the upstream's: %s", last)
 	}

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/caddy-ai-gateway/caddy-ai-gateway/internal/streamcheck"
 )
 
 // Anthropic streams, as the Messages streaming docs show them.
@@ -239,35 +241,35 @@ func TestMessagesToChatStream(t *testing.T) {
 		name         string
 		in           string
 		includeUsage bool
-		want         answer
+		want         streamcheck.Answer
 		wantEvents   int // client events before [DONE], 0: unchecked
 	}{
 		{
 			name: "text with cache tokens", in: anthropicText, includeUsage: true,
-			want:       answer{Text: "Hello! \"Quoted\" <b>&\n", Stop: "stop", Input: 25, CacheRead: 2000, CacheWrite: 10, Output: 15},
+			want:       streamcheck.Answer{Text: "Hello! \"Quoted\" <b>&\n", Stop: "stop", Input: 25, CacheRead: 2000, CacheWrite: 10, Output: 15},
 			wantEvents: 5, // role, 2 × content, finish, usage
 		},
 		{
 			name: "text without usage chunk", in: anthropicText,
-			want:       answer{Text: "Hello! \"Quoted\" <b>&\n", Stop: "stop"},
+			want:       streamcheck.Answer{Text: "Hello! \"Quoted\" <b>&\n", Stop: "stop"},
 			wantEvents: 4,
 		},
 		{
 			name: "text and two tool calls", in: anthropicTools, includeUsage: true,
-			want: answer{Text: "Okay, let's check the weather for San Francisco, CA:", Stop: "tool_calls", Input: 472, Output: 89,
-				Tools: []toolCall{
-					{ID: "toolu_01T1x1fJ34qAmk2tNTrN7Up6", Name: "get_weather", Input: `{"location": "San Francisco, CA", "unit": "fahrenheit"}`},
-					{ID: "toolu_02", Name: "get_time", Input: `{"tz": "America/Los_Angeles"}`},
+			want: streamcheck.Answer{Text: "Okay, let's check the weather for San Francisco, CA:", Stop: "tool_calls", Input: 472, Output: 89,
+				Calls: []streamcheck.Call{
+					{ID: "toolu_01T1x1fJ34qAmk2tNTrN7Up6", Name: "get_weather", Args: `{"location": "San Francisco, CA", "unit": "fahrenheit"}`},
+					{ID: "toolu_02", Name: "get_time", Args: `{"tz": "America/Los_Angeles"}`},
 				}},
 		},
 		{
 			name: "thinking as reasoning_content; no usage reported", in: anthropicThinking, includeUsage: true,
-			want: answer{Thinking: "I need to find the GCD of 1071 and 462 using the Euclidean algorithm.\n\n1071 = 2 × 462 + 147\n462 = 3 × 147 + 21\n147 = 7 × 21 + 0",
+			want: streamcheck.Answer{Thinking: "I need to find the GCD of 1071 and 462 using the Euclidean algorithm.\n\n1071 = 2 × 462 + 147\n462 = 3 × 147 + 21\n147 = 7 × 21 + 0",
 				Text: "The greatest common divisor of 1071 and 462 is **21**.", Stop: "stop"},
 		},
 		{
 			name: "server tools left out; final usage from message_delta", in: anthropicWebSearch, includeUsage: true,
-			want: answer{Text: "It is sunny in New York.", Stop: "stop", Input: 10682, Output: 510},
+			want: streamcheck.Answer{Text: "It is sunny in New York.", Stop: "stop", Input: 10682, Output: 510},
 		},
 		{
 			name: "error event", includeUsage: true,
@@ -275,38 +277,38 @@ func TestMessagesToChatStream(t *testing.T) {
 event: error
 data: {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
 `,
-			want: answer{Text: "Hello! \"Quoted\" <b>&\n", Error: "server_error"},
+			want: streamcheck.Answer{Text: "Hello! \"Quoted\" <b>&\n", Error: "server_error"},
 		},
 		{
 			name: "cut short: Close finishes it", includeUsage: true,
 			in: anthropicTools[:strings.Index(anthropicTools, "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":2")],
-			want: answer{Text: "Okay, let's check the weather for San Francisco, CA:", Stop: "tool_calls", Input: 472, Output: 2,
-				Tools: []toolCall{{ID: "toolu_01T1x1fJ34qAmk2tNTrN7Up6", Name: "get_weather", Input: `{"location": "San Francisco, CA", "unit": "fahrenheit"}`}}},
+			want: streamcheck.Answer{Text: "Okay, let's check the weather for San Francisco, CA:", Stop: "tool_calls", Input: 472, Output: 2,
+				Calls: []streamcheck.Call{{ID: "toolu_01T1x1fJ34qAmk2tNTrN7Up6", Name: "get_weather", Args: `{"location": "San Francisco, CA", "unit": "fahrenheit"}`}}},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := NewMessagesToChatStream("claude-via-gateway", tt.includeUsage)
-			out := run(t, s, sse(tt.in))
-			got, err := readChat(out)
+			out := run(t, s, streamcheck.ParseSSE(tt.in))
+			got, err := streamcheck.ReadChatStream(out, tt.includeUsage)
 			if err != nil {
-				t.Fatalf("%v\n%s", err, dump(out))
+				t.Fatalf("%v\n%s", err, streamcheck.Dump(out))
 			}
 			got.Events, tt.want.Events = 0, 0
 			if tt.want.Error == "" && !reflect.DeepEqual(got, tt.want) {
-				t.Fatalf("got  %+v\nwant %+v\n%s", got, tt.want, dump(out))
+				t.Fatalf("got  %+v\nwant %+v\n%s", got, tt.want, streamcheck.Dump(out))
 			}
 			if tt.want.Error != "" && (got.Error != tt.want.Error || got.Text != tt.want.Text) {
 				t.Fatalf("got %+v, want %+v", got, tt.want)
 			}
 			if tt.wantEvents > 0 && len(out)-1 != tt.wantEvents {
-				t.Errorf("%d events, want %d\n%s", len(out)-1, tt.wantEvents, dump(out))
+				t.Errorf("%d events, want %d\n%s", len(out)-1, tt.wantEvents, streamcheck.Dump(out))
 			}
 			if s.Text() != tt.want.Text {
 				t.Errorf("Text() = %q, want %q", s.Text(), tt.want.Text)
 			}
-			if !strings.Contains(out[0].data, `"model":"claude-via-gateway"`) {
-				t.Errorf("model not set: %s", out[0].data)
+			if !strings.Contains(out[0].Data, `"model":"claude-via-gateway"`) {
+				t.Errorf("model not set: %s", out[0].Data)
 			}
 		})
 	}
@@ -316,30 +318,30 @@ func TestChatToMessagesStream(t *testing.T) {
 	tests := []struct {
 		name string
 		in   string
-		want answer
+		want streamcheck.Answer
 	}{
 		{
 			name: "text with cached tokens",
 			in:   chatText,
-			want: answer{Text: "Hello! \"Quoted\" <b>&\n", Stop: "end_turn", Input: 86, CacheRead: 1920, Output: 300},
+			want: streamcheck.Answer{Text: "Hello! \"Quoted\" <b>&\n", Stop: "end_turn", Input: 86, CacheRead: 1920, Output: 300},
 		},
 		{
 			name: "text then parallel tool calls",
 			in:   chatTools,
-			want: answer{Text: "Let me check.", Stop: "tool_use", Input: 82, Output: 48, Tools: []toolCall{
-				{ID: "call_DdmO9pD3xa9XTPNJ32zg2hcA", Name: "get_weather", Input: `{"location": "Paris, France"}`},
-				{ID: "call_2", Name: "get_weather", Input: `{"location": "Bogotá, Colombia"}`},
+			want: streamcheck.Answer{Text: "Let me check.", Stop: "tool_use", Input: 82, Output: 48, Calls: []streamcheck.Call{
+				{ID: "call_DdmO9pD3xa9XTPNJ32zg2hcA", Name: "get_weather", Args: `{"location": "Paris, France"}`},
+				{ID: "call_2", Name: "get_weather", Args: `{"location": "Bogotá, Colombia"}`},
 			}},
 		},
 		{
 			name: "reasoning_content as thinking; usage on the last choice chunk",
 			in:   chatReasoning,
-			want: answer{Thinking: "Compare 9.11 and 9.8.", Text: "9.8 is greater.", Stop: "max_tokens", Input: 4, CacheRead: 16, Output: 64},
+			want: streamcheck.Answer{Thinking: "Compare 9.11 and 9.8.", Text: "9.8 is greater.", Stop: "max_tokens", Input: 4, CacheRead: 16, Output: 64},
 		},
 		{
 			name: "one-chunk tool call, stop after tools, cut before [DONE]",
 			in:   chatOneChunkTool,
-			want: answer{Stop: "tool_use", Tools: []toolCall{{ID: "call_u7v1", Name: "get_weather", Input: `{"city":"Toronto"}`}}},
+			want: streamcheck.Answer{Stop: "tool_use", Calls: []streamcheck.Call{{ID: "call_u7v1", Name: "get_weather", Args: `{"city":"Toronto"}`}}},
 		},
 		{
 			name: "refusal",
@@ -350,18 +352,18 @@ data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o","c
 data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}
 
 data: [DONE]`,
-			want: answer{Text: "I can't help with that.", Stop: "refusal"},
+			want: streamcheck.Answer{Text: "I can't help with that.", Stop: "refusal"},
 		},
 		{
 			name: "error chunk",
 			in: chatText[:strings.Index(chatText, `data: {"id":"chatcmpl-123","object":"chat.completion.chunk","created":1694268190,"model":"gpt-4o-mini","system_fingerprint":"fp_44709d6fcb","choices":[{"index":0,"delta":{},`)] +
 				`data: {"error":{"message":"The server had an error while processing your request.","type":"server_error","param":null,"code":null}}`,
-			want: answer{Text: "Hello! \"Quoted\" <b>&\n", Error: "api_error"},
+			want: streamcheck.Answer{Text: "Hello! \"Quoted\" <b>&\n", Error: "api_error"},
 		},
 		{
 			name: "nothing at all: Close writes an empty message",
 			in:   ``,
-			want: answer{Stop: "end_turn"},
+			want: streamcheck.Answer{Stop: "end_turn"},
 		},
 	}
 	for _, tt := range tests {
@@ -369,25 +371,25 @@ data: [DONE]`,
 			s := NewChatToMessagesStream("gpt-via-gateway")
 			var in []event
 			if tt.in != "" {
-				in = sse(tt.in)
+				in = streamcheck.ParseSSE(tt.in)
 			}
 			out := run(t, s, in)
-			got, err := readMessages(out)
+			got, err := streamcheck.ReadMessagesStream(out)
 			if err != nil {
-				t.Fatalf("%v\n%s", err, dump(out))
+				t.Fatalf("%v\n%s", err, streamcheck.Dump(out))
 			}
 			got.Events = 0
 			if tt.want.Error == "" && !reflect.DeepEqual(got, tt.want) {
-				t.Fatalf("got  %+v\nwant %+v\n%s", got, tt.want, dump(out))
+				t.Fatalf("got  %+v\nwant %+v\n%s", got, tt.want, streamcheck.Dump(out))
 			}
 			if tt.want.Error != "" && (got.Error != tt.want.Error || got.Text != tt.want.Text) {
-				t.Fatalf("got %+v, want %+v\n%s", got, tt.want, dump(out))
+				t.Fatalf("got %+v, want %+v\n%s", got, tt.want, streamcheck.Dump(out))
 			}
 			if s.Text() != tt.want.Text {
 				t.Errorf("Text() = %q, want %q", s.Text(), tt.want.Text)
 			}
-			if !strings.Contains(out[0].data, `"model":"gpt-via-gateway"`) {
-				t.Errorf("model not set: %s", out[0].data)
+			if !strings.Contains(out[0].Data, `"model":"gpt-via-gateway"`) {
+				t.Errorf("model not set: %s", out[0].Data)
 			}
 		})
 	}
@@ -397,52 +399,52 @@ data: [DONE]`,
 // seen.
 func TestChatToMessagesStreamEvents(t *testing.T) {
 	s := NewChatToMessagesStream("")
-	out := run(t, s, sse(chatTools))
+	out := run(t, s, streamcheck.ParseSSE(chatTools))
 	want := []event{
-		{"message_start", `{"type":"message_start","message":{"id":"chatcmpl-A","type":"message","role":"assistant","model":"gpt-4o","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":0,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":0}}}`},
-		{"content_block_start", `{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`},
-		{"content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Let me check."}}`},
-		{"content_block_stop", `{"type":"content_block_stop","index":0}`},
-		{"content_block_start", `{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"call_DdmO9pD3xa9XTPNJ32zg2hcA","name":"get_weather","input":{}}}`},
-		{"content_block_delta", `{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"lo"}}`},
-		{"content_block_delta", `{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"cation\": \"Paris, France\"}"}}`},
-		{"content_block_stop", `{"type":"content_block_stop","index":1}`},
-		{"content_block_start", `{"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"call_2","name":"get_weather","input":{}}}`},
-		{"content_block_delta", `{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{\"location\": \"Bogotá, Colombia\"}"}}`},
-		{"content_block_stop", `{"type":"content_block_stop","index":2}`},
-		{"message_delta", `{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"input_tokens":82,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":48}}`},
-		{"message_stop", `{"type":"message_stop"}`},
+		{Name: "message_start", Data: `{"type":"message_start","message":{"id":"chatcmpl-A","type":"message","role":"assistant","model":"gpt-4o","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":0,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":0}}}`},
+		{Name: "content_block_start", Data: `{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`},
+		{Name: "content_block_delta", Data: `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Let me check."}}`},
+		{Name: "content_block_stop", Data: `{"type":"content_block_stop","index":0}`},
+		{Name: "content_block_start", Data: `{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"call_DdmO9pD3xa9XTPNJ32zg2hcA","name":"get_weather","input":{}}}`},
+		{Name: "content_block_delta", Data: `{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"lo"}}`},
+		{Name: "content_block_delta", Data: `{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"cation\": \"Paris, France\"}"}}`},
+		{Name: "content_block_stop", Data: `{"type":"content_block_stop","index":1}`},
+		{Name: "content_block_start", Data: `{"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"call_2","name":"get_weather","input":{}}}`},
+		{Name: "content_block_delta", Data: `{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{\"location\": \"Bogotá, Colombia\"}"}}`},
+		{Name: "content_block_stop", Data: `{"type":"content_block_stop","index":2}`},
+		{Name: "message_delta", Data: `{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"input_tokens":82,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":48}}`},
+		{Name: "message_stop", Data: `{"type":"message_stop"}`},
 	}
 	if !reflect.DeepEqual(out, want) {
-		t.Fatalf("got\n%s\nwant\n%s", dump(out), dump(want))
+		t.Fatalf("got\n%s\nwant\n%s", streamcheck.Dump(out), streamcheck.Dump(want))
 	}
 }
 
 func TestMessagesToChatStreamEvents(t *testing.T) {
 	s := NewMessagesToChatStream("", true)
-	out := run(t, s, sse(anthropicTools))
+	out := run(t, s, streamcheck.ParseSSE(anthropicTools))
 	p := `{"id":"msg_014p7gG3wDgGV9EUtLvnow3U","object":"chat.completion.chunk","created":1730000000,"model":"claude-opus-4-6","choices":[{"index":0,"delta":`
 	want := []event{
-		{"", p + `{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}`},
-		{"", p + `{"content":"Okay"},"logprobs":null,"finish_reason":null}]}`},
-		{"", p + `{"content":", let's check the weather for San Francisco, CA:"},"logprobs":null,"finish_reason":null}]}`},
-		{"", p + `{"tool_calls":[{"index":0,"id":"toolu_01T1x1fJ34qAmk2tNTrN7Up6","type":"function","function":{"name":"get_weather","arguments":""}}]},"logprobs":null,"finish_reason":null}]}`},
-		{"", p + `{"tool_calls":[{"index":0,"function":{"arguments":"{\"location\":"}}]},"logprobs":null,"finish_reason":null}]}`},
-		{"", p + `{"tool_calls":[{"index":0,"function":{"arguments":" \"San"}}]},"logprobs":null,"finish_reason":null}]}`},
-		{"", p + `{"tool_calls":[{"index":0,"function":{"arguments":" Francisc"}}]},"logprobs":null,"finish_reason":null}]}`},
-		{"", p + `{"tool_calls":[{"index":0,"function":{"arguments":"o,"}}]},"logprobs":null,"finish_reason":null}]}`},
-		{"", p + `{"tool_calls":[{"index":0,"function":{"arguments":" CA\""}}]},"logprobs":null,"finish_reason":null}]}`},
-		{"", p + `{"tool_calls":[{"index":0,"function":{"arguments":", "}}]},"logprobs":null,"finish_reason":null}]}`},
-		{"", p + `{"tool_calls":[{"index":0,"function":{"arguments":"\"unit\": \"fah"}}]},"logprobs":null,"finish_reason":null}]}`},
-		{"", p + `{"tool_calls":[{"index":0,"function":{"arguments":"renheit\"}"}}]},"logprobs":null,"finish_reason":null}]}`},
-		{"", p + `{"tool_calls":[{"index":1,"id":"toolu_02","type":"function","function":{"name":"get_time","arguments":""}}]},"logprobs":null,"finish_reason":null}]}`},
-		{"", p + `{"tool_calls":[{"index":1,"function":{"arguments":"{\"tz\": \"America/Los_Angeles\"}"}}]},"logprobs":null,"finish_reason":null}]}`},
-		{"", p + `{},"logprobs":null,"finish_reason":"tool_calls"}]}`},
-		{"", `{"id":"msg_014p7gG3wDgGV9EUtLvnow3U","object":"chat.completion.chunk","created":1730000000,"model":"claude-opus-4-6","choices":[],"usage":{"prompt_tokens":472,"completion_tokens":89,"total_tokens":561,"prompt_tokens_details":{"cached_tokens":0}}}`},
-		{"", `[DONE]`},
+		{Data: p + `{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}`},
+		{Data: p + `{"content":"Okay"},"logprobs":null,"finish_reason":null}]}`},
+		{Data: p + `{"content":", let's check the weather for San Francisco, CA:"},"logprobs":null,"finish_reason":null}]}`},
+		{Data: p + `{"tool_calls":[{"index":0,"id":"toolu_01T1x1fJ34qAmk2tNTrN7Up6","type":"function","function":{"name":"get_weather","arguments":""}}]},"logprobs":null,"finish_reason":null}]}`},
+		{Data: p + `{"tool_calls":[{"index":0,"function":{"arguments":"{\"location\":"}}]},"logprobs":null,"finish_reason":null}]}`},
+		{Data: p + `{"tool_calls":[{"index":0,"function":{"arguments":" \"San"}}]},"logprobs":null,"finish_reason":null}]}`},
+		{Data: p + `{"tool_calls":[{"index":0,"function":{"arguments":" Francisc"}}]},"logprobs":null,"finish_reason":null}]}`},
+		{Data: p + `{"tool_calls":[{"index":0,"function":{"arguments":"o,"}}]},"logprobs":null,"finish_reason":null}]}`},
+		{Data: p + `{"tool_calls":[{"index":0,"function":{"arguments":" CA\""}}]},"logprobs":null,"finish_reason":null}]}`},
+		{Data: p + `{"tool_calls":[{"index":0,"function":{"arguments":", "}}]},"logprobs":null,"finish_reason":null}]}`},
+		{Data: p + `{"tool_calls":[{"index":0,"function":{"arguments":"\"unit\": \"fah"}}]},"logprobs":null,"finish_reason":null}]}`},
+		{Data: p + `{"tool_calls":[{"index":0,"function":{"arguments":"renheit\"}"}}]},"logprobs":null,"finish_reason":null}]}`},
+		{Data: p + `{"tool_calls":[{"index":1,"id":"toolu_02","type":"function","function":{"name":"get_time","arguments":""}}]},"logprobs":null,"finish_reason":null}]}`},
+		{Data: p + `{"tool_calls":[{"index":1,"function":{"arguments":"{\"tz\": \"America/Los_Angeles\"}"}}]},"logprobs":null,"finish_reason":null}]}`},
+		{Data: p + `{},"logprobs":null,"finish_reason":"tool_calls"}]}`},
+		{Data: `{"id":"msg_014p7gG3wDgGV9EUtLvnow3U","object":"chat.completion.chunk","created":1730000000,"model":"claude-opus-4-6","choices":[],"usage":{"prompt_tokens":472,"completion_tokens":89,"total_tokens":561,"prompt_tokens_details":{"cached_tokens":0}}}`},
+		{Data: `[DONE]`},
 	}
 	if !reflect.DeepEqual(out, want) {
-		t.Fatalf("got\n%s\nwant\n%s", dump(out), dump(want))
+		t.Fatalf("got\n%s\nwant\n%s", streamcheck.Dump(out), streamcheck.Dump(want))
 	}
 }
 
@@ -453,10 +455,10 @@ func TestStreamPassthrough(t *testing.T) {
 		in string
 	}{{Anthropic, anthropicWebSearch}, {OpenAI, chatTools}} {
 		s := NewStream(tt.f, tt.f, "ignored", false)
-		in := sse(tt.in)
+		in := streamcheck.ParseSSE(tt.in)
 		out := run(t, s, in)
 		if !reflect.DeepEqual(out, in) {
-			t.Errorf("passthrough changed the stream\ngot\n%s\nwant\n%s", dump(out), dump(in))
+			t.Errorf("passthrough changed the stream\ngot\n%s\nwant\n%s", streamcheck.Dump(out), streamcheck.Dump(in))
 		}
 	}
 }
@@ -472,43 +474,43 @@ func TestStreamResume(t *testing.T) {
 		client     Format
 		up1, up2   Format
 		head, next string
-		want       answer
+		want       streamcheck.Answer
 	}{
 		{
 			name: "Anthropic client: Anthropic stalls, OpenAI continues", client: Anthropic, up1: Anthropic, up2: OpenAI,
 			head: anthropicHead, next: chatText,
-			want: answer{Text: first + first, Stop: "end_turn", Input: 86, CacheRead: 1920, Output: 301},
+			want: streamcheck.Answer{Text: first + first, Stop: "end_turn", Input: 86, CacheRead: 1920, Output: 301},
 		},
 		{
 			name: "Anthropic client: OpenAI stalls, Anthropic continues", client: Anthropic, up1: OpenAI, up2: Anthropic,
 			head: chatHead, next: anthropicThinking,
-			want: answer{Text: first + "The greatest common divisor of 1071 and 462 is **21**.", Stop: "end_turn",
+			want: streamcheck.Answer{Text: first + "The greatest common divisor of 1071 and 462 is **21**.", Stop: "end_turn",
 				Thinking: "I need to find the GCD of 1071 and 462 using the Euclidean algorithm.\n\n1071 = 2 × 462 + 147\n462 = 3 × 147 + 21\n147 = 7 × 21 + 0"},
 		},
 		{
 			name: "Anthropic client: Anthropic stalls, Anthropic continues", client: Anthropic, up1: Anthropic, up2: Anthropic,
 			head: anthropicHead, next: anthropicTools,
-			want: answer{Text: first + "Okay, let's check the weather for San Francisco, CA:", Stop: "tool_use", Input: 472, Output: 90,
-				Tools: []toolCall{
-					{ID: "toolu_01T1x1fJ34qAmk2tNTrN7Up6", Name: "get_weather", Input: `{"location": "San Francisco, CA", "unit": "fahrenheit"}`},
-					{ID: "toolu_02", Name: "get_time", Input: `{"tz": "America/Los_Angeles"}`},
+			want: streamcheck.Answer{Text: first + "Okay, let's check the weather for San Francisco, CA:", Stop: "tool_use", Input: 472, Output: 90,
+				Calls: []streamcheck.Call{
+					{ID: "toolu_01T1x1fJ34qAmk2tNTrN7Up6", Name: "get_weather", Args: `{"location": "San Francisco, CA", "unit": "fahrenheit"}`},
+					{ID: "toolu_02", Name: "get_time", Args: `{"tz": "America/Los_Angeles"}`},
 				}},
 		},
 		{
 			name: "OpenAI client: OpenAI stalls, Anthropic continues", client: OpenAI, up1: OpenAI, up2: Anthropic,
 			head: chatHead, next: anthropicTools,
-			want: answer{Text: first + "Okay, let's check the weather for San Francisco, CA:", Stop: "tool_calls", Input: 472, Output: 89,
-				Tools: []toolCall{
-					{ID: "toolu_01T1x1fJ34qAmk2tNTrN7Up6", Name: "get_weather", Input: `{"location": "San Francisco, CA", "unit": "fahrenheit"}`},
-					{ID: "toolu_02", Name: "get_time", Input: `{"tz": "America/Los_Angeles"}`},
+			want: streamcheck.Answer{Text: first + "Okay, let's check the weather for San Francisco, CA:", Stop: "tool_calls", Input: 472, Output: 89,
+				Calls: []streamcheck.Call{
+					{ID: "toolu_01T1x1fJ34qAmk2tNTrN7Up6", Name: "get_weather", Args: `{"location": "San Francisco, CA", "unit": "fahrenheit"}`},
+					{ID: "toolu_02", Name: "get_time", Args: `{"tz": "America/Los_Angeles"}`},
 				}},
 		},
 		{
 			name: "OpenAI client: Anthropic stalls, OpenAI continues", client: OpenAI, up1: Anthropic, up2: OpenAI,
 			head: anthropicHead, next: chatTools,
-			want: answer{Text: first + "Let me check.", Stop: "tool_calls", Input: 82, Output: 49, Tools: []toolCall{
-				{ID: "call_DdmO9pD3xa9XTPNJ32zg2hcA", Name: "get_weather", Input: `{"location": "Paris, France"}`},
-				{ID: "call_2", Name: "get_weather", Input: `{"location": "Bogotá, Colombia"}`},
+			want: streamcheck.Answer{Text: first + "Let me check.", Stop: "tool_calls", Input: 82, Output: 49, Calls: []streamcheck.Call{
+				{ID: "call_DdmO9pD3xa9XTPNJ32zg2hcA", Name: "get_weather", Args: `{"location": "Paris, France"}`},
+				{ID: "call_2", Name: "get_weather", Args: `{"location": "Bogotá, Colombia"}`},
 			}},
 		},
 	}
@@ -516,8 +518,8 @@ func TestStreamResume(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := NewStream(tt.up1, tt.client, "", true)
 			var out []event
-			for _, e := range sse(tt.head) {
-				if err := s.Event(e.name, []byte(e.data), collect(&out)); err != nil {
+			for _, e := range streamcheck.ParseSSE(tt.head) {
+				if err := s.Event(e.Name, []byte(e.Data), collect(&out)); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -525,18 +527,14 @@ func TestStreamResume(t *testing.T) {
 				t.Fatalf("Text() after the stall = %q", s.Text())
 			}
 			s.Resume(tt.up2)
-			out = append(out, run(t, s, sse(tt.next))...)
-			read := readMessages
-			if tt.client == OpenAI {
-				read = readChat
-			}
-			got, err := read(out)
+			out = append(out, run(t, s, streamcheck.ParseSSE(tt.next))...)
+			got, err := readClient(tt.client, out)
 			if err != nil {
-				t.Fatalf("%v\n%s", err, dump(out))
+				t.Fatalf("%v\n%s", err, streamcheck.Dump(out))
 			}
 			got.Events = 0
 			if !reflect.DeepEqual(got, tt.want) {
-				t.Fatalf("got  %+v\nwant %+v\n%s", got, tt.want, dump(out))
+				t.Fatalf("got  %+v\nwant %+v\n%s", got, tt.want, streamcheck.Dump(out))
 			}
 			if s.Text() != tt.want.Text {
 				t.Errorf("Text() = %q, want %q", s.Text(), tt.want.Text)
@@ -550,8 +548,8 @@ func TestStreamEmitError(t *testing.T) {
 	s := NewMessagesToChatStream("", false)
 	calls := 0
 	emit := func(string, []byte) error { calls++; return boom }
-	evs := sse(anthropicText)
-	if err := s.Event(evs[0].name, []byte(evs[0].data), emit); !errors.Is(err, boom) {
+	evs := streamcheck.ParseSSE(anthropicText)
+	if err := s.Event(evs[0].Name, []byte(evs[0].Data), emit); !errors.Is(err, boom) {
 		t.Fatalf("Event error = %v", err)
 	}
 	if err := s.Close(emit); !errors.Is(err, boom) {
@@ -581,17 +579,6 @@ func TestIsErrorEvent(t *testing.T) {
 	}
 }
 
-func dump(evs []event) string {
-	var sb strings.Builder
-	for _, e := range evs {
-		if e.name != "" {
-			sb.WriteString("event: " + e.name + "\n")
-		}
-		sb.WriteString("data: " + e.data + "\n\n")
-	}
-	return sb.String()
-}
-
 // A passing-through stream cut after its finish gets only what is missing.
 func TestStreamPassthroughCut(t *testing.T) {
 	for _, tt := range []struct {
@@ -599,14 +586,14 @@ func TestStreamPassthroughCut(t *testing.T) {
 		in, cut    string
 		wantClosed []event
 	}{
-		{Anthropic, anthropicText, "event: message_stop", []event{{"message_stop", `{"type":"message_stop"}`}}},
-		{OpenAI, chatText, "data: [DONE]", []event{{"", "[DONE]"}}},
+		{Anthropic, anthropicText, "event: message_stop", []event{{Name: "message_stop", Data: `{"type":"message_stop"}`}}},
+		{OpenAI, chatText, "data: [DONE]", []event{{Data: "[DONE]"}}},
 	} {
 		s := NewStream(tt.f, tt.f, "", true)
-		in := sse(tt.in[:strings.Index(tt.in, tt.cut)])
+		in := streamcheck.ParseSSE(tt.in[:strings.Index(tt.in, tt.cut)])
 		out := run(t, s, in)
 		if !reflect.DeepEqual(out[len(in):], tt.wantClosed) {
-			t.Errorf("Close added\n%s\nwant\n%s", dump(out[len(in):]), dump(tt.wantClosed))
+			t.Errorf("Close added\n%s\nwant\n%s", streamcheck.Dump(out[len(in):]), streamcheck.Dump(tt.wantClosed))
 		}
 	}
 }
